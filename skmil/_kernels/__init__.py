@@ -1,0 +1,1 @@
+"""Compiled kernels over the flat ``(instances, offsets)`` bag layout (private)."""

@@ -1,0 +1,630 @@
+"""The bag data model: validation and the one internal layout every estimator uses.
+
+A *bag* is a 2-D array of shape ``(n_instances, n_features)``; a data set is a sequence
+of bags with one label per bag. Internally skmil stores a data set as a :class:`Bags`
+object: all instances concatenated into one C-contiguous float64 array of shape
+``(N, d)`` plus an int64 ``offsets`` array of length ``B + 1`` (like the ``indptr`` of a
+CSR matrix). Bag ``i`` is ``instances[offsets[i]:offsets[i + 1]]``.
+
+Estimators call :func:`check_bags` once at the top of ``fit`` / ``predict`` and pass the
+layout down to numba/BLAS kernels, which never loop over Python lists.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "Bags",
+    "check_bags",
+    "check_bag_labels",
+    "from_arrays",
+    "from_frame",
+    "to_arrays",
+    "to_frame",
+    "split_instances",
+]
+
+
+class Bags(Sequence):
+    """A data set of bags in skmil's flat layout.
+
+    ``Bags`` behaves like a read-only list of 2-D arrays (``len``, indexing, iteration),
+    so it can be passed anywhere a list of bags is accepted, and :func:`check_bags`
+    accepts it without copying.
+
+    Parameters
+    ----------
+    instances : ndarray of shape (n_instances, n_features), float64, C-contiguous
+        All instances of all bags, bag after bag.
+    offsets : ndarray of shape (n_bags + 1,), int64
+        Bag ``i`` holds rows ``offsets[i]:offsets[i + 1]``; ``offsets[0] == 0`` and
+        ``offsets[-1] == n_instances``.
+
+    Notes
+    -----
+    Build it with :func:`check_bags` (from a list of arrays) or :func:`from_arrays`
+    (from a flat array and a bag-id per row); the constructor trusts its input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmil.bags import check_bags
+    >>> bags = check_bags([np.zeros((2, 3)), np.ones((1, 3))])
+    >>> bags.n_bags, bags.n_instances, bags.n_features
+    (2, 3, 3)
+    >>> bags.offsets
+    array([0, 2, 3])
+    """
+
+    __slots__ = ("instances", "offsets")
+
+    def __init__(self, instances: np.ndarray, offsets: np.ndarray) -> None:
+        self.instances = instances
+        self.offsets = offsets
+
+    @property
+    def n_bags(self) -> int:
+        """Number of bags ``B``."""
+        return int(self.offsets.shape[0] - 1)
+
+    @property
+    def n_instances(self) -> int:
+        """Total number of instances ``N``."""
+        return int(self.instances.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """Number of features per instance ``d``."""
+        return int(self.instances.shape[1])
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Number of instances in each bag, shape ``(n_bags,)``."""
+        return np.diff(self.offsets)
+
+    @property
+    def bag_index(self) -> np.ndarray:
+        """The bag number of every instance, shape ``(n_instances,)``."""
+        return np.repeat(np.arange(self.n_bags, dtype=np.int64), self.sizes)
+
+    def __len__(self) -> int:
+        return self.n_bags
+
+    def __getitem__(self, key):
+        if isinstance(key, numbers.Integral):
+            i = int(key)
+            if i < 0:
+                i += self.n_bags
+            if not 0 <= i < self.n_bags:
+                raise IndexError(f"bag index {key} out of range for {self.n_bags} bags")
+            return self.instances[self.offsets[i] : self.offsets[i + 1]]
+        if isinstance(key, slice):
+            return self.take(np.arange(self.n_bags)[key])
+        return self.take(key)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(self.n_bags):
+            yield self.instances[self.offsets[i] : self.offsets[i + 1]]
+
+    def __repr__(self) -> str:
+        return (
+            f"Bags(n_bags={self.n_bags}, n_instances={self.n_instances}, "
+            f"n_features={self.n_features})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Bags):
+            return NotImplemented
+        return np.array_equal(self.offsets, other.offsets) and np.array_equal(
+            self.instances, other.instances
+        )
+
+    __hash__ = None  # mutable container semantics, like a list
+
+    def take(self, indices) -> Bags:
+        """Return the bags at ``indices`` (ints or a boolean mask) as a new ``Bags``.
+
+        The instances are copied in one vectorised gather; no Python loop over bags.
+        """
+        idx = np.asarray(indices)
+        if idx.dtype == bool:
+            if idx.shape != (self.n_bags,):
+                raise IndexError(
+                    f"boolean mask of shape {idx.shape} does not match {self.n_bags} bags"
+                )
+            idx = np.flatnonzero(idx)
+        idx = idx.astype(np.int64, copy=False).ravel()
+        if idx.size and (idx.min() < -self.n_bags or idx.max() >= self.n_bags):
+            raise IndexError(f"bag indices out of range for {self.n_bags} bags")
+        idx = np.where(idx < 0, idx + self.n_bags, idx)
+        sizes = self.sizes[idx]
+        offsets = np.zeros(idx.size + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        rows = instance_indices(self.offsets, idx)
+        return Bags(np.ascontiguousarray(self.instances[rows]), offsets)
+
+    def with_instances(self, instances: np.ndarray) -> Bags:
+        """Return bags with the same structure and new instance rows (e.g. transformed)."""
+        instances = np.asarray(instances)
+        if instances.ndim != 2 or instances.shape[0] != self.n_instances:
+            raise ValueError(
+                f"expected {self.n_instances} instance rows, got an array of shape "
+                f"{instances.shape}"
+            )
+        return Bags(np.ascontiguousarray(instances, dtype=np.float64), self.offsets)
+
+    def split(self, values: np.ndarray) -> list[np.ndarray]:
+        """Split a per-instance array into one array per bag (views, no copy)."""
+        return split_instances(values, self.offsets)
+
+    def to_list(self) -> list[np.ndarray]:
+        """Return the bags as a list of independent 2-D arrays (copies)."""
+        return [bag.copy() for bag in self]
+
+
+def instance_indices(offsets: np.ndarray, bag_idx: np.ndarray) -> np.ndarray:
+    """Row indices of all instances of the bags ``bag_idx``, in that order (vectorised)."""
+    starts = offsets[bag_idx]
+    sizes = offsets[bag_idx + 1] - starts
+    total = int(sizes.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    # position within the output minus the output offset of its bag + the bag's start
+    out_starts = np.cumsum(sizes) - sizes
+    rows = np.arange(total, dtype=np.int64)
+    rows += np.repeat(starts - out_starts, sizes)
+    return rows
+
+
+def split_instances(values: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
+    """Split per-instance ``values`` (first axis = instances) into per-bag views."""
+    return [values[offsets[i] : offsets[i + 1]] for i in range(offsets.shape[0] - 1)]
+
+
+def _describe(obj: Any) -> str:
+    shape = getattr(obj, "shape", None)
+    if shape is not None:
+        return f"{type(obj).__name__} of shape {tuple(shape)}"
+    return type(obj).__name__
+
+
+def _bag_to_array(bag: Any, i: int, accept_sparse: bool) -> np.ndarray:
+    """Convert one bag to a 2-D numeric ndarray (no copy when already float), with errors."""
+    if sp.issparse(bag):
+        if not accept_sparse:
+            raise TypeError(
+                f"Bag {i} is a sparse matrix, which this estimator does not accept; "
+                "convert it with .toarray()."
+            )
+        bag = bag.toarray()
+    elif bag is None or isinstance(bag, (str, bytes, dict, numbers.Number)):
+        raise TypeError(
+            f"Bag {i} is a {type(bag).__name__}, not a 2-D array of instances; "
+            "pass every bag as an array of shape (n_instances, n_features)."
+        )
+    if hasattr(bag, "to_numpy") and not isinstance(bag, np.ndarray):  # pandas objects
+        bag = bag.to_numpy()
+    try:
+        arr = np.asarray(bag)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"Bag {i} could not be read as a 2-D array ({exc}); every bag must be a "
+            "rectangular array of shape (n_instances, n_features)."
+        ) from None
+    if arr.dtype.kind in "biuf":
+        pass
+    elif arr.dtype.kind == "c":
+        raise ValueError(f"Bag {i} holds complex numbers; skmil needs real-valued features.")
+    else:
+        try:
+            arr = arr.astype(np.float64)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"Bag {i} holds non-numeric values (dtype {arr.dtype}); encode categorical "
+                "or text features as numbers before fitting (e.g. with OneHotEncoder)."
+            ) from None
+    if arr.ndim != 2:
+        if arr.ndim == 1:
+            raise ValueError(
+                f"Bag {i} is 1-D with shape {arr.shape}; each bag must be 2-D "
+                "(n_instances, n_features). Use bag.reshape(1, -1) for a bag of one "
+                "instance or bag.reshape(-1, 1) for instances with one feature."
+            )
+        raise ValueError(
+            f"Bag {i} has {arr.ndim} dimensions (shape {arr.shape}); each bag must be 2-D "
+            "(n_instances, n_features)."
+        )
+    return arr
+
+
+def check_bags(
+    X: Any,
+    *,
+    allow_nan: bool | str = False,
+    accept_sparse: bool = True,
+    n_features: int | None = None,
+    estimator_name: str | None = None,
+) -> Bags:
+    """Validate a data set of bags and return it in skmil's flat layout.
+
+    Parameters
+    ----------
+    X : sequence of array-likes, object ndarray, 3-D ndarray or Bags
+        The bags. Accepted forms: a list or tuple of 2-D array-likes (numpy arrays,
+        nested lists, pandas DataFrames, scipy sparse matrices), a 1-D numpy object
+        array of 2-D arrays, a 3-D array ``(n_bags, n_instances, n_features)`` of
+        equal-size bags, or an existing :class:`Bags` (returned as is, without a copy).
+    allow_nan : bool, default=False
+        Whether NaN values are allowed (for instance-wise imputers); infinity is
+        always rejected.
+    accept_sparse : bool, default=True
+        Whether scipy sparse bags are accepted (they are densified).
+    n_features : int, optional
+        If given, the number of features the bags must have (the fitted
+        ``n_features_in_`` at predict time).
+    estimator_name : str, optional
+        Used in the error message for a feature-count mismatch.
+
+    Returns
+    -------
+    bags : Bags
+        New float64 C-contiguous instances and int64 offsets; the caller's arrays are
+        never modified and never shared (except when ``X`` already is a ``Bags``).
+
+    Raises
+    ------
+    ValueError
+        Empty data set, a bag with no rows, a bag that is not 2-D, bags with
+        different feature counts, NaN/inf values, non-numeric values, or a wrong
+        number of features. The message names the offending bag.
+    TypeError
+        ``X`` or one of its bags is not array-like.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmil.bags import check_bags
+    >>> bags = check_bags([[[0.0, 1.0], [2.0, 3.0]], np.array([[4.0, 5.0]])])
+    >>> bags.instances
+    array([[0., 1.],
+           [2., 3.],
+           [4., 5.]])
+    >>> bags.offsets
+    array([0, 2, 3])
+    """
+    if isinstance(X, Bags):
+        bags = X
+        _check_finite(bags, allow_nan)
+    else:
+        bags = _to_bags(X, accept_sparse, allow_nan)
+    if n_features is not None and bags.n_features != n_features:
+        who = estimator_name or "the estimator"
+        raise ValueError(
+            f"X has {bags.n_features} features per instance, but {who} was fitted with "
+            f"{n_features} features. Pass bags with the same features as at fit time."
+        )
+    return bags
+
+
+def _to_bags(X: Any, accept_sparse: bool, allow_nan: bool) -> Bags:
+    if X is None:
+        raise TypeError("X is None; pass a list of bags (2-D arrays), one per bag.")
+    if isinstance(X, (str, bytes, dict)) or sp.issparse(X):
+        raise TypeError(
+            f"X is a {type(X).__name__}; pass a list of bags (2-D arrays of shape "
+            "(n_instances, n_features)), or use skmil.bags.from_arrays for a flat "
+            "array with a bag id per row."
+        )
+    if hasattr(X, "iloc") and hasattr(X, "columns"):
+        raise TypeError(
+            "X is a DataFrame of instances; convert it with "
+            "skmil.bags.from_frame(df, bag='bag_column', label='label_column')."
+        )
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim == 3:
+            if X.shape[0] == 0:
+                raise ValueError("X contains no bags; pass at least one bag.")
+            if X.shape[1] == 0:
+                raise ValueError("Bag 0 has no instances; every bag needs at least one row.")
+            arr = _bag_to_array(X.reshape(-1, X.shape[2]), 0, accept_sparse)
+            arr = np.array(arr, dtype=np.float64, order="C", copy=True)
+            offsets = np.arange(0, X.shape[0] + 1, dtype=np.int64) * X.shape[1]
+            bags = Bags(arr, offsets)
+            _check_finite(bags, allow_nan)
+            return bags
+        raise ValueError(
+            f"X is a {X.ndim}-D numeric array of shape {X.shape}, not a sequence of bags. "
+            "Pass a list of 2-D arrays (one per bag), a 3-D array (n_bags, n_instances, "
+            "n_features), or group a flat instance array with "
+            "skmil.bags.from_arrays(X, bag_ids)."
+        )
+    if isinstance(X, np.ndarray):
+        X = list(X.ravel()) if X.ndim == 1 else list(X)
+    if not hasattr(X, "__len__") or not hasattr(X, "__getitem__"):
+        try:
+            X = list(X)
+        except TypeError:
+            raise TypeError(
+                f"X is a {type(X).__name__}; pass a list of bags (2-D arrays), one per bag."
+            ) from None
+    n_bags = len(X)
+    if n_bags == 0:
+        raise ValueError(
+            "X contains no bags; pass a non-empty list of 2-D arrays, one per bag."
+        )
+    arrays = []
+    d = None
+    for i in range(n_bags):
+        arr = _bag_to_array(X[i], i, accept_sparse)
+        if arr.shape[0] == 0:
+            raise ValueError(
+                f"Bag {i} has no instances (shape {arr.shape}); every bag needs at least "
+                "one row. Drop empty bags before fitting or predicting."
+            )
+        if d is None:
+            d = arr.shape[1]
+            if d == 0:
+                raise ValueError(f"Bag {i} has 0 features; instances need at least one.")
+        elif arr.shape[1] != d:
+            raise ValueError(
+                f"Bag {i} has {arr.shape[1]} features but bag 0 has {d}; all bags must "
+                "have the same number of features (columns)."
+            )
+        arrays.append(arr)
+    sizes = np.fromiter((a.shape[0] for a in arrays), dtype=np.int64, count=n_bags)
+    offsets = np.zeros(n_bags + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    instances = np.empty((int(offsets[-1]), d), dtype=np.float64)
+    # one pass: each bag is cast straight into its slot of the flat array
+    for i, a in enumerate(arrays):
+        instances[offsets[i] : offsets[i + 1]] = a
+    bags = Bags(instances, offsets)
+    _check_finite(bags, allow_nan)
+    return bags
+
+
+def _check_finite(bags: Bags, allow_nan: bool | str) -> None:
+    """Reject NaN (unless ``allow_nan``) and infinity (unless ``allow_nan == "all"``)."""
+    if allow_nan == "all":
+        return
+    # a sum is cheaper than isfinite on the whole array and is finite iff all values
+    # are finite (barring overflow, which the slow path below sorts out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(bags.instances.sum()):
+            return
+    values = bags.instances
+    bad = np.isinf(values) if allow_nan else ~np.isfinite(values)
+    bad_rows = bad.any(axis=1)
+    if not bad_rows.any():
+        return
+    row = int(np.flatnonzero(bad_rows)[0])
+    bag = int(np.searchsorted(bags.offsets, row, side="right") - 1)
+    n_bad = int(np.count_nonzero(bad_rows))
+    what = "infinity" if allow_nan else "NaN or infinity"
+    raise ValueError(
+        f"Bag {bag} contains {what} (instance {row - bags.offsets[bag]} of that "
+        f"bag; {n_bad} bad instance(s) in all). Remove or impute them first, e.g. with "
+        "skmil.preprocessing.InstanceTransformer(SimpleImputer())."
+    )
+
+
+def check_bag_labels(y: Any, n_bags: int) -> np.ndarray:
+    """Validate bag labels: one per bag, 1-D, no missing values.
+
+    Returns ``y`` as a 1-D ndarray (not yet encoded).
+    """
+    if y is None:
+        raise ValueError(
+            "y is None; MIL classifiers need one label per bag (e.g. 0/1 or -1/+1)."
+        )
+    y_arr = np.asarray(y)
+    if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+        y_arr = y_arr.ravel()
+    if y_arr.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D with one label per bag; got shape {y_arr.shape}. For several "
+            "targets use sklearn.multiclass.OneVsRestClassifier on a 1-D multi-class y."
+        )
+    if y_arr.shape[0] != n_bags:
+        raise ValueError(
+            f"X has {n_bags} bags but y has {y_arr.shape[0]} labels; pass exactly one "
+            "label per bag."
+        )
+    if y_arr.dtype.kind == "f" and not np.isfinite(y_arr).all():
+        bad = int(np.flatnonzero(~np.isfinite(y_arr))[0])
+        raise ValueError(f"y contains NaN or infinity (bag {bad}); every bag needs a label.")
+    if y_arr.dtype == object and any(v is None for v in y_arr):
+        bad = next(i for i, v in enumerate(y_arr) if v is None)
+        raise ValueError(f"y contains None (bag {bad}); every bag needs a label.")
+    return y_arr
+
+
+def from_arrays(
+    X: Any, bag_ids: Any, y: Any = None, *, allow_nan: bool = False
+) -> Bags | tuple[Bags, np.ndarray]:
+    """Group a flat instance array into bags by a bag id per row.
+
+    Bags appear in order of first appearance of their id; the rows of a bag keep their
+    order in ``X`` (the rows of one bag need not be contiguous).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_instances, n_features)
+        All instances.
+    bag_ids : array-like of shape (n_instances,)
+        The bag of each row (any hashable, sortable values).
+    y : array-like of shape (n_instances,), optional
+        A label per row, which must be constant within each bag; if given, the bag
+        labels are returned as well.
+    allow_nan : bool, default=False
+        Whether NaN/inf are allowed.
+
+    Returns
+    -------
+    bags : Bags
+    y_bags : ndarray of shape (n_bags,)
+        Only when ``y`` is given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmil.bags import from_arrays
+    >>> X = np.arange(8.0).reshape(4, 2)
+    >>> bags, y = from_arrays(X, ["b", "a", "b", "a"], y=[1, 0, 1, 0])
+    >>> bags.offsets, y
+    (array([0, 2, 4]), array([1, 0]))
+    >>> bags[0]
+    array([[0., 1.],
+           [4., 5.]])
+    """
+    X_arr = np.asarray(X)
+    if X_arr.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_instances, n_features); got shape {X_arr.shape}.")
+    ids = np.asarray(bag_ids)
+    if ids.ndim != 1 or ids.shape[0] != X_arr.shape[0]:
+        raise ValueError(
+            f"bag_ids must be 1-D with one id per row of X ({X_arr.shape[0]} rows); "
+            f"got shape {ids.shape}."
+        )
+    if X_arr.shape[0] == 0:
+        raise ValueError("X has no rows; pass at least one instance.")
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    # renumber bags by first appearance so the output order follows the input
+    order_of_bag = np.argsort(np.argsort(first, kind="stable"), kind="stable")
+    bag_of_row = order_of_bag[inverse.ravel()]
+    rows = np.argsort(bag_of_row, kind="stable")
+    sizes = np.bincount(bag_of_row, minlength=first.size).astype(np.int64)
+    offsets = np.zeros(first.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    bag0 = _bag_to_array(X_arr[rows], 0, accept_sparse=False)
+    bags = Bags(np.array(bag0, dtype=np.float64, order="C"), offsets)
+    _check_finite(bags, allow_nan)
+    if y is None:
+        return bags
+    y_rows = np.asarray(y)
+    if y_rows.shape != (X_arr.shape[0],):
+        raise ValueError(
+            f"y must have one label per row of X ({X_arr.shape[0]}); got shape {y_rows.shape}."
+        )
+    y_sorted = y_rows[rows]
+    y_bags = y_sorted[offsets[:-1]]
+    inconsistent = np.flatnonzero(np.repeat(y_bags, sizes) != y_sorted)
+    if inconsistent.size:
+        row_pos = int(inconsistent[0])
+        b = int(np.searchsorted(offsets, row_pos, side="right") - 1)
+        raise ValueError(
+            f"Bag {b} (id {ids[rows[row_pos]]!r}) has rows with different labels; the "
+            "label column must hold the bag label, constant within each bag."
+        )
+    return bags, y_bags
+
+
+def from_frame(
+    df: Any, *, bag: str, label: str | None = None, features: Sequence[str] | None = None
+):
+    """Build bags from a pandas DataFrame with one row per instance.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per instance.
+    bag : str
+        Column holding the bag id of each row.
+    label : str, optional
+        Column holding the bag label (constant within a bag). When given, the bag
+        labels are returned as well.
+    features : list of str, optional
+        Feature columns; default: every column except ``bag`` and ``label``.
+
+    Returns
+    -------
+    bags : Bags
+    y : ndarray of shape (n_bags,)
+        Only when ``label`` is given.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skmil.bags import from_frame
+    >>> df = pd.DataFrame({"bag": [0, 0, 1], "y": [1, 1, 0], "f0": [0.1, 0.2, 0.3]})
+    >>> bags, y = from_frame(df, bag="bag", label="y")
+    >>> len(bags), y
+    (2, array([1, 0]))
+    """
+    if not hasattr(df, "columns"):
+        raise TypeError(f"from_frame expects a pandas DataFrame, got {type(df).__name__}.")
+    for col in [bag] + ([label] if label is not None else []):
+        if col not in df.columns:
+            raise ValueError(f"column {col!r} not in the DataFrame (columns: {list(df.columns)}).")
+    if features is None:
+        features = [c for c in df.columns if c != bag and c != label]
+    if len(features) == 0:
+        raise ValueError("the DataFrame has no feature columns besides the bag and label columns.")
+    X = df[list(features)].to_numpy()
+    y = None if label is None else df[label].to_numpy()
+    return from_arrays(X, df[bag].to_numpy(), y)
+
+
+def to_arrays(bags: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten bags to ``(X_flat, bag_ids)``, the inverse of :func:`from_arrays`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmil.bags import to_arrays
+    >>> X, ids = to_arrays([np.zeros((2, 1)), np.ones((1, 1))])
+    >>> ids
+    array([0, 0, 1])
+    """
+    b = check_bags(bags, allow_nan="all")
+    return b.instances.copy(), b.bag_index
+
+
+def to_frame(
+    bags: Any,
+    y: Any = None,
+    *,
+    bag: str = "bag_id",
+    label: str = "bag_label",
+    feature_names: Sequence[str] | None = None,
+):
+    """Return a pandas DataFrame with one row per instance, the inverse of :func:`from_frame`.
+
+    Parameters
+    ----------
+    bags : sequence of 2-D arrays or Bags
+    y : array-like of shape (n_bags,), optional
+        Bag labels, repeated on every row of the bag.
+    bag, label : str
+        Names of the bag-id and label columns.
+    feature_names : list of str, optional
+        Default ``f0 .. f{d-1}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmil.bags import to_frame
+    >>> to_frame([np.zeros((2, 2)), np.ones((1, 2))], y=[1, 0]).shape
+    (3, 4)
+    """
+    import pandas as pd
+
+    b = check_bags(bags, allow_nan="all")
+    names = list(feature_names) if feature_names is not None else [
+        f"f{k}" for k in range(b.n_features)
+    ]
+    if len(names) != b.n_features:
+        raise ValueError(f"{len(names)} feature names for {b.n_features} features.")
+    data = {bag: b.bag_index}
+    if y is not None:
+        y_arr = check_bag_labels(y, b.n_bags)
+        data[label] = np.repeat(y_arr, b.sizes)
+    df = pd.DataFrame(data)
+    feats = pd.DataFrame(b.instances.copy(), columns=names)
+    return pd.concat([df, feats], axis=1)

@@ -1,0 +1,24 @@
+"""Data sets: the five classic MIL benchmarks and generators with instance labels."""
+
+from ._classic import (
+    DATASETS,
+    load_dataset,
+    load_elephant,
+    load_fox,
+    load_musk1,
+    load_musk2,
+    load_tiger,
+)
+from ._generators import make_digits_bags, make_mil_classification
+
+__all__ = [
+    "DATASETS",
+    "load_dataset",
+    "load_musk1",
+    "load_musk2",
+    "load_fox",
+    "load_tiger",
+    "load_elephant",
+    "make_mil_classification",
+    "make_digits_bags",
+]

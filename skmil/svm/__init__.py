@@ -1,0 +1,5 @@
+"""SVM-based MIL estimators."""
+
+from .sil import SIL
+
+__all__ = ["SIL"]

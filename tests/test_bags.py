@@ -1,0 +1,226 @@
+"""The bag data model: accepted forms, the flat layout, converters, errors."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from skmil.bags import Bags, check_bags, from_arrays, from_frame, to_arrays, to_frame
+
+
+def _bags(sizes, d=3, seed=0):
+    rng = np.random.RandomState(seed)
+    return [rng.normal(size=(n, d)) for n in sizes]
+
+
+def test_layout_of_a_list():
+    bags = _bags([2, 1, 3])
+    b = check_bags(bags)
+    assert b.instances.flags["C_CONTIGUOUS"] and b.instances.dtype == np.float64
+    assert b.offsets.dtype == np.int64
+    np.testing.assert_array_equal(b.offsets, [0, 2, 3, 6])
+    np.testing.assert_array_equal(b.sizes, [2, 1, 3])
+    np.testing.assert_array_equal(b.bag_index, [0, 0, 1, 2, 2, 2])
+    for got, want in zip(b, bags):
+        np.testing.assert_array_equal(got, want)
+    assert len(b) == 3 and b.n_features == 3 and b.n_instances == 6
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        tuple,
+        lambda bs: np.array(bs + [np.zeros((1, 3))], dtype=object)[:-1],
+        lambda bs: [b.tolist() for b in bs],
+        lambda bs: [b.astype(np.float32) for b in bs],
+        lambda bs: [sp.csr_matrix(b) for b in bs],
+        lambda bs: iter(bs),
+    ],
+    ids=["tuple", "object_array", "nested_lists", "float32", "sparse", "iterator"],
+)
+def test_accepted_forms(convert):
+    bags = _bags([2, 4, 1])
+    b = check_bags(convert(bags))
+    np.testing.assert_allclose(b.instances, np.vstack(bags), rtol=1e-6)
+
+
+def test_integer_bags_become_float():
+    b = check_bags([np.array([[1, 2]]), np.array([[3, 4], [5, 6]])])
+    assert b.instances.dtype == np.float64
+
+
+def test_three_d_array_is_equal_size_bags():
+    X = np.arange(24.0).reshape(2, 3, 4)
+    b = check_bags(X)
+    np.testing.assert_array_equal(b.offsets, [0, 3, 6])
+    np.testing.assert_array_equal(b[1], X[1])
+
+
+def test_pandas_bags():
+    pd = pytest.importorskip("pandas")
+    bags = [pd.DataFrame(np.ones((2, 2))), pd.DataFrame(np.zeros((1, 2)))]
+    assert check_bags(bags).n_instances == 3
+
+
+def test_bags_object_passes_through_without_copy():
+    b = check_bags(_bags([2, 2]))
+    assert check_bags(b) is b
+
+
+def test_never_shares_or_modifies_user_arrays():
+    bags = _bags([3, 2])
+    before = [x.copy() for x in bags]
+    b = check_bags(bags)
+    b.instances[:] = 0.0
+    for x, y in zip(bags, before):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_take_and_indexing():
+    bags = _bags([1, 2, 3, 4])
+    b = check_bags(bags)
+    sub = b.take([3, 1])
+    np.testing.assert_array_equal(sub.offsets, [0, 4, 6])
+    np.testing.assert_array_equal(sub[0], bags[3])
+    np.testing.assert_array_equal(sub[1], bags[1])
+    np.testing.assert_array_equal(b[-1], bags[3])
+    assert b[1:3].n_bags == 2
+    mask = np.array([True, False, True, False])
+    assert b.take(mask).n_instances == 4
+    with pytest.raises(IndexError):
+        b[4]
+
+
+def test_split_and_with_instances():
+    b = check_bags(_bags([2, 3]))
+    parts = b.split(np.arange(5))
+    assert [p.tolist() for p in parts] == [[0, 1], [2, 3, 4]]
+    b2 = b.with_instances(b.instances[:, :1] * 2)
+    assert b2.n_features == 1 and b2.n_bags == 2
+    with pytest.raises(ValueError, match="instance rows"):
+        b.with_instances(np.zeros((4, 1)))
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        ([], ValueError, "no bags"),
+        (None, TypeError, "None"),
+        ("abc", TypeError, "str"),
+        (np.zeros((4, 3)), ValueError, "2-D numeric array"),
+        ([np.zeros((2, 3)), np.zeros((0, 3))], ValueError, "Bag 1 has no instances"),
+        ([np.zeros((2, 3)), np.zeros(3)], ValueError, "Bag 1 is 1-D"),
+        ([np.zeros((2, 3)), np.zeros((2, 4))], ValueError, "Bag 1 has 4 features but bag 0 has 3"),
+        ([np.zeros((2, 3)), np.full((1, 3), np.nan)], ValueError, "Bag 1 contains NaN"),
+        ([np.full((1, 3), -np.inf)], ValueError, "Bag 0 contains NaN or infinity"),
+        ([np.array([["x", "y"]])], ValueError, "Bag 0 holds non-numeric"),
+        ([np.zeros((1, 2)), None], TypeError, "Bag 1 is a NoneType"),
+        ([np.zeros((1, 2)) + 1j], ValueError, "complex"),
+        ([np.zeros((2, 2, 2))], ValueError, "Bag 0 has 3 dimensions"),
+        ([[[1.0, 2.0], [3.0]]], ValueError, "Bag 0"),
+    ],
+)
+def test_errors_name_the_bag(X, error, match):
+    with pytest.raises(error, match=match):
+        check_bags(X)
+
+
+def test_allow_nan_still_rejects_infinity():
+    X = [np.array([[np.nan, 1.0]])]
+    assert np.isnan(check_bags(X, allow_nan=True).instances).any()
+    with pytest.raises(ValueError, match="infinity"):
+        check_bags([np.array([[np.inf, 1.0]])], allow_nan=True)
+
+
+def test_n_features_check():
+    with pytest.raises(ValueError, match="fitted with 4 features"):
+        check_bags([np.zeros((1, 3))], n_features=4, estimator_name="X")
+
+
+def test_from_arrays_preserves_order_within_bags():
+    X = np.arange(12.0).reshape(6, 2)
+    ids = np.array([7, 3, 7, 3, 9, 7])
+    bags, y = from_arrays(X, ids, y=[1, 0, 1, 0, 0, 1])
+    np.testing.assert_array_equal(bags[0], X[[0, 2, 5]])  # id 7 appears first
+    np.testing.assert_array_equal(bags[1], X[[1, 3]])
+    np.testing.assert_array_equal(bags[2], X[[4]])
+    np.testing.assert_array_equal(y, [1, 0, 0])
+
+
+def test_from_arrays_errors():
+    with pytest.raises(ValueError, match="different labels"):
+        from_arrays(np.zeros((2, 1)), [0, 0], y=[0, 1])
+    with pytest.raises(ValueError, match="one id per row"):
+        from_arrays(np.zeros((2, 1)), [0])
+
+
+def test_frame_round_trip():
+    pytest.importorskip("pandas")
+    bags = _bags([2, 3, 1])
+    y = np.array([1, 0, 1])
+    df = to_frame(bags, y)
+    assert list(df.columns[:2]) == ["bag_id", "bag_label"]
+    bags2, y2 = from_frame(df, bag="bag_id", label="bag_label")
+    np.testing.assert_array_equal(y2, y)
+    for a, b in zip(bags2, bags):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="not in the DataFrame"):
+        from_frame(df, bag="nope")
+
+
+def test_dataframe_as_X_points_to_from_frame():
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(TypeError, match="from_frame"):
+        check_bags(pd.DataFrame({"a": [1.0]}))
+
+
+ragged = st.lists(
+    st.integers(min_value=1, max_value=6), min_size=1, max_size=12
+).flatmap(
+    lambda sizes: st.tuples(
+        st.just(sizes),
+        arrays(
+            np.float64,
+            (sum(sizes), 3),
+            elements=st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+        ),
+    )
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ragged)
+def test_property_round_trips(data):
+    sizes, flat = data
+    cuts = np.cumsum(sizes)[:-1]
+    bags = np.split(flat, cuts)
+    b = check_bags(bags)
+    np.testing.assert_array_equal(b.sizes, sizes)
+    np.testing.assert_array_equal(b.instances, flat)
+    X, ids = to_arrays(bags)
+    b2 = from_arrays(X, ids)
+    assert b2 == b
+    order = np.arange(len(sizes))[::-1]
+    taken = b.take(order)
+    for i, j in enumerate(order):
+        np.testing.assert_array_equal(taken[i], bags[j])
+
+
+@settings(max_examples=40, deadline=None)
+@given(ragged, st.integers(0, 11))
+def test_property_any_nan_is_reported_with_its_bag(data, which):
+    sizes, flat = data
+    bags = [x.copy() for x in np.split(flat, np.cumsum(sizes)[:-1])]
+    bad = which % len(bags)
+    bags[bad][0, 0] = np.nan
+    with pytest.raises(ValueError, match=f"Bag {bad} contains NaN"):
+        check_bags(bags)
+
+
+def test_repr_and_equality():
+    b = check_bags(_bags([1, 2]))
+    assert "n_bags=2" in repr(b)
+    assert b == Bags(b.instances.copy(), b.offsets.copy())
+    assert b != check_bags(_bags([1, 2], seed=1))

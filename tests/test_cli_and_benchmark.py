@@ -1,0 +1,128 @@
+"""The command line, repeated CV and the benchmark harness."""
+
+import csv
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from skmil.bags import to_frame
+from skmil.benchmark import (
+    markdown_table,
+    published_accuracy,
+    run_benchmark,
+    run_digits_benchmark,
+)
+from skmil.cli import main, parse_params
+from skmil.datasets import load_musk1, make_mil_classification
+from skmil.embedding import SimpleMI
+from skmil.model_selection import evaluate, repeated_folds, with_standardization
+
+
+def test_parse_params():
+    assert parse_params(["C=1e-2", "kernel=linear", "x=[1, 2]"]) == {
+        "C": 0.01, "kernel": "linear", "x": [1, 2]
+    }
+    with pytest.raises(ValueError, match="key=value"):
+        parse_params(["C"])
+
+
+def test_evaluate_matches_cross_val_score():
+    bags, y = load_musk1(return_X_y=True)
+    res = evaluate(SimpleMI(), bags, y, n_splits=5, n_repeats=2, random_state=3)
+    assert len(res.folds) == 10
+    for r in range(2):
+        cv = StratifiedKFold(5, shuffle=True, random_state=3 + r)
+        ref = cross_val_score(with_standardization(SimpleMI()), bags, y, cv=cv)
+        got = [f.accuracy for f in res.folds if f.repeat == r]
+        np.testing.assert_allclose(got, ref)
+    assert 0 < res.accuracy_std < 0.2 and "accuracy" in res.summary()
+
+
+def test_repeated_folds_cover_every_bag_once_per_repeat():
+    y = np.array([0, 1] * 15)
+    folds = repeated_folds(y, 10, 2, 0)
+    for r in range(2):
+        tests = np.concatenate([te for rr, _, _, _, te in folds if rr == r])
+        np.testing.assert_array_equal(np.sort(tests), np.arange(30))
+
+
+def test_cli_datasets_and_estimators(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "musk1" in out and "elephant" in out
+    assert main(["estimators"]) == 0
+    assert "SIL" in capsys.readouterr().out
+
+
+def test_cli_evaluate_shipped_and_user_csv(tmp_path, capsys):
+    assert main(["evaluate", "--estimator", "simplemi", "--dataset", "musk1", "--cv", "3",
+                 "--repeats", "1", "--no-progress"]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    bags, y, _ = make_mil_classification(n_bags=30, random_state=0)
+    path = tmp_path / "mine.csv"
+    to_frame(bags, np.where(y == 1, "pos", "neg"), bag="bag", label="label").to_csv(
+        path, index=False
+    )
+    assert main(["evaluate", "--estimator", "SIL", "--dataset", str(path), "--bag-col", "bag",
+                 "--label-col", "label", "--cv", "3", "--repeats", "2", "--param", "C=10",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "2 x 3-fold" in out and "ROC AUC" in out
+    with pytest.raises(SystemExit, match="unknown estimator"):
+        main(["evaluate", "--estimator", "nope", "--dataset", "musk1"])
+
+
+def test_python_dash_m_entry_point():
+    out = subprocess.run([sys.executable, "-m", "skmil", "datasets"], capture_output=True,
+                         text=True, check=True)
+    assert "musk2" in out.stdout
+
+
+def test_published_reference_table():
+    pub = published_accuracy()
+    assert pub[("mi-SVM", "musk1")] == (0.874, None)
+    assert pub[("MI-Kernel", "fox")] == (0.603, 0.028)
+
+
+def test_benchmark_runs_resumes_and_writes_outputs(tmp_path):
+    out = str(tmp_path / "bench")
+    kw = dict(datasets=["musk1"], n_splits=3, n_repeats=2, out_dir=out, n_jobs=1,
+              progress=False)
+    rows = run_benchmark(["SimpleMI"], **kw)
+    assert len(rows) == 6
+    with open(os.path.join(out, "results.csv")) as fh:
+        n_lines = len(list(csv.DictReader(fh)))
+    rows_again = run_benchmark(["SimpleMI"], **kw)  # resumes: nothing new to run
+    with open(os.path.join(out, "results.csv")) as fh:
+        assert len(list(csv.DictReader(fh))) == n_lines
+    assert sorted(r["fold"] for r in rows_again) == sorted(r["fold"] for r in rows)
+    table = markdown_table(rows, ["musk1"])
+    assert "SimpleMI" in table and "MUSK1" in table
+
+
+def test_benchmark_cli_quick_subset_with_tuning(tmp_path, capsys):
+    from skmil.benchmark import main as bench_main
+
+    out = str(tmp_path / "b")
+    assert bench_main(["--estimators", "SIL", "--datasets", "musk1", "--cv", "3",
+                       "--repeats", "1", "--tune", "--out", out, "--n-jobs", "1",
+                       "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "nested inner-CV" in text and "SIL" in text
+    with open(os.path.join(out, "results.csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    assert all(r["best_params"].startswith("{") for r in rows)
+    assert os.path.exists(os.path.join(out, "results.md"))
+    assert os.path.exists(os.path.join(out, "accuracy.png"))
+
+
+def test_digits_benchmark(tmp_path):
+    rows = run_digits_benchmark(["SIL"], n_train=[40], bag_sizes=[5], n_test=60, n_repeats=1,
+                                out_dir=str(tmp_path), progress=False, n_jobs=1)
+    assert len(rows) == 1
+    assert float(rows[0]["bag_auc"]) > 0.6 and float(rows[0]["instance_auc"]) > 0.6
+    assert os.path.exists(tmp_path / "digits.md")

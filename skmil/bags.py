@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 __all__ = [
     "Bags",
@@ -187,16 +186,14 @@ def split_instances(values: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]
     return [values[offsets[i] : offsets[i + 1]] for i in range(offsets.shape[0] - 1)]
 
 
-def _describe(obj: Any) -> str:
-    shape = getattr(obj, "shape", None)
-    if shape is not None:
-        return f"{type(obj).__name__} of shape {tuple(shape)}"
-    return type(obj).__name__
+def _issparse(obj: Any) -> bool:
+    # checked by module so that importing skmil does not import scipy.sparse
+    return type(obj).__module__.startswith("scipy.sparse") and hasattr(obj, "toarray")
 
 
 def _bag_to_array(bag: Any, i: int, accept_sparse: bool) -> np.ndarray:
     """Convert one bag to a 2-D numeric ndarray (no copy when already float), with errors."""
-    if sp.issparse(bag):
+    if _issparse(bag):
         if not accept_sparse:
             raise TypeError(
                 f"Bag {i} is a sparse matrix, which this estimator does not accept; "
@@ -315,7 +312,7 @@ def check_bags(
 def _to_bags(X: Any, accept_sparse: bool, allow_nan: bool) -> Bags:
     if X is None:
         raise TypeError("X is None; pass a list of bags (2-D arrays), one per bag.")
-    if isinstance(X, (str, bytes, dict)) or sp.issparse(X):
+    if isinstance(X, (str, bytes, dict)) or _issparse(X):
         raise TypeError(
             f"X is a {type(X).__name__}; pass a list of bags (2-D arrays of shape "
             "(n_instances, n_features)), or use skmil.bags.from_arrays for a flat "

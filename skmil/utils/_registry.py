@@ -78,7 +78,10 @@ def all_estimators(type_filter: str | None = None) -> list[tuple[str, type]]:
 
 
 def get_estimator(name: str) -> type:
-    """Look an estimator class up by name, ignoring case, '-' and '_'.
+    """Look an estimator class up by name.
+
+    An exact match wins; otherwise the match ignores case, '-' and '_', which must then
+    be unambiguous (``MISVM`` and ``miSVM`` are different estimators).
 
     Examples
     --------
@@ -90,9 +93,15 @@ def get_estimator(name: str) -> type:
     def norm(s: str) -> str:
         return s.lower().replace("-", "").replace("_", "")
 
-    table = {norm(n): cls for n, cls in all_estimators()}
-    key = norm(name)
-    if key not in table:
-        known = ", ".join(n for n, _ in all_estimators())
-        raise ValueError(f"unknown estimator {name!r}; known estimators: {known}.")
-    return table[key]
+    estimators = all_estimators()
+    exact = [cls for n, cls in estimators if n == name]
+    if exact:
+        return exact[0]
+    loose = [cls for n, cls in estimators if norm(n) == norm(name)]
+    if len(loose) == 1:
+        return loose[0]
+    known = ", ".join(n for n, _ in estimators)
+    if loose:
+        options = " or ".join(c.__name__ for c in loose)
+        raise ValueError(f"estimator name {name!r} is ambiguous: {options}; spell it exactly.")
+    raise ValueError(f"unknown estimator {name!r}; known estimators: {known}.")

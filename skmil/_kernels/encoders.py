@@ -191,8 +191,10 @@ def gmm_posteriors(
 
 @njit(fastmath=True)
 def _fisher_accumulate(X, gamma, local_offsets, b0, means, inv_std, out, col_mu, col_var):
+    # col_var < 0: mean gradients only. Two branch-free inner loops so both vectorise.
     n_local = local_offsets.shape[0] - 1
     K, d = means.shape
+    z = np.empty(d)
     for b in range(n_local):
         row = b0 + b
         for j in range(local_offsets[b], local_offsets[b + 1]):
@@ -201,13 +203,13 @@ def _fisher_accumulate(X, gamma, local_offsets, b0, means, inv_std, out, col_mu,
                 if g == 0.0:  # underflowed responsibility: contributes exactly nothing
                     continue
                 base_mu = col_mu + k * d
-                base_var = col_var + k * d
                 for f in range(d):
-                    z = (X[j, f] - means[k, f]) * inv_std[k, f]
-                    if col_mu >= 0:
-                        out[row, base_mu + f] += g * z
-                    if col_var >= 0:
-                        out[row, base_var + f] += g * (z * z - 1.0)
+                    z[f] = (X[j, f] - means[k, f]) * inv_std[k, f]
+                    out[row, base_mu + f] += g * z[f]
+                if col_var >= 0:
+                    base_var = col_var + k * d
+                    for f in range(d):
+                        out[row, base_var + f] += g * (z[f] * z[f] - 1.0)
 
 
 def fisher_encode(
@@ -232,6 +234,8 @@ def fisher_encode(
     Output blocks in that order (each only if requested): ``K``, ``K*d``, ``K*d``
     columns, written in place into one array (no concatenation copy).
     """
+    if include_variances and not include_means:
+        raise ValueError("the variance gradients are computed with the mean gradients")
     n_bags = offsets.shape[0] - 1
     K, d = means.shape
     inv_std = 1.0 / np.sqrt(variances)
@@ -252,7 +256,7 @@ def fisher_encode(
         local = offsets[b0 : b1 + 1] - s
         if include_weights:
             _accumulate_rows(S0, gamma, local, b0)
-        if include_means or include_variances:
+        if include_means:
             _fisher_accumulate(X[s:e], gamma, local, b0, means, inv_std, out, col_mu, col_var)
     sizes = np.diff(offsets).astype(np.float64)[:, None]
     sqrt_w = np.sqrt(weights)

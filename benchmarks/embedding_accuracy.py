@@ -22,8 +22,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 import warnings
+from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed

@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.mixture import GaussianMixture
 from sklearn.svm import SVC
 
+from skmil._kernels.encoders import bag_chunks, fisher_encode, gmm_posteriors, nearest_centres
 from skmil.bags import check_bags
 from skmil.datasets import make_mil_classification
 from skmil.embedding import (
@@ -20,7 +21,6 @@ from skmil.embedding import (
     MiVLAD,
     VLADEncoder,
 )
-from skmil._kernels.encoders import bag_chunks, fisher_encode, gmm_posteriors, nearest_centres
 
 
 @pytest.fixture(scope="module")
@@ -269,6 +269,7 @@ def test_bow_instance_contributions_are_exact(data, encoding, normalize):
     pooled = [v.mean() if normalize == "l1" else v.sum() for v in s]
     np.testing.assert_allclose(pooled, f, rtol=1e-9, atol=1e-9)
     for fi, si, li in zip(f, s, clf.predict_instances(bags)):
+        np.testing.assert_array_equal(li == 1, si > 0)
         if fi > 0:
             assert np.any(li == 1)
 

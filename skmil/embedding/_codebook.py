@@ -98,6 +98,44 @@ def fit_diag_gmm(
     return weights, np.ascontiguousarray(gmm.means_), np.ascontiguousarray(variances)
 
 
+#: Candidate sizes for ``n_clusters="auto"`` / ``n_components="auto"``.
+AUTO_SIZES = (1, 2, 4, 8, 16)
+#: Instances (uniform subsample) on which the BIC of each candidate is computed.
+AUTO_SAMPLES = 20_000
+
+
+def select_size_bic(X: np.ndarray, random_state: Any, reg_covar: float = 1e-6) -> int:
+    """Codebook size by the BIC of a diagonal GMM over :data:`AUTO_SIZES`.
+
+    BIC trades the likelihood of the training instances against the ``K (2d + 1)``
+    parameters, so small training sets (hundreds of instances in hundreds of
+    dimensions) get a small vocabulary and large ones a larger one. Candidates with
+    fewer than ``2 d`` instances per component are skipped (their diagonal variances
+    cannot be estimated).
+    """
+    rng = check_random_state(random_state)
+    if X.shape[0] > AUTO_SAMPLES:
+        X = X[np.sort(rng.choice(X.shape[0], AUTO_SAMPLES, replace=False))]
+    n, d = X.shape
+    seed = rng.randint(np.iinfo(np.int32).max)
+    best_k, best_bic = 1, np.inf
+    for k in AUTO_SIZES:
+        if k > 1 and n < 2 * d * k:
+            break
+        gmm = GaussianMixture(k, covariance_type="diag", reg_covar=reg_covar,
+                              random_state=seed, max_iter=100).fit(X)
+        bic = gmm.bic(X)
+        if bic < best_bic:
+            best_k, best_bic = k, bic
+    return best_k
+
+
+def resolve_size(value: Any, name: str, X: np.ndarray, random_state: Any) -> int:
+    if value == "auto":
+        return select_size_bic(X, random_state)
+    return check_positive_int(value, name)
+
+
 def power_l2(Z: np.ndarray, power: float | None, l2: bool) -> np.ndarray:
     """In place: signed power ``sign(z)|z|^power`` then row-wise L2 (epsilon-guarded)."""
     if power is not None and power != 1.0:

@@ -20,6 +20,7 @@ from ._codebook import (
     check_power,
     fit_diag_gmm,
     power_l2,
+    resolve_size,
 )
 
 __all__ = ["FisherVectorEncoder", "MiFV"]
@@ -59,8 +60,11 @@ class FisherVectorEncoder(BaseMILTransformer):
 
     Parameters
     ----------
-    n_components : int, default=10
-        Number of Gaussians ``K``.
+    n_components : int or "auto", default="auto"
+        Number of Gaussians ``K``. ``"auto"`` picks ``K`` in (1, 2, 4, 8, 16) by BIC on
+        the (PCA-projected) training instances (at most 20,000 of them), skipping sizes
+        with fewer than ``2 * n_dims`` instances per component, whose diagonal
+        variances could not be estimated. The chosen size is ``n_components_``.
     pca : None, int or float in (0, 1), default=None
         Optional PCA before the GMM: a number of components or a fraction of variance
         to keep. Fitted on the training instances.
@@ -82,7 +86,8 @@ class FisherVectorEncoder(BaseMILTransformer):
 
     Attributes
     ----------
-    weights_ : ndarray of shape (n_components,)
+    n_components_ : int
+    weights_ : ndarray of shape (n_components_,)
     means_ : ndarray of shape (n_components, n_dims)
     variances_ : ndarray of shape (n_components, n_dims)
     pca_ : PCA or None
@@ -101,7 +106,7 @@ class FisherVectorEncoder(BaseMILTransformer):
 
     def __init__(
         self,
-        n_components: int = 10,
+        n_components: Any = "auto",
         pca: Any = None,
         include_weights: bool = True,
         include_variances: bool = True,
@@ -124,7 +129,6 @@ class FisherVectorEncoder(BaseMILTransformer):
         self.chunk_size = chunk_size
 
     def _fit(self, bags: Bags, y) -> None:
-        k = check_positive_int(self.n_components, "n_components")
         pca = _check_pca(self.pca, bags.n_features)
         check_power(self.power)
         reg = check_positive_float(self.reg_covar, "reg_covar")
@@ -141,9 +145,9 @@ class FisherVectorEncoder(BaseMILTransformer):
             X = self.pca_.transform(X)
         else:
             self.pca_ = None
-        self.weights_, self.means_, self.variances_ = fit_diag_gmm(
-            X, k, rng, reg, None
-        )
+        k = resolve_size(self.n_components, "n_components", X, rng)
+        self.n_components_ = k
+        self.weights_, self.means_, self.variances_ = fit_diag_gmm(X, k, rng, reg, None)
 
     def _raw(self, bags: Bags) -> np.ndarray:
         X = bags.instances
@@ -174,7 +178,7 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
 
     Parameters
     ----------
-    n_components : int, default=10
+    n_components : int or "auto", default="auto"
     pca : None, int or float, default=None
     include_weights : bool, default=True
     include_variances : bool, default=True
@@ -215,7 +219,7 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
 
     def __init__(
         self,
-        n_components: int = 10,
+        n_components: Any = "auto",
         pca: Any = None,
         include_weights: bool = True,
         include_variances: bool = True,

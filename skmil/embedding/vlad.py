@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
 from .._kernels.encoders import DEFAULT_CHUNK, vlad_encode
@@ -18,6 +19,7 @@ from ._codebook import (
     check_power,
     fit_kmeans,
     power_l2,
+    resolve_size,
 )
 
 __all__ = ["VLADEncoder", "MiVLAD"]
@@ -38,8 +40,12 @@ class VLADEncoder(BaseMILTransformer):
 
     Parameters
     ----------
-    n_clusters : int, default=10
-        Codebook size ``K`` (the output has ``K * n_features`` columns).
+    n_clusters : int or "auto", default="auto"
+        Codebook size ``K`` (the output has ``K * n_features`` columns). ``"auto"``
+        picks ``K`` in (1, 2, 4, 8, 16) by the BIC of a diagonal Gaussian mixture on
+        the training instances (at most 20,000 of them), skipping sizes with fewer
+        than ``2 * n_features`` instances per cluster: small training sets get a small
+        codebook. The chosen size is ``n_clusters_``.
     codebook : {"auto", "kmeans", "minibatch"}, default="auto"
         ``KMeans`` or ``MiniBatchKMeans``; ``"auto"`` uses MiniBatchKMeans above
         50,000 training instances.
@@ -54,7 +60,8 @@ class VLADEncoder(BaseMILTransformer):
 
     Attributes
     ----------
-    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    cluster_centers_ : ndarray of shape (n_clusters_, n_features)
+    n_clusters_ : int
     n_features_in_ : int
 
     Examples
@@ -70,7 +77,7 @@ class VLADEncoder(BaseMILTransformer):
 
     def __init__(
         self,
-        n_clusters: int = 10,
+        n_clusters: Any = "auto",
         codebook: str = "auto",
         power: float | None = 0.5,
         l2_normalize: bool = True,
@@ -85,11 +92,13 @@ class VLADEncoder(BaseMILTransformer):
         self.chunk_size = chunk_size
 
     def _fit(self, bags: Bags, y) -> None:
-        k = check_positive_int(self.n_clusters, "n_clusters")
         check_choice(self.codebook, "codebook", _KMEANS_CODEBOOKS)
         check_power(self.power)
         check_positive_int(self.chunk_size, "chunk_size")
-        self.cluster_centers_ = fit_kmeans(bags.instances, k, self.codebook, self.random_state)
+        rng = check_random_state(self.random_state)
+        k = resolve_size(self.n_clusters, "n_clusters", bags.instances, rng)
+        self.n_clusters_ = k
+        self.cluster_centers_ = fit_kmeans(bags.instances, k, self.codebook, rng)
 
     def _raw(self, bags: Bags) -> np.ndarray:
         return vlad_encode(bags.instances, bags.offsets, self.cluster_centers_, self.chunk_size)
@@ -117,8 +126,8 @@ class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
 
     Parameters
     ----------
-    n_clusters : int, default=10
-        Codebook size.
+    n_clusters : int or "auto", default="auto"
+        Codebook size (see :class:`VLADEncoder`).
     codebook : {"auto", "kmeans", "minibatch"}, default="auto"
         See :class:`VLADEncoder`.
     power : float or None, default=0.5
@@ -159,7 +168,7 @@ class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
 
     def __init__(
         self,
-        n_clusters: int = 10,
+        n_clusters: Any = "auto",
         codebook: str = "auto",
         power: float | None = 0.5,
         l2_normalize: bool = True,

@@ -5,7 +5,7 @@ Data: ``make_mil_classification(n_bags=100_000, n_features=64, bag_size=10)`` (a
 Each method at each size runs in a fresh subprocess that loads the flat arrays, so
 its memory numbers are its own:
 
-- ``rss_peak``: ``ru_maxrss`` of the subprocess (everything: Python, libraries, data),
+- ``rss_peak``: peak resident size (``VmHWM``) of the subprocess (Python, libraries, data),
   and ``rss_extra`` = ``rss_peak`` minus the resident size just before ``fit``;
 - ``extra``: tracemalloc peak of the numpy/Python allocations made during fit + predict
   (the working memory on top of the caller's instance array).
@@ -93,7 +93,8 @@ def _child(name: str, n_bags: int) -> None:
     t_pred = time.perf_counter() - t0
     _, extra = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # VmHWM, not ru_maxrss: ru_maxrss survives fork+exec and would report the parent's
+    rss = _status_bytes("VmHWM")
     print(json.dumps({
         "method": name, "n_bags": n_bags, "n_instances": int(offsets[-1]),
         "fit_s": t_fit, "predict_s": t_pred, "train_accuracy": acc,
@@ -102,12 +103,16 @@ def _child(name: str, n_bags: int) -> None:
     }))
 
 
-def _current_rss() -> int:
+def _status_bytes(field: str) -> int:
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
-    return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _current_rss() -> int:
+    return _status_bytes("VmRSS")
 
 
 def _make_data(n_bags: int) -> None:

@@ -231,6 +231,7 @@ def main() -> None:
                     help="instance counts (about); bags hold 10 instances on average")
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--throughput-instances", type=int, default=200_000)
+    ap.add_argument("--throughput-only", action="store_true")
     ap.add_argument("--child", nargs=2, metavar=("METHOD", "N_BAGS"))
     args = ap.parse_args()
     if args.child:
@@ -243,6 +244,8 @@ def main() -> None:
         _make_data(max_bags)
     print("encoding throughput (one thread recommended: see the module docstring)")
     thr = _throughput(min(args.throughput_instances, max(args.sizes)))
+    if args.throughput_only:
+        return
     runs = []
     print(f"{'method':7s} {'N':>9s} {'fit s':>7s} {'pred s':>7s} {'extra':>8s} {'rss peak':>9s}"
           f" {'X':>8s} {'extra/X':>7s} {'rssextra/X':>10s} {'rss/X':>6s} {'train acc':>9s}")

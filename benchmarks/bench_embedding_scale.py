@@ -265,6 +265,10 @@ def main() -> None:
                   f"{r['rss_peak_bytes'] / X:6.2f}"
                   f" {r['train_accuracy']:9.3f}", flush=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    if RESULTS.exists():  # keep earlier runs of other (method, size) pairs
+        old = json.loads(RESULTS.read_text())
+        done = {(r["method"], r["n_bags"]) for r in runs}
+        runs = [r for r in old["runs"] if (r["method"], r["n_bags"]) not in done] + runs
     RESULTS.write_text(json.dumps({"throughput": thr, "runs": runs}, indent=1))
     print(f"wrote {RESULTS}")
 

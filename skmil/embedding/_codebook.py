@@ -136,20 +136,24 @@ def resolve_size(value: Any, name: str, X: np.ndarray, random_state: Any) -> int
     return check_positive_int(value, name)
 
 
-def power_l2(Z: np.ndarray, power: float | None, l2: bool) -> np.ndarray:
-    """In place: signed power ``sign(z)|z|^power`` then row-wise L2 (epsilon-guarded)."""
-    if power is not None and power != 1.0:
-        if power == 0.5:
-            s = np.sign(Z)
-            np.abs(Z, out=Z)
-            np.sqrt(Z, out=Z)
-            Z *= s
-            del s
-        else:
-            Z[:] = np.sign(Z) * np.abs(Z) ** power
-    if l2:
-        norms = np.sqrt(np.einsum("ij,ij->i", Z, Z))
-        Z /= np.maximum(norms, 1e-12)[:, None]
+def power_l2(Z: np.ndarray, power: float | None, l2: bool, block: int = 4096) -> np.ndarray:
+    """In place: signed power ``sign(z)|z|^power`` then row-wise L2 (epsilon-guarded).
+
+    Works on blocks of ``block`` rows so its temporaries stay small next to ``Z``.
+    """
+    for s in range(0, Z.shape[0], block):
+        R = Z[s : s + block]
+        if power is not None and power != 1.0:
+            sign = np.sign(R)
+            np.abs(R, out=R)
+            if power == 0.5:
+                np.sqrt(R, out=R)
+            else:
+                np.power(R, power, out=R)
+            R *= sign
+        if l2:
+            norms = np.sqrt(np.einsum("ij,ij->i", R, R))
+            R /= np.maximum(norms, 1e-12)[:, None]
     return Z
 
 

@@ -1,0 +1,339 @@
+"""Bag-embedding family checked against slow, obviously-correct loop references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.mixture import GaussianMixture
+from sklearn.svm import SVC
+
+from skmil._kernels.encoders import bag_chunks, fisher_encode, gmm_posteriors, nearest_centres
+from skmil.bags import check_bags
+from skmil.datasets import make_mil_classification
+from skmil.embedding import (
+    MILES,
+    BagOfWords,
+    BagOfWordsClassifier,
+    FisherVectorEncoder,
+    MiFV,
+    MILESEmbedding,
+    MiVLAD,
+    VLADEncoder,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    bags, y, inst = make_mil_classification(
+        n_bags=24, n_features=3, bag_size=6, class_sep=3.0, random_state=1
+    )
+    return bags, y, inst
+
+
+def _ref_nearest(x, C):
+    best, arg = np.inf, -1
+    for k in range(C.shape[0]):
+        d = sum((x[f] - C[k, f]) ** 2 for f in range(C.shape[1]))
+        if d < best:
+            best, arg = d, k
+    return arg
+
+
+def _ref_posterior_gmm(x, w, mu, var):
+    logp = []
+    for k in range(len(w)):
+        s = np.log(w[k])
+        for f in range(len(x)):
+            s += -0.5 * np.log(2 * np.pi * var[k, f]) - 0.5 * (x[f] - mu[k, f]) ** 2 / var[k, f]
+        logp.append(s)
+    logp = np.array(logp)
+    p = np.exp(logp - logp.max())
+    return p / p.sum()
+
+
+def test_bag_chunks_cover_every_bag_once():
+    offsets = np.array([0, 3, 4, 40, 41, 45, 50])
+    for size in (1, 4, 10, 100):
+        chunks = list(bag_chunks(offsets, size))
+        assert chunks[0][0] == 0 and chunks[-1][1] == 6
+        assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(chunks, chunks[1:]))
+        for b0, b1 in chunks:  # a chunk exceeds the budget only when it is one big bag
+            assert offsets[b1] - offsets[b0] <= size or b1 == b0 + 1
+
+
+def test_nearest_centres_matches_loop():
+    rng = np.random.RandomState(0)
+    X, C = rng.randn(50, 4), rng.randn(6, 4)
+    got = nearest_centres(X, C, chunk_size=7)
+    np.testing.assert_array_equal(got, [_ref_nearest(x, C) for x in X])
+
+
+@pytest.mark.parametrize("normalize", ["l1", "hellinger", "tfidf", None])
+@pytest.mark.parametrize("encoding", ["hard", "soft", "presence"])
+def test_bag_of_words_kmeans_matches_loop(data, encoding, normalize):
+    bags, _, _ = data
+    enc = BagOfWords(n_words=5, encoding=encoding, normalize=normalize, random_state=0,
+                     chunk_size=10).fit(bags)
+    C = enc.cluster_centers_
+    K = C.shape[0]
+    ref = np.zeros((len(bags), K))
+    for i, bag in enumerate(bags):
+        for x in bag:
+            if encoding == "soft":
+                d2 = np.array([np.sum((x - c) ** 2) for c in C])
+                q = np.exp(-d2 / (2 * enc.sigma_**2))
+                ref[i] += q / q.sum()
+            else:
+                ref[i, _ref_nearest(x, C)] += 1
+    if encoding == "soft":  # sigma 'auto': median distance to the nearest centre
+        X = np.vstack(bags)
+        nearest = [min(np.sqrt(np.sum((x - c) ** 2)) for c in C) for x in X]
+        assert enc.sigma_ == pytest.approx(np.median(nearest), rel=1e-9)
+    counts = ref.copy()
+    sizes = np.array([len(b) for b in bags], dtype=float)[:, None]
+    if encoding == "presence":
+        ref = (counts > 0).astype(float)
+    elif normalize == "l1":
+        ref = counts / sizes
+    elif normalize == "hellinger":
+        ref = np.sqrt(counts / sizes)
+    elif normalize == "tfidf":
+        df = np.minimum(counts, 1).sum(axis=0)
+        ref = counts / sizes * (np.log((1 + len(bags)) / (1 + df)) + 1)
+        ref /= np.linalg.norm(ref, axis=1, keepdims=True)
+    np.testing.assert_allclose(enc.transform(bags), ref, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("encoding", ["hard", "soft"])
+def test_bag_of_words_gmm_uses_posteriors(data, encoding):
+    bags, _, _ = data
+    enc = BagOfWords(n_words=3, codebook="gmm", encoding=encoding, random_state=0).fit(bags)
+    ref = np.zeros((len(bags), 3))
+    for i, bag in enumerate(bags):
+        for x in bag:
+            p = _ref_posterior_gmm(x, enc.weights_, enc.cluster_centers_, enc.variances_)
+            if encoding == "soft":
+                ref[i] += p
+            else:
+                ref[i, np.argmax(p)] += 1
+        ref[i] /= len(bag)
+    np.testing.assert_allclose(enc.transform(bags), ref, rtol=1e-8, atol=1e-12)
+
+
+def test_vlad_matches_loop(data):
+    bags, _, _ = data
+    for power, l2 in [(None, False), (0.5, True), (0.3, False)]:
+        enc = VLADEncoder(n_clusters=4, power=power, l2_normalize=l2, random_state=0,
+                          chunk_size=5).fit(bags)
+        C = enc.cluster_centers_
+        d = C.shape[1]
+        ref = np.zeros((len(bags), 4 * d))
+        for i, bag in enumerate(bags):
+            for x in bag:
+                k = _ref_nearest(x, C)
+                for f in range(d):
+                    ref[i, k * d + f] += x[f] - C[k, f]
+            if power is not None:
+                ref[i] = np.sign(ref[i]) * np.abs(ref[i]) ** power
+            if l2:
+                ref[i] /= np.sqrt(np.sum(ref[i] ** 2))
+        np.testing.assert_allclose(enc.transform(bags), ref, rtol=1e-9, atol=1e-12)
+
+
+def test_gmm_posteriors_match_sklearn():
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(60, 3), rng.randn(60, 3) + 4])
+    gmm = GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
+    got = gmm_posteriors(X, gmm.weights_, gmm.means_, gmm.covariances_)
+    np.testing.assert_allclose(got, gmm.predict_proba(X), rtol=1e-8, atol=1e-12)
+
+
+def _ref_fisher(bag, w, mu, var, include_weights, include_variances):
+    K, d = mu.shape
+    n = len(bag)
+    gw, gm, gv = np.zeros(K), np.zeros((K, d)), np.zeros((K, d))
+    for x in bag:
+        g = _ref_posterior_gmm(x, w, mu, var)
+        for k in range(K):
+            gw[k] += (g[k] - w[k]) / (n * np.sqrt(w[k]))
+            for f in range(d):
+                z = (x[f] - mu[k, f]) / np.sqrt(var[k, f])
+                gm[k, f] += g[k] * z / (n * np.sqrt(w[k]))
+                gv[k, f] += g[k] * (z * z - 1) / (n * np.sqrt(2 * w[k]))
+    parts = ([gw] if include_weights else []) + [gm.ravel()]
+    parts += [gv.ravel()] if include_variances else []
+    return np.concatenate(parts)
+
+
+@pytest.mark.parametrize("include_weights, include_variances", [(True, True), (False, True),
+                                                                (True, False)])
+def test_fisher_vector_matches_direct_formula(data, include_weights, include_variances):
+    bags, _, _ = data
+    enc = FisherVectorEncoder(n_components=3, include_weights=include_weights,
+                              include_variances=include_variances, power=None,
+                              l2_normalize=False, random_state=0, chunk_size=8).fit(bags)
+    ref = np.array([_ref_fisher(b, enc.weights_, enc.means_, enc.variances_,
+                                include_weights, include_variances) for b in bags])
+    np.testing.assert_allclose(enc.transform(bags), ref, rtol=1e-8, atol=1e-10)
+    # normalised: signed sqrt then L2
+    enc.set_params(power=0.5, l2_normalize=True)
+    z = np.sign(ref) * np.sqrt(np.abs(ref))
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    np.testing.assert_allclose(enc.transform(bags), z, rtol=1e-7, atol=1e-10)
+
+
+def test_fisher_vector_with_pca_and_raw_kernel(data):
+    bags, _, _ = data
+    enc = FisherVectorEncoder(n_components=2, pca=2, random_state=0).fit(bags)
+    assert enc.means_.shape == (2, 2)
+    assert enc.transform(bags).shape == (len(bags), 2 + 2 * 2 * 2)
+    b = check_bags(bags)
+    Xp = enc.pca_.transform(b.instances)
+    raw = fisher_encode(Xp, b.offsets, enc.weights_, enc.means_, enc.variances_, chunk_size=3)
+    ref = np.array([_ref_fisher(Xp[b.offsets[i]:b.offsets[i + 1]], enc.weights_, enc.means_,
+                                enc.variances_, True, True) for i in range(b.n_bags)])
+    np.testing.assert_allclose(raw, ref, rtol=1e-8, atol=1e-10)
+
+
+def test_miles_embedding_matches_double_loop(data):
+    bags, _, _ = data
+    emb = MILESEmbedding(sigma2=2.0, chunk_size=4).fit(bags)
+    concepts = np.vstack(bags)
+    ref = np.array([[max(np.exp(-np.sum((x - c) ** 2) / 2.0) for x in bag) for c in concepts]
+                    for bag in bags])
+    np.testing.assert_allclose(emb.transform(bags), ref, rtol=1e-9, atol=1e-12)
+    auto = MILESEmbedding().fit(bags)
+    assert auto.sigma2_ > 0 and auto.transform(bags).shape == (len(bags), len(concepts))
+
+
+def _lp_objective(M, y, w, b, C, mu):
+    s = np.where(y == 1, 1.0, -1.0)
+    xi = np.maximum(0.0, 1 - s * (M @ w + b))
+    c = np.where(y == 1, 2 * mu, 2 * (1 - mu))
+    return np.abs(w).sum() + C * np.sum(c * xi)
+
+
+def test_miles_lp_is_optimal_and_agrees_with_liblinear(data):
+    bags, y, _ = data
+    lp = MILES(C=1.0).fit(bags, y)
+    ll = MILES(C=1.0, solver="liblinear").fit(bags, y)
+    M = lp.embedding_.transform(bags)
+    obj_lp = _lp_objective(M, y, lp.coef_, lp.intercept_, 1.0, 0.5)
+    # the LP optimum is no worse than the liblinear solution under the LP's own objective
+    assert obj_lp <= _lp_objective(M, y, ll.coef_, ll.intercept_, 1.0, 0.5) + 1e-6
+    # nor than a perturbed version of itself
+    rng = np.random.RandomState(0)
+    for _ in range(5):
+        w2 = lp.coef_ + 0.01 * rng.randn(lp.coef_.size)
+        assert obj_lp <= _lp_objective(M, y, w2, lp.intercept_, 1.0, 0.5) + 1e-9
+    # both 1-norm SVMs are sparse and mostly agree on the training bags
+    assert 0 < lp.selected_concepts_.size < M.shape[1] / 2
+    assert np.mean(lp.predict(bags) == ll.predict(bags)) >= 0.9
+    np.testing.assert_allclose(lp.decision_function(bags), M @ lp.coef_ + lp.intercept_,
+                               rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("solver", ["lp", "liblinear"])
+def test_miles_instance_rule(data, solver):
+    bags, y, _ = data
+    clf = MILES(solver=solver).fit(bags, y)
+    f = clf.decision_function(bags)
+    scores = clf.decision_function_instances(bags)
+    labels = clf.predict_instances(bags)
+    concepts = clf.embedding_.concepts_
+    sel = clf.selected_concepts_
+    for i, bag in enumerate(bags):
+        # loop reference of Chen et al.'s g(x_ij)
+        g = np.zeros(len(bag))
+        for k in sel:
+            d2 = np.array([np.sum((x - concepts[k]) ** 2) for x in bag])
+            win = np.flatnonzero(d2 == d2.min())
+            g[win] += clf.coef_[k] * np.exp(-d2.min() / clf.embedding_.sigma2_) / len(win)
+        np.testing.assert_allclose(scores[i], g + clf.intercept_ / len(bag), atol=1e-9)
+        assert scores[i].sum() == pytest.approx(f[i], abs=1e-8)
+        # a bag predicted positive has at least one instance above -b / n_i
+        if f[i] > 0:
+            assert np.any(labels[i] == 1)
+        np.testing.assert_array_equal(labels[i] == 1, g > -clf.intercept_ / len(bag))
+
+
+@pytest.mark.parametrize("encoding, normalize", [("hard", "l1"), ("soft", "l1"),
+                                                 ("hard", None), ("soft", None)])
+def test_bow_instance_contributions_are_exact(data, encoding, normalize):
+    bags, y, _ = data
+    clf = BagOfWordsClassifier(n_words=4, encoding=encoding, normalize=normalize, C=10.0,
+                               random_state=0).fit(bags, y)
+    f = clf.decision_function(bags)
+    s = clf.decision_function_instances(bags)
+    pooled = [v.mean() if normalize == "l1" else v.sum() for v in s]
+    np.testing.assert_allclose(pooled, f, rtol=1e-9, atol=1e-9)
+    for fi, si, li in zip(f, s, clf.predict_instances(bags)):
+        np.testing.assert_array_equal(li == 1, si > 0)
+        if fi > 0:
+            assert np.any(li == 1)
+
+
+def test_bow_instance_predictions_absent_where_not_exact(data):
+    bags, y, _ = data
+    assert not hasattr(BagOfWordsClassifier(normalize="hellinger"), "predict_instances")
+    assert not hasattr(BagOfWordsClassifier(encoding="presence"), "predict_instances")
+    clf = BagOfWordsClassifier(n_words=4, classifier=SVC(), random_state=0)
+    assert not hasattr(clf, "predict_instances")
+    assert not hasattr(clf.fit(bags, y), "decision_function_instances")
+    lin = BagOfWordsClassifier(n_words=4, classifier=LogisticRegression(), random_state=0)
+    assert hasattr(lin.fit(bags, y), "predict_instances") and hasattr(lin, "predict_proba")
+    assert not hasattr(MiVLAD(), "predict_instances") and not hasattr(MiFV(), "predict_instances")
+
+
+def test_classifiers_learn_and_take_a_classifier():
+    bags, y, _ = make_mil_classification(n_bags=40, n_features=4, class_sep=5.0, random_state=2)
+    assert MiFV(random_state=0).fit(bags, y).score(bags, y) >= 0.95
+    # VLAD keeps first-order residuals only (no counts), so a tight witness cluster of
+    # its own carries little signal: a weaker, but still better-than-chance, fit here
+    for clf in (MiVLAD(n_clusters=6, random_state=0),
+                MiVLAD(n_clusters=6, classifier=LogisticRegression(C=10), random_state=0)):
+        assert clf.fit(bags, y).score(bags, y) >= 0.75
+    assert not hasattr(MiVLAD(), "predict_proba")
+    assert hasattr(MiVLAD(classifier=LogisticRegression()), "predict_proba")
+
+
+@pytest.mark.parametrize(
+    "est, match",
+    [
+        (VLADEncoder(n_clusters=1000), "n_clusters=1000 is larger"),
+        (VLADEncoder(codebook="spectral"), "codebook must be one of"),
+        (VLADEncoder(power=2.0), "power must be"),
+        (FisherVectorEncoder(pca=1.5), "pca must be"),
+        (FisherVectorEncoder(n_components=0), "n_components must be a positive integer"),
+        (BagOfWords(encoding="fuzzy"), "encoding must be one of"),
+        (BagOfWords(normalize="l2"), "normalize must be one of"),
+        (BagOfWords(encoding="soft", sigma=-1.0), "sigma must be a positive"),
+        (MILESEmbedding(sigma2=0.0), "sigma2 must be a positive"),
+    ],
+)
+def test_parameter_errors(data, est, match):
+    bags, _, _ = data
+    with pytest.raises(ValueError, match=match):
+        est.fit(bags)
+
+
+def test_classifier_parameter_errors(data):
+    bags, y, _ = data
+    with pytest.raises(ValueError, match="mu must be"):
+        MILES(mu=1.5).fit(bags, y)
+    with pytest.raises(ValueError, match="solver must be one of"):
+        MILES(solver="cvx").fit(bags, y)
+    with pytest.raises(ValueError, match="C must be a positive"):
+        MiVLAD(C=-1).fit(bags, y)
+    with pytest.raises(TypeError, match="classifier must be"):
+        MiFV(classifier="svm").fit(bags, y)
+
+
+def test_chunk_size_does_not_change_results(data):
+    bags, _, _ = data
+    for cls, kw in ((VLADEncoder, {"n_clusters": 3}), (FisherVectorEncoder, {"n_components": 2}),
+                    (BagOfWords, {"n_words": 3, "encoding": "soft"})):
+        a = cls(random_state=0, chunk_size=1, **kw).fit(bags).transform(bags)
+        b = cls(random_state=0, **kw).fit(bags).transform(bags)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

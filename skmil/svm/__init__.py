@@ -1,5 +1,6 @@
 """SVM-based MIL estimators."""
 
+from .mi_svm import MISVM, miSVM
 from .sil import SIL
 
-__all__ = ["SIL"]
+__all__ = ["MISVM", "SIL", "miSVM"]

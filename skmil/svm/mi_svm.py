@@ -70,6 +70,11 @@ class _PointSet:
 
     def gram(self, ri, ci):
         ri, ci = np.asarray(ri), np.asarray(ci)
+        if ri.size and ci.size and ri.max() < self.N and ci.max() < self.N:
+            if ri is ci and ri.shape[0] == self.N and np.array_equal(ri, np.arange(self.N)):
+                return self.K  # mi-SVM trains on every instance: no copy at all
+            # two takes are ~3x faster than K[np.ix_(ri, ci)]
+            return self.K.take(ri, axis=0).take(ci, axis=1)
         out = np.empty((ri.shape[0], ci.shape[0]))
         ri_i, ci_i = ri < self.N, ci < self.N
         ri_e, ci_e = ~ri_i, ~ci_i

@@ -90,3 +90,18 @@ def test_mikernel_learns_separable_problem():
                                          random_state=1)
     clf = MIKernelSVM(C=10.0).fit(bags[:60], y[:60])
     assert (clf.predict(bags[60:]) == y[60:]).mean() >= 0.9
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_row_and_column_tiling_is_exact(symmetric):
+    from skmil._kernels.set_kernel import _raw_gram
+    from skmil.bags import check_bags
+
+    rng = np.random.default_rng(5)
+    A = check_bags(_bags(rng, 13))
+    B = A if symmetric else check_bags(_bags(rng, 8))
+    ref = _reference(list(A), list(B), "rbf", 0.2, 3, 0.0, 1.0, "none")
+    for bs, cs in [(3, 4), (6, 1), (10_000, 5)]:
+        K = _raw_gram(A.instances, A.offsets, B.instances, B.offsets, "rbf", 0.2, 3, 0.0,
+                      1.0, bs, symmetric, col_size=cs)
+        np.testing.assert_allclose(K, ref, rtol=1e-10, atol=1e-12)

@@ -138,22 +138,29 @@ def _block_values(L, R, kernel, gamma, degree, coef0, p):
     return G
 
 
-def _raw_gram(Xa, off_a, Xb, off_b, kernel, gamma, degree, coef0, p, block_size, symmetric):
+def _raw_gram(Xa, off_a, Xb, off_b, kernel, gamma, degree, coef0, p, block_size, symmetric,
+              col_size=2048):
     na, nb = off_a.shape[0] - 1, off_b.shape[0] - 1
     K = np.empty((na, nb))
     left = _Operand(Xa, kernel, gamma, True).M
     right = left if (symmetric and kernel != "rbf") else _Operand(Xb, kernel, gamma, False).M
     starts_b = off_b[:-1]
+    # column tiles keep each block (block_size x col_size doubles) near the cache, so
+    # GEMM output, exp and the segment sums do not stream through DRAM
+    col_blocks = _row_blocks(off_b, col_size)
     for b0, b1 in _row_blocks(off_a, block_size):
         r0, r1 = off_a[b0], off_a[b1]
-        if symmetric:
-            c_bag0, c0 = b0, off_b[b0]  # upper triangle: columns from this block on
-        else:
-            c_bag0, c0 = 0, 0
-        E = _block_values(left[r0:r1], right[c0:], kernel, gamma, degree, coef0, p)
-        S = np.add.reduceat(E, off_a[b0:b1] - r0, axis=0)
-        K[b0:b1, c_bag0:] = np.add.reduceat(S, starts_b[c_bag0:] - c0, axis=1)
+        L = left[r0:r1]
+        loc = off_a[b0:b1] - r0
+        for c_bag0, c_bag1 in col_blocks:
+            if symmetric and c_bag1 <= b0:
+                continue  # upper triangle only; mirrored below
+            c0, c1 = off_b[c_bag0], off_b[c_bag1]
+            E = _block_values(L, right[c0:c1], kernel, gamma, degree, coef0, p)
+            S = np.add.reduceat(E, loc, axis=0)
+            K[b0:b1, c_bag0:c_bag1] = np.add.reduceat(S, starts_b[c_bag0:c_bag1] - c0, axis=1)
     if symmetric:
+        # tiles straddling the diagonal filled some lower cells; the upper ones are exact
         iu = np.triu_indices(na, 1)
         K[(iu[1], iu[0])] = K[iu]
     return K

@@ -138,3 +138,20 @@ def test_class_weight_and_bad_params(data):
         MISVM(kernel="cosine").fit(bags, y)
     with pytest.raises(ValueError, match="C must"):
         MISVM(C=-1).fit(bags, y)
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced", {-1: 1.0, 1: 4.0}])
+@pytest.mark.parametrize("kernel", ["rbf", "precomputed"])
+def test_direct_libsvm_fit_matches_SVC(kernel, class_weight):
+    from skmil.svm._common import libsvm_binary_fit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(70, 3))
+    y = np.where(X[:, 0] + rng.normal(size=70) > 0.8, 1, -1)
+    Xk = np.exp(-0.3 * ((X[:, None] - X[None]) ** 2).sum(-1)) if kernel == "precomputed" else X
+    svc = SVC(kernel=kernel, C=2.0, gamma=0.3, class_weight=class_weight).fit(Xk, y)
+    sup, dc, b = libsvm_binary_fit(Xk, y, kernel=kernel, C=2.0, gamma=0.3,
+                                   class_weight=class_weight)
+    np.testing.assert_array_equal(sup, svc.support_)
+    np.testing.assert_allclose(dc, svc.dual_coef_[0])
+    assert b == pytest.approx(svc.intercept_[0])

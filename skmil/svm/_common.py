@@ -106,3 +106,44 @@ def check_positive(name: str, value: Any, *, integer: bool = False, allow_zero=F
         what = "integer" if integer else "number"
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a {what} {bound}, got {value!r}.")
+
+
+def libsvm_binary_fit(X, y_pm, *, kernel, C, gamma=0.0, degree=3, coef0=0.0,
+                      class_weight=None, tol=1e-3, cache_size=200.0):
+    """Fit a binary C-SVC with libsvm; returns ``(support, dual_coef, intercept)``.
+
+    ``dual_coef`` holds ``y_i alpha_i`` of the support vectors ``support`` (indices
+    into ``X``) with the sign convention of :class:`sklearn.svm.SVC` (positive decision
+    means label +1). The alternating heuristics call this tens of times on the same
+    data, so it goes straight to scikit-learn's libsvm binding and skips ``SVC.fit``'s
+    input validation, which costs several times the solve on small problems (our
+    inputs are already validated float64 C-contiguous arrays). If that private binding
+    is unavailable or its signature changed, it falls back to ``SVC``.
+    """
+    y_pm = np.asarray(y_pm)
+    try:
+        from sklearn.svm import _libsvm
+        from sklearn.utils.class_weight import compute_class_weight
+
+        classes = np.array([-1, 1])
+        cw = (np.empty(0) if class_weight is None
+              else compute_class_weight(class_weight, classes=classes, y=y_pm))
+        out = _libsvm.fit(
+            np.ascontiguousarray(X, dtype=np.float64),
+            (y_pm > 0).astype(np.float64),
+            svm_type=0, sample_weight=np.empty(0), class_weight=cw,
+            kernel=kernel, C=float(C), nu=0.5, probability=0, degree=int(degree),
+            shrinking=1, tol=float(tol), cache_size=float(cache_size),
+            coef0=float(coef0), gamma=float(gamma), epsilon=0.1, max_iter=-1,
+            random_seed=0,
+        )
+        support, _, _, dual_coef, intercept = out[:5]
+        # libsvm's first class is label 0 (-1); flip to the "+1 is positive" convention
+        return np.asarray(support), -np.asarray(dual_coef)[0], -float(intercept[0])
+    except (ImportError, TypeError, AttributeError):  # pragma: no cover - sklearn changed
+        from sklearn.svm import SVC
+
+        svc = SVC(kernel=kernel, C=C, gamma=gamma if kernel != "precomputed" else "scale",
+                  degree=degree, coef0=coef0, class_weight=class_weight, tol=tol,
+                  cache_size=cache_size).fit(X, y_pm)
+        return svc.support_, svc.dual_coef_[0], float(svc.intercept_[0])

@@ -18,14 +18,19 @@ import hashlib
 from typing import Any
 
 import numpy as np
-from sklearn.svm import SVC
 from sklearn.utils import check_random_state
 
 from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import check_kernel_name, instance_kernel, resolve_gamma
 from ..bags import Bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
-from ._common import KernelExpansion, check_positive, dual_objective, signed_class_weight
+from ._common import (
+    KernelExpansion,
+    check_positive,
+    dual_objective,
+    libsvm_binary_fit,
+    signed_class_weight,
+)
 
 __all__ = ["MISVM", "miSVM"]
 
@@ -149,32 +154,25 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         K = instance_kernel(X, X, *self._spec) if self.precomputed_ else None
         return _PointSet(X, self._spec, K)
 
-    def _svc(self, precomputed: bool) -> SVC:
-        kernel, gamma, degree, coef0 = self._spec
-        return SVC(
-            kernel="precomputed" if precomputed else kernel,
-            C=self.C,
-            gamma=gamma,
-            degree=degree,
-            coef0=coef0,
-            class_weight=self._cw,
-            tol=self.tol,
-            cache_size=self.cache_size,
-        )
-
     def _fit_inner(self, pts: _PointSet, idx: np.ndarray, y_pm: np.ndarray):
-        """One libsvm fit on points ``idx``; returns the model and its support indices."""
+        """One libsvm fit on points ``idx``; returns ``(dual_coef, intercept, sv_idx)``."""
+        kernel, gamma, degree, coef0 = self._spec
         if self.precomputed_:
-            svc = self._svc(True).fit(pts.gram(idx, idx), y_pm)
+            X, kernel = pts.gram(idx, idx), "precomputed"
         else:
-            svc = self._svc(False).fit(pts.rows(idx), y_pm)
-        return svc, idx[svc.support_]
+            X = pts.rows(idx)
+        sup, dc, b = libsvm_binary_fit(
+            X, y_pm, kernel=kernel, C=self.C, gamma=gamma, degree=degree, coef0=coef0,
+            class_weight=self._cw, tol=self.tol, cache_size=self.cache_size,
+        )
+        return (dc, b), idx[sup]
 
     def _scores(self, pts: _PointSet, svc, sv_idx, rows_idx) -> np.ndarray:
         """Decision values of training points ``rows_idx`` under the current model."""
+        dc, b = svc
         if self.precomputed_:
-            return pts.gram(rows_idx, sv_idx) @ svc.dual_coef_[0] + svc.intercept_[0]
-        return svc.decision_function(pts.rows(rows_idx))
+            return pts.gram(rows_idx, sv_idx) @ dc + b
+        return KernelExpansion(pts.rows(sv_idx), dc, b, *self._spec)(pts.rows(rows_idx))
 
     def _objective(self, pts: _PointSet, svc, sv_idx) -> float:
         if self.precomputed_:
@@ -182,7 +180,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         else:
             sv = pts.rows(sv_idx)
             K_sv = instance_kernel(sv, sv, *self._spec)
-        return dual_objective(svc.dual_coef_[0], K_sv)
+        return dual_objective(svc[0], K_sv)
 
     # -- fit -----------------------------------------------------------------------
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
@@ -200,10 +198,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             run = self._run(ctx, rng if r > 0 else None)
             obj = self._objective(pts, run["svc"], run["sv_idx"]) if self.restarts else None
             # build the model now: a later MI-SVM restart replaces the extra points
-            run["model"] = KernelExpansion(
-                pts.rows(run["sv_idx"]), run["svc"].dual_coef_[0], run["svc"].intercept_[0],
-                *self._spec,
-            )
+            dc, b = run["svc"]
+            run["model"] = KernelExpansion(pts.rows(run["sv_idx"]), dc, b, *self._spec)
             self.objectives_.append(obj)
             if self.verbose:
                 print(f"[{type(self).__name__}] run {r}: {run['n_iter']} iterations, "

@@ -15,7 +15,8 @@ thread (OMP/BLAS pinned to 1) for a fair comparison.
 Reproduce::
 
     MISVM_PATH=/work/scratch/svm python benchmarks/bench_svm_vs_misvm.py
-    MISVM_PATH=/work/scratch/svm python benchmarks/bench_svm_vs_misvm.py --datasets musk2 --max-iter 3
+    MISVM_PATH=/work/scratch/svm python benchmarks/bench_svm_vs_misvm.py \\
+        --datasets musk2 --max-iter 3
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 
 from skmil.datasets import load_dataset  # noqa: E402
 from skmil.svm import MISVM, MIKernelSVM, miSVM, sMIL  # noqa: E402
+
+# ruff: noqa: B023, E731
 
 
 def _load_misvm(path):

@@ -1,9 +1,22 @@
 """SVM-based MIL estimators."""
 
 from .mi_svm import MISVM, miSVM
+from .misssvm import MissSVM
 from .nsk import NSK, MIKernelSVM, set_kernel
 from .sil import SIL
-from .smil import sbMIL, sMIL
+from .smil import sbMIL, sMIL, stMIL
 from .stk import STK
 
-__all__ = ["MISVM", "NSK", "SIL", "STK", "MIKernelSVM", "miSVM", "sbMIL", "sMIL", "set_kernel"]
+__all__ = [
+    "MISVM",
+    "MIKernelSVM",
+    "MissSVM",
+    "NSK",
+    "SIL",
+    "STK",
+    "miSVM",
+    "sbMIL",
+    "sMIL",
+    "set_kernel",
+    "stMIL",
+]

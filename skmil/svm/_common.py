@@ -109,7 +109,7 @@ def check_positive(name: str, value: Any, *, integer: bool = False, allow_zero=F
 
 
 def libsvm_binary_fit(X, y_pm, *, kernel, C, gamma=0.0, degree=3, coef0=0.0,
-                      class_weight=None, tol=1e-3, cache_size=200.0):
+                      class_weight=None, tol=1e-3, cache_size=200.0, sample_weight=None):
     """Fit a binary C-SVC with libsvm; returns ``(support, dual_coef, intercept)``.
 
     ``dual_coef`` holds ``y_i alpha_i`` of the support vectors ``support`` (indices
@@ -126,12 +126,16 @@ def libsvm_binary_fit(X, y_pm, *, kernel, C, gamma=0.0, degree=3, coef0=0.0,
         from sklearn.utils.class_weight import compute_class_weight
 
         classes = np.array([-1, 1])
+        _libsvm.set_verbosity_wrap(0)  # global in libsvm; another SVC may have set it
         cw = (np.empty(0) if class_weight is None
               else compute_class_weight(class_weight, classes=classes, y=y_pm))
         out = _libsvm.fit(
             np.ascontiguousarray(X, dtype=np.float64),
             (y_pm > 0).astype(np.float64),
-            svm_type=0, sample_weight=np.empty(0), class_weight=cw,
+            svm_type=0,
+            sample_weight=(np.empty(0) if sample_weight is None
+                           else np.ascontiguousarray(sample_weight, dtype=np.float64)),
+            class_weight=cw,
             kernel=kernel, C=float(C), nu=0.5, probability=0, degree=int(degree),
             shrinking=1, tol=float(tol), cache_size=float(cache_size),
             coef0=float(coef0), gamma=float(gamma), epsilon=0.1, max_iter=-1,
@@ -145,5 +149,5 @@ def libsvm_binary_fit(X, y_pm, *, kernel, C, gamma=0.0, degree=3, coef0=0.0,
 
         svc = SVC(kernel=kernel, C=C, gamma=gamma if kernel != "precomputed" else "scale",
                   degree=degree, coef0=coef0, class_weight=class_weight, tol=tol,
-                  cache_size=cache_size).fit(X, y_pm)
+                  cache_size=cache_size).fit(X, y_pm, sample_weight=sample_weight)
         return svc.support_, svc.dual_coef_[0], float(svc.intercept_[0])

@@ -14,7 +14,7 @@ from ..base import BaseMILClassifier, InstancePredictionMixin
 from ._common import KernelExpansion, check_positive, signed_class_weight
 from ._smo import smo_solve
 
-__all__ = ["sMIL", "sbMIL"]
+__all__ = ["sMIL", "sbMIL", "stMIL"]
 
 _POOL = ("max", "mean")
 
@@ -242,3 +242,109 @@ class sbMIL(sMIL):
         self.dual_coef_ = self.model_.dual_coef
         self.intercept_ = self.model_.intercept
 
+
+
+class stMIL(sMIL):
+    """stMIL: sMIL plus transductive constraints on the instances of positive bags.
+
+    Bunescu & Mooney (2007). The instances of positive bags are treated as unlabelled
+    data, as in a transductive SVM: each should lie outside the margin,
+    ``|f(x)| >= 1 - xi_x``, added to sMIL's objective with weight ``C n / (2 L_pos)``
+    per instance (the paper weights it ``C / L_pos``; see :class:`sMIL` for the
+    scaling). The constraint is non-convex; it is handled by the concave-convex
+    procedure (CCCP), as in the paper: at each step ``|f(x)|`` is linearised at the
+    current solution, which turns it into the label ``s_x = sign(f(x))`` of an ordinary
+    hinge constraint ``s_x f(x) >= 1 - xi_x``. Each step is therefore an sMIL dual with
+    extra examples, solved by the same SMO; iterations stop when no sign changes
+    (CCCP's objective then no longer decreases) or after ``max_iter`` steps. The first
+    linearisation point is the sMIL solution.
+
+    Parameters
+    ----------
+    kernel, C, gamma, degree, coef0, pooling, tol :
+        As in :class:`sMIL`.
+    max_iter : int, default=10
+        Maximum CCCP steps.
+    max_examples : int, default=15000
+        Largest ``L_neg + B_pos + L_pos`` accepted (dense kernel, ``8 n^2`` bytes).
+
+    Attributes
+    ----------
+    model_ : instance kernel expansion of the final step.
+    n_iter_ : int
+        CCCP steps taken.
+    classes_ : ndarray of shape (2,)
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_classification
+    >>> from skmil.svm import stMIL
+    >>> bags, y, _ = make_mil_classification(n_bags=30, random_state=0)
+    >>> stMIL(max_iter=3).fit(bags, y).predict(bags[:3]).shape
+    (3,)
+    """
+
+    _contract_test_params = {"max_iter": 3}
+
+    def __init__(
+        self,
+        kernel: str = "linear",
+        *,
+        C: float = 1.0,
+        gamma: Any = "scale",
+        degree: int = 3,
+        coef0: float = 1.0,
+        pooling: str = "max",
+        max_iter: int = 10,
+        tol: float = 1e-3,
+        max_examples: int = 15000,
+    ) -> None:
+        super().__init__(kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
+                         pooling=pooling, tol=tol, max_examples=max_examples)
+        self.max_iter = max_iter
+
+    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        check_positive("max_iter", self.max_iter, integer=True)
+        self._fit_smil(bags, y)
+        neg_idx = instance_indices(bags.offsets, np.flatnonzero(y == 0))
+        pos_bags = np.flatnonzero(y == 1)
+        pos = bags.take(pos_bags)
+        L_n, B_p, L_p = neg_idx.shape[0], pos_bags.shape[0], pos.n_instances
+        n = L_n + B_p + L_p
+        if n > self.max_examples:
+            raise ValueError(
+                f"stMIL needs a dense kernel over {n} examples, more than "
+                f"max_examples={self.max_examples}; raise it if memory allows."
+            )
+        # examples: negative instances | positive bags (averaged) | positive-bag instances
+        X = np.vstack([bags.instances[neg_idx], pos.instances, pos.instances])
+        sizes = np.concatenate([np.ones(L_n, dtype=np.int64), pos.sizes,
+                                np.ones(L_p, dtype=np.int64)])
+        off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        kernel, gamma, degree, coef0 = self._spec
+        K = set_kernel_gram(X, off, kernel=kernel, gamma=gamma, degree=degree,
+                            coef0=coef0, normalization="averaging")
+        bsz = pos.sizes.astype(np.float64)
+        p = np.concatenate([-np.ones(L_n), -(2.0 - bsz) / bsz, -np.ones(L_p)])
+        m = L_n + B_p
+        C = np.concatenate([np.full(L_n, self.C * m / (2.0 * L_n)),
+                            np.full(B_p, self.C * m / (2.0 * B_p)),
+                            np.full(L_p, self.C * m / (2.0 * L_p))])
+        signs = np.where(self.model_(pos.instances) >= 0, 1.0, -1.0)
+        rep = np.repeat(np.arange(off.shape[0] - 1), sizes)
+        self.n_iter_ = 0
+        for _ in range(self.max_iter):
+            y_pm = np.concatenate([-np.ones(L_n), np.ones(B_p), signs])
+            alpha, rho, _ = smo_solve(K, p, y_pm, C, tol=self.tol)
+            self.n_iter_ += 1
+            coef = alpha * y_pm
+            inst_coef = coef[rep] / sizes[rep]
+            keep = inst_coef != 0
+            self.model_ = KernelExpansion(X[keep], inst_coef[keep], -rho, *self._spec)
+            new = np.where(self.model_(pos.instances) >= 0, 1.0, -1.0)
+            if np.array_equal(new, signs):
+                break
+            signs = new
+        self.dual_coef_ = coef
+        self.intercept_ = -rho

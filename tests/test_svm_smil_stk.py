@@ -97,3 +97,52 @@ def test_stk_uses_min_max_statistics():
     ref = SVC(kernel="linear", C=1.0).fit(S, np.where(y == 1, 1, -1))
     np.testing.assert_allclose(clf.decision_function(bags), ref.decision_function(S),
                                rtol=1e-6, atol=1e-8)
+
+
+def test_stmil_and_misssvm_learn_a_separable_problem():
+    from sklearn.metrics import roc_auc_score
+
+    from skmil.svm import MissSVM, stMIL
+
+    bags, y, inst = make_mil_classification(n_bags=50, n_features=4, class_sep=6.0,
+                                            random_state=6)
+    for clf in (stMIL(kernel="rbf", max_iter=5), MissSVM(max_iter=10)):
+        clf.fit(bags, y)
+        f = np.concatenate(clf.decision_function_instances(bags))
+        assert roc_auc_score(np.concatenate(inst), f) > 0.97
+        assert (clf.predict(bags) == y).mean() >= 0.9
+        assert 1 <= clf.n_iter_
+
+
+def test_misssvm_fixed_point_and_witnesses():
+    from skmil.svm import MissSVM
+
+    bags, y, _ = make_mil_classification(n_bags=40, n_features=4, class_sep=5.0,
+                                         random_state=7)
+    clf = MissSVM(kernel="linear", max_iter=50).fit(bags, y)
+    owner = np.repeat(np.arange(len(bags)), [len(b) for b in bags])
+    pos = np.flatnonzero(y == 1)
+    np.testing.assert_array_equal(owner[clf.witness_indices_], pos)
+    f = np.concatenate(clf.decision_function_instances(bags))
+    for b, w in zip(pos, clf.witness_indices_):
+        assert f[w] >= f[owner == b].max() - 1e-9
+    # the precomputed-kernel and libsvm-cache paths solve the same problems
+    other = MissSVM(kernel="linear", max_iter=50, max_precomputed=0).fit(bags, y)
+    np.testing.assert_allclose(other.decision_function(bags), clf.decision_function(bags),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_mica_objective_decreases_and_matches_its_primal():
+    from skmil.svm import MICA
+
+    bags, y, _ = make_mil_classification(n_bags=40, n_features=4, class_sep=3.0,
+                                         random_state=8)
+    clf = MICA(C=0.5, max_iter=30).fit(bags, y)
+    assert np.all(np.diff(clf.objectives_) <= 1e-7)
+    w, b = clf.coef_, clf.intercept_
+    neg = np.vstack([bg for bg, lab in zip(bags, y) if lab == 0])
+    X = np.vstack(bags)
+    rep = X[clf.witness_indices_]  # final representatives (vertices)
+    slack = np.concatenate([np.maximum(0, 1 + neg @ w + b), np.maximum(0, 1 - rep @ w - b)])
+    primal = np.abs(w).sum() + 0.5 * slack.sum()
+    assert primal == pytest.approx(clf.objectives_[-1], rel=1e-6, abs=1e-7)

@@ -1,6 +1,7 @@
 """SVM-based MIL estimators."""
 
 from .mi_svm import MISVM, miSVM
+from .mica import MICA
 from .misssvm import MissSVM
 from .nsk import NSK, MIKernelSVM, set_kernel
 from .sil import SIL
@@ -8,6 +9,7 @@ from .smil import sbMIL, sMIL, stMIL
 from .stk import STK
 
 __all__ = [
+    "MICA",
     "MISVM",
     "MIKernelSVM",
     "MissSVM",

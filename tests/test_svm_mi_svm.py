@@ -155,3 +155,20 @@ def test_direct_libsvm_fit_matches_SVC(kernel, class_weight):
     np.testing.assert_array_equal(sup, svc.support_)
     np.testing.assert_allclose(dc, svc.dual_coef_[0])
     assert b == pytest.approx(svc.intercept_[0])
+
+
+@pytest.mark.parametrize("cls", [miSVM, MISVM])
+def test_liblinear_solver_matches_libsvm_linear(cls, data):
+    bags, y, inst = data
+    # first step only: both solve the same SVM (up to liblinear's intercept penalty)
+    a = cls(kernel="linear", C=1.0, max_iter=1).fit(bags, y)
+    b = cls(kernel="linear", C=1.0, max_iter=1, solver="liblinear",
+            intercept_scaling=100.0).fit(bags, y)
+    fa = np.concatenate(a.decision_function_instances(bags))
+    fb = np.concatenate(b.decision_function_instances(bags))
+    assert np.corrcoef(fa, fb)[0, 1] > 0.99
+    full = cls(kernel="linear", solver="liblinear").fit(bags, y)
+    fb = np.concatenate(full.decision_function_instances(bags))
+    assert roc_auc_score(np.concatenate(inst), fb) > 0.99
+    with pytest.raises(ValueError, match="liblinear"):
+        cls(kernel="rbf", solver="liblinear").fit(bags, y)

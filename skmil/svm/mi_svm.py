@@ -18,6 +18,7 @@ import hashlib
 from typing import Any
 
 import numpy as np
+from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
 from .._kernels.segments import segment_argmax, segment_max
@@ -29,6 +30,7 @@ from ._common import (
     check_positive,
     dual_objective,
     libsvm_binary_fit,
+    sample_weights_for,
     signed_class_weight,
 )
 
@@ -115,6 +117,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         max_precomputed: int = 8000,
         cache_size: float = 500.0,
         tol: float = 1e-3,
+        solver: str = "libsvm",
+        intercept_scaling: float = 10.0,
         random_state: Any = None,
         verbose: int = 0,
     ) -> None:
@@ -129,6 +133,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         self.max_precomputed = max_precomputed
         self.cache_size = cache_size
         self.tol = tol
+        self.solver = solver
+        self.intercept_scaling = intercept_scaling
         self.random_state = random_state
         self.verbose = verbose
 
@@ -144,19 +150,36 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         self._gamma = resolve_gamma(self.gamma, bags.instances)
         self._spec = (self.kernel, self._gamma, self.degree, float(self.coef0))
         self._cw = signed_class_weight(self.class_weight, self.classes_)
+        if self.solver not in ("libsvm", "liblinear"):
+            raise ValueError(f"solver must be 'libsvm' or 'liblinear', got {self.solver!r}.")
+        if self.solver == "liblinear" and self.kernel != "linear":
+            raise ValueError("solver='liblinear' needs kernel='linear'.")
+        check_positive("intercept_scaling", self.intercept_scaling)
+        self._liblinear = self.solver == "liblinear"
 
     def _n_points(self, bags: Bags) -> int:
         return bags.n_instances
 
     def _make_points(self, bags: Bags) -> _PointSet:
         X = bags.instances
-        self.precomputed_ = self._n_points(bags) <= self.max_precomputed
+        self.precomputed_ = (not self._liblinear
+                             and self._n_points(bags) <= self.max_precomputed)
         K = instance_kernel(X, X, *self._spec) if self.precomputed_ else None
         return _PointSet(X, self._spec, K)
 
     def _fit_inner(self, pts: _PointSet, idx: np.ndarray, y_pm: np.ndarray):
-        """One libsvm fit on points ``idx``; returns ``(dual_coef, intercept, sv_idx)``."""
+        """One inner SVM on points ``idx``: ``((dual_coef, intercept), sv_idx)`` for
+        libsvm, ``((w, intercept, primal_objective), None)`` for liblinear."""
         kernel, gamma, degree, coef0 = self._spec
+        if self._liblinear:
+            X = pts.rows(idx)
+            svm = LinearSVC(loss="hinge", dual=True, C=self.C, class_weight=self._cw,
+                            tol=self.tol, intercept_scaling=self.intercept_scaling,
+                            max_iter=10_000).fit(X, y_pm)
+            w, b = svm.coef_[0].copy(), float(svm.intercept_[0])
+            cw = sample_weights_for(y_pm, self._cw)
+            hinge = np.maximum(0.0, 1.0 - y_pm * (X @ w + b))
+            return (w, b, 0.5 * w @ w + self.C * float(cw @ hinge)), None
         if self.precomputed_:
             X, kernel = pts.gram(idx, idx), "precomputed"
         else:
@@ -169,18 +192,27 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
 
     def _scores(self, pts: _PointSet, svc, sv_idx, rows_idx) -> np.ndarray:
         """Decision values of training points ``rows_idx`` under the current model."""
+        if self._liblinear:
+            return pts.rows(rows_idx) @ svc[0] + svc[1]
         dc, b = svc
         if self.precomputed_:
             return pts.gram(rows_idx, sv_idx) @ dc + b
         return KernelExpansion(pts.rows(sv_idx), dc, b, *self._spec)(pts.rows(rows_idx))
 
     def _objective(self, pts: _PointSet, svc, sv_idx) -> float:
+        if self._liblinear:
+            return svc[2]
         if self.precomputed_:
             K_sv = pts.gram(sv_idx, sv_idx)
         else:
             sv = pts.rows(sv_idx)
             K_sv = instance_kernel(sv, sv, *self._spec)
         return dual_objective(svc[0], K_sv)
+
+    def _expansion(self, pts: _PointSet, svc, sv_idx) -> KernelExpansion:
+        if self._liblinear:
+            return KernelExpansion(svc[0][None, :], np.ones(1), svc[1], *self._spec)
+        return KernelExpansion(pts.rows(sv_idx), svc[0], svc[1], *self._spec)
 
     # -- fit -----------------------------------------------------------------------
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
@@ -198,8 +230,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             run = self._run(ctx, rng if r > 0 else None)
             obj = self._objective(pts, run["svc"], run["sv_idx"]) if self.restarts else None
             # build the model now: a later MI-SVM restart replaces the extra points
-            dc, b = run["svc"]
-            run["model"] = KernelExpansion(pts.rows(run["sv_idx"]), dc, b, *self._spec)
+            run["model"] = self._expansion(pts, run["svc"], run["sv_idx"])
             self.objectives_.append(obj)
             if self.verbose:
                 print(f"[{type(self).__name__}] run {r}: {run['n_iter']} iterations, "
@@ -259,7 +290,15 @@ _PARAMS_DOC = """
     cache_size : float, default=500
         libsvm kernel cache in MB (used when the kernel is not precomputed).
     tol : float, default=1e-3
-        libsvm stopping tolerance.
+        libsvm/liblinear stopping tolerance.
+    solver : {"libsvm", "liblinear"}, default="libsvm"
+        ``"liblinear"`` (``kernel="linear"`` only) solves each inner SVM with liblinear's
+        dual coordinate descent (``LinearSVC(loss="hinge")``): linear time per epoch, for
+        hundreds of thousands of instances. liblinear also regularises the intercept
+        (through a constant feature ``intercept_scaling``), a slightly different problem
+        from libsvm's.
+    intercept_scaling : float, default=10.0
+        liblinear's constant feature (larger = less regularised intercept).
     random_state : int, RandomState or None, default=None
         Seeds the random initialisations of ``restarts``.
     verbose : int, default=0

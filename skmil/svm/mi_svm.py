@@ -175,7 +175,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             X = pts.rows(idx)
             svm = LinearSVC(loss="hinge", dual=True, C=self.C, class_weight=self._cw,
                             tol=self.tol, intercept_scaling=self.intercept_scaling,
-                            max_iter=10_000).fit(X, y_pm)
+                            max_iter=1000).fit(X, y_pm)
             w, b = svm.coef_[0].copy(), float(svm.intercept_[0])
             cw = sample_weights_for(y_pm, self._cw)
             hinge = np.maximum(0.0, 1.0 - y_pm * (X @ w + b))

@@ -122,8 +122,8 @@ class MIKernelSVM(InstancePredictionMixin, BaseMILClassifier):
     kernel : {"rbf", "linear", "poly"}, default="rbf"
         Instance kernel.
     C : float, default=1.0
-        SVC penalty (scikit-learn meaning; misvm's ``C`` with ``scale_C=True`` is
-        ``C * n_bags`` here).
+        SVC penalty (scikit-learn meaning). misvm (``scale_C=True``) divides its ``C``
+        by the number of bags, so misvm ``C=c`` is ``C = c / n_bags`` here.
     gamma : {"scale", "auto"} or float, default="scale"
         Instance-kernel coefficient; ``"scale"`` = ``1 / (n_features * var)`` of the
         training instances.

@@ -11,6 +11,7 @@ Reproduce::
 
     python benchmarks/svm_accuracy.py --methods MIKernelSVM miSVM MISVM
     python benchmarks/svm_accuracy.py --datasets musk2 --repeats 1 --methods miSVM
+    python benchmarks/svm_accuracy.py --methods miSVM --grid --grid-class-weight
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ PUBLISHED = {  # shared/reference/published_accuracy.csv
 
 # inner-CV grids (--grid). After InstanceTransformer every feature has unit variance,
 # so gamma="scale" is 1/d; the set-kernel grid also scans gamma around it.
-def grid_for(meth, d):
+def grid_for(meth, d, class_weight=False):
     g = {"C": [0.1, 1.0, 10.0, 100.0]}
+    if class_weight:
+        g["class_weight"] = [None, "balanced"]
     if meth == "MIKernelSVM":
         g["gamma"] = [0.3 / d, 1.0 / d, 3.0 / d]
     return g
@@ -60,6 +63,8 @@ def main(argv=None):
     ap.add_argument("--methods", nargs="*", default=["MIKernelSVM", "miSVM", "MISVM"])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--grid", action="store_true")
+    ap.add_argument("--grid-class-weight", action="store_true",
+                    help="also choose class_weight in {None, 'balanced'} by inner CV")
     ap.add_argument("--n-jobs", type=int, default=1)
     ap.add_argument("--param", action="append", default=[],
                     help="fixed estimator parameter, e.g. --param C=10")
@@ -80,7 +85,7 @@ def main(argv=None):
             if args.grid:
                 step = model.steps[-1][0]
                 d = np.asarray(bags[0]).shape[1]
-                grid = {f"{step}__{k}": v for k, v in grid_for(meth, d).items()}
+                grid = {f"{step}__{k}": v for k, v in grid_for(meth, d, args.grid_class_weight).items()}
                 model = GridSearchCV(model, grid, cv=StratifiedKFold(3, shuffle=True,
                                                                       random_state=0))
             cv = RepeatedStratifiedKFold(n_splits=10, n_repeats=args.repeats, random_state=0)
@@ -90,7 +95,8 @@ def main(argv=None):
             pub_s = f"{pub:.3f}" if pub else "  -  "
             print(f"{name:9s} {meth:12s} acc {s.mean():.3f} +- {s.std() / np.sqrt(len(s)):.3f} "
                   f"(sd {s.std():.3f}, {len(s)} folds)  published {pub_s}  "
-                  f"params {fixed or 'defaults'}{' +grid' if args.grid else ''}  "
+                  f"params {fixed or 'defaults'}{' +grid' if args.grid else ''}"
+                  f"{' +class_weight' if args.grid_class_weight else ''}  "
                   f"{time.perf_counter() - t:.0f} s", flush=True)
 
 

@@ -85,7 +85,8 @@ def main(argv=None):
             if args.grid:
                 step = model.steps[-1][0]
                 d = np.asarray(bags[0]).shape[1]
-                grid = {f"{step}__{k}": v for k, v in grid_for(meth, d, args.grid_class_weight).items()}
+                g = grid_for(meth, d, args.grid_class_weight)
+                grid = {f"{step}__{k}": v for k, v in g.items()}
                 model = GridSearchCV(model, grid, cv=StratifiedKFold(3, shuffle=True,
                                                                       random_state=0))
             cv = RepeatedStratifiedKFold(n_splits=10, n_repeats=args.repeats, random_state=0)

@@ -1,5 +1,24 @@
 """SVM-based MIL estimators."""
 
+from .mi_svm import MISVM, miSVM
+from .mica import MICA
+from .misssvm import MissSVM
+from .nsk import NSK, MIKernelSVM, set_kernel
 from .sil import SIL
+from .smil import sbMIL, sMIL, stMIL
+from .stk import STK
 
-__all__ = ["SIL"]
+__all__ = [
+    "MICA",
+    "MISVM",
+    "MIKernelSVM",
+    "MissSVM",
+    "NSK",
+    "SIL",
+    "STK",
+    "miSVM",
+    "sbMIL",
+    "sMIL",
+    "set_kernel",
+    "stMIL",
+]

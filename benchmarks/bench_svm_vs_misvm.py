@@ -1,0 +1,141 @@
+"""Fit time and accuracy of skmil's SVM family next to misvm (garydoranjr/misvm).
+
+misvm is not a dependency: point ``MISVM_PATH`` (or ``--misvm-path``) at a directory
+that contains an importable ``misvm`` package (it needs small Python 3 / NumPy 2 fixes
+and ``cvxopt``); without it only skmil is timed and a message says so.
+
+Protocol per data set: one stratified 2/3 - 1/3 split (seed 0), instances standardised
+with training statistics, the same hyperparameters for both libraries: RBF instance
+kernel with ``gamma = 1 / n_features``, scikit-learn ``C = 1`` converted to misvm's
+per-example scaling (misvm ``C = C * n_train`` where ``n_train`` is the number of
+examples of misvm's QP: N for mi-SVM, L_neg + B_pos for MI-SVM, B for NSK;
+for sMIL skmil's ``C`` equals misvm's ``2 C / (L_neg + B_pos)``), the same iteration cap. Single
+thread (OMP/BLAS pinned to 1) for a fair comparison.
+
+Reproduce::
+
+    MISVM_PATH=/work/scratch/svm python benchmarks/bench_svm_vs_misvm.py
+    MISVM_PATH=/work/scratch/svm python benchmarks/bench_svm_vs_misvm.py \\
+        --datasets musk2 --max-iter 3
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+
+from skmil.datasets import load_dataset  # noqa: E402
+from skmil.svm import MISVM, MIKernelSVM, miSVM, sMIL  # noqa: E402
+
+# ruff: noqa: B023, E731
+
+
+def _load_misvm(path):
+    if path:
+        sys.path.insert(0, path)
+    try:
+        import misvm  # noqa: F401
+    except Exception as exc:  # pragma: no cover - depends on the environment
+        print(f"misvm not importable ({exc!r}); timing skmil only. Set MISVM_PATH.")
+        return None
+    return misvm
+
+
+def _split(name):
+    bags, y = load_dataset(name, return_X_y=True)
+    bags = [np.asarray(b, dtype=float) for b in bags]
+    y = np.asarray(y)
+    idx = np.arange(len(bags))
+    tr, te = train_test_split(idx, test_size=1 / 3, stratify=y, random_state=0)
+    Xtr = np.vstack([bags[i] for i in tr])
+    mu, sd = Xtr.mean(0), Xtr.std(0)
+    sd[sd == 0] = 1.0
+    bags = [(b - mu) / sd for b in bags]
+    return [bags[i] for i in tr], y[tr], [bags[i] for i in te], y[te]
+
+
+def _time(fn, repeats):
+    best = np.inf
+    out = None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", nargs="*", default=["musk1", "fox", "tiger", "elephant", "musk2"])
+    ap.add_argument("--methods", nargs="*", default=["MISVM", "miSVM", "NSK", "sMIL"])
+    ap.add_argument("--misvm-path", default=os.environ.get("MISVM_PATH"))
+    ap.add_argument("--max-iter", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=1)
+    args = ap.parse_args(argv)
+    misvm = _load_misvm(args.misvm_path)
+    warnings.filterwarnings("ignore")
+    # warm the numba kernels (sMIL's SMO) so compile time is not counted
+    sMIL().fit([np.eye(3), -np.eye(3)], [1, 0])
+
+    print(f"{'data':9s} {'method':6s} {'skmil s':>8s} {'misvm s':>8s} {'ratio':>7s} "
+          f"{'acc skmil':>9s} {'acc misvm':>9s} {'it skmil':>8s}")
+    for name in args.datasets:
+        btr, ytr, bte, yte = _split(name)
+        d = btr[0].shape[1]
+        g = 1.0 / d
+        n_inst = sum(len(b) for b in btr)
+        n_neg_inst = sum(len(b) for b, lab in zip(btr, ytr) if lab == 0)
+        n_pos_bags = int(np.sum(ytr == 1))
+        ypm = np.where(ytr == 1, 1.0, -1.0)
+        C = 1.0
+        for meth in args.methods:
+            if meth == "MISVM":
+                ours = MISVM(kernel="rbf", gamma=g, C=C, max_iter=args.max_iter)
+                c_m = C * (n_neg_inst + n_pos_bags)
+                theirs = (lambda c_m=c_m: misvm.MISVM(kernel="rbf", gamma=g, C=c_m,
+                                                      max_iters=args.max_iter, verbose=False))
+            elif meth == "miSVM":
+                ours = miSVM(kernel="rbf", gamma=g, C=C, max_iter=args.max_iter)
+                c_m = C * n_inst
+                theirs = (lambda c_m=c_m: misvm.miSVM(kernel="rbf", gamma=g, C=c_m,
+                                                      max_iters=args.max_iter, verbose=False))
+            elif meth == "NSK":
+                ours = MIKernelSVM(kernel="rbf", gamma=g, C=C, normalization="featurespace")
+                c_m = C * len(btr)
+                theirs = (lambda c_m=c_m: misvm.NSK(kernel="rbf_fs", gamma=g, C=c_m,
+                                                    verbose=False))
+            else:
+                ours = sMIL(kernel="rbf", gamma=g, C=C, pooling="mean")
+                c_m = C * (n_neg_inst + n_pos_bags) / 2.0
+                theirs = (lambda c_m=c_m: misvm.sMIL(kernel="rbf_av", gamma=g, C=c_m,
+                                                     verbose=False))
+            t_ours, fitted = _time(lambda ours=ours: ours.fit(btr, ytr), args.repeats)
+            acc_ours = float(np.mean(fitted.predict(bte) == yte))
+            it = getattr(fitted, "n_iter_", "")
+            if misvm is not None:
+                def run(theirs=theirs):
+                    m = theirs()
+                    m.fit(btr, ypm)
+                    return m
+                t_theirs, m = _time(run, 1)
+                acc_theirs = float(np.mean(np.where(m.predict(bte) > 0, 1, 0) == yte))
+                ratio = t_theirs / t_ours
+                print(f"{name:9s} {meth:6s} {t_ours:8.3f} {t_theirs:8.2f} {ratio:6.1f}x "
+                      f"{acc_ours:9.3f} {acc_theirs:9.3f} {it!s:>8s}", flush=True)
+            else:
+                print(f"{name:9s} {meth:6s} {t_ours:8.3f} {'-':>8s} {'-':>7s} "
+                      f"{acc_ours:9.3f} {'-':>9s} {it!s:>8s}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Shared pieces of the SVM family: kernel expansions, class weights, parameter checks."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .._kernels.set_kernel import instance_kernel
+
+_ROW_CHUNK = 4096
+
+
+class KernelExpansion:
+    """A fitted kernel machine ``f(x) = sum_i c_i k(s_i, x) + b``.
+
+    Holds the support vectors ``s_i`` (rows in input space), their signed dual
+    coefficients ``c_i = y_i alpha_i`` and the intercept, and evaluates ``f`` on new
+    rows in bounded-memory chunks. For the linear kernel the primal weight vector is
+    formed once, so prediction is one GEMV.
+    """
+
+    def __init__(self, support_vectors, dual_coef, intercept, kernel, gamma, degree, coef0):
+        self.support_vectors = np.ascontiguousarray(support_vectors, dtype=np.float64)
+        self.dual_coef = np.ascontiguousarray(dual_coef, dtype=np.float64).ravel()
+        self.intercept = float(intercept)
+        self.kernel = kernel
+        self.gamma = float(gamma)
+        self.degree = int(degree)
+        self.coef0 = float(coef0)
+        self.coef = (
+            self.dual_coef @ self.support_vectors if kernel == "linear" else None
+        )
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        if self.coef is not None:
+            return X @ self.coef + self.intercept
+        out = np.empty(X.shape[0])
+        sv = self.support_vectors
+        sq_sv = np.einsum("ij,ij->i", sv, sv) if self.kernel == "rbf" else None
+        for s in range(0, X.shape[0], _ROW_CHUNK):
+            Kc = instance_kernel(
+                X[s : s + _ROW_CHUNK], sv, self.kernel, self.gamma, self.degree, self.coef0,
+                sq_b=sq_sv,
+            )
+            out[s : s + _ROW_CHUNK] = Kc @ self.dual_coef
+        out += self.intercept
+        return out
+
+
+def dual_objective(dual_coef: np.ndarray, K_sv: np.ndarray) -> float:
+    """SVM dual objective ``sum(alpha) - 1/2 (y*alpha)' K (y*alpha)`` at the optimum.
+
+    By strong duality it equals the primal optimum ``1/2 ||w||^2 + sum C_i xi_i``, so a
+    smaller value is a better labelling/witness choice (used to rank restarts).
+    """
+    c = np.asarray(dual_coef, dtype=np.float64).ravel()
+    return float(np.abs(c).sum() - 0.5 * c @ K_sv @ c)
+
+
+def signed_class_weight(class_weight: Any, classes: np.ndarray) -> Any:
+    """Map a user ``class_weight`` keyed by ``classes_`` values to libsvm's {-1, +1} keys."""
+    if class_weight is None or class_weight == "balanced":
+        return class_weight
+    if not isinstance(class_weight, dict):
+        raise ValueError(
+            f"class_weight must be None, 'balanced' or a dict keyed by class label, got "
+            f"{class_weight!r}."
+        )
+    out = {}
+    for key, w in class_weight.items():
+        match = [i for i, c in enumerate(classes) if c == key]
+        if not match:
+            raise ValueError(
+                f"class_weight has key {key!r}, which is not a class label; labels are "
+                f"{list(classes)}."
+            )
+        out[2 * match[0] - 1] = float(w)
+    return out
+
+
+def sample_weights_for(y_pm: np.ndarray, class_weight: Any) -> np.ndarray:
+    """Per-example multipliers of C for labels in {-1, +1} (sklearn's 'balanced' rule)."""
+    w = np.ones(y_pm.shape[0])
+    if class_weight is None:
+        return w
+    if class_weight == "balanced":
+        n = y_pm.shape[0]
+        for lab in (-1, 1):
+            m = y_pm == lab
+            if m.any():
+                w[m] = n / (2.0 * m.sum())
+        return w
+    for lab, v in class_weight.items():
+        w[y_pm == lab] = v
+    return w
+
+
+def check_positive(name: str, value: Any, *, integer: bool = False, allow_zero=False) -> None:
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok:
+        ok = value >= 0 if allow_zero else value > 0
+    if not ok:
+        what = "integer" if integer else "number"
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a {what} {bound}, got {value!r}.")
+
+
+def libsvm_binary_fit(X, y_pm, *, kernel, C, gamma=0.0, degree=3, coef0=0.0,
+                      class_weight=None, tol=1e-3, cache_size=200.0, sample_weight=None):
+    """Fit a binary C-SVC with libsvm; returns ``(support, dual_coef, intercept)``.
+
+    ``dual_coef`` holds ``y_i alpha_i`` of the support vectors ``support`` (indices
+    into ``X``) with the sign convention of :class:`sklearn.svm.SVC` (positive decision
+    means label +1). The alternating heuristics call this tens of times on the same
+    data, so it goes straight to scikit-learn's libsvm binding and skips ``SVC.fit``'s
+    input validation, which costs several times the solve on small problems (our
+    inputs are already validated float64 C-contiguous arrays). If that private binding
+    is unavailable or its signature changed, it falls back to ``SVC``.
+    """
+    y_pm = np.asarray(y_pm)
+    try:
+        from sklearn.svm import _libsvm
+        from sklearn.utils.class_weight import compute_class_weight
+
+        classes = np.array([-1, 1])
+        _libsvm.set_verbosity_wrap(0)  # global in libsvm; another SVC may have set it
+        cw = (np.empty(0) if class_weight is None
+              else compute_class_weight(class_weight, classes=classes, y=y_pm))
+        out = _libsvm.fit(
+            np.ascontiguousarray(X, dtype=np.float64),
+            (y_pm > 0).astype(np.float64),
+            svm_type=0,
+            sample_weight=(np.empty(0) if sample_weight is None
+                           else np.ascontiguousarray(sample_weight, dtype=np.float64)),
+            class_weight=cw,
+            kernel=kernel, C=float(C), nu=0.5, probability=0, degree=int(degree),
+            shrinking=1, tol=float(tol), cache_size=float(cache_size),
+            coef0=float(coef0), gamma=float(gamma), epsilon=0.1, max_iter=-1,
+            random_seed=0,
+        )
+        support, _, _, dual_coef, intercept = out[:5]
+        # libsvm's first class is label 0 (-1); flip to the "+1 is positive" convention
+        return np.asarray(support), -np.asarray(dual_coef)[0], -float(intercept[0])
+    except (ImportError, TypeError, AttributeError):  # pragma: no cover - sklearn changed
+        from sklearn.svm import SVC
+
+        svc = SVC(kernel=kernel, C=C, gamma=gamma if kernel != "precomputed" else "scale",
+                  degree=degree, coef0=coef0, class_weight=class_weight, tol=tol,
+                  cache_size=cache_size).fit(X, y_pm, sample_weight=sample_weight)
+        return svc.support_, svc.dual_coef_[0], float(svc.intercept_[0])

@@ -1,0 +1,496 @@
+"""mi-SVM and MI-SVM (Andrews, Tsochantaridis & Hofmann, NIPS 2002).
+
+Both are heuristic alternations whose every inner problem is a standard soft-margin
+SVM, solved by libsvm through :class:`sklearn.svm.SVC`:
+
+* **mi-SVM** imputes the labels of the instances of positive bags,
+* **MI-SVM** picks one witness per positive bag.
+
+When the training set is small enough (``N <= max_precomputed``), the instance kernel
+is computed once (BLAS) and every iteration slices it (``kernel="precomputed"``);
+above that, libsvm computes kernel rows itself through its LRU cache (``cache_size``)
+and no ``N x N`` matrix exists anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+from sklearn.svm import LinearSVC
+from sklearn.utils import check_random_state
+
+from .._kernels.segments import segment_argmax, segment_max
+from .._kernels.set_kernel import check_kernel_name, instance_kernel, resolve_gamma
+from ..bags import Bags, instance_indices
+from ..base import BaseMILClassifier, InstancePredictionMixin
+from ._common import (
+    KernelExpansion,
+    check_positive,
+    dual_objective,
+    libsvm_binary_fit,
+    sample_weights_for,
+    signed_class_weight,
+)
+
+__all__ = ["MISVM", "miSVM"]
+
+_MI_KERNELS = ("linear", "rbf", "poly", "sigmoid")
+
+
+def _digest(a: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(a).tobytes(), digest_size=16).digest()
+
+
+class _PointSet:
+    """Training points = instances (indices ``< N``) plus extra points (indices ``>= N``).
+
+    Extra points are MI-SVM's mean (or random convex combination) witnesses. With a
+    precomputed instance kernel ``K`` their kernel rows are computed explicitly, because
+    for a nonlinear kernel ``k(mean, x)`` is not the mean of ``k(x_j, x)``.
+    """
+
+    def __init__(self, X, spec, K=None):
+        self.X = X
+        self.N = X.shape[0]
+        self.spec = spec
+        self.K = K
+        self.set_extra(np.empty((0, X.shape[1])))
+
+    def set_extra(self, E):
+        self.E = E
+        if self.K is not None and E.shape[0]:
+            self.K_ex = instance_kernel(E, self.X, *self.spec)  # (m, N)
+            self.K_ee = instance_kernel(E, E, *self.spec)
+        else:
+            self.K_ex = np.empty((E.shape[0], self.N))
+            self.K_ee = np.empty((E.shape[0], E.shape[0]))
+
+    def rows(self, idx):
+        idx = np.asarray(idx)
+        out = np.empty((idx.shape[0], self.X.shape[1]))
+        m = idx < self.N
+        out[m] = self.X[idx[m]]
+        out[~m] = self.E[idx[~m] - self.N]
+        return out
+
+    def gram(self, ri, ci):
+        ri, ci = np.asarray(ri), np.asarray(ci)
+        if ri.size and ci.size and ri.max() < self.N and ci.max() < self.N:
+            if ri is ci and ri.shape[0] == self.N and np.array_equal(ri, np.arange(self.N)):
+                return self.K  # mi-SVM trains on every instance: no copy at all
+            # two takes are ~3x faster than K[np.ix_(ri, ci)]
+            return self.K.take(ri, axis=0).take(ci, axis=1)
+        out = np.empty((ri.shape[0], ci.shape[0]))
+        ri_i, ci_i = ri < self.N, ci < self.N
+        ri_e, ci_e = ~ri_i, ~ci_i
+        r_in, c_in = ri[ri_i], ci[ci_i]
+        r_ex, c_ex = ri[ri_e] - self.N, ci[ci_e] - self.N
+        if r_in.size and c_in.size:
+            out[np.ix_(ri_i, ci_i)] = self.K[np.ix_(r_in, c_in)]
+        if r_in.size and c_ex.size:
+            out[np.ix_(ri_i, ci_e)] = self.K_ex[np.ix_(c_ex, r_in)].T
+        if r_ex.size and c_in.size:
+            out[np.ix_(ri_e, ci_i)] = self.K_ex[np.ix_(r_ex, c_in)]
+        if r_ex.size and c_ex.size:
+            out[np.ix_(ri_e, ci_e)] = self.K_ee[np.ix_(r_ex, c_ex)]
+        return out
+
+
+class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
+    """Shared machinery: kernel setup, inner libsvm fit, restarts, prediction."""
+
+    _contract_test_params = {"max_iter": 5}
+
+    def __init__(
+        self,
+        *,
+        kernel: str = "rbf",
+        C: float = 1.0,
+        gamma: Any = "scale",
+        degree: int = 3,
+        coef0: float = 0.0,
+        class_weight: Any = None,
+        max_iter: int = 50,
+        restarts: int = 0,
+        max_precomputed: int = 8000,
+        cache_size: float = 500.0,
+        tol: float = 1e-3,
+        solver: str = "libsvm",
+        intercept_scaling: float = 10.0,
+        random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        self.kernel = kernel
+        self.C = C
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.restarts = restarts
+        self.max_precomputed = max_precomputed
+        self.cache_size = cache_size
+        self.tol = tol
+        self.solver = solver
+        self.intercept_scaling = intercept_scaling
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- setup ---------------------------------------------------------------------
+    def _check_params(self, bags: Bags) -> None:
+        check_kernel_name(self.kernel, _MI_KERNELS)
+        check_positive("C", self.C)
+        check_positive("max_iter", self.max_iter, integer=True)
+        check_positive("restarts", self.restarts, integer=True, allow_zero=True)
+        check_positive("max_precomputed", self.max_precomputed, integer=True, allow_zero=True)
+        check_positive("degree", self.degree, integer=True)
+        check_positive("tol", self.tol)
+        self._gamma = resolve_gamma(self.gamma, bags.instances)
+        self._spec = (self.kernel, self._gamma, self.degree, float(self.coef0))
+        self._cw = signed_class_weight(self.class_weight, self.classes_)
+        if self.solver not in ("libsvm", "liblinear"):
+            raise ValueError(f"solver must be 'libsvm' or 'liblinear', got {self.solver!r}.")
+        if self.solver == "liblinear" and self.kernel != "linear":
+            raise ValueError("solver='liblinear' needs kernel='linear'.")
+        check_positive("intercept_scaling", self.intercept_scaling)
+        self._liblinear = self.solver == "liblinear"
+
+    def _n_points(self, bags: Bags) -> int:
+        return bags.n_instances
+
+    def _make_points(self, bags: Bags) -> _PointSet:
+        X = bags.instances
+        self.precomputed_ = (not self._liblinear
+                             and self._n_points(bags) <= self.max_precomputed)
+        K = instance_kernel(X, X, *self._spec) if self.precomputed_ else None
+        return _PointSet(X, self._spec, K)
+
+    def _fit_inner(self, pts: _PointSet, idx: np.ndarray, y_pm: np.ndarray):
+        """One inner SVM on points ``idx``: ``((dual_coef, intercept), sv_idx)`` for
+        libsvm, ``((w, intercept, primal_objective), None)`` for liblinear."""
+        kernel, gamma, degree, coef0 = self._spec
+        if self._liblinear:
+            X = pts.rows(idx)
+            svm = LinearSVC(loss="hinge", dual=True, C=self.C, class_weight=self._cw,
+                            tol=self.tol, intercept_scaling=self.intercept_scaling,
+                            max_iter=1000).fit(X, y_pm)
+            w, b = svm.coef_[0].copy(), float(svm.intercept_[0])
+            cw = sample_weights_for(y_pm, self._cw)
+            hinge = np.maximum(0.0, 1.0 - y_pm * (X @ w + b))
+            return (w, b, 0.5 * w @ w + self.C * float(cw @ hinge)), None
+        if self.precomputed_:
+            X, kernel = pts.gram(idx, idx), "precomputed"
+        else:
+            X = pts.rows(idx)
+        sup, dc, b = libsvm_binary_fit(
+            X, y_pm, kernel=kernel, C=self.C, gamma=gamma, degree=degree, coef0=coef0,
+            class_weight=self._cw, tol=self.tol, cache_size=self.cache_size,
+        )
+        return (dc, b), idx[sup]
+
+    def _scores(self, pts: _PointSet, svc, sv_idx, rows_idx) -> np.ndarray:
+        """Decision values of training points ``rows_idx`` under the current model."""
+        if self._liblinear:
+            return pts.rows(rows_idx) @ svc[0] + svc[1]
+        dc, b = svc
+        if self.precomputed_:
+            return pts.gram(rows_idx, sv_idx) @ dc + b
+        return KernelExpansion(pts.rows(sv_idx), dc, b, *self._spec)(pts.rows(rows_idx))
+
+    def _objective(self, pts: _PointSet, svc, sv_idx) -> float:
+        if self._liblinear:
+            return svc[2]
+        if self.precomputed_:
+            K_sv = pts.gram(sv_idx, sv_idx)
+        else:
+            sv = pts.rows(sv_idx)
+            K_sv = instance_kernel(sv, sv, *self._spec)
+        return dual_objective(svc[0], K_sv)
+
+    def _expansion(self, pts: _PointSet, svc, sv_idx) -> KernelExpansion:
+        if self._liblinear:
+            return KernelExpansion(svc[0][None, :], np.ones(1), svc[1], *self._spec)
+        return KernelExpansion(pts.rows(sv_idx), svc[0], svc[1], *self._spec)
+
+    # -- fit -----------------------------------------------------------------------
+    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        self._check_params(bags)
+        rng = check_random_state(self.random_state)
+        pts = self._make_points(bags)
+        pos_bags = np.flatnonzero(y == 1)
+        pos_idx = instance_indices(bags.offsets, pos_bags)
+        pos_off = np.concatenate([[0], np.cumsum(bags.sizes[pos_bags])]).astype(np.int64)
+        ctx = {"bags": bags, "y": y, "pos_idx": pos_idx, "pos_off": pos_off, "pts": pts}
+
+        best = None
+        self.objectives_ = []
+        for r in range(self.restarts + 1):
+            run = self._run(ctx, rng if r > 0 else None)
+            obj = self._objective(pts, run["svc"], run["sv_idx"]) if self.restarts else None
+            # build the model now: a later MI-SVM restart replaces the extra points
+            run["model"] = self._expansion(pts, run["svc"], run["sv_idx"])
+            self.objectives_.append(obj)
+            if self.verbose:
+                print(f"[{type(self).__name__}] run {r}: {run['n_iter']} iterations, "
+                      f"stop={run['stop']}, objective={obj}")
+            if best is None or (obj is not None and obj < best["obj"]):
+                best = dict(run, obj=obj)
+        self.objectives_ = np.asarray(self.objectives_, dtype=float) if self.restarts else None
+        self.best_restart_ = 0 if not self.restarts else int(np.nanargmin(self.objectives_))
+        self.n_iter_ = best["n_iter"]
+        self.stop_reason_ = best["stop"]
+        self._store_state(best)
+        self.model_ = best["model"]
+        self.support_vectors_ = self.model_.support_vectors
+        self.dual_coef_ = self.model_.dual_coef
+        self.intercept_ = self.model_.intercept
+
+    def _store_state(self, run) -> None:  # pragma: no cover - overridden
+        pass
+
+    # -- predict -------------------------------------------------------------------
+    def _decision_function_instances(self, bags: Bags) -> np.ndarray:
+        return self.model_(bags.instances)
+
+    def _decision_function(self, bags: Bags) -> np.ndarray:
+        return segment_max(self._decision_function_instances(bags), bags.offsets)
+
+
+_PARAMS_DOC = """
+    kernel : {"rbf", "linear", "poly", "sigmoid"}, default="rbf"
+        Instance kernel, with libsvm's definitions.
+    C : float, default=1.0
+        Soft-margin penalty in scikit-learn's (libsvm's) meaning: the sum of slacks is
+        multiplied by ``C``. misvm divides its ``C`` by the number of training examples
+        (``scale_C=True``), so misvm ``C=c`` equals ``C=c / n_train`` here, where
+        ``n_train`` is the size of the inner SVM's training set.
+    gamma : {"scale", "auto"} or float, default="scale"
+        Kernel coefficient; ``"scale"`` is ``1 / (n_features * X.var())`` over all
+        training instances (fixed once per fit, so every iteration uses the same kernel).
+    degree : int, default=3
+        Degree of the polynomial kernel.
+    coef0 : float, default=0.0
+        Independent term of the poly/sigmoid kernels.
+    class_weight : dict, "balanced" or None, default=None
+        Per-class multipliers of ``C`` (dict keyed by bag label), as in ``SVC``; with
+        ``"balanced"`` they are recomputed for every inner training set. Negative
+        instances usually dominate, so ``"balanced"`` is worth trying.
+    max_iter : int, default=50
+        Maximum number of inner SVM fits per run.
+    restarts : int, default=0
+        Extra runs from random initialisations; the run whose final SVM has the smallest
+        objective (the dual optimum ``sum(alpha) - 1/2 alpha'Q alpha``, equal to the
+        primal optimum) is kept.
+    max_precomputed : int, default=8000
+        Largest number of kernel points for which the instance kernel is computed once
+        (``n^2 * 8`` bytes: 8000 points = 512 MB) and sliced each iteration. Above it,
+        libsvm evaluates kernel rows on demand through its own cache.
+    cache_size : float, default=500
+        libsvm kernel cache in MB (used when the kernel is not precomputed).
+    tol : float, default=1e-3
+        libsvm/liblinear stopping tolerance.
+    solver : {"libsvm", "liblinear"}, default="libsvm"
+        ``"liblinear"`` (``kernel="linear"`` only) solves each inner SVM with liblinear's
+        dual coordinate descent (``LinearSVC(loss="hinge")``): linear time per epoch, for
+        hundreds of thousands of instances. liblinear also regularises the intercept
+        (through a constant feature ``intercept_scaling``), a slightly different problem
+        from libsvm's.
+    intercept_scaling : float, default=10.0
+        liblinear's constant feature (larger = less regularised intercept).
+    random_state : int, RandomState or None, default=None
+        Seeds the random initialisations of ``restarts``.
+    verbose : int, default=0
+        Print one line per run.
+"""
+
+
+class miSVM(_BaseMISVM):
+    __doc__ = f"""mi-SVM: an instance SVM with imputed labels for the instances of positive bags.
+
+    Andrews, Tsochantaridis & Hofmann (2002). Every instance of a negative bag is
+    negative; the labels of positive bags' instances are latent, with the constraint
+    that each positive bag keeps at least one positive instance. The paper's heuristic:
+    start from the bag labels, then alternate (1) fit an SVM on all instances with the
+    current labels, (2) relabel every instance of a positive bag by the sign of its
+    score (0 counts as positive) and, in a positive bag left without a positive, make
+    its highest-scoring instance positive. Stops when no label changes, when a label
+    vector repeats (a cycle: the heuristic does not guarantee monotone progress), or
+    after ``max_iter`` SVM fits.
+
+    Parameters
+    ----------{_PARAMS_DOC}
+    Attributes
+    ----------
+    instance_labels_ : ndarray of shape (n_instances,)
+        Final imputed training instance labels in {{-1, +1}} (flat order).
+    n_iter_ : int
+        Inner SVM fits of the kept run.
+    stop_reason_ : {{"converged", "cycle", "max_iter"}}
+    objectives_ : ndarray of shape (restarts + 1,) or None
+        Final SVM objective of every run (only when ``restarts > 0``).
+    precomputed_ : bool
+        Whether the instance kernel was precomputed.
+    support_vectors_, dual_coef_, intercept_ :
+        The final instance SVM ``f(x) = sum_i dual_coef_[i] k(sv_i, x) + intercept_``.
+    classes_ : ndarray of shape (2,)
+    n_features_in_ : int
+
+    Notes
+    -----
+    Bag score = maximum instance score. ``decision_function_instances`` is ``f(x)``.
+    One inner SVM costs libsvm's O(N^2)-O(N^3) on all ``N`` instances; the kernel is
+    computed once (O(N^2 d)) when ``N <= max_precomputed``.
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_classification
+    >>> from skmil.svm import miSVM
+    >>> bags, y, _ = make_mil_classification(n_bags=40, random_state=0)
+    >>> clf = miSVM(kernel="linear").fit(bags, y)
+    >>> clf.decision_function(bags[:3]).shape
+    (3,)
+    """
+
+    def _run(self, ctx, rng):
+        bags, y, pos_idx, pos_off, pts = (
+            ctx["bags"], ctx["y"], ctx["pos_idx"], ctx["pos_off"], ctx["pts"]
+        )
+        labels = np.repeat(np.where(y == 1, 1, -1), bags.sizes).astype(np.int64)
+        if rng is not None:  # random restart: random labels, >= 1 positive per bag
+            lab = np.where(rng.random_sample(pos_idx.shape[0]) < 0.5, 1, -1)
+            lab = self._repair(lab, rng.random_sample(pos_idx.shape[0]), pos_off)
+            labels[pos_idx] = lab
+        all_idx = np.arange(bags.n_instances)
+        seen = {_digest(labels[pos_idx])}
+        stop = "max_iter"
+        n_iter = 0
+        while True:
+            svc, sv_idx = self._fit_inner(pts, all_idx, labels)
+            n_iter += 1
+            f = self._scores(pts, svc, sv_idx, pos_idx)
+            new = self._repair(np.where(f >= 0, 1, -1), f, pos_off)
+            if np.array_equal(new, labels[pos_idx]):
+                stop = "converged"
+                break
+            key = _digest(new)
+            if key in seen:
+                stop = "cycle"
+                break
+            if n_iter >= self.max_iter:
+                break
+            seen.add(key)
+            labels[pos_idx] = new
+        return {"svc": svc, "sv_idx": sv_idx, "n_iter": n_iter, "stop": stop,
+                "labels": labels.copy()}
+
+    @staticmethod
+    def _repair(lab, f, pos_off):
+        """Make the best-scoring instance positive in bags with no positive instance."""
+        lab = lab.astype(np.int64)
+        has_pos = segment_max(lab, pos_off) > 0
+        if not has_pos.all():
+            am = segment_argmax(np.asarray(f, dtype=np.float64), pos_off)
+            lab[am[~has_pos]] = 1
+        return lab
+
+    def _store_state(self, run) -> None:
+        self.instance_labels_ = run["labels"]
+
+
+class MISVM(_BaseMISVM):
+    __doc__ = f"""MI-SVM: a bag-margin SVM that selects one witness per positive bag.
+
+    Andrews, Tsochantaridis & Hofmann (2002). The margin of a positive bag is that of its
+    highest-scoring instance (its witness); every instance of a negative bag must be
+    negative. The paper's heuristic: start with each positive bag represented by its
+    mean; alternate (1) fit an SVM on the positive-bag representatives (+1) and all
+    negative instances (-1), (2) take as each positive bag's new witness its
+    highest-scoring instance. Stops when no witness changes, when a witness selection
+    repeats (a cycle), or after ``max_iter`` SVM fits. Negative instances carry their own
+    slacks (the paper's inner SVM, solvable by libsvm); misvm instead shares one slack
+    per negative bag.
+
+    Parameters
+    ----------{_PARAMS_DOC}
+    Attributes
+    ----------
+    witness_indices_ : ndarray of shape (n_positive_bags,)
+        Flat training-instance index of each positive bag's final witness (in the order
+        of the positive bags); ``-1`` if the run stopped while still on the means.
+    n_iter_ : int
+        Inner SVM fits of the kept run.
+    stop_reason_ : {{"converged", "cycle", "max_iter"}}
+    objectives_ : ndarray of shape (restarts + 1,) or None
+        Final SVM objective of every run (only when ``restarts > 0``).
+    precomputed_ : bool
+        Whether the instance kernel was precomputed.
+    support_vectors_, dual_coef_, intercept_ :
+        The final instance SVM ``f(x) = sum_i dual_coef_[i] k(sv_i, x) + intercept_``.
+    classes_ : ndarray of shape (2,)
+    n_features_in_ : int
+
+    Notes
+    -----
+    Bag score = maximum instance score, the quantity whose margin MI-SVM maximises.
+    Random restarts start from random convex combinations of each positive bag's
+    instances (misvm's choice); their kernel rows are computed explicitly.
+    An inner SVM has ``N_neg + B_pos`` examples.
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_classification
+    >>> from skmil.svm import MISVM
+    >>> bags, y, _ = make_mil_classification(n_bags=40, random_state=0)
+    >>> clf = MISVM(kernel="linear").fit(bags, y)
+    >>> clf.predict(bags[:3]).shape
+    (3,)
+    """
+
+    def _n_points(self, bags: Bags) -> int:
+        return bags.n_instances + bags.n_bags
+
+    def _run(self, ctx, rng):
+        bags, y, pos_idx, pos_off, pts = (
+            ctx["bags"], ctx["y"], ctx["pos_idx"], ctx["pos_off"], ctx["pts"]
+        )
+        X = bags.instances
+        n_pos = pos_off.shape[0] - 1
+        Xp = X[pos_idx]
+        if rng is None:
+            weights = np.ones(Xp.shape[0])
+        else:
+            weights = rng.exponential(size=Xp.shape[0])  # Dirichlet(1) after normalising
+        sums = np.add.reduceat(weights, pos_off[:-1])
+        E = np.add.reduceat(Xp * weights[:, None], pos_off[:-1], axis=0) / sums[:, None]
+        pts.set_extra(E)
+        neg_idx = np.flatnonzero(np.repeat(y == 0, bags.sizes))
+        y_train = np.concatenate([-np.ones(neg_idx.shape[0]), np.ones(n_pos)]).astype(int)
+        sel = pts.N + np.arange(n_pos)  # representatives: the extra (mean) points
+        seen = set()
+        stop = "max_iter"
+        n_iter = 0
+        while True:
+            idx = np.concatenate([neg_idx, sel])
+            svc, sv_idx = self._fit_inner(pts, idx, y_train)
+            n_iter += 1
+            f = self._scores(pts, svc, sv_idx, pos_idx)
+            new = pos_idx[segment_argmax(f, pos_off)]
+            if np.array_equal(new, sel):
+                stop = "converged"
+                break
+            key = _digest(new)
+            if key in seen:
+                stop = "cycle"
+                break
+            if n_iter >= self.max_iter:
+                break
+            seen.add(key)
+            sel = new
+        witnesses = np.where(sel < pts.N, sel, -1)
+        return {"svc": svc, "sv_idx": sv_idx, "n_iter": n_iter, "stop": stop,
+                "witnesses": witnesses}
+
+    def _store_state(self, run) -> None:
+        self.witness_indices_ = run["witnesses"]

@@ -1,0 +1,174 @@
+"""mi-SVM / MI-SVM: invariants of the heuristics, stopping rules, restarts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+from sklearn.svm import SVC
+
+from skmil.datasets import make_mil_classification
+from skmil.svm import MISVM, miSVM
+from skmil.svm._common import dual_objective
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_mil_classification(n_bags=60, n_features=5, bag_size=6, class_sep=6.0,
+                                   witness_rate=0.3, random_state=0)
+
+
+def _bag_of_instance(bags):
+    return np.repeat(np.arange(len(bags)), [len(b) for b in bags])
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_misvm_invariants(data, kernel):
+    bags, y, _ = data
+    clf = miSVM(kernel=kernel, C=1.0).fit(bags, y)
+    lab = clf.instance_labels_
+    owner = _bag_of_instance(bags)
+    assert set(np.unique(lab)) <= {-1, 1}
+    assert np.all(lab[y[owner] == 0] == -1)  # negative instances stay negative
+    for b in np.flatnonzero(y == 1):
+        assert np.any(lab[owner == b] == 1)  # every positive bag keeps a positive
+    if clf.stop_reason_ == "converged":
+        # at convergence the labels are a fixed point of the relabelling step
+        f = np.concatenate(clf.decision_function_instances(bags))
+        for b in np.flatnonzero(y == 1):
+            fb, lb = f[owner == b], lab[owner == b]
+            expect = np.where(fb >= -1e-9, 1, -1)
+            if not np.any(expect == 1):
+                expect[np.argmax(fb)] = 1
+            agree = (expect == lb) | (np.abs(fb) < 1e-6)
+            assert agree.all()
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_MISVM_one_witness_per_positive_bag(data, kernel):
+    bags, y, _ = data
+    clf = MISVM(kernel=kernel, C=1.0).fit(bags, y)
+    owner = _bag_of_instance(bags)
+    w = clf.witness_indices_
+    pos = np.flatnonzero(y == 1)
+    assert w.shape == (pos.shape[0],)
+    np.testing.assert_array_equal(owner[w], pos)  # exactly one witness, inside its bag
+    if clf.stop_reason_ == "converged":
+        f = np.concatenate(clf.decision_function_instances(bags))
+        for b, wi in zip(pos, w):
+            assert f[wi] >= f[owner == b].max() - 1e-9
+
+
+@pytest.mark.parametrize("cls", [miSVM, MISVM])
+def test_separable_instance_auc(cls, data):
+    bags, y, inst = data
+    clf = cls(kernel="rbf", C=10.0).fit(bags, y)
+    f = np.concatenate(clf.decision_function_instances(bags))
+    assert roc_auc_score(np.concatenate(inst), f) > 0.99
+    assert (clf.predict(bags) == y).mean() >= 0.95
+
+
+@pytest.mark.parametrize("cls", [miSVM, MISVM])
+@pytest.mark.parametrize("kernel", ["rbf", "poly"])
+def test_precomputed_and_libsvm_cache_paths_agree(cls, kernel, data):
+    bags, y, _ = data
+    a = cls(kernel=kernel, gamma=0.1, max_precomputed=10**6).fit(bags, y)
+    b = cls(kernel=kernel, gamma=0.1, max_precomputed=0).fit(bags, y)
+    assert a.precomputed_ and not b.precomputed_
+    assert a.n_iter_ == b.n_iter_
+    np.testing.assert_allclose(a.decision_function(bags), b.decision_function(bags),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_cycle_detection_stops_on_repeated_labels(data):
+    bags, y, _ = data
+
+    class Flip(miSVM):
+        calls = 0
+
+        def _scores(self, pts, svc, sv_idx, rows_idx):
+            Flip.calls += 1  # alternate: all positive, then all negative (repaired)
+            return np.ones(rows_idx.shape[0]) * (-1) ** Flip.calls
+
+    clf = Flip(kernel="linear", max_iter=50).fit(bags, y)
+    # labels: init all +1 -> (mostly) -1 -> all +1 again: a cycle after 2 fits
+    assert clf.stop_reason_ == "cycle"
+    assert clf.n_iter_ == 2
+
+
+def test_max_iter_is_respected(data):
+    bags, y, _ = data
+    clf = miSVM(kernel="linear", max_iter=1).fit(bags, y)
+    assert clf.n_iter_ == 1
+    assert clf.stop_reason_ in ("max_iter", "converged")
+
+
+@pytest.mark.parametrize("cls", [miSVM, MISVM])
+def test_restarts_keep_smallest_objective(cls, data):
+    bags, y, _ = data
+    clf = cls(kernel="rbf", gamma=0.1, restarts=3, random_state=0).fit(bags, y)
+    assert clf.objectives_.shape == (4,)
+    assert clf.best_restart_ == int(np.argmin(clf.objectives_))
+    sv = clf.support_vectors_
+    K = np.exp(-0.1 * ((sv[:, None, :] - sv[None, :, :]) ** 2).sum(-1))
+    assert dual_objective(clf.dual_coef_, K) == pytest.approx(clf.objectives_.min(), rel=1e-6)
+    first = cls(kernel="rbf", gamma=0.1).fit(bags, y)
+    assert clf.objectives_.min() <= clf.objectives_[0]
+    assert first.n_iter_ >= 1
+
+
+def test_dual_objective_equals_primal_for_linear_svm():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = np.where(X[:, 0] + 0.5 * rng.normal(size=40) > 0, 1, -1)
+    svc = SVC(kernel="linear", C=0.7, tol=1e-8).fit(X, y)
+    w = svc.coef_[0]
+    primal = 0.5 * w @ w + 0.7 * np.maximum(0, 1 - y * (X @ w + svc.intercept_[0])).sum()
+    sv = svc.support_vectors_
+    assert dual_objective(svc.dual_coef_[0], sv @ sv.T) == pytest.approx(primal, rel=1e-4)
+
+
+def test_class_weight_and_bad_params(data):
+    bags, y, _ = data
+    miSVM(kernel="linear", class_weight="balanced").fit(bags, y)
+    miSVM(kernel="linear", class_weight={0: 1.0, 1: 3.0}).fit(bags, y)
+    with pytest.raises(ValueError, match="class_weight"):
+        miSVM(class_weight={"x": 1.0}).fit(bags, y)
+    with pytest.raises(ValueError, match="kernel"):
+        MISVM(kernel="cosine").fit(bags, y)
+    with pytest.raises(ValueError, match="C must"):
+        MISVM(C=-1).fit(bags, y)
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced", {-1: 1.0, 1: 4.0}])
+@pytest.mark.parametrize("kernel", ["rbf", "precomputed"])
+def test_direct_libsvm_fit_matches_SVC(kernel, class_weight):
+    from skmil.svm._common import libsvm_binary_fit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(70, 3))
+    y = np.where(X[:, 0] + rng.normal(size=70) > 0.8, 1, -1)
+    Xk = np.exp(-0.3 * ((X[:, None] - X[None]) ** 2).sum(-1)) if kernel == "precomputed" else X
+    svc = SVC(kernel=kernel, C=2.0, gamma=0.3, class_weight=class_weight).fit(Xk, y)
+    sup, dc, b = libsvm_binary_fit(Xk, y, kernel=kernel, C=2.0, gamma=0.3,
+                                   class_weight=class_weight)
+    np.testing.assert_array_equal(sup, svc.support_)
+    np.testing.assert_allclose(dc, svc.dual_coef_[0])
+    assert b == pytest.approx(svc.intercept_[0])
+
+
+@pytest.mark.parametrize("cls", [miSVM, MISVM])
+def test_liblinear_solver_matches_libsvm_linear(cls, data):
+    bags, y, inst = data
+    # first step only: both solve the same SVM (up to liblinear's intercept penalty)
+    a = cls(kernel="linear", C=1.0, max_iter=1).fit(bags, y)
+    b = cls(kernel="linear", C=1.0, max_iter=1, solver="liblinear",
+            intercept_scaling=100.0).fit(bags, y)
+    fa = np.concatenate(a.decision_function_instances(bags))
+    fb = np.concatenate(b.decision_function_instances(bags))
+    assert np.corrcoef(fa, fb)[0, 1] > 0.99
+    full = cls(kernel="linear", solver="liblinear").fit(bags, y)
+    fb = np.concatenate(full.decision_function_instances(bags))
+    assert roc_auc_score(np.concatenate(inst), fb) > 0.99
+    with pytest.raises(ValueError, match="liblinear"):
+        cls(kernel="rbf", solver="liblinear").fit(bags, y)

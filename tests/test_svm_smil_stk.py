@@ -1,0 +1,148 @@
+"""sMIL's SMO against libsvm and a direct QP; sbMIL relabelling; STK statistics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from sklearn.svm import SVC
+
+from skmil.datasets import make_mil_classification
+from skmil.svm import STK, sbMIL, sMIL
+from skmil.svm._smo import smo_solve
+
+
+def _rbf(X, g):
+    return np.exp(-g * ((X[:, None] - X[None]) ** 2).sum(-1))
+
+
+def test_smo_matches_libsvm_for_standard_svm():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = np.where(X[:, 0] + 0.5 * rng.normal(size=80) > 0, 1.0, -1.0)
+    K = _rbf(X, 0.3)
+    svc = SVC(kernel="precomputed", C=2.0, tol=1e-8).fit(K, y)
+    a, rho, _ = smo_solve(K, -np.ones(80), y, np.full(80, 2.0), tol=1e-8)
+    full = np.zeros(80)
+    full[svc.support_] = svc.dual_coef_[0]
+    np.testing.assert_allclose(a * y, full, atol=1e-5)
+    assert -rho == pytest.approx(svc.intercept_[0], abs=1e-5)
+
+
+def test_smo_general_linear_term_matches_generic_qp():
+    rng = np.random.default_rng(1)
+    n = 25
+    X = rng.normal(size=(n, 2))
+    y = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    K = _rbf(X, 0.5)
+    p = -rng.uniform(-0.5, 1.0, size=n)  # some positive entries, as sMIL's large bags
+    C = rng.uniform(0.5, 2.0, size=n)
+    a, _, _ = smo_solve(K, p, y, C, tol=1e-9)
+    Q = (y[:, None] * y[None]) * K
+
+    def obj(v):
+        return 0.5 * v @ Q @ v + p @ v
+
+    ref = minimize(obj, np.zeros(n), jac=lambda v: Q @ v + p, method="SLSQP",
+                   bounds=list(zip(np.zeros(n), C)),
+                   constraints=[{"type": "eq", "fun": lambda v: y @ v, "jac": lambda v: y}],
+                   options={"ftol": 1e-12, "maxiter": 500})
+    assert abs(y @ a) < 1e-9
+    assert np.all(a >= -1e-12) and np.all(a <= C + 1e-12)
+    assert obj(a) <= ref.fun + 1e-6
+
+
+def test_smil_solves_the_papers_problem():
+    bags, y, _ = make_mil_classification(n_bags=20, n_features=3, bag_size=4, random_state=2)
+    clf = sMIL(kernel="linear", C=1.0, tol=1e-8).fit(bags, y)
+    # KKT check on the primal: recover w, then every constraint's margin
+    w = clf.model_.coef
+    b = clf.intercept_
+    neg = np.vstack([bg for bg, lab in zip(bags, y) if lab == 0])
+    pos = [bg for bg, lab in zip(bags, y) if lab == 1]
+    L_n, B_p = neg.shape[0], len(pos)
+    n = L_n + B_p
+    m_neg = -(neg @ w + b)  # should be >= 1 - xi
+    m_pos = np.array([bg.mean(0) @ w + b - (2 - len(bg)) / len(bg) for bg in pos]) + 1
+    margins = np.concatenate([m_neg, m_pos])
+    coef = np.abs(clf.dual_coef_)
+    Cs = np.concatenate([np.full(L_n, n / (2 * L_n)), np.full(B_p, n / (2 * B_p))])
+    free = (coef > 1e-6) & (coef < Cs - 1e-6)
+    np.testing.assert_allclose(margins[free], 1.0, atol=1e-3)  # free SVs on the margin
+    assert np.all(margins[coef < 1e-9] >= 1 - 1e-3)  # non-SVs satisfy their constraint
+    # primal w is the dual expansion over negative instances and positive-bag means
+    Z = np.vstack([neg] + [bg.mean(0, keepdims=True) for bg in pos])
+    np.testing.assert_allclose(w, clf.dual_coef_ @ Z, atol=1e-10)
+
+
+def test_sbmil_labels_top_fraction_and_every_positive_bag():
+    bags, y, inst = make_mil_classification(n_bags=40, n_features=4, class_sep=5.0,
+                                            random_state=3)
+    clf = sbMIL(eta=0.3).fit(bags, y)
+    lab = clf.instance_labels_
+    owner = np.repeat(np.arange(len(bags)), [len(b) for b in bags])
+    assert np.all(lab[y[owner] == 0] == -1)
+    for b in np.flatnonzero(y == 1):
+        assert np.any(lab[owner == b] == 1)
+    L_p = int(np.sum(y[owner] == 1))
+    assert (lab == 1).sum() >= max(int(round(0.3 * L_p)), int((y == 1).sum()))
+    with pytest.raises(ValueError, match="eta"):
+        sbMIL(eta=2.0).fit(bags, y)
+
+
+def test_stk_uses_min_max_statistics():
+    bags, y, _ = make_mil_classification(n_bags=30, n_features=3, random_state=4)
+    clf = STK(kernel="linear", C=1.0).fit(bags, y)
+    S = np.array([np.concatenate([b.min(0), b.max(0)]) for b in bags])
+    ref = SVC(kernel="linear", C=1.0).fit(S, np.where(y == 1, 1, -1))
+    np.testing.assert_allclose(clf.decision_function(bags), ref.decision_function(S),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_stmil_and_misssvm_learn_a_separable_problem():
+    from sklearn.metrics import roc_auc_score
+
+    from skmil.svm import MissSVM, stMIL
+
+    bags, y, inst = make_mil_classification(n_bags=50, n_features=4, class_sep=6.0,
+                                            random_state=6)
+    for clf in (stMIL(kernel="rbf", max_iter=5), MissSVM(max_iter=10)):
+        clf.fit(bags, y)
+        f = np.concatenate(clf.decision_function_instances(bags))
+        assert roc_auc_score(np.concatenate(inst), f) > 0.97
+        assert (clf.predict(bags) == y).mean() >= 0.9
+        assert 1 <= clf.n_iter_
+
+
+def test_misssvm_fixed_point_and_witnesses():
+    from skmil.svm import MissSVM
+
+    bags, y, _ = make_mil_classification(n_bags=40, n_features=4, class_sep=5.0,
+                                         random_state=7)
+    clf = MissSVM(kernel="linear", max_iter=50).fit(bags, y)
+    owner = np.repeat(np.arange(len(bags)), [len(b) for b in bags])
+    pos = np.flatnonzero(y == 1)
+    np.testing.assert_array_equal(owner[clf.witness_indices_], pos)
+    f = np.concatenate(clf.decision_function_instances(bags))
+    for b, w in zip(pos, clf.witness_indices_):
+        assert f[w] >= f[owner == b].max() - 1e-9
+    # the precomputed-kernel and libsvm-cache paths solve the same problems
+    other = MissSVM(kernel="linear", max_iter=50, max_precomputed=0).fit(bags, y)
+    np.testing.assert_allclose(other.decision_function(bags), clf.decision_function(bags),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_mica_objective_decreases_and_matches_its_primal():
+    from skmil.svm import MICA
+
+    bags, y, _ = make_mil_classification(n_bags=40, n_features=4, class_sep=3.0,
+                                         random_state=8)
+    clf = MICA(C=0.5, max_iter=30).fit(bags, y)
+    assert np.all(np.diff(clf.objectives_) <= 1e-7)
+    w, b = clf.coef_, clf.intercept_
+    neg = np.vstack([bg for bg, lab in zip(bags, y) if lab == 0])
+    X = np.vstack(bags)
+    rep = X[clf.witness_indices_]  # final representatives (vertices)
+    slack = np.concatenate([np.maximum(0, 1 + neg @ w + b), np.maximum(0, 1 - rep @ w - b)])
+    primal = np.abs(w).sum() + 0.5 * slack.sum()
+    assert primal == pytest.approx(clf.objectives_[-1], rel=1e-6, abs=1e-7)

@@ -25,9 +25,9 @@ from skmil.deep import (  # noqa: E402
     DeepMILClassifier,
     GatedAttentionMIL,
     MINet,
+    MiNet,
     MINetDS,
     MINetRC,
-    MiNet,
 )
 from skmil.deep._estimators import _best_threshold  # noqa: E402
 from skmil.deep._nets import HEADS, MILNet, MLPEncoder  # noqa: E402

@@ -12,9 +12,9 @@ from ._estimators import (
     DeepMILClassifier,
     GatedAttentionMIL,
     MINet,
+    MiNet,
     MINetDS,
     MINetRC,
-    MiNet,
     torch_available,
 )
 

@@ -248,8 +248,8 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     """
 
     _fixed: dict[str, Any] = {}
-    _contract_test_params = {"hidden_layer_sizes": (16,), "lr": 1e-2, "max_epochs": 10,
-                             "batch_size": 8, "validation_fraction": 0.0, "dropout": 0.0}
+    _contract_test_params = {"hidden_layer_sizes": (16,), "lr": 3e-2, "max_epochs": 6,
+                             "batch_size": 10, "validation_fraction": 0.0, "dropout": 0.0}
 
     def __init__(self, *, encoder=None, hidden_layer_sizes=(256, 128, 64), dropout=0.5,
                  head="attention", pooling="max", head_params=None, optimizer="adam",
@@ -611,8 +611,8 @@ class MiNet(DeepMILClassifier):
     """
 
     _fixed = {"head": "instance"}
-    _contract_test_params = {"hidden_layer_sizes": (16,), "optimizer": "adam", "lr": 1e-2,
-                             "max_epochs": 10, "batch_size": 8, "validation_fraction": 0.0,
+    _contract_test_params = {"hidden_layer_sizes": (16,), "optimizer": "adam", "lr": 3e-2,
+                             "max_epochs": 6, "batch_size": 10, "validation_fraction": 0.0,
                              "dropout": 0.0, "lr_schedule": "constant"}
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
@@ -813,7 +813,7 @@ class DSMIL(DeepMILClassifier):
     """
 
     _fixed = {"head": "dsmil"}
-    _contract_test_params = {"lr": 1e-2, "max_epochs": 10, "batch_size": 8,
+    _contract_test_params = {"lr": 3e-2, "max_epochs": 15, "batch_size": 10,
                              "validation_fraction": 0.0, "query_dim": 16,
                              "lr_schedule": "constant"}
 

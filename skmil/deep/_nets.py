@@ -30,15 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-_LOG_HALF = math.log(0.5)
-
 
 def _masked_fill(x: torch.Tensor, mask: torch.Tensor, value: float) -> torch.Tensor:
     return x.masked_fill(~mask, value)
-
-
-def _counts(mask: torch.Tensor) -> torch.Tensor:
-    return mask.sum(dim=1).to(torch.get_default_dtype())
 
 
 def masked_max(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

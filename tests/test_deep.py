@@ -391,7 +391,7 @@ def test_user_encoder_and_head_modules(witness):
 def test_grid_search_pipeline_and_joblib_processes(witness):
     (bags, y), _ = witness
     base = make_pipeline(InstanceTransformer(),
-                         MINet(random_state=0, **{**FAST, "max_epochs": 3}))
+                         MINet(random_state=0, **{**FAST, "max_epochs": 2}))
     grid = GridSearchCV(base, {"minet__lr": [1e-3, 1e-2],
                                "minet__hidden_layer_sizes": [(8,), (16, 8)]}, cv=2)
     grid.fit(bags[:40], y[:40])

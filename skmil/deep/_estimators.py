@@ -598,7 +598,7 @@ class MiNet(DeepMILClassifier):
 
     p_k = sigmoid(w^T h_k + b) on the encoder's embedding h_k; the bag probability is
     ``max`` (default), ``mean`` or ``lse`` (``(1/r) log mean exp(r p_k)``, ``r=lse_r``)
-    of the p_k. ``decision_function_instances`` gives logit(p_k) - logit(threshold_).
+    of the p_k. ``decision_function_instances`` gives ``logit(p_k) - logit(threshold_)``.
     {doc}
     Examples
     --------

@@ -1,0 +1,245 @@
+"""Torch side of :class:`~skmil.deep.DeepMILClassifier`: building, collation, training.
+
+Imported lazily by the estimators, so ``import skmil.deep`` never imports torch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ._nets import HEADS, MILNet, MLPEncoder, ModuleEncoder
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def resolve_device(device) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available; "
+                         "use device='auto' or 'cpu'.")
+    return dev
+
+
+def _module_out_features(module: torch.nn.Module, n_features: int) -> int:
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            out = module(torch.zeros((2, n_features), dtype=next(module.parameters()).dtype
+                                     if any(True for _ in module.parameters())
+                                     else torch.float32))
+    except Exception as exc:  # the user's module: say what was expected
+        raise ValueError(
+            "encoder must be a torch.nn.Module mapping a (n_instances, n_features) "
+            f"tensor to (n_instances, M) embeddings; calling it on a (2, {n_features}) "
+            f"tensor failed with {type(exc).__name__}: {exc}"
+        ) from exc
+    finally:
+        module.train(was_training)
+    if out.dim() < 2 or out.shape[0] != 2:
+        raise ValueError(
+            f"encoder must return one embedding row per instance; for a (2, {n_features}) "
+            f"input it returned shape {tuple(out.shape)}."
+        )
+    return int(np.prod(out.shape[1:]))
+
+
+def build_network(spec: dict) -> MILNet:
+    """Build a fresh network from a spec (plain values + optional user modules)."""
+    if spec["encoder"] is None:
+        encoder = MLPEncoder(spec["n_features"], spec["hidden_layer_sizes"], spec["dropout"])
+    else:
+        module = copy.deepcopy(spec["encoder"])
+        encoder = ModuleEncoder(module, spec["encoder_out"])
+    if isinstance(spec["head"], str):
+        kind = spec["head"]
+        if kind in ("embedding-ds", "embedding-rc") and spec["encoder"] is not None:
+            raise ValueError(
+                f"head={kind!r} pools every hidden layer of the built-in MLP encoder; it "
+                "cannot be used with a user-supplied encoder module."
+            )
+        head = HEADS[kind](encoder.out_sizes, **spec["head_kwargs"])
+    else:
+        head = copy.deepcopy(spec["head"])
+    return MILNet(encoder, head)
+
+
+def make_spec(cfg: dict, n_features: int) -> dict:
+    spec = {
+        "n_features": n_features,
+        "hidden_layer_sizes": tuple(int(h) for h in cfg["hidden_layer_sizes"]),
+        "dropout": float(cfg["dropout"]),
+        "encoder": cfg["encoder"],
+        "encoder_out": None,
+        "head": cfg["head_kind"] if cfg["head_module"] is None else cfg["head_module"],
+        "head_kwargs": cfg["head_kwargs"],
+    }
+    if cfg["encoder"] is not None:
+        spec["encoder"] = copy.deepcopy(cfg["encoder"])
+        spec["encoder_out"] = _module_out_features(spec["encoder"], n_features)
+    return spec
+
+
+def collate(offsets: np.ndarray, bag_idx: np.ndarray):
+    """Flat instance rows and (bag, position) coordinates of a padded batch.
+
+    Vectorised over instances: no Python loop over bags or instances.
+    """
+    starts = offsets[bag_idx]
+    sizes = offsets[bag_idx + 1] - starts
+    total = int(sizes.sum())
+    out_starts = np.cumsum(sizes) - sizes
+    rows = np.arange(total, dtype=np.int64)
+    shift = np.repeat(out_starts, sizes)
+    inst_pos = rows - shift
+    rows = inst_pos + np.repeat(starts, sizes)
+    bag_pos = np.repeat(np.arange(bag_idx.shape[0], dtype=np.int64), sizes)
+    return rows, bag_pos, inst_pos, int(sizes.max())
+
+
+def forward_batch(net, X: torch.Tensor, offsets: np.ndarray, bag_idx: np.ndarray):
+    rows, bag_pos, inst_pos, n_max = collate(offsets, bag_idx)
+    dev = X.device
+    rows_t = torch.from_numpy(rows).to(dev)
+    out = net(X.index_select(0, rows_t), torch.from_numpy(bag_pos).to(dev),
+              torch.from_numpy(inst_pos).to(dev), bag_idx.shape[0], n_max)
+    return out, (bag_pos, inst_pos)
+
+
+def batch_loss(out: dict, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch's bags of the (weighted) BCE-with-logits of every head output."""
+    loss = 0.0
+    for logit, lw in zip(out["loss_logits"], out["loss_weights"]):
+        per_bag = F.binary_cross_entropy_with_logits(logit, y, reduction="none")
+        loss = loss + lw * (per_bag * w).mean()
+    return loss
+
+
+def _chunks(sizes: np.ndarray, max_cells: int = 1 << 18):
+    """Consecutive bag ranges whose padded size stays below ``max_cells`` rows."""
+    start, n = 0, sizes.shape[0]
+    while start < n:
+        stop, cur_max = start, 0
+        while stop < n:
+            new_max = max(cur_max, int(sizes[stop]))
+            if stop > start and new_max * (stop - start + 1) > max_cells:
+                break
+            cur_max = new_max
+            stop += 1
+        yield np.arange(start, stop, dtype=np.int64)
+        start = stop
+
+
+@torch.no_grad()
+def predict_outputs(net, X_np: np.ndarray, offsets: np.ndarray, device, dtype) -> dict:
+    """Run ``net`` in eval mode over all bags; numpy outputs (bag-level and flat instance)."""
+    net.eval()
+    X = torch.as_tensor(np.asarray(X_np), dtype=dtype, device=device)
+    sizes = np.diff(offsets)
+    bag_parts: dict[str, list] = {"bag_logit": []}
+    inst_parts: dict[str, list] = {}
+    for idx in _chunks(sizes):
+        out, (bag_pos, inst_pos) = forward_batch(net, X, offsets, idx)
+        bag_parts["bag_logit"].append(out["bag_logit"].cpu().numpy())
+        for k, v in out["bag"].items():
+            bag_parts.setdefault(k, []).append(v.cpu().numpy())
+        bp = torch.from_numpy(bag_pos).to(device)
+        ip = torch.from_numpy(inst_pos).to(device)
+        for k, v in out["instance"].items():
+            inst_parts.setdefault(k, []).append(v[bp, ip].cpu().numpy())
+    res = {k: np.concatenate(v).astype(np.float64) for k, v in bag_parts.items()}
+    res["instance"] = {k: np.concatenate(v).astype(np.float64) for k, v in inst_parts.items()}
+    return res
+
+
+def _lr_lambda(schedule: str, decay: float, total_steps: int):
+    if schedule == "inverse_time":  # Keras `decay`: lr / (1 + decay * iterations)
+        return lambda t: 1.0 / (1.0 + decay * t)
+    if schedule == "cosine":  # cosine annealing to 0 over the whole run (DSMIL)
+        return lambda t: 0.5 * (1.0 + math.cos(math.pi * min(t, total_steps) / total_steps))
+    return lambda t: 1.0
+
+
+def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device, dtype):
+    """Train ``net`` in place; return (history, best_epoch).
+
+    Bags are shuffled every epoch with a numpy RandomState seeded from ``seed``; torch's
+    global RNG (dropout, init) is seeded inside a forked RNG state by the caller.
+    """
+    rng = np.random.RandomState(seed)
+    X = torch.as_tensor(X_np, dtype=dtype, device=device)
+    y_t = torch.as_tensor(y, dtype=dtype, device=device)
+    w_t = torch.as_tensor(weights, dtype=dtype, device=device)
+    params = [p for p in net.parameters() if p.requires_grad]
+    if cfg["optimizer"] == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg["lr"], momentum=cfg["momentum"],
+                              nesterov=bool(cfg["nesterov"]) and cfg["momentum"] > 0,
+                              weight_decay=cfg["weight_decay"], foreach=True)
+    else:
+        opt = torch.optim.Adam(params, lr=cfg["lr"], betas=tuple(cfg["betas"]),
+                               weight_decay=cfg["weight_decay"], foreach=True)
+    bs = int(cfg["batch_size"])
+    n_batches = math.ceil(train_idx.shape[0] / bs)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, _lr_lambda(cfg["lr_schedule"], cfg["lr_decay"], n_batches * cfg["max_epochs"]))
+    use_val = val_idx is not None and val_idx.shape[0] > 0
+    best_loss, best_state, best_epoch, stale = math.inf, None, cfg["max_epochs"], 0
+    history = []
+    epochs = range(int(cfg["max_epochs"]))
+    bar = None
+    if cfg["verbose"]:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(epochs, desc=cfg["name"], leave=False)
+        epochs = bar
+    for epoch in epochs:
+        net.train()
+        order = train_idx[rng.permutation(train_idx.shape[0])]
+        total = 0.0
+        for b in range(n_batches):
+            idx = order[b * bs:(b + 1) * bs]
+            out, _ = forward_batch(net, X, offsets, idx)
+            idx_t = torch.from_numpy(idx).to(device)
+            loss = batch_loss(out, y_t[idx_t], w_t[idx_t])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * idx.shape[0]
+        record = {"epoch": epoch + 1, "train_loss": total / train_idx.shape[0]}
+        if use_val:
+            net.eval()
+            with torch.no_grad():
+                val_loss = 0.0
+                for idx in _chunks(np.diff(offsets)[val_idx]):
+                    vidx = val_idx[idx]
+                    out, _ = forward_batch(net, X, offsets, vidx)
+                    vidx_t = torch.from_numpy(vidx).to(device)
+                    val_loss += float(batch_loss(out, y_t[vidx_t], torch.ones_like(
+                        y_t[vidx_t]))) * vidx.shape[0]
+            record["val_loss"] = val_loss / val_idx.shape[0]
+            if record["val_loss"] < best_loss - 1e-12:
+                best_loss, best_epoch, stale = record["val_loss"], epoch + 1, 0
+                if cfg["early_stopping"]:
+                    best_state = copy.deepcopy(net.state_dict())
+            else:
+                stale += 1
+        history.append(record)
+        if bar is not None:
+            bar.set_postfix({k: round(v, 4) for k, v in record.items() if k != "epoch"})
+        if use_val and cfg["early_stopping"] and stale >= cfg["n_iter_no_change"]:
+            break
+    if bar is not None:
+        bar.close()
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    else:
+        best_epoch = len(history)
+    return history, best_epoch

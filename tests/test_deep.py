@@ -1,0 +1,475 @@
+"""Tests of skmil.deep (torch, CPU): masks, batching, determinism, learning, pickling."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from skmil.datasets import make_mil_classification
+from skmil.preprocessing import InstanceTransformer
+
+torch = pytest.importorskip("torch")
+
+from skmil.deep import (  # noqa: E402
+    DSMIL,
+    AttentionMIL,
+    DeepMILClassifier,
+    GatedAttentionMIL,
+    MINet,
+    MiNet,
+    MINetDS,
+    MINetRC,
+)
+from skmil.deep._estimators import _best_threshold  # noqa: E402
+from skmil.deep._nets import HEADS, MILNet, MLPEncoder  # noqa: E402
+from skmil.deep._train import batch_loss, build_network, collate, forward_batch  # noqa: E402
+
+HEAD_NAMES = sorted(HEADS)
+ALL_NAMED = [MiNet, MINet, MINetDS, MINetRC, AttentionMIL, GatedAttentionMIL, DSMIL]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _ragged_bags(rng, n_bags=7, d=5):
+    sizes = rng.randint(1, 9, size=n_bags)
+    sizes[2] = 1
+    sizes[3] = 15
+    return [rng.randn(s, d) for s in sizes]
+
+
+def _flat(bags):
+    offsets = np.concatenate([[0], np.cumsum([b.shape[0] for b in bags])]).astype(np.int64)
+    return np.vstack(bags), offsets
+
+
+def _net(head, d=5, hidden=(8, 8, 8), dtype=torch.float64):
+    torch.manual_seed(0)
+    enc = MLPEncoder(d, hidden, dropout=0.0)
+    kwargs = {"gated": True} if head == "gated-attention" else {}
+    if head == "dsmil":
+        kwargs = {"query_dim": 4}
+    return MILNet(enc, HEADS[head](enc.out_sizes, **kwargs)).to(dtype).eval()
+
+
+# --------------------------------------------------------------------- collation / masks
+def test_collate_matches_loops():
+    rng = np.random.RandomState(0)
+    bags = _ragged_bags(rng)
+    X, offsets = _flat(bags)
+    idx = np.array([4, 1, 3])
+    rows, bag_pos, inst_pos, n_max = collate(offsets, idx)
+    exp_rows, exp_bag, exp_inst = [], [], []
+    for j, b in enumerate(idx):
+        for k in range(offsets[b + 1] - offsets[b]):
+            exp_rows.append(offsets[b] + k)
+            exp_bag.append(j)
+            exp_inst.append(k)
+    np.testing.assert_array_equal(rows, exp_rows)
+    np.testing.assert_array_equal(bag_pos, exp_bag)
+    np.testing.assert_array_equal(inst_pos, exp_inst)
+    assert n_max == max(bags[b].shape[0] for b in idx)
+
+
+@pytest.mark.parametrize("head", HEAD_NAMES)
+def test_padding_never_changes_a_bags_output(head):
+    rng = np.random.RandomState(1)
+    bags = _ragged_bags(rng)
+    X, offsets = _flat(bags)
+    net = _net(head)
+    Xt = torch.as_tensor(X)
+    with torch.no_grad():
+        batch, (bp, ip) = forward_batch(net, Xt, offsets, np.arange(len(bags)))
+        for i in range(len(bags)):
+            alone, _ = forward_batch(net, Xt, offsets, np.array([i]))
+            torch.testing.assert_close(batch["bag_logit"][i], alone["bag_logit"][0],
+                                       rtol=1e-12, atol=1e-12)
+            for key, val in alone["instance"].items():
+                n = bags[i].shape[0]
+                torch.testing.assert_close(batch["instance"][key][i, :n], val[0, :n],
+                                           rtol=1e-12, atol=1e-12)
+                if key == "attention":
+                    # padded positions get exactly zero attention
+                    assert torch.all(batch["instance"][key][i, n:] == 0)
+
+
+@pytest.mark.parametrize("head", HEAD_NAMES)
+def test_padded_batch_gradient_equals_mean_of_single_bag_gradients(head):
+    rng = np.random.RandomState(2)
+    bags = _ragged_bags(rng)
+    X, offsets = _flat(bags)
+    y = torch.as_tensor((np.arange(len(bags)) % 2).astype(float))
+    w = torch.as_tensor(rng.uniform(0.5, 2, len(bags)))
+    Xt = torch.as_tensor(X)
+    net = _net(head)
+    net.train()  # dropout is 0: train mode must not change anything either
+    idx = np.arange(len(bags))
+    out, _ = forward_batch(net, Xt, offsets, idx)
+    net.zero_grad()
+    batch_loss(out, y, w).backward()
+    g_batch = [p.grad.clone() for p in net.parameters()]
+    acc = [torch.zeros_like(p) for p in net.parameters()]
+    for i in idx:
+        out, _ = forward_batch(net, Xt, offsets, np.array([i]))
+        net.zero_grad()
+        batch_loss(out, y[i:i + 1], w[i:i + 1]).backward()
+        for a, p in zip(acc, net.parameters()):
+            if p.grad is not None:
+                a += p.grad / len(bags)
+    for gb, ga in zip(g_batch, acc):
+        torch.testing.assert_close(gb, ga, rtol=1e-9, atol=1e-12)
+
+
+def _np_logsumexp(v):
+    m = v.max()
+    return m + np.log(np.exp(v - m).sum())
+
+
+@pytest.mark.parametrize("pooling", ["max", "mean", "lse"])
+def test_instance_head_pooling_against_reference(pooling):
+    rng = np.random.RandomState(3)
+    bags = _ragged_bags(rng)
+    X, offsets = _flat(bags)
+    torch.manual_seed(0)
+    enc = MLPEncoder(5, (), dropout=0.0)  # identity: embeddings are the raw features
+    head = HEADS["instance"](enc.out_sizes, pooling=pooling, lse_r=2.0)
+    net = MILNet(enc, head).double().eval()
+    with torch.no_grad():
+        out, _ = forward_batch(net, torch.as_tensor(X), offsets, np.arange(len(bags)))
+    w = head.fc.weight.detach().numpy().ravel()
+    b = float(head.fc.bias.detach())
+    for i, bag in enumerate(bags):
+        p = 1 / (1 + np.exp(-(bag @ w + b)))
+        if pooling == "max":
+            P = p.max()
+        elif pooling == "mean":
+            P = p.mean()
+        else:
+            P = (_np_logsumexp(2.0 * p) - np.log(len(p))) / 2.0
+        np.testing.assert_allclose(1 / (1 + np.exp(-float(out["bag_logit"][i]))), P,
+                                   rtol=1e-6)
+
+
+def test_dsmil_head_against_reference():
+    rng = np.random.RandomState(4)
+    bags = _ragged_bags(rng)
+    X, offsets = _flat(bags)
+    net = _net("dsmil", hidden=())
+    head = net.head
+    with torch.no_grad():
+        out, _ = forward_batch(net, torch.as_tensor(X), offsets, np.arange(len(bags)))
+    P = {k: v.detach().numpy() for k, v in head.state_dict().items()}
+
+    def lin(x, name):
+        return x @ P[name + ".weight"].T + P[name + ".bias"]
+
+    for i, h in enumerate(bags):
+        c = lin(h, "instance_fc").ravel()
+        m = int(np.argmax(c))
+        q = np.tanh(lin(np.maximum(lin(h, "q.0"), 0), "q.2"))
+        s = q @ q[m] / np.sqrt(4)
+        a = np.exp(s - s.max())
+        a /= a.sum()
+        c_b = float(lin(a @ h, "fcc")[0])
+        prob = 0.5 * (1 / (1 + np.exp(-c[m])) + 1 / (1 + np.exp(-c_b)))
+        np.testing.assert_allclose(float(torch.sigmoid(out["bag_logit"][i])), prob,
+                                   rtol=1e-9)
+        np.testing.assert_allclose(out["instance"]["attention"][i, :len(h)].numpy(), a,
+                                   rtol=1e-9)
+
+
+def test_best_threshold_matches_brute_force():
+    rng = np.random.RandomState(5)
+    for _ in range(20):
+        logits = np.round(rng.randn(15), 1)
+        y = rng.randint(0, 2, 15)
+        t = _best_threshold(logits, y)
+        grid = np.linspace(-5, 5, 20001)
+        acc = ((logits[None, :] > grid[:, None]) == (y == 1)).mean(axis=1)
+        assert np.mean((logits > t) == (y == 1)) == pytest.approx(acc.max())
+
+
+# ------------------------------------------------------------------------- estimators
+FAST = dict(hidden_layer_sizes=(32,), dropout=0.0, optimizer="adam", lr=5e-3,
+            lr_schedule="constant", max_epochs=30, batch_size=8, validation_fraction=0.0,
+            weight_decay=0.0)
+
+
+def _fast_params(cls):
+    p = dict(FAST)
+    if cls is MINetDS:
+        p["hidden_layer_sizes"] = (32, 16)
+    if cls is MINetRC:
+        p["hidden_layer_sizes"] = (32, 32)
+    if cls is DSMIL:
+        p.update(hidden_layer_sizes=(), query_dim=16)
+    if cls in (AttentionMIL, GatedAttentionMIL):
+        p["attention_dim"] = 16
+    return p
+
+
+@pytest.fixture(scope="module")
+def witness():
+    bags, y, inst = make_mil_classification(n_bags=280, n_features=6, bag_size=8,
+                                            class_sep=4.0, witness_rate=0.2,
+                                            random_state=0)
+    return (bags[:80], y[:80]), (bags[80:], y[80:], inst[80:])
+
+
+@pytest.mark.parametrize("cls", ALL_NAMED, ids=lambda c: c.__name__)
+def test_each_head_learns_a_witness_problem(cls, witness):
+    (bags, y), (bt, yt, it) = witness
+    clf = cls(random_state=0, **_fast_params(cls)).fit(bags, y)
+    assert roc_auc_score(yt, clf.decision_function(bt)) > 0.95
+    has_inst = cls in (MiNet, DSMIL, AttentionMIL, GatedAttentionMIL)
+    assert hasattr(clf, "decision_function_instances") == has_inst
+    assert hasattr(clf, "predict_instances") == has_inst
+    if not has_inst:
+        return
+    scores = clf.decision_function_instances(bt)
+    if cls in (MiNet, DSMIL):  # instance probabilities/logits: a global ranking
+        assert roc_auc_score(np.concatenate(it), np.concatenate(scores)) > 0.9
+    else:  # attention ranks instances within a bag: witnesses first in positive bags
+        pos = np.flatnonzero(yt == 1)
+        auc = roc_auc_score(np.concatenate([it[i] for i in pos]),
+                            np.concatenate([scores[i] for i in pos]))
+        assert auc > 0.9
+        for s in scores:
+            np.testing.assert_allclose(s.sum(), 1.0, rtol=1e-9)
+
+
+def test_predictions_agree_and_outputs(witness):
+    (bags, y), (bt, _, _) = witness
+    clf = DSMIL(random_state=0, validation_fraction=0.2, threshold="auto",
+                **{k: v for k, v in _fast_params(DSMIL).items() if k != "validation_fraction"})
+    clf.fit(bags, y)
+    scores = clf.decision_function(bt)
+    np.testing.assert_array_equal(clf.predict(bt), (scores > 0).astype(int))
+    proba = clf.predict_proba(bt)[:, 1]
+    logit_t = np.log(clf.threshold_) - np.log1p(-clf.threshold_)
+    np.testing.assert_allclose(np.log(proba) - np.log1p(-proba) - logit_t, scores,
+                               rtol=1e-6, atol=1e-6)
+    out = clf.predict_head_outputs(bt)
+    np.testing.assert_allclose(out["proba"],
+                               0.5 * (out["max_stream_proba"] + out["bag_stream_proba"]),
+                               rtol=1e-9)
+    # the max stream is the sigmoid of the largest instance logit
+    np.testing.assert_allclose(out["max_stream_proba"],
+                               [p.max() for p in out["instance_proba"]], rtol=1e-9)
+    assert 1 <= clf.best_epoch_ <= clf.n_epochs_ == len(clf.history_)
+    assert all("val_loss" in h for h in clf.history_)
+    inst = clf.predict_instances(bt)
+    dfi = clf.decision_function_instances(bt)
+    for lab, s in zip(inst, dfi):
+        np.testing.assert_array_equal(lab, (s > 0).astype(int))
+
+
+def test_deep_supervision_outputs(witness):
+    (bags, y), (bt, _, _) = witness
+    clf = MINetDS(random_state=0, **{**_fast_params(MINetDS), "max_epochs": 3}).fit(bags, y)
+    out = clf.predict_head_outputs(bt)
+    assert out["layer_proba"].shape == (len(bt), 2)
+    np.testing.assert_allclose(out["proba"], out["layer_proba"].mean(axis=1), rtol=1e-9)
+
+
+def test_predict_batching_does_not_change_outputs(witness):
+    (bags, y), (bt, _, _) = witness
+    clf = AttentionMIL(random_state=0, **{**_fast_params(AttentionMIL), "max_epochs": 3})
+    clf.fit(bags, y)
+    full = clf.decision_function(bt)
+    one_by_one = np.array([clf.decision_function([b])[0] for b in bt[:20]])
+    np.testing.assert_allclose(full[:20], one_by_one, rtol=1e-12, atol=1e-12)
+
+
+def test_determinism_and_global_rng_untouched(witness):
+    (bags, y), _ = witness
+    params = {**_fast_params(MiNet), "max_epochs": 4, "dropout": 0.3,
+              "validation_fraction": 0.2}
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    a = MiNet(random_state=7, **params).fit(bags, y)
+    torch.testing.assert_close(torch.rand(3), expected_next)  # global RNG restored
+    b = MiNet(random_state=7, **params).fit(bags, y)
+    np.testing.assert_array_equal(a.decision_function(bags), b.decision_function(bags))
+    assert a.history_ == b.history_
+    c = MiNet(random_state=8, **params).fit(bags, y)
+    assert not np.array_equal(a.decision_function(bags), c.decision_function(bags))
+
+
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_batch_size_one_equals_padded_batches_in_training(witness, batch_size):
+    """Plain SGD on padded batches equals accumulating single-bag gradients."""
+    (bags, y), _ = witness
+    bags, y = bags[:20], y[:20]
+    params = {**_fast_params(GatedAttentionMIL), "optimizer": "sgd", "momentum": 0.0,
+              "lr": 0.05, "max_epochs": 2, "dtype": "float64", "batch_size": batch_size}
+    clf = GatedAttentionMIL(random_state=3, **params).fit(bags, y)
+    # reference: the same initialisation and bag order, one bag at a time, the
+    # gradient averaged by hand
+    seed = np.random.RandomState(3).randint(0, 2**31 - 1)
+    torch.manual_seed(seed)
+    net = build_network(clf.network_spec_).double()
+    X, offsets = _flat(bags)
+    Xt = torch.as_tensor(X)
+    yt = torch.as_tensor(y.astype(float))
+    rng = np.random.RandomState(seed)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    for _ in range(2):
+        order = rng.permutation(len(bags))
+        for start in range(0, len(bags), batch_size):
+            idx = order[start:start + batch_size]
+            opt.zero_grad()
+            for i in idx:
+                out, _ = forward_batch(net, Xt, offsets, np.array([i]))
+                (batch_loss(out, yt[i:i + 1], torch.ones(1, dtype=torch.float64))
+                 / len(idx)).backward()
+            opt.step()
+    for (k, p), q in zip(clf.network_.state_dict().items(), net.state_dict().values()):
+        torch.testing.assert_close(p, q, rtol=1e-7, atol=1e-9, msg=k)
+
+
+def test_pickle_stores_state_dict_not_modules(witness):
+    (bags, y), (bt, _, _) = witness
+    clf = MINetRC(random_state=0, **{**_fast_params(MINetRC), "max_epochs": 2}).fit(bags, y)
+    state = clf.__getstate__()
+    assert "network_" not in state
+    assert all(isinstance(v, np.ndarray) for v in state["_network_state"].values())
+    assert not any(isinstance(v, torch.nn.Module) for v in state.values())
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.decision_function(bt), clf.decision_function(bt))
+    assert restored.threshold_ == clf.threshold_
+
+
+class MaxHead(torch.nn.Module):
+    instance_output = None
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(16, 1)
+
+    def forward(self, hs, mask):
+        h = hs[-1]
+        z = (h * mask.unsqueeze(-1)).amax(dim=1)
+        logit = self.fc(z).squeeze(-1)
+        return {"loss_logits": [logit], "loss_weights": [1.0], "bag_logit": logit,
+                "bag": {}, "instance": {}}
+
+
+
+def test_user_encoder_and_head_modules(witness):
+    (bags, y), (bt, yt, _) = witness
+
+    enc = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU())
+    clf = DeepMILClassifier(encoder=enc, head=MaxHead(), **{
+        k: v for k, v in FAST.items() if k not in ("hidden_layer_sizes", "dropout")},
+        random_state=0).fit(bags, y)
+    assert roc_auc_score(yt, clf.decision_function(bt)) > 0.9
+    assert not hasattr(clf, "predict_instances")
+    # the user's template module is never trained in place
+    assert enc[0].weight.grad is None
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.decision_function(bt), clf.decision_function(bt))
+    cloned = clone(clf)
+    assert cloned.encoder is not enc
+
+
+def test_grid_search_pipeline_and_joblib_processes(witness):
+    (bags, y), _ = witness
+    base = make_pipeline(InstanceTransformer(),
+                         MINet(random_state=0, **{**FAST, "max_epochs": 2}))
+    grid = GridSearchCV(base, {"minet__lr": [1e-3, 1e-2],
+                               "minet__hidden_layer_sizes": [(8,), (16, 8)]}, cv=2)
+    grid.fit(bags[:40], y[:40])
+    assert set(grid.best_params_) == {"minet__lr", "minet__hidden_layer_sizes"}
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    serial = cross_val_score(base, bags[:40], y[:40], cv=cv)
+    parallel = cross_val_score(base, bags[:40], y[:40], cv=cv, n_jobs=2)
+    np.testing.assert_allclose(serial, parallel)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"head": "nope"}, "unknown head"),
+    ({"pooling": "median", "head": "instance"}, "pooling"),
+    ({"optimizer": "rmsprop"}, "optimizer"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"dropout": 1.5}, "dropout"),
+    ({"threshold": 2.0}, "threshold"),
+    ({"head_params": {"bogus": 1}}, "head_params"),
+    ({"validation_fraction": 0.5, "max_epochs": 1}, None),
+    ({"head": "embedding-rc", "hidden_layer_sizes": (8, 4)}, "same width"),
+])
+def test_parameter_errors(params, match, witness):
+    (bags, y), _ = witness
+    est = DeepMILClassifier(**{**FAST, "max_epochs": 1, **params})
+    if match is None:  # valid: fits
+        est.fit(bags[:20], y[:20])
+        return
+    with pytest.raises(ValueError, match=match):
+        est.fit(bags[:20], y[:20])
+
+
+def test_validation_split_too_small_is_explained():
+    bags, y, _ = make_mil_classification(n_bags=6, n_features=3, random_state=0)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        DeepMILClassifier(**{**FAST, "validation_fraction": 0.1}).fit(bags, y)
+
+
+# --------------------------------------------------------------------- without torch
+def _run(code):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_import_skmil_never_imports_torch():
+    res = _run("""
+        import sys
+        import skmil, skmil.svm, skmil.embedding, skmil.deep, skmil.datasets
+        assert "torch" not in sys.modules, "torch was imported"
+        print("ok")
+    """)
+    assert res.returncode == 0, res.stderr
+    assert "ok" in res.stdout
+
+
+def test_behaviour_without_torch():
+    res = _run("""
+        import sys
+
+        class BlockTorch:  # as if torch were not installed
+            def find_spec(self, name, path=None, target=None):
+                if name == "torch" or name.startswith("torch."):
+                    raise ModuleNotFoundError("No module named 'torch'")
+                return None
+
+        sys.meta_path.insert(0, BlockTorch())
+        import skmil.deep
+        from skmil.utils import all_estimators
+        names = [n for n, _ in all_estimators()]
+        assert "SIL" in names and not any(n in names for n in skmil.deep.__all__), names
+        assert not skmil.deep.torch_available()
+        for name in ("DeepMILClassifier", "MiNet", "DSMIL", "AttentionMIL"):
+            try:
+                getattr(skmil.deep, name)()
+            except ImportError as exc:
+                assert "pip install skmil[deep]" in str(exc), exc
+            else:
+                raise AssertionError(name + " built without torch")
+        print("ok")
+    """)
+    assert res.returncode == 0, res.stderr
+    assert "ok" in res.stdout

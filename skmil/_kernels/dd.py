@@ -5,7 +5,8 @@ Hypothesis ``h = (t, s)``: instance probability ``p = exp(-D)`` with
 the project notes: ``log(1 - p) = log(-expm1(-D))`` with ``D`` floored at ``D_MIN``
 (probabilities capped at 1 - 1e-12), and the noisy-or ``log(1 - prod_j (1 - p_j))
 = log(-expm1(S))`` with ``S = sum_j log(1 - p_j)``; when every ``p_j`` underflows
-(``min_j D_j > 30``, all p_j < 1e-13) that term becomes ``logsumexp_j(-D_j)``, its limit (relative error < n e^-30).
+(``min_j D_j > 30``, all p_j < 1e-13) that term becomes ``logsumexp_j(-D_j)``, its
+limit (relative error below n e^-30).
 """
 
 from __future__ import annotations

@@ -52,8 +52,9 @@ class MIGraph(BaseMILClassifier):
 
     Parameters
     ----------
-    C : float, default=1.0
-        SVC regularisation.
+    C : float, default=10.0
+        SVC regularisation; 10 is the default of the Tuschen/Lammel port of the
+        authors' code (the cosine-normalised kernel lies in [0, 1], so small C underfits).
     gamma : "1/d" or float, default="1/d"
         RBF coefficient of the instance kernel; ``"1/d"`` is one over the number of
         features (meant for standardised instances).
@@ -98,7 +99,7 @@ class MIGraph(BaseMILClassifier):
 
     def __init__(
         self,
-        C: float = 1.0,
+        C: float = 10.0,
         *,
         gamma: Any = "1/d",
         normalization: str = "cosine",
@@ -164,8 +165,8 @@ class MIGraphExplicit(BaseMILClassifier):
 
     Parameters
     ----------
-    C : float, default=1.0
-        SVC regularisation.
+    C : float, default=10.0
+        SVC regularisation (as :class:`MIGraph`).
     gamma_node : "1/d" or float, default="1/d"
         RBF coefficient of the node (instance) kernel.
     gamma_edge : "1/d" or float, default="1/d"
@@ -205,7 +206,7 @@ class MIGraphExplicit(BaseMILClassifier):
 
     def __init__(
         self,
-        C: float = 1.0,
+        C: float = 10.0,
         *,
         gamma_node: Any = "1/d",
         gamma_edge: Any = "1/d",

@@ -7,6 +7,7 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 
 from .._kernels.bagpairs import weighted_set_kernel, weighted_set_kernel_diag
@@ -17,6 +18,27 @@ from ..base import BaseMILClassifier
 __all__ = ["MIGraph", "MIGraphExplicit"]
 
 _NORMALIZATIONS = ("cosine", "paper", "code", "none")
+C_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0)
+
+
+def select_C(K: np.ndarray, y: np.ndarray, class_weight: Any, grid=C_GRID) -> float:
+    """C by inner 5-fold stratified CV on a precomputed training Gram matrix.
+
+    The kernel does not depend on C, so this costs only SVC fits on sub-matrices. Ties
+    go to the smaller C; with fewer than two bags in a class, 10 is returned.
+    """
+    counts = np.bincount(y, minlength=2)
+    n_splits = int(min(5, counts.min()))
+    if n_splits < 2:
+        return 10.0
+    cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
+    scores = np.zeros(len(grid))
+    for tr, te in cv.split(K, y):
+        for k, C in enumerate(grid):
+            svc = SVC(kernel="precomputed", C=C, class_weight=class_weight)
+            svc.fit(K[np.ix_(tr, tr)], y[tr])
+            scores[k] += np.mean(svc.predict(K[np.ix_(te, tr)]) == y[te])
+    return float(grid[int(np.argmax(scores))])
 
 
 def _resolve_gamma(gamma: Any, n_features: int, name: str = "gamma") -> float:
@@ -32,8 +54,14 @@ def _check_common(est) -> None:
         raise ValueError(
             f"edge_metric must be one of {tuple(METRIC_CODES)}, got {est.edge_metric!r}."
         )
-    if not (isinstance(est.C, Real) and est.C > 0):
-        raise ValueError(f"C must be a positive float, got {est.C!r}.")
+    if not (est.C == "auto" or (isinstance(est.C, Real) and est.C > 0)):
+        raise ValueError(f"C must be 'auto' or a positive float, got {est.C!r}.")
+
+
+def _fit_svc(est, K, y):
+    est.C_ = select_C(K, y, est.class_weight) if est.C == "auto" else float(est.C)
+    est.svc_ = SVC(kernel="precomputed", C=est.C_, class_weight=est.class_weight)
+    est.svc_.fit(K, y)
 
 
 def _copy_bags(bags: Bags) -> Bags:
@@ -52,9 +80,11 @@ class MIGraph(BaseMILClassifier):
 
     Parameters
     ----------
-    C : float, default=10.0
-        SVC regularisation; 10 is the default of the Tuschen/Lammel port of the
-        authors' code (the cosine-normalised kernel lies in [0, 1], so small C underfits).
+    C : float or "auto", default="auto"
+        SVC regularisation. ``"auto"`` chooses C from (0.1, 1, 10, 100, 1000) by inner
+        5-fold stratified CV on the training Gram matrix (Zhou et al. chose parameters by
+        cross-validation on the training data); this is cheap because the kernel does not
+        depend on C. A fixed 10 is the default of the Tuschen/Lammel port.
     gamma : "1/d" or float, default="1/d"
         RBF coefficient of the instance kernel; ``"1/d"`` is one over the number of
         features (meant for standardised instances).
@@ -74,6 +104,8 @@ class MIGraph(BaseMILClassifier):
     Attributes
     ----------
     svc_ : SVC
+    C_ : float
+        The C used (chosen by inner CV when ``C="auto"``).
     gamma_ : float
     train_bags_ : Bags
     train_weights_ : ndarray of shape (n_instances,)
@@ -99,7 +131,7 @@ class MIGraph(BaseMILClassifier):
 
     def __init__(
         self,
-        C: float = 10.0,
+        C: Any = "auto",
         *,
         gamma: Any = "1/d",
         normalization: str = "cosine",
@@ -141,8 +173,7 @@ class MIGraph(BaseMILClassifier):
         else:
             self.train_scale_ = self._scale(bags, self.train_weights_)
         K /= np.outer(self.train_scale_, self.train_scale_)
-        self.svc_ = SVC(kernel="precomputed", C=self.C, class_weight=self.class_weight)
-        self.svc_.fit(K, y)
+        _fit_svc(self, K, y)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         W = self._weights(bags)
@@ -165,8 +196,8 @@ class MIGraphExplicit(BaseMILClassifier):
 
     Parameters
     ----------
-    C : float, default=10.0
-        SVC regularisation (as :class:`MIGraph`).
+    C : float or "auto", default="auto"
+        SVC regularisation, chosen by inner CV by default (as :class:`MIGraph`).
     gamma_node : "1/d" or float, default="1/d"
         RBF coefficient of the node (instance) kernel.
     gamma_edge : "1/d" or float, default="1/d"
@@ -181,6 +212,8 @@ class MIGraphExplicit(BaseMILClassifier):
     Attributes
     ----------
     svc_ : SVC
+    C_ : float
+        The C used.
     train_bags_ : Bags
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
@@ -206,7 +239,7 @@ class MIGraphExplicit(BaseMILClassifier):
 
     def __init__(
         self,
-        C: float = 10.0,
+        C: Any = "auto",
         *,
         gamma_node: Any = "1/d",
         gamma_edge: Any = "1/d",
@@ -272,8 +305,7 @@ class MIGraphExplicit(BaseMILClassifier):
         if self.normalize:
             self.train_scale_ = np.sqrt(np.diagonal(K)).copy()
             K /= np.outer(self.train_scale_, self.train_scale_)
-        self.svc_ = SVC(kernel="precomputed", C=self.C, class_weight=self.class_weight)
-        self.svc_.fit(K, y)
+        _fit_svc(self, K, y)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         tb = self.train_bags_

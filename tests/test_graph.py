@@ -163,3 +163,16 @@ def test_graph_bad_params(data):
                        (MIGraphExplicit(C=-1), "C must")]:
         with pytest.raises(ValueError, match=match):
             est.fit(bags, y)
+
+
+def test_migraph_auto_selects_from_grids_and_refits(data):
+    from skmil.graph.migraph import C_GRID, GAMMA_GRID
+
+    bags, y = data
+    auto = MIGraph().fit(bags, y)
+    d = bags[0].shape[1]
+    assert auto.C_ in C_GRID
+    assert any(np.isclose(auto.gamma_, g / d) for g in GAMMA_GRID)
+    fixed = MIGraph(C=auto.C_, gamma=auto.gamma_).fit(bags, y)
+    np.testing.assert_allclose(auto.decision_function(bags), fixed.decision_function(bags),
+                               rtol=1e-8, atol=1e-10)

@@ -169,7 +169,7 @@ def test_migraph_auto_selects_from_grids_and_refits(data):
     from skmil.graph.migraph import C_GRID, GAMMA_GRID
 
     bags, y = data
-    auto = MIGraph().fit(bags, y)
+    auto = MIGraph(gamma="auto").fit(bags, y)
     d = bags[0].shape[1]
     assert auto.C_ in C_GRID
     assert any(np.isclose(auto.gamma_, g / d) for g in GAMMA_GRID)

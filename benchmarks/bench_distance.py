@@ -166,7 +166,8 @@ def bench_emdd(n_starts=4):
     t_fit, est = timed(lambda: EMDD(random_state=0).fit(bags, y))
     n_fit_starts = int(sum(bags.sizes[b] for b in est.start_bags_))
     print(f"[EM-DD] MUSK2, {n_starts} starts, same EM loop")
-    print(f"  L-BFGS-B, finite differences {t_fd:7.2f} s  (final NLDD {[round(f, 2) for _, f in res_fd]})")
+    print(f"  L-BFGS-B, finite differences {t_fd:7.2f} s  (final NLDD "
+          f"{[round(f, 2) for _, f in res_fd]})")
     print(f"  L-BFGS-B, analytic gradient  {t_ours:7.2f} s  (final NLDD "
           f"{[round(f, 2) for _, f in res_ours]})   speed-up x{t_fd / t_ours:.1f}")
     print(f"  whole default EMDD().fit on MUSK2: {t_fit:.2f} s ({n_fit_starts} starts)")

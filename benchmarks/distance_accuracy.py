@@ -22,7 +22,6 @@ import sys
 import time
 import warnings
 
-import numpy as np
 from sklearn.model_selection import RepeatedStratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 

@@ -14,7 +14,7 @@ Three measurements, each a ratio taken inside this one run (the machine is share
 
 Reproduce::
 
-    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_distance.py [emd] [migraph] [emdd]
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_distance.py [emd migraph emdd]
 """
 
 from __future__ import annotations

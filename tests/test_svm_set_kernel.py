@@ -105,3 +105,19 @@ def test_row_and_column_tiling_is_exact(symmetric):
         K = _raw_gram(A.instances, A.offsets, B.instances, B.offsets, "rbf", 0.2, 3, 0.0,
                       1.0, bs, symmetric, col_size=cs)
         np.testing.assert_allclose(K, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_mikernel_c_auto_picks_from_the_grid_by_inner_cv():
+    from skmil._precomputed import C_GRID, inner_cv_scores
+
+    bags, y, _ = make_mil_classification(n_bags=40, n_features=4, random_state=1)
+    auto = MIKernelSVM().fit(bags, y)
+    assert auto.C_ in C_GRID
+    # the choice is the grid value with the best inner-CV score (ties: smaller C)
+    gram = set_kernel(bags, gamma=auto.gamma_, normalization="featurespace")
+    scores = inner_cv_scores([gram], np.where(y == 1, 1, -1), None)[0]
+    assert auto.C_ == C_GRID[int(np.argmax(scores))]
+    fixed = MIKernelSVM(C=auto.C_).fit(bags, y)
+    np.testing.assert_allclose(fixed.decision_function(bags), auto.decision_function(bags))
+    with pytest.raises(ValueError, match="'auto' or a positive"):
+        MIKernelSVM(C="best").fit(bags, y)

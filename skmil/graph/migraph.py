@@ -7,54 +7,20 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 
 from .._kernels.bagpairs import weighted_set_kernel, weighted_set_kernel_diag
 from .._kernels.graph import METRIC_CODES, clique_weights, graph_edges
+from .._precomputed import C_GRID, inner_cv_scores, select_C
 from ..bags import Bags
 from ..base import BaseMILClassifier
 
 __all__ = ["MIGraph", "MIGraphExplicit"]
 
 _NORMALIZATIONS = ("cosine", "paper", "code", "none")
-C_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0)
 #: gamma grid of ``gamma="auto"``, in units of 1/d (the grid suggested for RBF bag
 #: kernels on standardised data in the project's algorithm notes)
 GAMMA_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
-
-
-def _inner_cv_scores(Ks, y, class_weight, grid=C_GRID) -> np.ndarray | None:
-    """Inner 5-fold stratified CV accuracy of each (kernel, C) pair, or None if too few bags.
-
-    The kernels do not depend on C and sub-matrices of a bag kernel are the kernels of
-    the bag subsets, so this costs only SVC fits.
-    """
-    counts = np.bincount(y, minlength=2)
-    n_splits = int(min(5, counts.min()))
-    if n_splits < 2:
-        return None
-    cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
-    scores = np.zeros((len(Ks), len(grid)))
-    for tr, te in cv.split(np.zeros(len(y)), y):
-        for g, K in enumerate(Ks):
-            Ktr, Kte = K[np.ix_(tr, tr)], K[np.ix_(te, tr)]
-            for k, C in enumerate(grid):
-                svc = SVC(kernel="precomputed", C=C, class_weight=class_weight)
-                svc.fit(Ktr, y[tr])
-                scores[g, k] += np.mean(svc.predict(Kte) == y[te])
-    return scores
-
-
-def select_C(K: np.ndarray, y: np.ndarray, class_weight: Any, grid=C_GRID) -> float:
-    """C by inner 5-fold stratified CV on a precomputed training Gram matrix.
-
-    Ties go to the smaller C; with fewer than two bags in a class, 10 is returned.
-    """
-    scores = _inner_cv_scores([K], y, class_weight, grid)
-    if scores is None:
-        return 10.0
-    return float(grid[int(np.argmax(scores[0]))])
 
 
 def _resolve_gamma(gamma: Any, n_features: int, name: str = "gamma") -> float:
@@ -202,7 +168,7 @@ class MIGraph(BaseMILClassifier):
             gammas = [g / bags.n_features for g in GAMMA_GRID]
             fits = [self._gram(bags, g) for g in gammas]
             grid = C_GRID if self.C == "auto" else (float(self.C),)
-            scores = _inner_cv_scores([f[0] for f in fits], y, self.class_weight, grid)
+            scores = inner_cv_scores([f[0] for f in fits], y, self.class_weight, grid)
             if scores is None:
                 g_best, c_best = GAMMA_GRID.index(1.0), grid.index(10.0) if 10.0 in grid else 0
             else:

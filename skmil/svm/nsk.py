@@ -14,6 +14,7 @@ from .._kernels.set_kernel import (
     set_kernel_diag,
     set_kernel_gram,
 )
+from .._precomputed import select_C
 from ..bags import Bags, check_bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ._common import check_positive, signed_class_weight
@@ -121,9 +122,12 @@ class MIKernelSVM(InstancePredictionMixin, BaseMILClassifier):
     ----------
     kernel : {"rbf", "linear", "poly"}, default="rbf"
         Instance kernel.
-    C : float, default=1.0
-        SVC penalty (scikit-learn meaning). misvm (``scale_C=True``) divides its ``C``
-        by the number of bags, so misvm ``C=c`` is ``C = c / n_bags`` here.
+    C : float or "auto", default="auto"
+        SVC penalty (scikit-learn meaning). ``"auto"`` picks it from
+        (0.1, 1, 10, 100, 1000) by an inner stratified 5-fold CV on the training Gram
+        matrix, which costs only SVC fits on its slices (the kernel does not depend on
+        ``C``). misvm (``scale_C=True``) divides its ``C`` by the number of bags, so
+        misvm ``C=c`` is ``C = c / n_bags`` here.
     gamma : {"scale", "auto"} or float, default="scale"
         Instance-kernel coefficient; ``"scale"`` = ``1 / (n_features * var)`` of the
         training instances.
@@ -154,6 +158,8 @@ class MIKernelSVM(InstancePredictionMixin, BaseMILClassifier):
     intercept_ : float
     gamma_ : float
         Resolved instance-kernel coefficient.
+    C_ : float
+        The ``C`` used (chosen by inner CV when ``C="auto"``).
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
@@ -179,7 +185,7 @@ class MIKernelSVM(InstancePredictionMixin, BaseMILClassifier):
         self,
         kernel: str = "rbf",
         *,
-        C: float = 1.0,
+        C: Any = "auto",
         gamma: Any = "scale",
         degree: int = 3,
         coef0: float = 1.0,
@@ -206,15 +212,23 @@ class MIKernelSVM(InstancePredictionMixin, BaseMILClassifier):
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         _check_set_kernel_params(self.kernel, self.p, self.normalization, self.block_size)
-        check_positive("C", self.C)
+        if isinstance(self.C, str):
+            if self.C != "auto":
+                raise ValueError(f"C must be 'auto' or a positive float, got {self.C!r}.")
+        else:
+            check_positive("C", self.C)
         self.gamma_ = resolve_gamma(self.gamma, bags.instances)
         K = set_kernel_gram(bags.instances, bags.offsets, normalization="none", **self._kw())
         diag = np.diagonal(K).copy()
         K = self._normalise(K, diag, diag, bags.sizes, bags.sizes)
         y_pm = np.where(y == 1, 1, -1)
+        class_weight = signed_class_weight(self.class_weight, self.classes_)
+        if isinstance(self.C, str):
+            self.C_ = select_C(K, y_pm, class_weight)
+        else:
+            self.C_ = float(self.C)
         self.svc_ = SVC(
-            kernel="precomputed", C=self.C, tol=self.tol,
-            class_weight=signed_class_weight(self.class_weight, self.classes_),
+            kernel="precomputed", C=self.C_, tol=self.tol, class_weight=class_weight
         ).fit(K, y_pm)
         sup = self.svc_.support_
         self.support_bags_ = bags.take(sup)

@@ -28,7 +28,7 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "examples/*.py", "examples/README.rst", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "examples/*.py", "examples/README.rst", "**.ipynb_checkpoints", "_choosing.rst"]
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False

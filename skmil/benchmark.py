@@ -32,6 +32,7 @@ __all__ = [
     "run_benchmark",
     "summarize",
     "markdown_table",
+    "rst_table",
     "run_digits_benchmark",
     "main",
 ]
@@ -351,18 +352,16 @@ def summarize(rows: list[dict]) -> dict[tuple[str, str], dict[str, float]]:
     return out
 
 
-def markdown_table(rows: list[dict], datasets: Sequence[str] = DATASET_ORDER) -> str:
-    """Markdown table: accuracy mean ± std per estimator x data set, published value and diff."""
+def _table_cells(rows: list[dict], datasets: Sequence[str]):
     summary = summarize(rows)
     pub = published_accuracy()
     estimators = sorted({e for e, _ in summary}, key=str.lower)
     datasets = [d for d in datasets if any((e, d) in summary for e in estimators)]
-    head = "| estimator | " + " | ".join(d.upper() for d in datasets) + " | fit s/fold |"
-    lines = [head, "|---" * (len(datasets) + 2) + "|"]
+    header = ["estimator"] + [d.upper() for d in datasets] + ["fit s/fold"]
+    body = []
     for e in estimators:
         spec = _spec(e)
-        cells = []
-        times = []
+        cells, times = [], []
         for d in datasets:
             s = summary.get((e, d))
             if s is None:
@@ -370,13 +369,36 @@ def markdown_table(rows: list[dict], datasets: Sequence[str] = DATASET_ORDER) ->
                 continue
             times.append(s["fit_time"])
             cell = f"{s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f}"
+            if s["n_repeats"] < max(x["n_repeats"] for x in summary.values()):
+                cell += f" [{s['n_repeats']}x]"
             if spec.published and (spec.published, d) in pub:
                 p = pub[(spec.published, d)][0]
                 cell += f" ({p:.3f}, {s['accuracy_mean'] - p:+.3f})"
             cells.append(cell)
         label = e if not spec.published or spec.published == e else f"{e} ({spec.published})"
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {np.mean(times):.3g} |")
+        body.append([label] + cells + [f"{np.mean(times):.3g}"])
+    return header, body
+
+
+def markdown_table(rows: list[dict], datasets: Sequence[str] = DATASET_ORDER) -> str:
+    """Markdown table: accuracy mean ± std per estimator x data set, published value and diff.
+
+    A cell with fewer repetitions than the table's maximum is marked ``[kx]``.
+    """
+    header, body = _table_cells(rows, datasets)
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines)
+
+
+def rst_table(rows: list[dict], datasets: Sequence[str] = DATASET_ORDER) -> str:
+    """The same table as :func:`markdown_table`, as a reStructuredText list-table."""
+    header, body = _table_cells(rows, datasets)
+    out = [".. list-table::", "   :header-rows: 1", ""]
+    for r in [header] + body:
+        out.append("   * - " + (r[0] or " "))
+        out += [f"     - {c or ' '}" for c in r[1:]]
+    return "\n".join(out)
 
 
 def plot_results(rows: list[dict], out_dir: str) -> list[str]:
@@ -626,6 +648,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with open(os.path.join(out, "results.md"), "w") as fh:
         fh.write(header + "\n" + table + "\n")
+    with open(os.path.join(out, "results.rst"), "w") as fh:
+        fh.write(rst_table(rows, args.datasets) + "\n")
     plots = plot_results(rows, out)
     print()
     print(header)

@@ -28,7 +28,13 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "examples/*.py", "examples/README.rst", "**.ipynb_checkpoints", "_choosing.rst"]
+exclude_patterns = [
+    "_build",
+    "examples/*.py",
+    "examples/README.rst",
+    "**.ipynb_checkpoints",
+    "_choosing.rst",  # included by user_guide.rst
+]
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False

@@ -26,7 +26,8 @@ for name, est in [("SIL", SIL()), ("SimpleMI", SimpleMI())]:
     print(f"{name:9s} accuracy {scores[name].mean():.3f} ± {scores[name].std():.3f}")
 
 fig, ax = plt.subplots(figsize=(5, 3))
-ax.boxplot(list(scores.values()), labels=list(scores))
+ax.boxplot(list(scores.values()))
+ax.set_xticks(range(1, len(scores) + 1), list(scores))
 ax.set_ylabel("10-fold accuracy")
 ax.set_title("MUSK1")
 fig.tight_layout()

@@ -257,17 +257,22 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifierMixin, Ba
     True
     """
 
-    _contract_test_params = {"n_words": 4}
+    _contract_test_params = {"n_words": 4, "C": 1.0}
+    _size_param = "n_words"
+    #: algorithms.md §6 grid; hard votes need no per-word statistics, so 2 per word suffice.
+    _auto_sizes = (5, 10, 20, 50, 100)
+    _auto_min_per_word = 2
+    _cv_size_values = ("auto", "cv")
 
     def __init__(
         self,
-        n_words: int = 10,
+        n_words: Any = "auto",
         codebook: str = "auto",
         encoding: str = "hard",
         sigma: Any = "auto",
         normalize: str | None = "l1",
         max_samples: int | None = 100_000,
-        C: float = 1.0,
+        C: Any = "auto",
         classifier: Any = None,
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
@@ -283,9 +288,9 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifierMixin, Ba
         self.random_state = random_state
         self.chunk_size = chunk_size
 
-    def _make_encoder(self) -> BagOfWords:
+    def _make_encoder(self, size: Any = None) -> BagOfWords:
         return BagOfWords(
-            n_words=self.n_words,
+            n_words=self.n_words if size is None else size,
             codebook=self.codebook,
             encoding=self.encoding,
             sigma=self.sigma,

@@ -14,6 +14,7 @@ from .._kernels.encoders import DEFAULT_CHUNK, fisher_encode
 from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILTransformer
 from ._codebook import (
+    AUTO_SIZES,
     EmbeddingClassifierMixin,
     check_positive_float,
     check_positive_int,
@@ -216,6 +217,8 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
     """
 
     _contract_test_params = {"n_components": 3}
+    _size_param = "n_components"
+    _auto_sizes = AUTO_SIZES
 
     def __init__(
         self,
@@ -245,9 +248,9 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
         self.random_state = random_state
         self.chunk_size = chunk_size
 
-    def _make_encoder(self) -> FisherVectorEncoder:
+    def _make_encoder(self, size: Any = None) -> FisherVectorEncoder:
         return FisherVectorEncoder(
-            n_components=self.n_components,
+            n_components=self.n_components if size is None else size,
             pca=self.pca,
             include_weights=self.include_weights,
             include_variances=self.include_variances,

@@ -13,6 +13,7 @@ from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILTransformer
 from ._codebook import (
     _KMEANS_CODEBOOKS,
+    AUTO_SIZES,
     EmbeddingClassifierMixin,
     check_choice,
     check_positive_int,
@@ -165,6 +166,8 @@ class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
     """
 
     _contract_test_params = {"n_clusters": 4}
+    _size_param = "n_clusters"
+    _auto_sizes = AUTO_SIZES
 
     def __init__(
         self,
@@ -186,9 +189,9 @@ class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
         self.random_state = random_state
         self.chunk_size = chunk_size
 
-    def _make_encoder(self) -> VLADEncoder:
+    def _make_encoder(self, size: Any = None) -> VLADEncoder:
         return VLADEncoder(
-            n_clusters=self.n_clusters,
+            n_clusters=self.n_clusters if size is None else size,
             codebook=self.codebook,
             power=self.power,
             l2_normalize=self.l2_normalize,

@@ -5,9 +5,12 @@ estimator inside ``make_pipeline(InstanceTransformer(), est)`` so instance
 standardisation is fitted on the training folds only. Prints mean and std of the 50
 fold accuracies next to the published means (``shared/reference/published_accuracy.csv``).
 
-Methods run with their library defaults, except ``*-cv`` rows, which choose the
-codebook size (miVLAD, miFV: K in 1, 2, 4, 8) or ``C`` (BoW, MILES) by an *inner*
-3-fold CV on each outer training fold (nested, never seeing the test fold).
+Methods run with their library defaults (BoW's default already picks ``n_words``
+and ``C`` by its built-in inner CV), except ``*-cv`` rows, which choose the codebook
+size (miVLAD, miFV: K in 1, 2, 4, 8) or ``C`` (BoW, MILES) by an *inner* 3-fold
+GridSearchCV on each outer training fold (nested, never seeing the test fold), and
+``*-icv`` rows, which use the estimators' built-in ``n_clusters="cv"`` /
+``n_components="cv"`` (5-fold x 2 inner CV over K in 1..16, C fixed at 1).
 
 Reproduce::
 
@@ -60,6 +63,10 @@ def make_method(name: str):
         return MILES()
     if name == "SimpleMI":
         return SimpleMI()
+    if name == "miVLAD-icv":  # built-in inner CV over K (C fixed at 1)
+        return MiVLAD(n_clusters="cv", random_state=0)
+    if name == "miFV-icv":
+        return MiFV(n_components="cv", random_state=0)
     if name == "miVLAD-cv":
         return _inner(MiVLAD(random_state=0),
                       {"n_clusters": [1, 2, 4, 8]})

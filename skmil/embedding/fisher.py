@@ -179,7 +179,10 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
 
     Parameters
     ----------
-    n_components : int or "auto", default="auto"
+    n_components : int, "auto" or "cv", default="auto"
+        ``"auto"``: unsupervised BIC choice (see :class:`FisherVectorEncoder`).
+        ``"cv"``: inner 5-fold x 2 stratified CV of the classifier over (1, 2, 4, 8,
+        16), as in :class:`MiVLAD`.
     pca : None, int or float, default=None
     include_weights : bool, default=True
     include_variances : bool, default=True
@@ -188,8 +191,9 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
     reg_covar : float, default=1e-6
     max_samples : int or None, default=100_000
         See :class:`FisherVectorEncoder`.
-    C : float, default=1.0
-        Regularisation of the default ``LinearSVC``.
+    C : float or "auto", default=1.0
+        Regularisation of the default ``LinearSVC`` (LIBLINEAR's default, as the
+        authors used); ``"auto"``: chosen in 10^-2..10^3 by the inner CV.
     classifier : sklearn classifier or None, default=None
         ``None`` means ``LinearSVC(C=C)``.
     random_state : int, RandomState instance or None, default=None
@@ -199,6 +203,9 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
     ----------
     encoder_ : FisherVectorEncoder
     classifier_ : fitted classifier
+    C_ : float or None
+    cv_results_ : dict
+        Only after an inner-CV choice (see :class:`MiVLAD`).
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 

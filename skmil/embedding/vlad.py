@@ -127,15 +127,21 @@ class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
 
     Parameters
     ----------
-    n_clusters : int or "auto", default="auto"
-        Codebook size (see :class:`VLADEncoder`).
+    n_clusters : int, "auto" or "cv", default="auto"
+        Codebook size. ``"auto"``: unsupervised BIC choice (see :class:`VLADEncoder`).
+        ``"cv"``: the ``K`` in (1, 2, 4, 8, 16) (at least 10 training instances per
+        centre) with the best accuracy of the classifier in a 5-fold x 2 inner
+        stratified CV on the training bags; each candidate codebook is fitted once on
+        all training instances (no labels), only the classifier is cross-validated.
     codebook : {"auto", "kmeans", "minibatch"}, default="auto"
         See :class:`VLADEncoder`.
     power : float or None, default=0.5
         Signed power normalisation exponent.
     l2_normalize : bool, default=True
-    C : float, default=1.0
-        Regularisation of the default ``LinearSVC`` (ignored when ``classifier`` is set).
+    C : float or "auto", default=1.0
+        Regularisation of the default ``LinearSVC`` (ignored when ``classifier`` is
+        set); 1.0 is LIBLINEAR's default, which the authors used. ``"auto"`` picks
+        ``C`` in 10^-2..10^3 by the same inner CV (jointly with ``n_clusters="cv"``).
     classifier : sklearn classifier or None, default=None
         Any classifier for the encodings; ``None`` means ``LinearSVC(C=C)``. For very
         many bags a classifier that does not copy its input (``SGDClassifier``,
@@ -147,6 +153,10 @@ class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
     ----------
     encoder_ : VLADEncoder
     classifier_ : fitted classifier
+    C_ : float or None
+        The ``C`` of the default classifier (None with a user ``classifier``).
+    cv_results_ : dict
+        Only after an inner-CV choice: ``{(n_clusters or None, C or None): accuracy}``.
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 

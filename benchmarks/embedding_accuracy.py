@@ -106,7 +106,7 @@ def main() -> None:
             accs = Parallel(n_jobs=args.n_jobs)(
                 delayed(_fold)(name, bags, y, tr, te) for tr, te in cv.split(np.zeros(len(y)), y)
             )
-            pub = PUBLISHED.get(name.removesuffix("-cv"), [None] * 5)[DATASETS.index(ds)]
+            pub = PUBLISHED.get(name.split("-")[0], [None] * 5)[DATASETS.index(ds)]
             pub_s = f"{pub:.3f}" if pub is not None else "-"
             print(f"{name:10s} {ds:9s} {np.mean(accs):6.3f} {np.std(accs):6.3f} {pub_s:>9s} "
                   f"{time.perf_counter() - t0:6.1f}s", flush=True)

@@ -179,10 +179,10 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
 
     Parameters
     ----------
-    n_components : int, "auto" or "cv", default="auto"
-        ``"auto"``: unsupervised BIC choice (see :class:`FisherVectorEncoder`).
-        ``"cv"``: inner 5-fold x 2 stratified CV of the classifier over (1, 2, 4, 8,
-        16), as in :class:`MiVLAD`.
+    n_components : int or "auto", default="auto"
+        ``"auto"`` (alias ``"cv"``): inner 5-fold x 2 stratified CV of the classifier
+        over (1, 2, 4, 8, 16), as in :class:`MiVLAD` (the label-free
+        :class:`FisherVectorEncoder`'s ``"auto"`` is a BIC choice instead).
     pca : None, int or float, default=None
     include_weights : bool, default=True
     include_variances : bool, default=True
@@ -226,6 +226,7 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
     _contract_test_params = {"n_components": 3}
     _size_param = "n_components"
     _auto_sizes = AUTO_SIZES
+    _cv_size_values = ("auto", "cv")
 
     def __init__(
         self,

@@ -127,12 +127,13 @@ class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
 
     Parameters
     ----------
-    n_clusters : int, "auto" or "cv", default="auto"
-        Codebook size. ``"auto"``: unsupervised BIC choice (see :class:`VLADEncoder`).
-        ``"cv"``: the ``K`` in (1, 2, 4, 8, 16) (at least 10 training instances per
-        centre) with the best accuracy of the classifier in a 5-fold x 2 inner
-        stratified CV on the training bags; each candidate codebook is fitted once on
-        all training instances (no labels), only the classifier is cross-validated.
+    n_clusters : int or "auto", default="auto"
+        Codebook size. ``"auto"`` (alias ``"cv"``): the ``K`` in (1, 2, 4, 8, 16) (at
+        least 10 training instances per centre) with the best accuracy of the
+        classifier in a 5-fold x 2 inner stratified CV on the training bags; each
+        candidate codebook is fitted once on all training instances (no labels), only
+        the classifier is cross-validated. (The label-free :class:`VLADEncoder`'s
+        ``"auto"`` is a BIC choice instead.)
     codebook : {"auto", "kmeans", "minibatch"}, default="auto"
         See :class:`VLADEncoder`.
     power : float or None, default=0.5
@@ -178,6 +179,7 @@ class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
     _contract_test_params = {"n_clusters": 4}
     _size_param = "n_clusters"
     _auto_sizes = AUTO_SIZES
+    _cv_size_values = ("auto", "cv")
 
     def __init__(
         self,

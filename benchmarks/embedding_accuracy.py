@@ -6,8 +6,8 @@ standardisation is fitted on the training folds only. Prints mean and std of the
 fold accuracies next to the published means (``shared/reference/published_accuracy.csv``).
 
 Methods run with their library defaults (miVLAD, miFV and BoW pick their codebook
-size, and BoW also ``C``, by their built-in inner CV), except ``*-cv`` rows, which choose the codebook
-size (miVLAD, miFV: K in 1, 2, 4, 8) or ``C`` (BoW, MILES) by an *inner* 3-fold
+size, and BoW also ``C``, by their built-in inner CV), except ``*-cv`` rows, which
+choose the codebook size (miVLAD, miFV: K in 1, 2, 4, 8) or ``C`` (BoW, MILES) by an *inner* 3-fold
 GridSearchCV on each outer training fold (nested, never seeing the test fold), and
 ``*-icv`` rows, which name the built-in inner CV explicitly (``n_clusters="cv"`` /
 ``n_components="cv"``: identical to the defaults).

@@ -337,3 +337,52 @@ def test_chunk_size_does_not_change_results(data):
         a = cls(random_state=0, chunk_size=1, **kw).fit(bags).transform(bags)
         b = cls(random_state=0, **kw).fit(bags).transform(bags)
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_inner_cv_selection_matches_brute_force(data, monkeypatch):
+    # reference: every (K, C) candidate refitted and scored by hand on the same folds
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import LinearSVC
+    from sklearn.utils import check_random_state
+
+    from skmil.embedding._codebook import AUTO_C_GRID, AUTO_CV_FOLDS, AUTO_CV_REPEATS
+
+    bags, y, _ = data
+    y = np.asarray(y)
+    monkeypatch.setattr(MiVLAD, "_auto_sizes", (1, 3, 100))  # 100: too few instances, skipped
+    clf = MiVLAD(n_clusters="cv", C="auto", random_state=0).fit(bags, y)
+    seed = check_random_state(0).randint(np.iinfo(np.int32).max)
+    folds = [f for r in range(AUTO_CV_REPEATS)
+             for f in StratifiedKFold(AUTO_CV_FOLDS, shuffle=True,
+                                      random_state=seed + r).split(y, y)]
+    n = sum(len(b) for b in bags)
+    ref = {}
+    for k in [k for k in MiVLAD._auto_sizes if k == 1 or n >= 10 * k]:
+        Z = VLADEncoder(n_clusters=k, random_state=0).fit_transform(bags)
+        for C in AUTO_C_GRID:
+            acc = []
+            for tr, va in folds:
+                m = LinearSVC(C=C).fit(Z[tr], y[tr])
+                acc.append(np.mean(m.predict(Z[va]) == y[va]))
+            ref[(k, C)] = np.mean(acc)
+    assert clf.cv_results_.keys() == ref.keys()
+    np.testing.assert_allclose([clf.cv_results_[key] for key in ref], list(ref.values()))
+    best = max(ref.values())
+    first = next(key for key, v in ref.items() if v >= best - 1e-12)  # ties: smaller K, C
+    assert (clf.encoder_.n_clusters, clf.C_) == first
+    assert clf.classifier_.C == first[1]
+
+
+def test_auto_defaults_of_bag_of_words_and_fallbacks(data):
+    bags, y, _ = data
+    clf = BagOfWordsClassifier(random_state=0).fit(bags, y)
+    n_words = {k for k, _ in clf.cv_results_}
+    assert clf.encoder_.n_words in n_words and clf.C_ in {c for _, c in clf.cv_results_}
+    # every candidate keeps >= 2 training instances per word
+    assert max(n_words) * 2 <= sum(len(b) for b in bags)
+    # a class with a single bag leaves nothing to validate on: first size, C=1
+    one = BagOfWordsClassifier(random_state=0).fit(list(bags[:5]) + [bags[-1]],
+                                                   [0, 0, 0, 0, 0, 1])
+    assert one.C_ == 1.0 and one.encoder_.n_words == 5
+    fixed = MiFV(n_components=2, random_state=0).fit(bags, y)
+    assert fixed.C_ == 1.0 and not hasattr(fixed, "cv_results_")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.mixture import GaussianMixture
+from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
@@ -100,6 +103,12 @@ def fit_diag_gmm(
 
 #: Candidate sizes for ``n_clusters="auto"`` / ``n_components="auto"``.
 AUTO_SIZES = (1, 2, 4, 8, 16)
+#: Inner folds of the supervised size selection of the classifiers (``"auto"``).
+AUTO_CV_FOLDS = 5
+#: Repetitions of that inner CV (accuracy on ~100 bags is noisy; the classifier is cheap).
+AUTO_CV_REPEATS = 2
+#: ``C="auto"`` grid of the default LinearSVC (algorithms.md: C in 10^-2..10^3).
+AUTO_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 #: Instances (uniform subsample) on which the BIC of each candidate is computed.
 AUTO_SAMPLES = 20_000
 
@@ -179,6 +188,8 @@ class EmbeddingClassifierMixin:
 
     def _resolved_classifier(self):
         if self.classifier is None:
+            if isinstance(self.C, str) and self.C == "auto":
+                return LinearSVC()
             return LinearSVC(C=check_positive_float(self.C, "C"))
         if not hasattr(self.classifier, "fit"):
             raise TypeError(
@@ -186,11 +197,77 @@ class EmbeddingClassifierMixin:
             )
         return self.classifier
 
+    #: Name of the codebook-size parameter that accepts ``"auto"`` (None: no selection).
+    _size_param: str | None = None
+    #: Candidate sizes for that parameter's ``"auto"``.
+    _auto_sizes: tuple = ()
+    #: Values of that parameter meaning "choose the size by inner CV".
+    _cv_size_values: tuple = ("cv",)
+    #: A candidate size needs at least this many training instances per word.
+    _auto_min_per_word: int = 10
+
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        clf = clone(self._resolved_classifier())
-        self.encoder_ = self._make_encoder()
-        Z = self.encoder_.fit_transform(bags)
-        self.classifier_ = clf.fit(Z, y)
+        size = getattr(self, self._size_param) if self._size_param else None
+        auto_c = self.classifier is None and isinstance(self.C, str) and self.C == "auto"
+        cv_size = isinstance(size, str) and size in self._cv_size_values
+        if cv_size or auto_c:
+            self.encoder_, Z, C, self.cv_results_ = self._select(bags, y, cv_size, auto_c)
+            self.C_ = C
+        else:
+            self.encoder_ = self._make_encoder()
+            Z = self.encoder_.fit_transform(bags)
+            self.C_ = None if self.classifier is not None else check_positive_float(self.C, "C")
+        clf = LinearSVC(C=self.C_) if self.classifier is None else self._resolved_classifier()
+        self.classifier_ = clone(clf).fit(Z, y)
+
+    def _select(self, bags: Bags, y: np.ndarray, auto_size: bool, auto_c: bool):
+        """Codebook size and/or ``C`` by an inner stratified CV on the training bags.
+
+        The codebook is unsupervised, so each candidate encoder is fitted once on all
+        training instances (it never sees a label) and only the cheap classifier is
+        cross-validated on the encodings (``AUTO_CV_FOLDS``-fold, ``AUTO_CV_REPEATS``
+        times). Ties go to the smaller codebook, then to the smaller ``C`` (the
+        simpler model).
+        """
+        n = bags.instances.shape[0]
+        if auto_size:
+            sizes = [k for k in self._auto_sizes if k == 1 or n >= k * self._auto_min_per_word]
+            sizes = sizes or [min(self._auto_sizes[0], n)]
+        else:
+            sizes = [None]
+        Cs = list(AUTO_C_GRID) if auto_c else [None]
+        base = None if auto_c else (
+            LinearSVC(C=check_positive_float(self.C, "C")) if self.classifier is None
+            else self._resolved_classifier()
+        )
+        n_splits = min(AUTO_CV_FOLDS, int(np.bincount(y, minlength=2).min()))
+        rng = check_random_state(self.random_state)
+        cv_seed = rng.randint(np.iinfo(np.int32).max)
+        folds = []
+        if n_splits >= 2:
+            for r in range(AUTO_CV_REPEATS):
+                folds += list(StratifiedKFold(n_splits, shuffle=True,
+                                              random_state=cv_seed + r).split(y, y))
+        if not folds:  # a class with < 2 bags: nothing to validate on, use the defaults
+            sizes, Cs = sizes[:1], ([1.0] if auto_c else Cs)
+        results: dict = {}
+        best = None
+        for k in sizes:
+            enc = self._make_encoder(k)
+            Z = enc.fit_transform(bags)
+            for C in Cs:
+                clf = base if C is None else LinearSVC(C=C)
+                with warnings.catch_warnings():
+                    # large C on some candidates need not converge; only the chosen one matters
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    acc = [np.mean(clone(clf).fit(Z[tr], y[tr]).predict(Z[va]) == y[va])
+                           for tr, va in folds]
+                score = float(np.mean(acc)) if acc else 0.0
+                results[(k, C)] = score
+                if best is None or score > best[0] + 1e-12:
+                    best = (score, enc, Z, C)
+        C = best[3] if auto_c else (None if self.classifier is not None else float(self.C))
+        return best[1], best[2], C, results
 
     def _embed(self, bags: Bags) -> np.ndarray:
         return self.encoder_._transform(bags)

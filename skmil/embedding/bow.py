@@ -216,15 +216,22 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifierMixin, Ba
 
     Parameters
     ----------
-    n_words : int, default=10
+    n_words : int or "auto", default="auto"
+        Vocabulary size. ``"auto"`` (or ``"cv"``): chosen in (5, 10, 20, 50, 100)
+        (at least 2 training instances per word) by a 5-fold x 2 inner stratified CV
+        of the classifier on the training bags, jointly with ``C="auto"``; each
+        vocabulary is fitted once on all training instances (no labels).
     codebook : {"auto", "kmeans", "minibatch", "gmm"}, default="auto"
     encoding : {"hard", "soft", "presence"}, default="hard"
     sigma : "auto" or float, default="auto"
     normalize : {"l1", "hellinger", "tfidf"} or None, default="l1"
     max_samples : int or None, default=100_000
         See :class:`BagOfWords`.
-    C : float, default=1.0
-        Regularisation of the default ``LinearSVC``.
+    C : float or "auto", default="auto"
+        Regularisation of the default ``LinearSVC``. ``"auto"`` picks it in
+        10^-2..10^3 by the inner CV: l1 histograms have entries of order
+        ``1/n_words``, so the ``C`` a linear SVM needs grows with the vocabulary and
+        no fixed value suits every size (measured: C=1 underfits at 50-100 words).
     classifier : sklearn classifier or None, default=None
         ``None`` means ``LinearSVC(C=C)``.
     random_state : int, RandomState instance or None, default=None
@@ -234,6 +241,9 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifierMixin, Ba
     ----------
     encoder_ : BagOfWords
     classifier_ : fitted classifier
+    C_ : float or None
+    cv_results_ : dict
+        Only after an inner-CV choice: ``{(n_words or None, C or None): accuracy}``.
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
@@ -257,17 +267,22 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifierMixin, Ba
     True
     """
 
-    _contract_test_params = {"n_words": 4}
+    _contract_test_params = {"n_words": 4, "C": 1.0}
+    _size_param = "n_words"
+    #: algorithms.md §6 grid; hard votes need no per-word statistics, so 2 per word suffice.
+    _auto_sizes = (5, 10, 20, 50, 100)
+    _auto_min_per_word = 2
+    _cv_size_values = ("auto", "cv")
 
     def __init__(
         self,
-        n_words: int = 10,
+        n_words: Any = "auto",
         codebook: str = "auto",
         encoding: str = "hard",
         sigma: Any = "auto",
         normalize: str | None = "l1",
         max_samples: int | None = 100_000,
-        C: float = 1.0,
+        C: Any = "auto",
         classifier: Any = None,
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
@@ -283,9 +298,9 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifierMixin, Ba
         self.random_state = random_state
         self.chunk_size = chunk_size
 
-    def _make_encoder(self) -> BagOfWords:
+    def _make_encoder(self, size: Any = None) -> BagOfWords:
         return BagOfWords(
-            n_words=self.n_words,
+            n_words=self.n_words if size is None else size,
             codebook=self.codebook,
             encoding=self.encoding,
             sigma=self.sigma,

@@ -14,6 +14,7 @@ from .._kernels.encoders import DEFAULT_CHUNK, fisher_encode
 from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILTransformer
 from ._codebook import (
+    AUTO_SIZES,
     EmbeddingClassifierMixin,
     check_positive_float,
     check_positive_int,
@@ -179,6 +180,9 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
     Parameters
     ----------
     n_components : int or "auto", default="auto"
+        ``"auto"`` (alias ``"cv"``): inner 5-fold x 2 stratified CV of the classifier
+        over (1, 2, 4, 8, 16), as in :class:`MiVLAD` (the label-free
+        :class:`FisherVectorEncoder`'s ``"auto"`` is a BIC choice instead).
     pca : None, int or float, default=None
     include_weights : bool, default=True
     include_variances : bool, default=True
@@ -187,8 +191,9 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
     reg_covar : float, default=1e-6
     max_samples : int or None, default=100_000
         See :class:`FisherVectorEncoder`.
-    C : float, default=1.0
-        Regularisation of the default ``LinearSVC``.
+    C : float or "auto", default=1.0
+        Regularisation of the default ``LinearSVC`` (LIBLINEAR's default, as the
+        authors used); ``"auto"``: chosen in 10^-2..10^3 by the inner CV.
     classifier : sklearn classifier or None, default=None
         ``None`` means ``LinearSVC(C=C)``.
     random_state : int, RandomState instance or None, default=None
@@ -198,6 +203,9 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
     ----------
     encoder_ : FisherVectorEncoder
     classifier_ : fitted classifier
+    C_ : float or None
+    cv_results_ : dict
+        Only after an inner-CV choice (see :class:`MiVLAD`).
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
@@ -216,6 +224,9 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
     """
 
     _contract_test_params = {"n_components": 3}
+    _size_param = "n_components"
+    _auto_sizes = AUTO_SIZES
+    _cv_size_values = ("auto", "cv")
 
     def __init__(
         self,
@@ -245,9 +256,9 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
         self.random_state = random_state
         self.chunk_size = chunk_size
 
-    def _make_encoder(self) -> FisherVectorEncoder:
+    def _make_encoder(self, size: Any = None) -> FisherVectorEncoder:
         return FisherVectorEncoder(
-            n_components=self.n_components,
+            n_components=self.n_components if size is None else size,
             pca=self.pca,
             include_weights=self.include_weights,
             include_variances=self.include_variances,

@@ -88,7 +88,7 @@ class FisherVectorEncoder(BaseMILTransformer):
     Attributes
     ----------
     n_components_ : int
-    weights_ : ndarray of shape (n_components_,)
+    weights_ : ndarray of shape (n_components_chosen,)
     means_ : ndarray of shape (n_components, n_dims)
     variances_ : ndarray of shape (n_components, n_dims)
     pca_ : PCA or None

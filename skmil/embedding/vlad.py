@@ -61,7 +61,7 @@ class VLADEncoder(BaseMILTransformer):
 
     Attributes
     ----------
-    cluster_centers_ : ndarray of shape (n_clusters_, n_features)
+    cluster_centers_ : ndarray of shape (n_clusters_chosen, n_features)
     n_clusters_ : int
     n_features_in_ : int
 

@@ -34,6 +34,7 @@ exclude_patterns = [
     "examples/README.rst",
     "**.ipynb_checkpoints",
     "_choosing.rst",  # included by user_guide.rst
+    "_benchmark_table.rst",  # included by benchmarks.rst
 ]
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}

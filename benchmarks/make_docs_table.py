@@ -1,0 +1,43 @@
+"""Turn a benchmark results CSV into the table and plots of docs/benchmarks.rst.
+
+Reads every 10-fold, untuned, seed-0-based row of the CSV written by
+``python benchmarks/run_benchmark.py`` (whatever number of repetitions each cell has; cells
+with fewer repetitions than the most are marked ``[kx]``), and writes
+``docs/_benchmark_table.rst``, ``docs/images/benchmark_accuracy.png`` and
+``docs/images/benchmark_fit_time.png``::
+
+    python benchmarks/make_docs_table.py benchmark_results/full/results.csv
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+
+from skmil.benchmark import _params_key, _read_rows, _spec, plot_results, rst_table
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DOCS = os.path.join(HERE, os.pardir, "docs")
+
+
+def main(csv_path: str) -> None:
+    rows = [
+        r
+        for r in _read_rows(csv_path)
+        if r["n_splits"] == "10"
+        and r["tuned"] == "0"
+        and int(r["seed"]) == int(r["repeat"])
+        and r["params"] == _params_key(_spec(r["estimator"]).params)
+    ]
+    with open(os.path.join(DOCS, "_benchmark_table.rst"), "w") as fh:
+        fh.write(rst_table(rows) + "\n")
+    os.makedirs(os.path.join(DOCS, "images"), exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in plot_results(rows, tmp):
+            name = "benchmark_" + os.path.basename(path)
+            shutil.copy(path, os.path.join(DOCS, "images", name))
+    print(f"{len(rows)} folds from {csv_path} -> docs/_benchmark_table.rst, docs/images/")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "benchmark_results/full/results.csv")

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .bagpairs import row_blocks
+
 __all__ = ["instance_kernel", "resolve_gamma", "set_kernel_gram", "set_kernel_diag"]
 
 _KERNELS = ("rbf", "linear", "poly", "sigmoid")
@@ -81,19 +83,6 @@ def instance_kernel(
     raise ValueError(f"unknown kernel {kernel!r}")
 
 
-def _row_blocks(offsets: np.ndarray, block_size: int) -> list[tuple[int, int]]:
-    """Group consecutive bags into blocks of about ``block_size`` instances."""
-    blocks = []
-    n_bags = offsets.shape[0] - 1
-    start = 0
-    while start < n_bags:
-        stop = int(np.searchsorted(offsets, offsets[start] + block_size, side="right")) - 1
-        stop = min(max(stop, start + 1), n_bags)
-        blocks.append((start, stop))
-        start = stop
-    return blocks
-
-
 class _Operand:
     """One side of the GEMM, prepared once (extra RBF columns appended)."""
 
@@ -147,8 +136,8 @@ def _raw_gram(Xa, off_a, Xb, off_b, kernel, gamma, degree, coef0, p, block_size,
     starts_b = off_b[:-1]
     # column tiles keep each block (block_size x col_size doubles) near the cache, so
     # GEMM output, exp and the segment sums do not stream through DRAM
-    col_blocks = _row_blocks(off_b, col_size)
-    for b0, b1 in _row_blocks(off_a, block_size):
+    col_blocks = row_blocks(off_b, col_size)
+    for b0, b1 in row_blocks(off_a, block_size):
         r0, r1 = off_a[b0], off_a[b1]
         L = left[r0:r1]
         loc = off_a[b0:b1] - r0
@@ -172,7 +161,7 @@ def set_kernel_diag(X, offsets, kernel, gamma, degree=3, coef0=0.0, p=1.0, block
     out = np.empty(n)
     left = _Operand(X, kernel, gamma, True).M
     right = left if kernel != "rbf" else _Operand(X, kernel, gamma, False).M
-    for b0, b1 in _row_blocks(offsets, block_size):
+    for b0, b1 in row_blocks(offsets, block_size):
         r0, r1 = offsets[b0], offsets[b1]
         E = _block_values(left[r0:r1], right[r0:r1], kernel, gamma, degree, coef0, p)
         loc = offsets[b0:b1] - r0

@@ -1,8 +1,8 @@
 """Turn a benchmark results CSV into the table and plots of docs/benchmarks.rst.
 
 Reads every 10-fold, untuned, seed-0-based row of the CSV written by
-``python benchmarks/run_benchmark.py`` (whatever number of repetitions each cell has; cells
-with fewer repetitions than the most are marked ``[kx]``), and writes
+``python benchmarks/run_benchmark.py`` (whatever number of complete repetitions each cell
+has; cells with fewer repetitions than the most are marked ``[kx]``), and writes
 ``docs/_benchmark_table.rst``, ``docs/images/benchmark_accuracy.png`` and
 ``docs/images/benchmark_fit_time.png``::
 
@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import Counter
 
 from skmil.benchmark import _params_key, _read_rows, _spec, plot_results, rst_table
 
@@ -29,6 +30,9 @@ def main(csv_path: str) -> None:
         and int(r["seed"]) == int(r["repeat"])
         and r["params"] == _params_key(_spec(r["estimator"]).params)
     ]
+    # an interrupted run can leave a repetition half done: keep complete ones only
+    counts = Counter((r["estimator"], r["dataset"], r["repeat"]) for r in rows)
+    rows = [r for r in rows if counts[(r["estimator"], r["dataset"], r["repeat"])] == 10]
     with open(os.path.join(DOCS, "_benchmark_table.rst"), "w") as fh:
         fh.write(rst_table(rows) + "\n")
     os.makedirs(os.path.join(DOCS, "images"), exist_ok=True)

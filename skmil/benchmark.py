@@ -562,6 +562,7 @@ def digits_table(rows: list[dict]) -> str:
         cells.setdefault((r["estimator"], int(r["n_train"]), int(r["bag_size"])), []).append(r)
     configs = sorted({(k[1], k[2]) for k in cells}, key=lambda t: (t[1], t[0]))
     ests = sorted({k[0] for k in cells}, key=str.lower)
+    most = max((len(v) for v in cells.values()), default=0)
     head = "| estimator | " + " | ".join(f"{nt} bags, size {bs}" for nt, bs in configs) + " |"
     lines = [head, "|---" * (len(configs) + 1) + "|"]
     for e in ests:
@@ -574,6 +575,8 @@ def digits_table(rows: list[dict]) -> str:
             b = [float(r["bag_auc"]) for r in rs]
             i = [float(r["instance_auc"]) for r in rs]
             cell = f"{np.mean(b):.3f} ± {np.std(b):.3f}"
+            if len(rs) < most:
+                cell += f" [{len(rs)}x]"
             if not np.all(np.isnan(i)):
                 cell += f" (inst {np.nanmean(i):.3f})"
             out.append(cell)

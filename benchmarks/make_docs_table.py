@@ -4,9 +4,11 @@ Reads every 10-fold, untuned, seed-0-based row of the CSV written by
 ``python benchmarks/run_benchmark.py`` (whatever number of complete repetitions each cell
 has; cells with fewer repetitions than the most are marked ``[kx]``), and writes
 ``docs/_benchmark_table.rst``, ``docs/images/benchmark_accuracy.png`` and
-``docs/images/benchmark_fit_time.png``::
+``docs/images/benchmark_fit_time.png``; with a second argument, the digits-bags CSV of
+``run_benchmark.py --digits`` becomes ``docs/_digits_table.rst``::
 
-    python benchmarks/make_docs_table.py benchmark_results/full/results.csv
+    python benchmarks/make_docs_table.py benchmark_results/full/results.csv \
+        benchmark_results/digits/digits_results.csv
 """
 
 import os
@@ -15,13 +17,31 @@ import sys
 import tempfile
 from collections import Counter
 
-from skmil.benchmark import _params_key, _read_rows, _spec, plot_results, rst_table
+from skmil.benchmark import (
+    _params_key,
+    _read_rows,
+    _spec,
+    digits_table,
+    plot_results,
+    rst_table,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(HERE, os.pardir, "docs")
 
 
-def main(csv_path: str) -> None:
+def markdown_to_rst(table: str) -> str:
+    """A Markdown pipe table as a reStructuredText list-table."""
+    lines = [ln for ln in table.splitlines() if ln.startswith("|") and not ln.startswith("|---")]
+    out = [".. list-table::", "   :header-rows: 1", ""]
+    for ln in lines:
+        cells = [c.strip() for c in ln.strip("|").split("|")]
+        out.append("   * - " + (cells[0] or " "))
+        out += [f"     - {c or ' '}" for c in cells[1:]]
+    return "\n".join(out)
+
+
+def main(csv_path: str, digits_path: str | None = None) -> None:
     rows = [
         r
         for r in _read_rows(csv_path)
@@ -41,7 +61,14 @@ def main(csv_path: str) -> None:
             name = "benchmark_" + os.path.basename(path)
             shutil.copy(path, os.path.join(DOCS, "images", name))
     print(f"{len(rows)} folds from {csv_path} -> docs/_benchmark_table.rst, docs/images/")
+    if digits_path:
+        with open(os.path.join(DOCS, "_digits_table.rst"), "w") as fh:
+            fh.write(markdown_to_rst(digits_table(_read_rows(digits_path))) + "\n")
+        print(f"{digits_path} -> docs/_digits_table.rst")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "benchmark_results/full/results.csv")
+    main(
+        sys.argv[1] if len(sys.argv) > 1 else "benchmark_results/full/results.csv",
+        sys.argv[2] if len(sys.argv) > 2 else None,
+    )

@@ -35,6 +35,7 @@ exclude_patterns = [
     "**.ipynb_checkpoints",
     "_choosing.rst",  # included by user_guide.rst
     "_benchmark_table.rst",  # included by benchmarks.rst
+    "_digits_table.rst",  # included by benchmarks.rst
 ]
 autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": False}

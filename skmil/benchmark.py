@@ -415,8 +415,10 @@ def plot_results(rows: list[dict], out_dir: str) -> list[str]:
     estimators = sorted({e for e, _ in summary}, key=str.lower)
     datasets = [d for d in DATASET_ORDER if any((e, d) in summary for e in estimators)]
     paths = []
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(datasets) + 2), 4.5))
+    fig, ax = plt.subplots(figsize=(max(7, 1.8 * len(datasets) + 4), 5))
     width = 0.8 / max(len(estimators), 1)
+    colours = plt.cm.tab20(np.linspace(0, 1, 20))
+    markers = "osD^v<>ph*"
     for i, e in enumerate(estimators):
         xs, ms, ss = [], [], []
         for j, d in enumerate(datasets):
@@ -424,7 +426,8 @@ def plot_results(rows: list[dict], out_dir: str) -> list[str]:
                 xs.append(j + (i - (len(estimators) - 1) / 2) * width)
                 ms.append(summary[(e, d)]["accuracy_mean"])
                 ss.append(summary[(e, d)]["accuracy_std"])
-        ax.errorbar(xs, ms, yerr=ss, fmt="o", label=e, capsize=2)
+        ax.errorbar(xs, ms, yerr=ss, fmt=markers[i % len(markers)], label=e, capsize=2,
+                    color=colours[i % 20], markersize=4)
         spec = _spec(e)
         if spec.published:
             px = [x for x, d in zip(xs, [d for d in datasets if (e, d) in summary])
@@ -435,7 +438,7 @@ def plot_results(rows: list[dict], out_dir: str) -> list[str]:
     ax.set_xticks(range(len(datasets)), [d.upper() for d in datasets])
     ax.set_ylabel("10-fold CV accuracy (mean ± std over repetitions)")
     ax.set_title("skmil accuracy; black bars: published means")
-    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     path = os.path.join(out_dir, "accuracy.png")

@@ -164,19 +164,29 @@ def _read_rows(path: str) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def _fold_task(index, name, params, tuned, grid, bags, y, train, test, repeat, fold, seed):
-    """Run one outer fold in a worker; returns ``(index, CSV row)``."""
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+def _standardized_estimator(name: str, params: dict, seed: int):
+    """The registered estimator with the spec's parameters, seeded, after instance scaling.
 
-    from . import __version__
-    from .model_selection import run_fold, with_standardization
+    A ``random_state`` fixed in ``params`` wins over the per-run ``seed``.
+    """
+    from .model_selection import with_standardization
     from .utils import get_estimator
 
     est = get_estimator(name)()
     est.set_params(**{k: v for k, v in params.items() if k in est.get_params()})
     if "random_state" in est.get_params() and "random_state" not in params:
         est.set_params(random_state=seed)
-    pipe = with_standardization(est)
+    return with_standardization(est)
+
+
+def _fold_task(index, name, params, tuned, grid, bags, y, train, test, repeat, fold, seed):
+    """Run one outer fold in a worker; returns ``(index, CSV row)``."""
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from . import __version__
+    from .model_selection import run_fold
+
+    pipe = _standardized_estimator(name, params, seed)
     best = ""
     if tuned and grid:
         step = pipe.steps[-1][0]
@@ -520,8 +530,6 @@ def _digits_task(name, n_train, bag_size, repeat, n_test):
     from sklearn.metrics import accuracy_score, roc_auc_score
 
     from .datasets import make_digits_bags
-    from .model_selection import with_standardization
-    from .utils import get_estimator
 
     seed = 1000 * repeat + 7
     Xtr, ytr, _ = make_digits_bags(
@@ -532,11 +540,7 @@ def _digits_task(name, n_train, bag_size, repeat, n_test):
         n_test, mean_bag_size=bag_size, std_bag_size=bag_size / 5, pool="test",
         random_state=seed + 1,
     )
-    est = get_estimator(name)()
-    est.set_params(**{k: v for k, v in _spec(name).params.items() if k in est.get_params()})
-    if "random_state" in est.get_params():
-        est.set_params(random_state=seed)
-    pipe = with_standardization(est)
+    pipe = _standardized_estimator(name, _spec(name).params, seed)
     t0 = time.perf_counter()
     pipe.fit(Xtr, ytr)
     fit_time = time.perf_counter() - t0

@@ -172,3 +172,36 @@ def test_liblinear_solver_matches_libsvm_linear(cls, data):
     assert roc_auc_score(np.concatenate(inst), fb) > 0.99
     with pytest.raises(ValueError, match="liblinear"):
         cls(kernel="rbf", solver="liblinear").fit(bags, y)
+
+
+@pytest.mark.parametrize("cls", [miSVM, MISVM])
+def test_c_auto_is_the_inner_cv_choice(cls, data):
+    from skmil._inner_cv import inner_cv_select
+    from skmil.bags import check_bags
+    from skmil.svm.mi_svm import C_AUTO_GRID
+
+    bags, y, _ = data
+    auto = cls(kernel="linear").fit(bags, y)
+    assert auto.C_ in C_AUTO_GRID and auto.cv_scores_.shape == (len(C_AUTO_GRID),)
+    # the same inner folds, run by hand, give the same choice
+    value, scores = inner_cv_select(cls(kernel="linear"), check_bags(bags), y, "C",
+                                    C_AUTO_GRID)
+    assert value == auto.C_
+    np.testing.assert_allclose(scores, auto.cv_scores_)
+    assert auto.C_ == C_AUTO_GRID[int(np.argmax(scores))]
+    fixed = cls(kernel="linear", C=auto.C_).fit(bags, y)
+    assert fixed.cv_scores_ is None
+    np.testing.assert_allclose(fixed.decision_function(bags), auto.decision_function(bags))
+    with pytest.raises(ValueError, match="'auto' or a positive"):
+        cls(C="best").fit(bags, y)
+
+
+def test_inner_cv_select_without_a_split_returns_the_first_candidate():
+    from skmil._inner_cv import inner_cv_select
+    from skmil.bags import check_bags
+
+    bags, y, _ = make_mil_classification(n_bags=6, n_features=3, random_state=0)
+    y = np.array([0, 0, 0, 0, 0, 1])
+    value, scores = inner_cv_select(miSVM(kernel="linear"), check_bags(bags), y, "C",
+                                    (3.0, 30.0))
+    assert value == 3.0 and scores is None

@@ -121,3 +121,23 @@ def test_mikernel_c_auto_picks_from_the_grid_by_inner_cv():
     np.testing.assert_allclose(fixed.decision_function(bags), auto.decision_function(bags))
     with pytest.raises(ValueError, match="'auto' or a positive"):
         MIKernelSVM(C="best").fit(bags, y)
+
+
+def test_mikernel_gamma_cv_picks_gamma_and_C_jointly():
+    from skmil._precomputed import C_GRID, inner_cv_scores
+    from skmil.svm.nsk import GAMMA_CV_GRID
+
+    bags, y, _ = make_mil_classification(n_bags=40, n_features=4, random_state=1)
+    clf = MIKernelSVM(gamma="cv").fit(bags, y)
+    assert clf.cv_scores_.shape == (len(GAMMA_CV_GRID), len(C_GRID))
+    base = MIKernelSVM(C=1.0, gamma="scale").fit(bags, y).gamma_
+    grams = [set_kernel(bags, gamma=base * f, normalization="featurespace")
+             for f in GAMMA_CV_GRID]
+    scores = inner_cv_scores(grams, np.where(y == 1, 1, -1), None, C_GRID)
+    g, c = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    assert np.isclose(clf.gamma_, base * GAMMA_CV_GRID[g]) and clf.C_ == C_GRID[c]
+    fixed = MIKernelSVM(gamma=clf.gamma_, C=clf.C_).fit(bags, y)
+    np.testing.assert_allclose(fixed.decision_function(bags), clf.decision_function(bags))
+    # the linear kernel has no gamma: "cv" selects C only
+    lin = MIKernelSVM(kernel="linear").fit(bags, y)
+    assert lin.cv_scores_ is None and lin.C_ in C_GRID

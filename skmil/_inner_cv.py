@@ -1,0 +1,75 @@
+"""Inner cross-validation of one hyperparameter of a whole MIL estimator (private).
+
+Used where the estimator's inner problem changes with the parameter (the mi-SVM/MI-SVM
+alternations), so the parameter cannot be chosen on slices of one Gram matrix as in
+:mod:`skmil._precomputed`: each candidate is a full fit on the inner training bags,
+scored by bag accuracy on the inner held-out bags. Test bags of an outer evaluation are
+never seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold
+
+from .bags import Bags
+
+__all__ = ["inner_cv_select"]
+
+
+def inner_cv_select(
+    estimator: Any,
+    bags: Bags,
+    y: np.ndarray,
+    param: str,
+    grid: Sequence[Any],
+    *,
+    n_splits: int = 3,
+    random_state: int = 0,
+) -> tuple[Any, np.ndarray | None]:
+    """The value of ``param`` in ``grid`` with the best inner-CV bag accuracy.
+
+    Parameters
+    ----------
+    estimator : MIL classifier
+        Cloned for every candidate; ``param`` is set on the clone.
+    bags : Bags
+        Training bags.
+    y : ndarray of shape (n_bags,)
+        Training bag labels (any two values).
+    param : str
+        Parameter name.
+    grid : sequence
+        Candidates; ties go to the earliest, so order them from the most to the least
+        regularised.
+    n_splits : int, default=3
+        Stratified folds (fewer when a class has fewer bags).
+    random_state : int, default=0
+        Seed of the fold shuffle.
+
+    Returns
+    -------
+    value : object
+        The chosen candidate; ``grid[0]`` when a class has fewer than two bags.
+    scores : ndarray of shape (len(grid),) or None
+        Mean inner accuracy per candidate (None when no split exists).
+    """
+    y = np.asarray(y)
+    counts = np.unique(y, return_counts=True)[1]
+    k = int(min(n_splits, counts.min()))
+    if counts.size < 2 or k < 2:
+        return grid[0], None
+    cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
+    scores = np.zeros(len(grid))
+    for tr, te in cv.split(np.zeros(len(y)), y):
+        train, test = bags.take(tr), bags.take(te)
+        for g, value in enumerate(grid):
+            est = clone(estimator).set_params(**{param: value})
+            est.fit(train, y[tr])
+            scores[g] += np.mean(est.predict(test) == y[te])
+    scores /= k
+    return grid[int(np.argmax(scores))], scores

@@ -25,6 +25,9 @@ def _smo(K, p, y, C, eps, max_iter):
     n = K.shape[0]
     a = np.zeros(n)
     G = p.copy()
+    diag = np.empty(n)
+    for t in range(n):
+        diag[t] = K[t, t]
     it = 0
     while it < max_iter:
         # i: maximal violator in I_up
@@ -47,7 +50,7 @@ def _smo(K, p, y, C, eps, max_iter):
                     gmax2 = v
                 grad_diff = gmax + v
                 if grad_diff > 0 and i >= 0:
-                    quad = K[i, i] + K[t, t] - 2.0 * K[i, t]
+                    quad = diag[i] + diag[t] - 2.0 * K[i, t]
                     if quad <= 0:
                         quad = _TAU
                     obj = -(grad_diff * grad_diff) / quad
@@ -61,7 +64,7 @@ def _smo(K, p, y, C, eps, max_iter):
         ai, aj = a[i], a[j]
         Qij = y[i] * y[j] * K[i, j]
         if y[i] != y[j]:
-            quad = K[i, i] + K[j, j] + 2.0 * Qij
+            quad = diag[i] + diag[j] + 2.0 * Qij
             if quad <= 0:
                 quad = _TAU
             delta = (-G[i] - G[j]) / quad
@@ -83,7 +86,7 @@ def _smo(K, p, y, C, eps, max_iter):
                 aj = Cj
                 ai = Cj + diff
         else:
-            quad = K[i, i] + K[j, j] - 2.0 * Qij
+            quad = diag[i] + diag[j] - 2.0 * Qij
             if quad <= 0:
                 quad = _TAU
             delta = (G[i] - G[j]) / quad
@@ -108,9 +111,14 @@ def _smo(K, p, y, C, eps, max_iter):
         daj = aj - a[j]
         a[i] = ai
         a[j] = aj
-        yi, yj = y[i], y[j]
+        # K is symmetric: read rows i and j (contiguous) instead of columns, which
+        # on a C-ordered n x n matrix cost one cache line per element
+        ci = y[i] * dai
+        cj = y[j] * daj
+        Ki = K[i]
+        Kj = K[j]
         for t in range(n):
-            G[t] += y[t] * (yi * K[t, i] * dai + yj * K[t, j] * daj)
+            G[t] += y[t] * (ci * Ki[t] + cj * Kj[t])
     # bias: average of y_t G_t over free variables, else the middle of the feasible range
     nfree = 0
     sfree = 0.0
@@ -136,7 +144,10 @@ def _smo(K, p, y, C, eps, max_iter):
 
 
 def smo_solve(K, p, y, C, *, tol=1e-3, max_iter=None):
-    """Solve the dual; returns ``(alpha, rho, n_iter)`` with ``f(x) = sum y a K - rho``."""
+    """Solve the dual; returns ``(alpha, rho, n_iter)`` with ``f(x) = sum y a K - rho``.
+
+    ``K`` must be symmetric (a Gram matrix): the solver reads its rows only.
+    """
     K = np.ascontiguousarray(K, dtype=np.float64)
     n = K.shape[0]
     if max_iter is None:

@@ -72,8 +72,8 @@ def test_separable_instance_auc(cls, data):
 @pytest.mark.parametrize("kernel", ["rbf", "poly"])
 def test_precomputed_and_libsvm_cache_paths_agree(cls, kernel, data):
     bags, y, _ = data
-    a = cls(kernel=kernel, gamma=0.1, max_precomputed=10**6).fit(bags, y)
-    b = cls(kernel=kernel, gamma=0.1, max_precomputed=0).fit(bags, y)
+    a = cls(kernel=kernel, gamma=0.1, C=1.0, max_precomputed=10**6).fit(bags, y)
+    b = cls(kernel=kernel, gamma=0.1, C=1.0, max_precomputed=0).fit(bags, y)
     assert a.precomputed_ and not b.precomputed_
     assert a.n_iter_ == b.n_iter_
     np.testing.assert_allclose(a.decision_function(bags), b.decision_function(bags),
@@ -98,7 +98,7 @@ def test_cycle_detection_stops_on_repeated_labels(data):
 
 def test_max_iter_is_respected(data):
     bags, y, _ = data
-    clf = miSVM(kernel="linear", max_iter=1).fit(bags, y)
+    clf = miSVM(kernel="linear", max_iter=1, C=1.0).fit(bags, y)
     assert clf.n_iter_ == 1
     assert clf.stop_reason_ in ("max_iter", "converged")
 
@@ -106,13 +106,13 @@ def test_max_iter_is_respected(data):
 @pytest.mark.parametrize("cls", [miSVM, MISVM])
 def test_restarts_keep_smallest_objective(cls, data):
     bags, y, _ = data
-    clf = cls(kernel="rbf", gamma=0.1, restarts=3, random_state=0).fit(bags, y)
+    clf = cls(kernel="rbf", gamma=0.1, C=1.0, restarts=3, random_state=0).fit(bags, y)
     assert clf.objectives_.shape == (4,)
     assert clf.best_restart_ == int(np.argmin(clf.objectives_))
     sv = clf.support_vectors_
     K = np.exp(-0.1 * ((sv[:, None, :] - sv[None, :, :]) ** 2).sum(-1))
     assert dual_objective(clf.dual_coef_, K) == pytest.approx(clf.objectives_.min(), rel=1e-6)
-    first = cls(kernel="rbf", gamma=0.1).fit(bags, y)
+    first = cls(kernel="rbf", gamma=0.1, C=1.0).fit(bags, y)
     assert clf.objectives_.min() <= clf.objectives_[0]
     assert first.n_iter_ >= 1
 
@@ -130,8 +130,8 @@ def test_dual_objective_equals_primal_for_linear_svm():
 
 def test_class_weight_and_bad_params(data):
     bags, y, _ = data
-    miSVM(kernel="linear", class_weight="balanced").fit(bags, y)
-    miSVM(kernel="linear", class_weight={0: 1.0, 1: 3.0}).fit(bags, y)
+    miSVM(kernel="linear", class_weight="balanced", C=1.0).fit(bags, y)
+    miSVM(kernel="linear", class_weight={0: 1.0, 1: 3.0}, C=1.0).fit(bags, y)
     with pytest.raises(ValueError, match="class_weight"):
         miSVM(class_weight={"x": 1.0}).fit(bags, y)
     with pytest.raises(ValueError, match="kernel"):
@@ -167,7 +167,7 @@ def test_liblinear_solver_matches_libsvm_linear(cls, data):
     fa = np.concatenate(a.decision_function_instances(bags))
     fb = np.concatenate(b.decision_function_instances(bags))
     assert np.corrcoef(fa, fb)[0, 1] > 0.99
-    full = cls(kernel="linear", solver="liblinear").fit(bags, y)
+    full = cls(kernel="linear", solver="liblinear", C=1.0).fit(bags, y)
     fb = np.concatenate(full.decision_function_instances(bags))
     assert roc_auc_score(np.concatenate(inst), fb) > 0.99
     with pytest.raises(ValueError, match="liblinear"):
@@ -205,3 +205,13 @@ def test_inner_cv_select_without_a_split_returns_the_first_candidate():
     value, scores = inner_cv_select(miSVM(kernel="linear"), check_bags(bags), y, "C",
                                     (3.0, 30.0))
     assert value == 3.0 and scores is None
+
+
+def test_max_precomputed_auto_resolves_per_method(data):
+    bags, y, _ = data  # 60 bags of 6: 360 instances, under both thresholds
+    assert miSVM(kernel="rbf", C=1.0).fit(bags, y).precomputed_
+    assert MISVM(kernel="rbf", C=1.0).fit(bags, y).precomputed_
+    assert miSVM._auto_max_precomputed == 8000 and MISVM._auto_max_precomputed == 2000
+    assert not MISVM(kernel="rbf", C=1.0, max_precomputed=300).fit(bags, y).precomputed_
+    with pytest.raises(ValueError, match="max_precomputed"):
+        miSVM(C=1.0, max_precomputed="big").fit(bags, y)

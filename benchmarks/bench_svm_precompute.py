@@ -1,0 +1,64 @@
+"""mi-SVM / MI-SVM fit time: precomputed instance kernel vs libsvm's kernel cache.
+
+The two paths of :class:`skmil.svm.miSVM` and :class:`skmil.svm.MISVM` solve the same
+problems (identical models, tested in ``tests/test_svm_mi_svm.py``); this script measures
+which is faster on the shipped data sets, to justify the ``max_precomputed`` threshold.
+Per data set: all bags, instances standardised, ``C=10``, RBF ``gamma="scale"``; the
+best of ``--repeats`` fits of each path, single-threaded. The ratio is cache time /
+precomputed time (above 1: precomputing wins).
+
+Reproduce::
+
+    python benchmarks/bench_svm_precompute.py
+"""
+
+from __future__ import annotations
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from skmil.datasets import load_dataset  # noqa: E402
+from skmil.svm import MISVM, miSVM  # noqa: E402
+
+
+def _best(cls, bags, y, max_precomputed: int, repeats: int) -> float:
+    best = np.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        cls(C=10.0, max_precomputed=max_precomputed).fit(bags, y)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", nargs="*",
+                    default=["musk1", "fox", "tiger", "elephant", "musk2"])
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    print(f"{'data set':<9} {'method':<6} {'points':>7} {'precomputed s':>14} "
+          f"{'cache s':>8} {'cache/precomputed':>18}")
+    for name in args.datasets:
+        bags, y = load_dataset(name, return_X_y=True)
+        X = np.vstack(bags)
+        mu, sd = X.mean(0), X.std(0)
+        sd[sd == 0] = 1.0
+        bags = [(b - mu) / sd for b in bags]
+        n_inst = X.shape[0]
+        for cls in (MISVM, miSVM):
+            points = n_inst + (len(bags) if cls is MISVM else 0)
+            pre = _best(cls, bags, y, 10**9, args.repeats)
+            cache = _best(cls, bags, y, 0, args.repeats)
+            print(f"{name:<9} {cls.__name__:<6} {points:>7} {pre:>14.3f} {cache:>8.3f} "
+                  f"{cache / pre:>18.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

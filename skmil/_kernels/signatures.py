@@ -58,7 +58,7 @@ def _sqd(X, a, C, c, d):
 @njit
 def kmeans_signatures(X, bits, offsets, order, k_max, seed, max_iter, centres, counts,
                       sig_offsets):
-    """k-means (k-means++ seeding, Lloyd) of every bag with more than ``k_max`` instances.
+    """k-means (greedy k-means++ seeding, Lloyd) of every bag with more than ``k_max`` instances.
 
     ``order`` lists instance rows bag by bag in canonical order; ``bits`` is
     ``X + 0.0`` viewed as uint64 (for the content hash; adding 0 maps -0.0 to 0.0).
@@ -101,6 +101,11 @@ def kmeans_signatures(X, bits, offsets, order, k_max, seed, max_iter, centres, c
         closest = np.empty(n)
         for a in range(n):
             closest[a] = _sqd(pts, a, C, 0, d)
+        # greedy k-means++ (as sklearn's KMeans): of n_trials D^2-sampled candidates,
+        # keep the one that lowers the potential most
+        n_trials = 2 + int(np.log(k))
+        trial = np.empty(n)
+        best_closest = np.empty(n)
         m = 1
         while m < k:
             total = 0.0
@@ -108,22 +113,32 @@ def kmeans_signatures(X, bits, offsets, order, k_max, seed, max_iter, centres, c
                 total += closest[a]
             if total <= 0.0:
                 break  # fewer distinct points than k: every point is already a centre
-            u = _uniform(state) * total
-            pick = n - 1
-            acc = 0.0
-            for a in range(n):
-                acc += closest[a]
-                if acc > u and closest[a] > 0.0:
-                    pick = a
-                    break
-            while closest[pick] <= 0.0:  # rounding at the tail: take the last far point
-                pick -= 1
+            best_pick, best_pot = -1, np.inf
+            for _t in range(n_trials):
+                u = _uniform(state) * total
+                pick = n - 1
+                acc = 0.0
+                for a in range(n):
+                    acc += closest[a]
+                    if acc > u and closest[a] > 0.0:
+                        pick = a
+                        break
+                while closest[pick] <= 0.0:  # rounding at the tail: last far point
+                    pick -= 1
+                pot = 0.0
+                for a in range(n):
+                    s = 0.0
+                    for f in range(d):
+                        t = pts[a, f] - pts[pick, f]
+                        s += t * t
+                    trial[a] = min(s, closest[a])
+                    pot += trial[a]
+                if pot < best_pot:
+                    best_pick, best_pot = pick, pot
+                    best_closest[:] = trial
             for f in range(d):
-                C[m, f] = pts[pick, f]
-            for a in range(n):
-                dd = _sqd(pts, a, C, m, d)
-                if dd < closest[a]:
-                    closest[a] = dd
+                C[m, f] = pts[best_pick, f]
+            closest[:] = best_closest
             m += 1
         # Lloyd iterations until the assignment no longer changes
         assign = np.full(n, -1, dtype=np.int64)

@@ -25,17 +25,19 @@ _SIGNATURES = ("uniform", "kmeans")
 _KMEANS_MAX_ITER = 100
 
 
-def _bag_weights(bags: Bags, weights: Any, name: str) -> tuple[np.ndarray, bool]:
-    """Per-instance weights normalised to sum 1 within each bag; (w, uniform?)."""
+def _bag_weights(bags: Bags, weights: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-instance weights normalised to sum 1 within each bag, and per bag whether
+    they are all equal (such bag pairs of equal size are assignment problems)."""
     sizes = bags.sizes
     if weights is None:
-        return np.repeat(1.0 / sizes, sizes), True
+        return np.repeat(1.0 / sizes, sizes), np.ones(bags.n_bags, dtype=bool)
     if len(weights) != bags.n_bags:
         raise ValueError(
             f"{name} has {len(weights)} entries but there are {bags.n_bags} bags; pass one "
             "1-D weight array per bag."
         )
     out = np.empty(bags.n_instances)
+    uniform = np.empty(bags.n_bags, dtype=bool)
     for i, w in enumerate(weights):
         w = np.asarray(w, dtype=np.float64).ravel()
         if w.shape[0] != sizes[i]:
@@ -47,7 +49,8 @@ def _bag_weights(bags: Bags, weights: Any, name: str) -> tuple[np.ndarray, bool]
                 f"{name}[{i}] must be finite, non-negative and not all zero."
             )
         out[bags.offsets[i]:bags.offsets[i + 1]] = w / w.sum()
-    return out, False
+        uniform[i] = bool(np.all(w == w[0]))
+    return out, uniform
 
 
 def emd_matrix(
@@ -64,7 +67,8 @@ def emd_matrix(
     Each bag is a discrete distribution over its instances (uniform weights unless
     ``weights`` are given; weights are normalised to sum 1 per bag, so the EMD is the
     balanced optimal-transport cost). Solved exactly by POT's network simplex, or by
-    the assignment problem when both bags have the same size and uniform weights.
+    the assignment problem when both bags have the same size and each has equal
+    weights.
 
     Parameters
     ----------
@@ -111,7 +115,7 @@ def emd_matrix(
     ii, jj = np.meshgrid(np.arange(bx.n_bags), np.arange(by.n_bags), indexing="ij")
     vals = emd_pairs(bx.instances, bx.offsets, wx, by.instances, by.offsets, wy,
                      np.column_stack([ii.ravel(), jj.ravel()]), metric=metric,
-                     uniform=ux and uy, n_jobs=n_jobs)
+                     uniform=ux, uniform_y=uy, n_jobs=n_jobs)
     return vals.reshape(bx.n_bags, by.n_bags)
 
 

@@ -4,7 +4,8 @@ k-means signatures shrink a bag of n_i instances to at most k weighted centres, 
 transport problems shrink from n_i x n_j to at most k x k; bags with at most k
 instances are unchanged. Fits ``EMDSVM`` on the standardised data set (one thread,
 ``n_jobs=1``) with ``signature="uniform"`` and with ``signature="kmeans"`` for several
-``n_signature_clusters`` (best of ``--repeat`` fits each, all in this one run), and
+``n_signature_clusters`` (best of ``--repeat`` fits each, the settings taking turns in
+this one run so that load changes on a shared machine hit them alike), and
 prints each fit time, the ratio uniform / kmeans, the share of the k-means fit spent
 computing signatures, and the fraction of bags that k-means compresses.
 
@@ -32,12 +33,14 @@ from skmil.distance.emd import _kmeans_bag_signatures  # noqa: E402
 from skmil.preprocessing import InstanceTransformer  # noqa: E402
 
 
-def best_of(fn, repeat):
-    best = np.inf
+def best_of_interleaved(fns, repeat):
+    """Best time of each callable, the callables taking turns (fair under load drift)."""
+    best = [np.inf] * len(fns)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
     return best
 
 
@@ -57,18 +60,19 @@ def main() -> None:
     def fit(**params):
         return lambda: EMDSVM(n_jobs=1, random_state=0, **params).fit(bags, y)
 
-    t_uni = best_of(fit(signature="uniform"), args.repeat)
+    fits = [fit(signature="uniform")]
+    fits += [fit(signature="kmeans", n_signature_clusters=k) for k in args.k]
+    sigs = [lambda k=k: _kmeans_bag_signatures(bags, k, 0) for k in args.k]
+    times = best_of_interleaved(fits + sigs, args.repeat)
+    t_uni, t_kms, t_sigs = times[0], times[1:1 + len(args.k)], times[1 + len(args.k):]
     print(f"{args.dataset}: {bags.n_bags} bags, {bags.n_instances} instances, "
           f"bag sizes median {np.median(bags.sizes):.0f}, max {bags.sizes.max()}")
     print(f"uniform fit: {t_uni:.3f} s")
-    for k in args.k:
-        t_km = best_of(fit(signature="kmeans", n_signature_clusters=k), args.repeat)
-        t_sig = best_of(lambda k=k: _kmeans_bag_signatures(bags, k, 0), args.repeat)
+    for k, t_km, t_sig in zip(args.k, t_kms, t_sigs):
         frac = float(np.mean(bags.sizes > k))
         print(f"kmeans k={k:>3}: fit {t_km:.3f} s, uniform/kmeans = {t_uni / t_km:.2f}x, "
               f"signatures {t_sig * 1e3:.1f} ms ({t_sig / t_km:.1%} of the fit), "
               f"bags compressed {frac:.1%}")
-
 
 if __name__ == "__main__":
     main()

@@ -253,12 +253,13 @@ class EMDSVM(BaseMILClassifier):
           non-negative and not all zero (normalised to sum 1). Applied to training
           and test bags alike.
     n_signature_clusters : int, default=10
-        Largest signature size for ``signature="kmeans"``. Zhang et al. compress images
-        of hundreds to thousands of local features into a fixed small number of
-        clusters; MIL bags are much smaller, and 10 lies at the upper end of the bag
-        sizes of the classic image and drug sets (medians 4-7), so typical bags are
-        kept exactly and only the large ones (e.g. MUSK2's, up to 1044 instances) are
-        compressed. Ignored by the other signatures.
+        Largest signature size for ``signature="kmeans"``. Zhang et al. compress an
+        image's many local features into a fixed, much smaller number of clusters;
+        MIL bags are small, and 10 lies at the upper end of the typical bag sizes of
+        the classic drug and image sets (medians 4-7 on MUSK1, FOX, TIGER, ELEPHANT;
+        12 on MUSK2), so typical bags are kept exactly and only the large ones (MUSK2
+        has bags of up to 1044 instances) are compressed. Ignored by the other
+        signatures.
     class_weight : dict or "balanced", default=None
         Passed to SVC.
     n_jobs : int, default=None

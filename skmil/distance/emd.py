@@ -149,7 +149,7 @@ def _callable_signatures(
         bag = bags[i].view()
         bag.flags.writeable = False  # the user function must not edit the data
         out = func(bag)
-        if not (isinstance(out, tuple) and len(out) == 2):
+        if not (isinstance(out, tuple | list) and len(out) == 2):
             raise TypeError(
                 f"signature(bag) must return a tuple (points, weights); for bag {i} it "
                 f"returned {type(out).__name__}."
@@ -166,8 +166,8 @@ def _callable_signatures(
         if p.shape[1] != n_dims:
             raise ValueError(
                 f"signature(bag) returned {p.shape[1]}-dimensional points for bag {i} but "
-                f"{n_dims}-dimensional points for the training bags; every signature must "
-                "live in the same space."
+                f"{n_dims}-dimensional points for the first training bag; every signature "
+                "must live in the same space."
             )
         if w.ndim != 1 or w.shape[0] != p.shape[0]:
             raise ValueError(

@@ -9,9 +9,10 @@ import pytest
 from scipy.optimize import linprog
 from sklearn.svm import SVC
 
+from skmil.bags import check_bags
 from skmil.datasets import make_mil_classification
 from skmil.distance import EMDSVM, CitationKNN, emd_matrix, min_hausdorff_distances
-from skmil.distance.emd import _psd_repair
+from skmil.distance.emd import _kmeans_bag_signatures, _psd_repair
 
 
 def _emd_linprog(A, B, wa, wb, metric="euclidean"):
@@ -188,3 +189,219 @@ def test_emdsvm_bad_params():
                           ({"ground_metric": "l1"}, "ground_metric")]:
         with pytest.raises(ValueError, match=match):
             EMDSVM(**params).fit(bags, y)
+
+
+# --- EMD-SVM signatures ---------------------------------------------------------
+
+
+def _signature_set(points, weights):
+    """A signature as a sorted list of (point, weight) rows, for order-free comparison."""
+    rows = np.column_stack([points, weights])
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def _clustered_bags(seed=0, n_bags=12):
+    # bags of 3-14 instances around 3 centres, so k-means has real work at k=3
+    rng = np.random.RandomState(seed)
+    bags = []
+    for _ in range(n_bags):
+        n = rng.randint(3, 15)
+        centres = rng.randn(3, 2) * 4
+        bags.append(centres[rng.randint(3, size=n)] + 0.3 * rng.randn(n, 2))
+    y = np.arange(n_bags) % 2
+    return bags, y
+
+
+def test_emd_matrix_mixed_uniform_and_weighted_bags():
+    # equal-size pairs take the assignment path only when both bags have equal weights
+    rng = np.random.RandomState(3)
+    bags = [rng.randn(3, 2) for _ in range(4)]
+    w = [np.ones(3), np.array([1.0, 2.0, 3.0]), np.full(3, 5.0), np.array([0.0, 1.0, 1.0])]
+    D = emd_matrix(bags, weights=w)
+    for i in range(4):
+        for j in range(4):
+            ref = _emd_linprog(bags[i], bags[j], w[i] / w[i].sum(), w[j] / w[j].sum())
+            assert D[i, j] == pytest.approx(ref, rel=1e-6, abs=1e-7)
+
+
+def test_kmeans_signature_is_a_lloyd_fixed_point():
+    # clustered bags, and unstructured ones where Lloyd needs several iterations
+    rng = np.random.RandomState(0)
+    bags = _clustered_bags()[0] + [rng.randn(n, 2) for n in (12, 20, 30, 40)]
+    b = check_bags(bags)
+    sig, w = _kmeans_bag_signatures(b, 3, 0)
+    for i, bag in enumerate(bags):
+        C, wi = sig[i], w[sig.offsets[i]:sig.offsets[i + 1]]
+        assert C.shape[0] == min(3, len(bag))
+        # brute force: nearest centre of every instance
+        d2 = np.array([[np.sum((x - c) ** 2) for c in C] for x in bag])
+        lab = d2.argmin(axis=1)
+        for c in range(C.shape[0]):
+            members = bag[lab == c]
+            np.testing.assert_allclose(C[c], members.mean(axis=0), atol=1e-12)
+            assert wi[c] == pytest.approx(len(members) / len(bag))
+        assert wi.sum() == pytest.approx(1.0)
+
+
+def test_kmeans_signature_recovers_separated_clusters():
+    pts = np.array([[0.0, 0.0], [0.2, 0.0], [10.0, 0.0], [10.0, 0.4], [10.2, 0.2],
+                    [0.0, 10.0]])
+    sig, w = _kmeans_bag_signatures(check_bags([pts]), 3, 0)
+    got = _signature_set(sig[0], w)
+    ref = _signature_set(np.array([[0.1, 0.0], [30.2 / 3, 0.2], [0.0, 10.0]]),
+                         np.array([2, 3, 1]) / 6)
+    np.testing.assert_allclose(got, ref, atol=1e-12)
+
+
+def test_kmeans_signature_small_bags_and_duplicates():
+    rng = np.random.RandomState(0)
+    small = rng.randn(4, 3)
+    dup = np.repeat(rng.randn(2, 3), [5, 3], axis=0)  # 8 rows, 2 distinct points
+    sig, w = _kmeans_bag_signatures(check_bags([small, dup]), 4, 0)
+    # a bag of at most k instances is its own signature, uniformly weighted
+    np.testing.assert_allclose(_signature_set(sig[0], w[:4]),
+                               _signature_set(small, np.full(4, 0.25)))
+    # fewer distinct instances than k: one point per distinct instance
+    np.testing.assert_allclose(_signature_set(sig[1], w[4:]),
+                               _signature_set(dup[[0, 5]], np.array([5, 3]) / 8), atol=1e-12)
+
+
+def test_kmeans_signature_order_batch_and_seed():
+    bags, _ = _clustered_bags(1)
+    b = check_bags(bags)
+    sig, w = _kmeans_bag_signatures(b, 3, 7)
+    rng = np.random.RandomState(0)
+    shuffled = [bag[rng.permutation(len(bag))] for bag in bags[::-1]]
+    sig2, w2 = _kmeans_bag_signatures(check_bags(shuffled), 3, 7)
+    again, w3 = _kmeans_bag_signatures(b, 3, 7)
+    np.testing.assert_array_equal(sig.instances, again.instances)
+    np.testing.assert_array_equal(w, w3)
+    for i in range(len(bags)):
+        j = len(bags) - 1 - i
+        # the same set of instances gives the same signature, wherever the bag sits
+        np.testing.assert_array_equal(
+            _signature_set(sig[i], w[sig.offsets[i]:sig.offsets[i + 1]]),
+            _signature_set(sig2[j], w2[sig2.offsets[j]:sig2.offsets[j + 1]]))
+        alone, wa = _kmeans_bag_signatures(check_bags([bags[i]]), 3, 7)
+        np.testing.assert_array_equal(alone.instances, sig[i])
+
+
+def test_emdsvm_kmeans_matches_emd_matrix_and_linprog():
+    bags, y = _clustered_bags(2, n_bags=16)
+    train, test = bags[:12], bags[12:]
+    clf = EMDSVM(C=2.0, signature="kmeans", n_signature_clusters=3, random_state=0)
+    clf.fit(train, y[:12])
+    tsig = clf.train_signatures_
+    tw = tsig.split(clf.train_signature_weights_)
+    assert tsig.sizes.max() == 3
+    D = emd_matrix(tsig, weights=tw)
+    A = D[np.triu_indices(12, 1)].mean()
+    assert clf.A_ == pytest.approx(A)
+    svc = SVC(kernel="precomputed", C=2.0).fit(np.exp(-D / A), y[:12])
+    qsig, qw = _kmeans_bag_signatures(check_bags(test), 3, clf.signature_seed_)
+    qw = qsig.split(qw)
+    Dt = emd_matrix(qsig, tsig, weights=qw, weights_y=tw)
+    np.testing.assert_allclose(clf.decision_function(test),
+                               svc.decision_function(np.exp(-Dt / A)), rtol=1e-6, atol=1e-8)
+    # and the signature EMDs against the transport LP (signatures are <= 3 points)
+    for i in range(len(test)):
+        for j in range(0, 12, 3):
+            ref = _emd_linprog(qsig[i], tsig[j], qw[i], tw[j])
+            assert Dt[i, j] == pytest.approx(ref, rel=1e-6, abs=1e-7)
+
+
+def test_emdsvm_kmeans_equals_uniform_when_bags_fit():
+    bags, y, _ = make_mil_classification(n_bags=20, n_features=3, bag_size=4, random_state=4)
+    uni = EMDSVM().fit(bags, y)
+    km = EMDSVM(signature="kmeans", n_signature_clusters=50, random_state=0).fit(bags, y)
+    assert km.A_ == pytest.approx(uni.A_)
+    np.testing.assert_allclose(km.decision_function(bags), uni.decision_function(bags),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_emdsvm_kmeans_deterministic():
+    bags, y = _clustered_bags(5, n_bags=14)
+    a = EMDSVM(signature="kmeans", n_signature_clusters=3, random_state=3).fit(bags, y)
+    b = EMDSVM(signature="kmeans", n_signature_clusters=3, random_state=3).fit(bags, y)
+    assert a.signature_seed_ == b.signature_seed_
+    np.testing.assert_array_equal(a.train_signatures_.instances, b.train_signatures_.instances)
+    np.testing.assert_array_equal(a.decision_function(bags), b.decision_function(bags))
+
+
+def test_emdsvm_callable_signature():
+    bags, y = _clustered_bags(6, n_bags=12)
+    seen = []
+
+    def identity(bag):
+        seen.append(bag.flags.writeable)
+        return bag, np.ones(len(bag))
+
+    uni = EMDSVM().fit(bags, y)
+    cal = EMDSVM(signature=identity).fit(bags, y)
+    assert seen and not any(seen)  # the user function gets read-only views
+    np.testing.assert_allclose(cal.decision_function(bags), uni.decision_function(bags),
+                               rtol=1e-6, atol=1e-8)
+
+    def first_heavy(bag):  # weights 1, 2, ... in instance order, and projected points
+        return bag[:, :1] * 2.0, np.arange(1.0, len(bag) + 1)
+
+    clf = EMDSVM(signature=first_heavy).fit(bags[:8], y[:8])
+    w = [np.arange(1.0, len(b) + 1) for b in bags]
+    pts = [b[:, :1] * 2.0 for b in bags]
+    D = emd_matrix(pts[:8], weights=w[:8])
+    A = D[np.triu_indices(8, 1)].mean()
+    assert clf.A_ == pytest.approx(A)
+    assert clf.train_signatures_.n_features == 1
+    svc = SVC(kernel="precomputed", C=clf.C).fit(np.exp(-D / A), y[:8])
+    Dt = emd_matrix(pts[8:], pts[:8], weights=w[8:], weights_y=w[:8])
+    np.testing.assert_allclose(clf.decision_function(bags[8:]),
+                               svc.decision_function(np.exp(-Dt / A)), rtol=1e-6, atol=1e-8)
+    ref = _emd_linprog(pts[8], pts[0], w[8] / w[8].sum(), w[0] / w[0].sum())
+    assert Dt[0, 0] == pytest.approx(ref, rel=1e-6, abs=1e-7)
+
+
+def test_emdsvm_bad_signatures():
+    bags, y = _clustered_bags(7, n_bags=8)
+    for params, match in [
+        ({"signature": "clusters"}, "signature must be one of"),
+        ({"signature": "kmeans", "n_signature_clusters": 0}, "n_signature_clusters"),
+        ({"signature": "kmeans", "n_signature_clusters": 2.5}, "n_signature_clusters"),
+        ({"signature": "kmeans", "n_signature_clusters": True}, "n_signature_clusters"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            EMDSVM(**params).fit(bags, y)
+
+    def bad_at(i, out):
+        # a valid signature except for bag number i
+        def f(bag):
+            if len(calls) == i:
+                calls.append(1)
+                return out(bag)
+            calls.append(1)
+            return bag, np.ones(len(bag))
+        return f
+
+    cases = [
+        (lambda b: b, TypeError, "tuple"),
+        (lambda b: (b[0], np.ones(1)), ValueError, "points of shape"),
+        (lambda b: (b[:0], np.ones(0)), ValueError, "points of shape"),
+        (lambda b: (b[:, :1], np.ones(len(b))), ValueError, "-dimensional points"),
+        (lambda b: (b, np.ones(len(b) + 1)), ValueError, "one weight per point"),
+        (lambda b: (b, -np.ones(len(b))), ValueError, "invalid weights"),
+        (lambda b: (b, np.zeros(len(b))), ValueError, "invalid weights"),
+        (lambda b: (b * np.nan, np.ones(len(b))), ValueError, "non-finite points"),
+    ]
+    for out, exc, match in cases:
+        calls = []
+        with pytest.raises(exc, match=match + ".*bag 2|bag 2.*" + match):
+            EMDSVM(signature=bad_at(2, out)).fit(bags, y)
+    # at predict time the signature space must match the training one
+
+    def shrink_later(bag):
+        return (bag if state["fit"] else bag[:, :1]), np.ones(len(bag))
+
+    state = {"fit": True}
+    clf = EMDSVM(signature=shrink_later).fit(bags, y)
+    state["fit"] = False
+    with pytest.raises(ValueError, match="bag 0"):
+        clf.predict(bags[:2])

@@ -4,7 +4,8 @@ The per-pair cost of POT's ``ot.emd2`` at bag sizes of ~10 is dominated by Pytho
 overhead (argument checks, backend dispatch, marginal checks). Here the ground costs of
 all instance pairs come from BLAS blocks once, each bag pair's cost block is a slice,
 and the C network-simplex solver ``ot.lp.emd_wrap.emd_c`` (which releases the GIL) is
-called directly; equal-size bags with uniform weights use the assignment special case
+called directly; equal-size bags with uniform weights (decided per bag) use the
+assignment special case
 ``scipy.optimize.linear_sum_assignment``. Pairs run in chunks on a joblib thread pool.
 
 ``ot`` is imported lazily: importing it costs ~2.4 s (it probes torch/jax).
@@ -51,7 +52,7 @@ def _ground_cost_rows(X, sx, Y, sy, r0, r1, metric):
     return D
 
 
-def _chunk(G, r0, offsets, offsets_y, wx, wy, pairs, uniform):
+def _chunk(G, r0, offsets, offsets_y, wx, wy, pairs, ux, uy):
     solve = emd_solver()
     out = np.empty(len(pairs))
     for k, (i, j) in enumerate(pairs):
@@ -59,7 +60,7 @@ def _chunk(G, r0, offsets, offsets_y, wx, wy, pairs, uniform):
         c0, c1 = offsets_y[j], offsets_y[j + 1]
         M = np.ascontiguousarray(G[a0:a1, c0:c1])
         n = a1 - a0
-        if uniform and n == c1 - c0:
+        if n == c1 - c0 and ux[i] and uy[j]:
             r, c = linear_sum_assignment(M)
             out[k] = M[r, c].sum() / n
         else:
@@ -69,17 +70,23 @@ def _chunk(G, r0, offsets, offsets_y, wx, wy, pairs, uniform):
 
 def emd_pairs(
     X, offsets, wx, Y, offsets_y, wy, pairs, *, metric="euclidean", uniform=False,
-    n_jobs=None, backend="threading", block_size=2048,
+    uniform_y=None, n_jobs=None, backend="threading", block_size=2048,
 ):
     """EMD of each bag pair ``(i, j)`` in ``pairs`` (an (P, 2) int array).
 
     ``wx`` and ``wy`` are per-instance weights normalised to sum 1 within each bag.
+    ``uniform`` (bool, or one bool per bag of ``X``) and ``uniform_y`` (same for ``Y``;
+    default ``uniform``) mark bags whose weights are all equal: a pair of such bags
+    of equal size is solved as an assignment problem.
     Ground costs are computed for one block of row bags at a time (memory
     O(block_size * N_y)), and that block's pairs are solved in parallel.
     """
     from joblib import effective_n_jobs
 
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    ux = np.broadcast_to(np.asarray(uniform, dtype=bool), (offsets.shape[0] - 1,))
+    uy = np.broadcast_to(np.asarray(uniform if uniform_y is None else uniform_y, dtype=bool),
+                         (offsets_y.shape[0] - 1,))
     out = np.zeros(pairs.shape[0])
     if pairs.shape[0] == 0:
         return out
@@ -97,11 +104,11 @@ def emd_pairs(
         G = _ground_cost_rows(X, sx, Y, sy, r0, r1, metric)
         block_pairs = pairs[idx]
         if parallel is None:
-            out[idx] = _chunk(G, r0, offsets, offsets_y, wx, wy, block_pairs, uniform)
+            out[idx] = _chunk(G, r0, offsets, offsets_y, wx, wy, block_pairs, ux, uy)
             continue
         size = max(1, -(-block_pairs.shape[0] // (4 * n_workers)))
         parts = parallel(
-            delayed(_chunk)(G, r0, offsets, offsets_y, wx, wy, block_pairs[k:k + size], uniform)
+            delayed(_chunk)(G, r0, offsets, offsets_y, wx, wy, block_pairs[k:k + size], ux, uy)
             for k in range(0, block_pairs.shape[0], size)
         )
         out[idx] = np.concatenate(parts)

@@ -278,7 +278,7 @@ def test_group_slack_dual_kkt_and_primal_agree():
     neg = np.flatnonzero(y < 0)
     groups[neg] = np.arange(neg.size) // 3  # negatives share a slack in threes
     C = np.where(y > 0, 2.0, 0.7)
-    res = solve_group_slack_dual(y, C, groups, factor=X)
+    res = solve_group_slack_dual(y, C, groups, X=X)
     a = res.alpha
     assert np.all(a >= 0) and np.all(a <= C + 1e-7)
     assert abs(y @ a) < 1e-6

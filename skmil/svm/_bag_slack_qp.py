@@ -44,28 +44,13 @@ class GroupSlackDual:
         self.solver = solver
 
 
-def _factor(K: np.ndarray) -> np.ndarray:
-    """``L`` with ``L @ L.T ~= K`` from a symmetric eigendecomposition.
-
-    Negative eigenvalues (rounding in a PSD kernel) are clipped to zero and directions
-    below ``1e-12`` of the largest eigenvalue dropped, so the quadratic term is convex
-    by construction (cvxpy's ``quad_form`` would reject a matrix whose smallest
-    eigenvalue is ``-1e-14``) and low-rank kernels give a smaller problem.
-    """
-    w, V = np.linalg.eigh((K + K.T) * 0.5)
-    keep = w > max(w[-1], 0.0) * 1e-12
-    if not keep.any():
-        return np.zeros((K.shape[0], 1))
-    return V[:, keep] * np.sqrt(w[keep])
-
-
 def solve_group_slack_dual(
     y: np.ndarray,
     C: np.ndarray,
     groups: np.ndarray,
     *,
     K: np.ndarray | None = None,
-    factor: np.ndarray | None = None,
+    X: np.ndarray | None = None,
     solver: str | None = None,
 ) -> GroupSlackDual:
     """Solve ``max sum(a) - 1/2 (y a)' K (y a)`` with shared per-group slack.
@@ -85,11 +70,9 @@ def solve_group_slack_dual(
         Group id (``>= 0``) of points that share a slack, ``-1`` for points with their
         own slack.
     K : ndarray of shape (n, n), optional
-        Kernel matrix (needed for the intercept; computed as ``factor @ factor.T`` if
-        omitted).
-    factor : ndarray of shape (n, r), optional
-        Any ``L`` with ``L @ L.T = K`` (for a linear kernel, the data matrix itself);
-        computed from ``K`` by an eigendecomposition if omitted.
+        Kernel matrix (positive semi-definite up to rounding).
+    X : ndarray of shape (n, d), optional
+        For a linear kernel, the data instead of ``K`` (``K = X @ X.T``).
     solver : str, optional
         A cvxpy solver name; by default Clarabel, then OSQP, then SCS.
 
@@ -103,14 +86,16 @@ def solve_group_slack_dual(
     C = np.asarray(C, dtype=np.float64)
     groups = np.asarray(groups, dtype=np.int64)
     n = y.shape[0]
-    if factor is None:
-        factor = _factor(K)
     if K is None:
-        K = factor @ factor.T
-
+        K = X @ X.T
+    # Q = (y y') * K, symmetrised, plus a jitter far below the solver's tolerance so
+    # that rounding can never make it indefinite; psd_wrap then skips cvxpy's
+    # eigenvalue check. Passing Q as the QP's P matrix is much faster in Clarabel than
+    # sum_squares(L' (y*a)) with a dense factor L (measured 1.3 s vs 32 s at n = 1,200).
+    Q = (K + K.T) * (0.5 * np.outer(y, y))
+    Q[np.diag_indices(n)] += 1e-12 * max(float(np.abs(np.diag(K)).max()), 1.0)
     a = cp.Variable(n, nonneg=True)
-    # sum_squares(L' (y*a)) = (y a)' K (y a): convex whatever K's rounding errors
-    obj = cp.Maximize(cp.sum(a) - 0.5 * cp.sum_squares(factor.T @ cp.multiply(y, a)))
+    obj = cp.Maximize(cp.sum(a) - 0.5 * cp.quad_form(a, cp.psd_wrap(Q)))
     cons = [a <= C, y @ a == 0]
     gmask = groups >= 0
     if gmask.any():

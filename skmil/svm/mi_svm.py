@@ -495,7 +495,7 @@ class MISVM(_BaseMISVM):
         solver: str = "libsvm",
         intercept_scaling: float = 10.0,
         negative_slack: str = "instance",
-        max_qp_points: int = 1500,
+        max_qp_points: int = 2000,
         random_state: Any = None,
         verbose: int = 0,
     ) -> None:
@@ -547,11 +547,8 @@ class MISVM(_BaseMISVM):
         else:
             R = pts.rows(idx)
             K = instance_kernel(R, R, *self._spec)
-        # a linear kernel factors as the data itself: a smaller, exactly convex QP
-        factor = pts.rows(idx) if self.kernel == "linear" and pts.X.shape[1] < idx.size \
-            else None
         Ci = self.C_ * sample_weights_for(y_pm, self._cw)
-        res = solve_group_slack_dual(y_pm, Ci, groups, K=K, factor=factor)
+        res = solve_group_slack_dual(y_pm, Ci, groups, K=K)
         sup = res.support
         return (y_pm[sup] * res.alpha[sup], res.intercept), idx[sup]
 

@@ -215,3 +215,135 @@ def test_max_precomputed_auto_resolves_per_method(data):
     assert not MISVM(kernel="rbf", C=1.0, max_precomputed=300).fit(bags, y).precomputed_
     with pytest.raises(ValueError, match="max_precomputed"):
         miSVM(C=1.0, max_precomputed="big").fit(bags, y)
+
+# -- MI-SVM with one slack per negative bag (negative_slack="bag", cvxpy dual) ------------
+
+@pytest.fixture(scope="module")
+def small():
+    return make_mil_classification(n_bags=16, n_features=3, bag_size=4, class_sep=3.0,
+                                   witness_rate=0.3, random_state=1)
+
+
+def _singleton_negatives(bags, y):
+    """Split every negative bag into one-instance bags (shared slack = own slack)."""
+    out_b, out_y = [], []
+    for b, lab in zip(bags, y):
+        if lab == 1:
+            out_b.append(b)
+            out_y.append(1)
+        else:
+            out_b.extend(b[i : i + 1] for i in range(b.shape[0]))
+            out_y.extend([0] * b.shape[0])
+    return out_b, np.array(out_y)
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_bag_slack_equals_instance_slack_for_singleton_negative_bags(small, kernel):
+    bags, y = _singleton_negatives(*small[:2])
+    kw = dict(kernel=kernel, C=1.0, tol=1e-7)
+    inst = MISVM(**kw).fit(bags, y)
+    bag = MISVM(negative_slack="bag", **kw).fit(bags, y)
+    np.testing.assert_array_equal(bag.witness_indices_, inst.witness_indices_)
+    fi = np.concatenate(inst.decision_function_instances(bags))
+    fb = np.concatenate(bag.decision_function_instances(bags))
+    np.testing.assert_allclose(fb, fi, atol=1e-4 * np.abs(fi).max())
+    assert bag.intercept_ == pytest.approx(inst.intercept_, abs=1e-4)
+
+
+def _primal_group_slack(X, y, C, groups):
+    """min 1/2||w||^2 + sum C_i xi_i (singletons) + sum C_g xi_g, solved directly."""
+    import cvxpy as cp
+
+    n, d = X.shape
+    gid = np.unique(groups[groups >= 0])
+    slack_of = np.where(groups >= 0, np.searchsorted(gid, groups), gid.size + np.arange(n))
+    n_slack = gid.size + n
+    cost = np.zeros(n_slack)
+    cost[slack_of] = C  # group slacks get their members' C; unused singleton slots stay 0
+    w, b, xi = cp.Variable(d), cp.Variable(), cp.Variable(n_slack, nonneg=True)
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w) + cost @ xi),
+                      [cp.multiply(y, X @ w + b) >= 1 - xi[slack_of]])
+    prob.solve(solver="CLARABEL")
+    return prob.value, w.value
+
+
+def _primal_value(X, y, C, groups, w, b):
+    """Primal objective at (w, b) with the optimal slacks."""
+    hinge = np.maximum(0.0, 1.0 - y * (X @ w + b))
+    val = 0.5 * w @ w + float(C[groups < 0] @ hinge[groups < 0])
+    for g in np.unique(groups[groups >= 0]):
+        m = groups == g
+        val += C[m][0] * hinge[m].max()
+    return val
+
+
+def test_group_slack_dual_kkt_and_primal_agree():
+    from skmil.svm._bag_slack_qp import solve_group_slack_dual
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    y = np.where(X[:, 0] + 0.8 * rng.normal(size=30) > 0, 1.0, -1.0)
+    groups = np.full(30, -1)
+    neg = np.flatnonzero(y < 0)
+    groups[neg] = np.arange(neg.size) // 3  # negatives share a slack in threes
+    C = np.where(y > 0, 2.0, 0.7)
+    res = solve_group_slack_dual(y, C, groups, X=X)
+    a = res.alpha
+    assert np.all(a >= 0) and np.all(a <= C + 1e-7)
+    assert abs(y @ a) < 1e-6
+    for g in np.unique(groups[neg]):
+        assert a[groups == g].sum() <= 0.7 + 1e-6
+    # a bag cap must actually bind somewhere, or the test would not test it
+    assert max(a[groups == g].sum() for g in np.unique(groups[neg])) > 0.7 - 1e-4
+    primal, w_p = _primal_group_slack(X, y, C, groups)
+    w_d = (y * a) @ X
+    assert res.objective == pytest.approx(primal, rel=1e-5)  # strong duality
+    np.testing.assert_allclose(w_d, w_p, atol=1e-4)
+    # the KKT intercept is primal-optimal with w from the dual
+    assert _primal_value(X, y, C, groups, w_d, res.intercept) == pytest.approx(primal, rel=1e-5)
+
+
+def test_MISVM_bag_slack_final_svm_is_the_primal_optimum(small):
+    bags, y, _ = small
+    clf = MISVM(kernel="linear", C=1.0, negative_slack="bag", max_iter=10).fit(bags, y)
+    assert np.all(clf.witness_indices_ >= 0)
+    X = np.concatenate(bags)
+    owner = _bag_of_instance(bags)
+    neg = np.flatnonzero(y[owner] == 0)
+    Xt = np.vstack([X[neg], X[clf.witness_indices_]])
+    yt = np.concatenate([-np.ones(neg.size), np.ones(clf.witness_indices_.size)])
+    groups = np.concatenate([owner[neg], -np.ones(clf.witness_indices_.size, dtype=int)])
+    C = np.ones(yt.size)
+    primal, _ = _primal_group_slack(Xt, yt, C, groups)
+    sv = clf.support_vectors_
+    assert dual_objective(clf.dual_coef_, sv @ sv.T) == pytest.approx(primal, rel=1e-4)
+    w = clf.dual_coef_ @ sv
+    assert _primal_value(Xt, yt, C, groups, w, clf.intercept_) == pytest.approx(primal, rel=1e-4)
+    # dual feasibility per negative bag: alpha = |dual_coef| of each negative SV
+    alpha_neg = {}
+    for s, c in zip(sv, clf.dual_coef_):
+        if c < 0:
+            i = neg[np.flatnonzero((X[neg] == s).all(axis=1))[0]]
+            alpha_neg[owner[i]] = alpha_neg.get(owner[i], 0.0) - c
+    assert alpha_neg and max(alpha_neg.values()) <= 1.0 + 1e-6
+
+
+def test_bag_slack_bad_values(small):
+    bags, y, _ = small
+    with pytest.raises(ValueError, match="negative_slack must be"):
+        MISVM(negative_slack="bags").fit(bags, y)
+    with pytest.raises(ValueError, match="liblinear"):
+        MISVM(kernel="linear", solver="liblinear", negative_slack="bag").fit(bags, y)
+    with pytest.raises(ValueError, match="negative_slack='instance'"):
+        MISVM(C=1.0, negative_slack="bag", max_qp_points=10).fit(bags, y)
+    with pytest.raises(ValueError, match="max_qp_points"):
+        MISVM(C=1.0, negative_slack="bag", max_qp_points=0).fit(bags, y)
+    with pytest.raises(TypeError):
+        miSVM(negative_slack="bag")  # mi-SVM has per-instance slacks by definition
+
+
+def test_bag_slack_with_c_auto(small):
+    bags, y, _ = small
+    clf = MISVM(kernel="linear", negative_slack="bag", max_iter=5).fit(bags, y)
+    assert clf.cv_scores_.shape == (3,) and clf.C_ in (1.0, 10.0, 100.0)
+    assert clf.predict(bags).shape == (len(bags),)

@@ -16,6 +16,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
+from .._proba import decision_scores, proba_available
 from ..bags import Bags
 from ..base import BaseMILClassifier
 
@@ -174,11 +175,6 @@ def check_power(power: Any) -> float | None:
     return float(power)
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
-
-
 class EmbeddingClassifierMixin:
     """Glue for 'embedding transformer + sklearn classifier' MIL classifiers.
 
@@ -273,16 +269,9 @@ class EmbeddingClassifierMixin:
         return self.encoder_._transform(bags)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
-        Z = self._embed(bags)
-        if hasattr(self.classifier_, "decision_function"):
-            return self.classifier_.decision_function(Z)
-        return logit(self.classifier_.predict_proba(Z)[:, 1])
+        return decision_scores(self.classifier_, self._embed(bags))
 
-    def _has_proba(self) -> bool:
-        clf = getattr(self, "classifier_", None)
-        if clf is None:
-            clf = self._resolved_classifier()
-        return hasattr(clf, "predict_proba")
+    _has_proba = proba_available("classifier_", "_resolved_classifier")
 
     def _proba(self, X: Any) -> np.ndarray:
         bags = self._validate_bags(X, reset=False)

@@ -10,6 +10,7 @@ from sklearn.svm import SVC
 from sklearn.utils.metaestimators import available_if
 
 from .._kernels.segments import bag_statistics
+from .._proba import decision_scores, proba_available
 from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILTransformer
 
@@ -133,15 +134,9 @@ class SimpleMI(BaseMILClassifier):
         self.estimator_ = clone(self._resolved_estimator()).fit(self._embed(bags, True), y)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
-        Z = self._embed(bags, False)
-        if hasattr(self.estimator_, "decision_function"):
-            return self.estimator_.decision_function(Z)
-        p = np.clip(self.estimator_.predict_proba(Z)[:, 1], 1e-12, 1 - 1e-12)
-        return np.log(p) - np.log1p(-p)
+        return decision_scores(self.estimator_, self._embed(bags, False))
 
-    def _has_proba(self) -> bool:
-        est = getattr(self, "estimator_", None) or self._resolved_estimator()
-        return hasattr(est, "predict_proba")
+    _has_proba = proba_available("estimator_", "_resolved_estimator")
 
     @available_if(_has_proba)
     def predict_proba(self, X: Any) -> np.ndarray:

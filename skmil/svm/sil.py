@@ -10,6 +10,7 @@ from sklearn.svm import SVC
 from sklearn.utils.metaestimators import available_if
 
 from .._kernels.segments import segment_logsumexp, segment_max, segment_mean
+from .._proba import decision_scores, proba_available
 from ..bags import Bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 
@@ -24,11 +25,6 @@ def _pool(values: np.ndarray, offsets: np.ndarray, pooling: str) -> np.ndarray:
     if pooling == "mean":
         return segment_mean(values, offsets)
     return segment_logsumexp(values, offsets)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
 
 
 class SIL(InstancePredictionMixin, BaseMILClassifier):
@@ -129,17 +125,12 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         self.estimator_ = clone(self._resolved_estimator()).fit(bags.instances, y_inst)
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
-        est = self.estimator_
-        if hasattr(est, "decision_function"):
-            return np.asarray(est.decision_function(bags.instances), dtype=np.float64)
-        return _logit(est.predict_proba(bags.instances)[:, 1])
+        return decision_scores(self.estimator_, bags.instances)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         return _pool(self._decision_function_instances(bags), bags.offsets, self.pooling)
 
-    def _has_proba(self) -> bool:
-        est = getattr(self, "estimator_", None) or self._resolved_estimator()
-        return hasattr(est, "predict_proba")
+    _has_proba = proba_available("estimator_", "_resolved_estimator")
 
     @available_if(_has_proba)
     def predict_proba(self, X: Any) -> np.ndarray:

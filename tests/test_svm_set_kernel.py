@@ -92,18 +92,28 @@ def test_mikernel_learns_separable_problem():
     assert (clf.predict(bags[60:]) == y[60:]).mean() >= 0.9
 
 
+@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("symmetric", [True, False])
-def test_row_and_column_tiling_is_exact(symmetric):
-    from skmil._kernels.set_kernel import _raw_gram
+def test_row_and_column_tiling_is_exact(symmetric, weighted):
+    # the one block loop behind MI-Kernel's set kernel and mi-Graph's weighted one
+    from skmil._kernels.bagpairs import blocked_set_kernel
     from skmil.bags import check_bags
 
     rng = np.random.default_rng(5)
     A = check_bags(_bags(rng, 13))
     B = A if symmetric else check_bags(_bags(rng, 8))
-    ref = _reference(list(A), list(B), "rbf", 0.2, 3, 0.0, 1.0, "none")
-    for bs, cs in [(3, 4), (6, 1), (10_000, 5)]:
-        K = _raw_gram(A.instances, A.offsets, B.instances, B.offsets, "rbf", 0.2, 3, 0.0,
-                      1.0, bs, symmetric, col_size=cs)
+    wa = rng.uniform(0.1, 2.0, A.n_instances) if weighted else np.ones(A.n_instances)
+    wb = wa if symmetric else (rng.uniform(0.1, 2.0, B.n_instances) if weighted
+                               else np.ones(B.n_instances))
+    ref = np.array([[sum(u * v * np.exp(-0.2 * np.sum((x - z) ** 2))
+                         for x, u in zip(a, ua) for z, v in zip(b, ub))
+                     for b, ub in zip(B, B.split(wb))] for a, ua in zip(A, A.split(wa))])
+    kw = dict(gamma=0.2, weights=wa if weighted else None,
+              weights_y=None if symmetric or not weighted else wb)
+    Y, off_y = (None, None) if symmetric else (B.instances, B.offsets)
+    for bs, cs in [(3, 4), (6, 1), (10_000, 5), (512, 2048)]:
+        K = blocked_set_kernel(A.instances, A.offsets, Y, off_y, **kw, block_size=bs,
+                               col_size=cs)
         np.testing.assert_allclose(K, ref, rtol=1e-10, atol=1e-12)
 
 

@@ -1,18 +1,21 @@
 """Bag-pair reductions over instance-pair blocks computed by BLAS.
 
-Every bag-pair quantity here (weighted set kernel, minimal Hausdorff distance, the
-ground-cost matrix of the EMD) is a reduction over the instance-pair matrix of two
-bags. Calling BLAS per bag pair is slow (tiny GEMMs), and materialising the full
-N x N matrix costs O(N^2) memory, so rows are processed in blocks of whole bags
-(about ``block_size`` instances): one GEMM per block against all column instances,
-an elementwise map, then segmented reductions (``np.*.reduceat``) over rows and
-columns. This is the strategy measured fastest in the project's PERFORMANCE notes.
+Every bag-pair quantity here (the set kernels of MI-Kernel and mi-Graph, the minimal
+Hausdorff distance, the ground-cost matrix of the EMD) is a reduction over the
+instance-pair matrix of two bags. Calling BLAS per bag pair is slow (tiny GEMMs), and
+materialising the full N x N matrix costs O(N^2) memory, so rows are processed in
+blocks of whole bags (about ``block_size`` instances): one GEMM per block against the
+column instances (for the set kernels in cache-sized tiles of whole bags), an
+elementwise map, then segmented reductions (``np.*.reduceat``) over rows and columns.
+This is the strategy measured fastest in the project's PERFORMANCE notes.
 
-The GEMM is *augmented* so that it yields the needed quantity directly: appending
-the columns ``[-gamma*||x||^2 + log w_x, 1]`` to ``2*gamma*X`` and ``[1,
--gamma*||y||^2 + log w_y]`` to ``Y`` makes ``Xa @ Ya.T`` equal to
+For the RBF set kernels the GEMM is *augmented* so that it yields the needed quantity
+directly: appending the columns ``[-gamma*||x||^2 + log w_x, 1]`` to ``2*gamma*X`` and
+``[1, -gamma*||y||^2 + log w_y]`` to ``Y`` makes ``Xa @ Ya.T`` equal to
 ``-gamma*||x - y||^2 + log w_x + log w_y``, so a single ``np.exp`` yields the weighted
-RBF terms with the instance weights folded in at no extra cost.
+RBF terms with the instance weights folded in at no extra cost. MI-Kernel's set kernel
+(no weights) and mi-Graph's (clique weights) share that one loop,
+:func:`blocked_set_kernel`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "blocked_set_kernel",
+    "blocked_set_kernel_diag",
     "row_blocks",
     "sq_norms",
     "weighted_set_kernel",
@@ -62,18 +67,158 @@ def sqdist_block(X: np.ndarray, Y: np.ndarray, sx=None, sy=None) -> np.ndarray:
     return D
 
 
-def _augment_rbf(X, gamma, logw, left):
+def _operand(X, kernel, gamma, logw, left):
+    """One side of the block GEMM, prepared once for all blocks.
+
+    For the RBF kernel two columns are appended, ``[2*gamma*x, -gamma*|x|^2 + log w, 1]``
+    on the left and ``[x', 1, -gamma*|x'|^2 + log w']`` on the right, so that one GEMM
+    gives ``-gamma*||x - x'||^2 + log w + log w'``. Other kernels use ``X`` as it is.
+    """
+    if kernel != "rbf":
+        return X
     n, d = X.shape
     out = np.empty((n, d + 2))
-    extra = -gamma * sq_norms(X) + logw
+    extra = -gamma * sq_norms(X)
+    if logw is not None:
+        extra += logw
     if left:
-        out[:, :d] = 2.0 * gamma * X
+        np.multiply(X, 2.0 * gamma, out=out[:, :d])
         out[:, d] = extra
         out[:, d + 1] = 1.0
     else:
         out[:, :d] = X
         out[:, d] = 1.0
         out[:, d + 1] = extra
+    return out
+
+
+def _log_weights(weights, kernel):
+    if weights is None:
+        return None
+    if kernel != "rbf":
+        # they ride in the GEMM as logarithms, which only the RBF kernel's exp undoes
+        raise ValueError(f"instance weights need kernel='rbf', got {kernel!r}.")
+    return np.log(weights)
+
+
+def _block_values(L, R, kernel, gamma, degree, coef0, p, clip):
+    """``w w' k(x, x')**p`` for a left block ``L`` and right block ``R`` (prepared operands).
+
+    For the RBF kernel ``p`` is already folded into the operands' ``gamma``
+    (``exp(-g d)**p = exp(-p g d)``) and the weights into their extra columns.
+    """
+    G = L @ R.T
+    if kernel == "rbf":
+        if clip:
+            np.minimum(G, 0.0, out=G)  # rounding can make a squared distance negative
+        return np.exp(G, out=G)
+    if kernel == "poly":
+        G *= gamma
+        G += coef0
+        np.power(G, degree, out=G)
+    elif kernel == "sigmoid":
+        G *= gamma
+        G += coef0
+        np.tanh(G, out=G)
+    if p != 1:
+        np.power(G, p, out=G)
+    return G
+
+
+def _prepare(X, Y, kernel, gamma, p, weights, weights_y, symmetric):
+    g = gamma * p if kernel == "rbf" else gamma
+    logw = _log_weights(weights, kernel)
+    logw_y = logw if symmetric else _log_weights(weights_y, kernel)
+    left = _operand(X, kernel, g, logw, True)
+    if symmetric and kernel != "rbf":
+        right = left
+    else:
+        right = _operand(X if symmetric else Y, kernel, g, logw_y, False)
+    # with weights the exponent may legitimately be positive, so it is only clipped
+    # (at -gamma*||x - x'||^2 <= 0) when there are none
+    clip = logw is None and logw_y is None
+    return left, right, clip
+
+
+def blocked_set_kernel(
+    X: np.ndarray,
+    offsets: np.ndarray,
+    Y: np.ndarray | None = None,
+    offsets_y: np.ndarray | None = None,
+    *,
+    kernel: str = "rbf",
+    gamma: float = 1.0,
+    degree: int = 3,
+    coef0: float = 0.0,
+    p: float = 1.0,
+    weights: np.ndarray | None = None,
+    weights_y: np.ndarray | None = None,
+    block_size: int = 512,
+    col_size: int = 2048,
+) -> np.ndarray:
+    """Unnormalised (weighted) set kernel ``K[i, j] = sum_a sum_b w_a w_b k(x_ia, y_jb)**p``.
+
+    The one implementation behind MI-Kernel's set kernel and mi-Graph's weighted set
+    kernel. Rows go in blocks of whole bags (about ``block_size`` instances), columns in
+    tiles of whole bags (about ``col_size`` instances, so that a block stays near the
+    cache and the GEMM output, ``exp`` and segment sums do not stream through DRAM);
+    each tile is one GEMM, an elementwise map in place, and ``np.add.reduceat`` over
+    rows then columns. With ``Y=None`` the Gram matrix of X with itself is computed,
+    upper-triangle tiles only, and mirrored.
+
+    ``kernel`` is ``"rbf"``, ``"linear"``, ``"poly"`` or ``"sigmoid"`` (libsvm's
+    definitions). ``weights`` (positive, one per instance of X; ``weights_y`` for Y,
+    default ``weights`` when ``Y`` is None) need the RBF kernel: they are folded into
+    the augmented GEMM as logarithms, so ``None`` (all 1) and weights cost the same.
+    """
+    symmetric = Y is None
+    if symmetric:
+        offsets_y = offsets
+    left, right, clip = _prepare(X, Y, kernel, gamma, p, weights, weights_y, symmetric)
+    bx, by = offsets.shape[0] - 1, offsets_y.shape[0] - 1
+    K = np.empty((bx, by))
+    starts_y = offsets_y[:-1]
+    col_blocks = row_blocks(offsets_y, col_size)
+    for b0, b1 in row_blocks(offsets, block_size):
+        r0, r1 = offsets[b0], offsets[b1]
+        L = left[r0:r1]
+        loc = offsets[b0:b1] - r0
+        if symmetric:
+            # upper triangle only (mirrored below): the tiles start at the block's first
+            # bag, so no tile straddles the diagonal and little below it is computed
+            col_blocks = [(b0 + c0, b0 + c1) for c0, c1 in row_blocks(offsets_y[b0:], col_size)]
+        for cb0, cb1 in col_blocks:
+            c0, c1 = offsets_y[cb0], offsets_y[cb1]
+            E = _block_values(L, right[c0:c1], kernel, gamma, degree, coef0, p, clip)
+            S = np.add.reduceat(E, loc, axis=0)
+            K[b0:b1, cb0:cb1] = np.add.reduceat(S, starts_y[cb0:cb1] - c0, axis=1)
+    if symmetric:
+        # the diagonal blocks filled some lower cells; the upper ones are exact
+        iu = np.triu_indices(bx, 1)
+        K[(iu[1], iu[0])] = K[iu]
+    return K
+
+
+def blocked_set_kernel_diag(
+    X: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    kernel: str = "rbf",
+    gamma: float = 1.0,
+    degree: int = 3,
+    coef0: float = 0.0,
+    p: float = 1.0,
+    weights: np.ndarray | None = None,
+    block_size: int = 512,
+) -> np.ndarray:
+    """Diagonal of :func:`blocked_set_kernel` (each bag with itself), bag-diagonal blocks only."""
+    left, right, clip = _prepare(X, None, kernel, gamma, p, weights, None, True)
+    out = np.empty(offsets.shape[0] - 1)
+    for b0, b1 in row_blocks(offsets, block_size):
+        r0, r1 = offsets[b0], offsets[b1]
+        E = _block_values(left[r0:r1], right[r0:r1], kernel, gamma, degree, coef0, p, clip)
+        loc = offsets[b0:b1] - r0
+        out[b0:b1] = np.diagonal(np.add.reduceat(np.add.reduceat(E, loc, axis=0), loc, axis=1))
     return out
 
 
@@ -90,7 +235,8 @@ def weighted_set_kernel(
     """``K[i, j] = sum_a sum_b w_a w_b exp(-gamma ||x_ia - y_jb||^2)`` for all bag pairs.
 
     With ``Y=None`` the Gram matrix of X with itself is computed, upper triangle only,
-    and mirrored. Weights must be positive (they enter as logarithms).
+    and mirrored. Weights must be positive (they enter as logarithms). The RBF case of
+    :func:`blocked_set_kernel`.
 
     Parameters
     ----------
@@ -108,28 +254,8 @@ def weighted_set_kernel(
     -------
     K : ndarray of shape (B_x, B_y)
     """
-    sym = Y is None
-    logw = np.zeros(X.shape[0]) if weights is None else np.log(weights)
-    Xa = _augment_rbf(X, gamma, logw, left=True)
-    if sym:
-        Ya = _augment_rbf(X, gamma, logw, left=False)
-        offsets_y = offsets
-    else:
-        logw_y = np.zeros(Y.shape[0]) if weights_y is None else np.log(weights_y)
-        Ya = _augment_rbf(Y, gamma, logw_y, left=False)
-    bx, by = offsets.shape[0] - 1, offsets_y.shape[0] - 1
-    K = np.zeros((bx, by))
-    for b0, b1 in row_blocks(offsets, block_size):
-        r0, r1 = offsets[b0], offsets[b1]
-        cb0 = b0 if sym else 0
-        c0 = offsets_y[cb0]
-        E = Xa[r0:r1] @ Ya[c0:].T
-        np.exp(E, out=E)
-        rows = np.add.reduceat(E, offsets[b0:b1] - r0, axis=0)
-        K[b0:b1, cb0:] = np.add.reduceat(rows, offsets_y[cb0:-1] - c0, axis=1)
-    if sym:
-        K = np.triu(K) + np.triu(K, 1).T
-    return K
+    return blocked_set_kernel(X, offsets, Y, offsets_y, gamma=gamma, weights=weights,
+                              weights_y=weights_y, block_size=block_size)
 
 
 def min_sqdist_matrix(
@@ -167,15 +293,5 @@ def weighted_set_kernel_diag(
     block_size: int = 512,
 ) -> np.ndarray:
     """Diagonal of :func:`weighted_set_kernel`: each bag's kernel with itself."""
-    logw = np.zeros(X.shape[0]) if weights is None else np.log(weights)
-    Xa = _augment_rbf(X, gamma, logw, left=True)
-    Ya = _augment_rbf(X, gamma, logw, left=False)
-    out = np.empty(offsets.shape[0] - 1)
-    for b0, b1 in row_blocks(offsets, block_size):
-        r0, r1 = offsets[b0], offsets[b1]
-        E = Xa[r0:r1] @ Ya[r0:r1].T
-        np.exp(E, out=E)
-        starts = offsets[b0:b1] - r0
-        rows = np.add.reduceat(E, starts, axis=0)
-        out[b0:b1] = np.diagonal(np.add.reduceat(rows, starts, axis=1))
-    return out
+    return blocked_set_kernel_diag(X, offsets, gamma=gamma, weights=weights,
+                                   block_size=block_size)

@@ -1,14 +1,15 @@
 """Instance kernels and the (normalised) set kernel over the flat bag layout.
 
-The set kernel ``K[a, b] = sum_{x in A, x' in B} k(x, x')**p`` is computed in row blocks
-of whole bags (about ``block_size`` instances each): one BLAS GEMM per block gives the
-instance kernel block, the power and ``exp`` are applied in place, and
-``np.add.reduceat`` sums it into bag x bag cells. For the RBF kernel two extra columns
-are appended to the operands so that the GEMM yields ``-gamma * ||x - x'||**2``
-directly (PERFORMANCE.md, "Set kernels": the fastest strategy measured on this
-machine). Memory is ``O(block_size * N + B_a * B_b)``: the ``N x N`` instance kernel
-is never formed. For the symmetric (train x train) case only the upper triangle of
-blocks is computed and mirrored.
+The set kernel ``K[a, b] = sum_{x in A, x' in B} k(x, x')**p`` is computed by
+:func:`skmil._kernels.bagpairs.blocked_set_kernel` (shared with mi-Graph's weighted set
+kernel): row blocks of whole bags (about ``block_size`` instances each) against column
+tiles, one BLAS GEMM per tile gives the instance kernel block, the power and ``exp``
+are applied in place, and ``np.add.reduceat`` sums it into bag x bag cells. For the
+RBF kernel two extra columns are appended to the operands so that the GEMM yields
+``-gamma * ||x - x'||**2`` directly (PERFORMANCE.md, "Set kernels": the fastest
+strategy measured on this machine). Memory is ``O(block_size * col_size + B_a * B_b)``:
+the ``N x N`` instance kernel is never formed. For the symmetric (train x train) case
+only the upper triangle of blocks is computed and mirrored.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .bagpairs import row_blocks
+from .bagpairs import blocked_set_kernel, blocked_set_kernel_diag
 
 __all__ = ["instance_kernel", "resolve_gamma", "set_kernel_gram", "set_kernel_diag"]
 
@@ -83,91 +84,10 @@ def instance_kernel(
     raise ValueError(f"unknown kernel {kernel!r}")
 
 
-class _Operand:
-    """One side of the GEMM, prepared once (extra RBF columns appended)."""
-
-    def __init__(self, X, kernel, gamma, left):
-        self.X = X
-        if kernel == "rbf":
-            sq = np.einsum("ij,ij->i", X, X)
-            n = X.shape[0]
-            aug = np.empty((n, X.shape[1] + 2))
-            if left:
-                # [2*gamma*x, -gamma*|x|^2, 1] . [x', 1, -gamma*|x'|^2]
-                np.multiply(X, 2.0 * gamma, out=aug[:, :-2])
-                aug[:, -2] = -gamma * sq
-                aug[:, -1] = 1.0
-            else:
-                aug[:, :-2] = X
-                aug[:, -2] = 1.0
-                aug[:, -1] = -gamma * sq
-            self.M = aug
-        else:
-            self.M = X
-
-
-def _block_values(L, R, kernel, gamma, degree, coef0, p):
-    """``k(x, x')**p`` for a left block ``L`` and right block ``R`` (prepared operands)."""
-    G = L @ R.T
-    if kernel == "rbf":
-        np.minimum(G, 0.0, out=G)
-        if p != 1:
-            G *= p  # exp(-g d)^p = exp(-p g d)
-        return np.exp(G, out=G)
-    if kernel == "poly":
-        G *= gamma
-        G += coef0
-        np.power(G, degree, out=G)
-    elif kernel == "sigmoid":
-        G *= gamma
-        G += coef0
-        np.tanh(G, out=G)
-    if p != 1:
-        np.power(G, p, out=G)
-    return G
-
-
-def _raw_gram(Xa, off_a, Xb, off_b, kernel, gamma, degree, coef0, p, block_size, symmetric,
-              col_size=2048):
-    na, nb = off_a.shape[0] - 1, off_b.shape[0] - 1
-    K = np.empty((na, nb))
-    left = _Operand(Xa, kernel, gamma, True).M
-    right = left if (symmetric and kernel != "rbf") else _Operand(Xb, kernel, gamma, False).M
-    starts_b = off_b[:-1]
-    # column tiles keep each block (block_size x col_size doubles) near the cache, so
-    # GEMM output, exp and the segment sums do not stream through DRAM
-    col_blocks = row_blocks(off_b, col_size)
-    for b0, b1 in row_blocks(off_a, block_size):
-        r0, r1 = off_a[b0], off_a[b1]
-        L = left[r0:r1]
-        loc = off_a[b0:b1] - r0
-        for c_bag0, c_bag1 in col_blocks:
-            if symmetric and c_bag1 <= b0:
-                continue  # upper triangle only; mirrored below
-            c0, c1 = off_b[c_bag0], off_b[c_bag1]
-            E = _block_values(L, right[c0:c1], kernel, gamma, degree, coef0, p)
-            S = np.add.reduceat(E, loc, axis=0)
-            K[b0:b1, c_bag0:c_bag1] = np.add.reduceat(S, starts_b[c_bag0:c_bag1] - c0, axis=1)
-    if symmetric:
-        # tiles straddling the diagonal filled some lower cells; the upper ones are exact
-        iu = np.triu_indices(na, 1)
-        K[(iu[1], iu[0])] = K[iu]
-    return K
-
-
 def set_kernel_diag(X, offsets, kernel, gamma, degree=3, coef0=0.0, p=1.0, block_size=512):
     """Unnormalised self set kernel ``k_set(A, A)`` of every bag (bag-diagonal blocks only)."""
-    n = offsets.shape[0] - 1
-    out = np.empty(n)
-    left = _Operand(X, kernel, gamma, True).M
-    right = left if kernel != "rbf" else _Operand(X, kernel, gamma, False).M
-    for b0, b1 in row_blocks(offsets, block_size):
-        r0, r1 = offsets[b0], offsets[b1]
-        E = _block_values(left[r0:r1], right[r0:r1], kernel, gamma, degree, coef0, p)
-        loc = offsets[b0:b1] - r0
-        S = np.add.reduceat(np.add.reduceat(E, loc, axis=0), loc, axis=1)
-        out[b0:b1] = np.diagonal(S)
-    return out
+    return blocked_set_kernel_diag(X, offsets, kernel=kernel, gamma=gamma, degree=degree,
+                                   coef0=coef0, p=p, block_size=block_size)
 
 
 def set_kernel_gram(
@@ -192,9 +112,10 @@ def set_kernel_gram(
     estimators to avoid recomputing the training bags' diagonal at predict time).
     """
     symmetric = Xb is None
+    K = blocked_set_kernel(Xa, off_a, Xb, off_b, kernel=kernel, gamma=gamma, degree=degree,
+                           coef0=coef0, p=p, block_size=block_size)
     if symmetric:
         Xb, off_b = Xa, off_a
-    K = _raw_gram(Xa, off_a, Xb, off_b, kernel, gamma, degree, coef0, p, block_size, symmetric)
     if normalization == "averaging":
         sa = np.diff(off_a).astype(np.float64)
         sb = sa if symmetric else np.diff(off_b).astype(np.float64)

@@ -115,6 +115,10 @@ def test_row_and_column_tiling_is_exact(symmetric, weighted):
         K = blocked_set_kernel(A.instances, A.offsets, Y, off_y, **kw, block_size=bs,
                                col_size=cs)
         np.testing.assert_allclose(K, ref, rtol=1e-10, atol=1e-12)
+    if weighted:
+        # the weights ride in the GEMM as logarithms, which only the RBF kernel undoes
+        with pytest.raises(ValueError, match="weights need kernel='rbf'"):
+            blocked_set_kernel(A.instances, A.offsets, kernel="linear", weights=wa)
 
 
 def test_mikernel_c_auto_picks_from_the_grid_by_inner_cv():

@@ -157,6 +157,11 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
     few thousand training instances (``max_basis``). The kernel rows ``K(x, H')`` are
     computed once per fit (one GEMM) and reused by every LP.
 
+    Too small a ``C`` makes ``w = 0`` (a constant classifier) optimal, more readily with
+    a kernel (rbf entries are at most 1); tune ``C``. With ``w = 0`` all instances of a
+    bag tie and the vertex step takes each bag's first instance, the one case in which
+    the result depends on instance order.
+
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification

@@ -141,8 +141,8 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
         Flat training index of each positive bag's final representative (its vertex),
         or ``-1`` for bags still represented by their mean when ``max_iter`` was hit
         on the first LP.
-    objectives_ : ndarray of shape (n_iter_,)
-        Optimal value of each LP (non-increasing).
+    objectives_ : ndarray of shape (n_lps,)
+        Optimal value of each LP (non-increasing); ``n_lps`` equals ``n_iter_``.
     n_iter_ : int
         LPs solved.
     classes_ : ndarray of shape (2,)

@@ -145,7 +145,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         self.verbose = verbose
 
     # -- setup ---------------------------------------------------------------------
-    def _check_params(self, bags: Bags) -> None:
+    def _check_params(self, bags: Bags, y: np.ndarray) -> None:
         check_kernel_name(self.kernel, _MI_KERNELS)
         if isinstance(self.C, str):
             if self.C != "auto":
@@ -220,12 +220,14 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
     def _objective(self, pts: _PointSet, svc, sv_idx) -> float:
         if self._liblinear:
             return svc[2]
+        return dual_objective(svc[0], self._gram(pts, sv_idx))
+
+    def _gram(self, pts: _PointSet, idx: np.ndarray) -> np.ndarray:
+        """Kernel matrix of training points ``idx``: a slice when precomputed."""
         if self.precomputed_:
-            K_sv = pts.gram(sv_idx, sv_idx)
-        else:
-            sv = pts.rows(sv_idx)
-            K_sv = instance_kernel(sv, sv, *self._spec)
-        return dual_objective(svc[0], K_sv)
+            return pts.gram(idx, idx)
+        R = pts.rows(idx)
+        return instance_kernel(R, R, *self._spec)
 
     def _expansion(self, pts: _PointSet, svc, sv_idx) -> KernelExpansion:
         if self._liblinear:
@@ -234,7 +236,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
 
     # -- fit -----------------------------------------------------------------------
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self._check_params(bags)
+        self._check_params(bags, y)
         if isinstance(self.C, str):
             self.C_, self.cv_scores_ = inner_cv_select(self, bags, y, "C", C_AUTO_GRID)
         else:
@@ -546,8 +548,8 @@ class MISVM(_BaseMISVM):
         self.negative_slack = negative_slack
         self.max_qp_points = max_qp_points
 
-    def _check_params(self, bags: Bags) -> None:
-        super()._check_params(bags)
+    def _check_params(self, bags: Bags, y: np.ndarray) -> None:
+        super()._check_params(bags, y)
         if self.negative_slack not in ("instance", "bag"):
             raise ValueError(
                 f"negative_slack must be 'instance' or 'bag', got {self.negative_slack!r}."
@@ -560,9 +562,6 @@ class MISVM(_BaseMISVM):
                 "negative_slack='instance'."
             )
         self._bag_slack = self.negative_slack == "bag"
-
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self._check_params(bags)
         if self._bag_slack:
             # every inner QP has the negative instances plus one point per positive bag
             n_qp = int(bags.sizes[y == 0].sum()) + int((y == 1).sum())
@@ -574,16 +573,11 @@ class MISVM(_BaseMISVM):
                     f"size), or raise max_qp_points if you accept the time and memory "
                     f"(one QP grows roughly as n^3)."
                 )
-        super()._fit(bags, y)
 
     def _fit_inner_bag(self, pts: _PointSet, idx: np.ndarray, y_pm: np.ndarray,
                        groups: np.ndarray):
         """The inner SVM with one slack per negative bag (dual QP, cvxpy)."""
-        if self.precomputed_:
-            K = pts.gram(idx, idx)
-        else:
-            R = pts.rows(idx)
-            K = instance_kernel(R, R, *self._spec)
+        K = self._gram(pts, idx)
         Ci = self.C_ * sample_weights_for(y_pm, self._cw)
         res = solve_group_slack_dual(y_pm, Ci, groups, K=K)
         sup = res.support

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC
 
-__all__ = ["C_GRID", "inner_cv_scores", "select_C"]
+__all__ = ["C_GRID", "inner_cv_scores", "select_C", "select_kernel_and_C"]
 
 #: Candidate values of ``C="auto"``.
 C_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0)
@@ -40,6 +40,22 @@ def inner_cv_scores(Ks, y, class_weight: Any, grid=C_GRID) -> np.ndarray | None:
                 svc.fit(Ktr, y[tr])
                 scores[g, k] += np.mean(svc.predict(Kte) == y[te])
     return scores
+
+
+def select_kernel_and_C(Ks, y, class_weight: Any, C: Any, default_kernel: int):
+    """Joint inner-CV choice of one Gram matrix of ``Ks`` and of ``C``.
+
+    ``C="auto"`` searches :data:`C_GRID`, a number is kept. Returns ``(k, C, scores)``:
+    the index into ``Ks``, the chosen ``C`` and the summed inner accuracies
+    ``(len(Ks), n_C)``. Ties go to the earliest kernel, then the smallest ``C``; with
+    fewer than two bags in a class, ``(default_kernel, 10 or the given C, None)``.
+    """
+    grid = C_GRID if isinstance(C, str) else (float(C),)
+    scores = inner_cv_scores(Ks, y, class_weight, grid)
+    if scores is None:
+        return default_kernel, float(10.0 if 10.0 in grid else grid[0]), None
+    k, c = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    return int(k), float(grid[c]), scores
 
 
 def select_C(K: np.ndarray, y: np.ndarray, class_weight: Any, grid=C_GRID) -> float:

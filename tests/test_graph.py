@@ -166,7 +166,8 @@ def test_graph_bad_params(data):
 
 
 def test_migraph_auto_selects_from_grids_and_refits(data):
-    from skmil.graph.migraph import C_GRID, GAMMA_GRID
+    from skmil._precomputed import C_GRID
+    from skmil.graph.migraph import GAMMA_GRID
 
     bags, y = data
     auto = MIGraph(gamma="auto").fit(bags, y)

@@ -11,7 +11,7 @@ from sklearn.svm import SVC
 
 from .._kernels.bagpairs import weighted_set_kernel, weighted_set_kernel_diag
 from .._kernels.graph import METRIC_CODES, clique_weights, graph_edges
-from .._precomputed import C_GRID, inner_cv_scores, select_C
+from .._precomputed import select_C, select_kernel_and_C
 from ..bags import Bags
 from ..base import BaseMILClassifier
 
@@ -167,16 +167,11 @@ class MIGraph(BaseMILClassifier):
         if isinstance(self.gamma, str) and self.gamma == "auto":
             gammas = [g / bags.n_features for g in GAMMA_GRID]
             fits = [self._gram(bags, g) for g in gammas]
-            grid = C_GRID if self.C == "auto" else (float(self.C),)
-            scores = inner_cv_scores([f[0] for f in fits], y, self.class_weight, grid)
-            if scores is None:
-                g_best, c_best = GAMMA_GRID.index(1.0), grid.index(10.0) if 10.0 in grid else 0
-            else:
-                # ties: the first in (gamma ascending, C ascending) order
-                g_best, c_best = np.unravel_index(int(np.argmax(scores)), scores.shape)
+            # ties: the first in (gamma ascending, C ascending) order
+            g_best, self.C_, _ = select_kernel_and_C(
+                [f[0] for f in fits], y, self.class_weight, self.C, GAMMA_GRID.index(1.0))
             K, self.train_weights_, self.train_scale_ = fits[g_best]
             self.gamma_ = gammas[g_best]
-            self.C_ = float(grid[c_best])
             self.svc_ = SVC(kernel="precomputed", C=self.C_, class_weight=self.class_weight)
             self.svc_.fit(K, y)
             return

@@ -14,7 +14,7 @@ from .._kernels.set_kernel import (
     set_kernel_diag,
     set_kernel_gram,
 )
-from .._precomputed import C_GRID, inner_cv_scores, select_C
+from .._precomputed import select_C, select_kernel_and_C
 from ..bags import Bags, check_bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ._common import check_positive, signed_class_weight
@@ -237,16 +237,11 @@ class MIKernelSVM(InstancePredictionMixin, BaseMILClassifier):
             for factor in GAMMA_CV_GRID:
                 self.gamma_ = base * factor
                 fits.append(self._train_gram(bags))
-            grid = C_GRID if isinstance(self.C, str) else (float(self.C),)
-            scores = inner_cv_scores([f[0] for f in fits], y_pm, class_weight, grid)
-            if scores is None:
-                g, c = GAMMA_CV_GRID.index(1.0), min(1, len(grid) - 1)
-            else:  # ties: the smallest gamma, then the smallest C
-                g, c = np.unravel_index(int(np.argmax(scores)), scores.shape)
-            self.cv_scores_ = scores
+            # ties: the smallest gamma, then the smallest C
+            g, self.C_, self.cv_scores_ = select_kernel_and_C(
+                [f[0] for f in fits], y_pm, class_weight, self.C, GAMMA_CV_GRID.index(1.0))
             self.gamma_ = base * GAMMA_CV_GRID[g]
             K, diag = fits[g]
-            self.C_ = float(grid[c])
         else:
             self.cv_scores_ = None
             self.gamma_ = resolve_gamma("scale" if self.gamma == "cv" else self.gamma,

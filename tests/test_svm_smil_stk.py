@@ -29,6 +29,33 @@ def test_smo_matches_libsvm_for_standard_svm():
     assert -rho == pytest.approx(svc.intercept_[0], abs=1e-5)
 
 
+def test_smo_shrinking_reaches_the_same_optimum_on_the_whole_problem():
+    # 1,500 variables (more than one shrinking period), most of them at a bound;
+    # the shrunk run must pass the same stopping rule on every variable
+    rng = np.random.default_rng(3)
+    n = 1500
+    X = rng.normal(size=(n, 5))
+    y = np.where(X[:, 0] + 1.5 * rng.normal(size=n) > 0, 1.0, -1.0)
+    K = X @ X.T
+    p = -rng.uniform(0.2, 1.0, size=n)
+    C = rng.uniform(0.5, 2.0, size=n)
+    a0, rho0, _ = smo_solve(K, p, y, C, tol=1e-6, shrinking=False)
+    a1, rho1, _ = smo_solve(K, p, y, C, tol=1e-6, shrinking=True)
+    Q = (y[:, None] * y[None]) * K
+
+    def obj(v):
+        return 0.5 * v @ Q @ v + p @ v
+
+    assert obj(a1) == pytest.approx(obj(a0), rel=1e-7)
+    assert abs(y @ a1) < 1e-8
+    assert np.all((a1 >= 0) & (a1 <= C))
+    yG = y * (Q @ a1 + p)
+    up = ((y > 0) & (a1 < C)) | ((y < 0) & (a1 > 0))
+    low = ((y > 0) & (a1 > 0)) | ((y < 0) & (a1 < C))
+    assert (-yG[up]).max() + yG[low].max() < 1e-6
+    assert rho1 == pytest.approx(rho0, abs=1e-4)
+
+
 def test_smo_general_linear_term_matches_generic_qp():
     rng = np.random.default_rng(1)
     n = 25

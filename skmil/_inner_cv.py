@@ -18,7 +18,62 @@ from sklearn.model_selection import StratifiedKFold
 
 from .bags import Bags
 
-__all__ = ["inner_cv_select"]
+__all__ = ["inner_cv_decisions", "inner_cv_select"]
+
+
+def inner_cv_decisions(
+    estimator: Any,
+    bags: Bags,
+    y: np.ndarray,
+    param: str,
+    grid: Sequence[Any],
+    *,
+    n_splits: int = 3,
+    random_state: int = 0,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Out-of-fold bag decision values and accuracies of every candidate of ``param``.
+
+    Parameters
+    ----------
+    estimator : MIL classifier
+        Cloned for every candidate and fold; ``param`` is set on the clone.
+    bags : Bags
+        Training bags.
+    y : ndarray of shape (n_bags,)
+        Training bag labels (any two values; the larger one is positive).
+    param : str
+        Parameter name.
+    grid : sequence
+        Candidates.
+    n_splits : int, default=3
+        Stratified folds (fewer when a class has fewer bags).
+    random_state : int, default=0
+        Seed of the fold shuffle.
+
+    Returns
+    -------
+    (decisions, accuracy) or None
+        ``decisions`` of shape ``(len(grid), n_bags)``: each bag's ``decision_function``
+        from the candidate's model that did not see it; ``accuracy`` of shape
+        ``(len(grid),)``: mean held-out bag accuracy of ``predict`` over the folds.
+        None when a class has fewer than two bags (no stratified split exists).
+    """
+    y = np.asarray(y)
+    counts = np.unique(y, return_counts=True)[1]
+    k = int(min(n_splits, counts.min()))
+    if counts.size < 2 or k < 2:
+        return None
+    cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
+    decisions = np.zeros((len(grid), y.shape[0]))
+    accuracy = np.zeros(len(grid))
+    for tr, te in cv.split(np.zeros(len(y)), y):
+        train, test = bags.take(tr), bags.take(te)
+        for g, value in enumerate(grid):
+            est = clone(estimator).set_params(**{param: value})
+            est.fit(train, y[tr])
+            decisions[g, te] = est.decision_function(test)
+            accuracy[g] += np.mean(est.predict(test) == y[te])
+    return decisions, accuracy / k
 
 
 def inner_cv_select(
@@ -33,23 +88,8 @@ def inner_cv_select(
 ) -> tuple[Any, np.ndarray | None]:
     """The value of ``param`` in ``grid`` with the best inner-CV bag accuracy.
 
-    Parameters
-    ----------
-    estimator : MIL classifier
-        Cloned for every candidate; ``param`` is set on the clone.
-    bags : Bags
-        Training bags.
-    y : ndarray of shape (n_bags,)
-        Training bag labels (any two values).
-    param : str
-        Parameter name.
-    grid : sequence
-        Candidates; ties go to the earliest, so order them from the most to the least
-        regularised.
-    n_splits : int, default=3
-        Stratified folds (fewer when a class has fewer bags).
-    random_state : int, default=0
-        Seed of the fold shuffle.
+    Parameters are those of :func:`inner_cv_decisions`; order ``grid`` from the most
+    to the least regularised, as ties go to the earliest candidate.
 
     Returns
     -------
@@ -58,18 +98,9 @@ def inner_cv_select(
     scores : ndarray of shape (len(grid),) or None
         Mean inner accuracy per candidate (None when no split exists).
     """
-    y = np.asarray(y)
-    counts = np.unique(y, return_counts=True)[1]
-    k = int(min(n_splits, counts.min()))
-    if counts.size < 2 or k < 2:
+    res = inner_cv_decisions(estimator, bags, y, param, grid, n_splits=n_splits,
+                             random_state=random_state)
+    if res is None:
         return grid[0], None
-    cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
-    scores = np.zeros(len(grid))
-    for tr, te in cv.split(np.zeros(len(y)), y):
-        train, test = bags.take(tr), bags.take(te)
-        for g, value in enumerate(grid):
-            est = clone(estimator).set_params(**{param: value})
-            est.fit(train, y[tr])
-            scores[g] += np.mean(est.predict(test) == y[te])
-    scores /= k
+    scores = res[1]
     return grid[int(np.argmax(scores))], scores

@@ -29,7 +29,6 @@ from skmil.deep import (  # noqa: E402
     MINetDS,
     MINetRC,
 )
-from skmil.deep._estimators import _best_threshold  # noqa: E402
 from skmil.deep._nets import HEADS, MILNet, MLPEncoder  # noqa: E402
 from skmil.deep._train import batch_loss, build_network, collate, forward_batch  # noqa: E402
 
@@ -190,17 +189,6 @@ def test_dsmil_head_against_reference():
                                    rtol=1e-9)
         np.testing.assert_allclose(out["instance"]["attention"][i, :len(h)].numpy(), a,
                                    rtol=1e-9)
-
-
-def test_best_threshold_matches_brute_force():
-    rng = np.random.RandomState(5)
-    for _ in range(20):
-        logits = np.round(rng.randn(15), 1)
-        y = rng.randint(0, 2, 15)
-        t = _best_threshold(logits, y)
-        grid = np.linspace(-5, 5, 20001)
-        acc = ((logits[None, :] > grid[:, None]) == (y == 1)).mean(axis=1)
-        assert np.mean((logits > t) == (y == 1)) == pytest.approx(acc.max())
 
 
 # ------------------------------------------------------------------------- estimators

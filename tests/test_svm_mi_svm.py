@@ -184,16 +184,53 @@ def test_c_auto_is_the_inner_cv_choice(cls, data):
     auto = cls(kernel="linear").fit(bags, y)
     assert auto.C_ in C_AUTO_GRID and auto.cv_scores_.shape == (len(C_AUTO_GRID),)
     # the same inner folds, run by hand, give the same choice
-    value, scores = inner_cv_select(cls(kernel="linear"), check_bags(bags), y, "C",
-                                    C_AUTO_GRID)
+    value, scores = inner_cv_select(cls(kernel="linear", threshold=0.0), check_bags(bags),
+                                    y, "C", C_AUTO_GRID)
     assert value == auto.C_
     np.testing.assert_allclose(scores, auto.cv_scores_)
     assert auto.C_ == C_AUTO_GRID[int(np.argmax(scores))]
-    fixed = cls(kernel="linear", C=auto.C_).fit(bags, y)
+    fixed = cls(kernel="linear", C=auto.C_, threshold=auto.threshold_).fit(bags, y)
     assert fixed.cv_scores_ is None
     np.testing.assert_allclose(fixed.decision_function(bags), auto.decision_function(bags))
     with pytest.raises(ValueError, match="'auto' or a positive"):
         cls(C="best").fit(bags, y)
+
+
+def test_threshold_auto_is_the_best_held_out_bag_threshold(data):
+    from skmil._inner_cv import inner_cv_decisions
+    from skmil._threshold import accuracy_threshold
+    from skmil.bags import check_bags
+    from skmil.svm.mi_svm import C_AUTO_GRID
+
+    bags, y, _ = data
+    auto = miSVM(kernel="linear").fit(bags, y)
+    dec, acc = inner_cv_decisions(miSVM(kernel="linear", threshold=0.0), check_bags(bags),
+                                  y, "C", C_AUTO_GRID)
+    g = int(np.argmax(acc))
+    assert auto.C_ == C_AUTO_GRID[g]
+    assert auto.threshold_ == accuracy_threshold(dec[g], y)
+    # the held-out accuracy at the chosen threshold is at least that at 0
+    assert np.mean((dec[g] > auto.threshold_) == (y == 1)) >= np.mean((dec[g] > 0) == (y == 1))
+    # a fixed C still gets its threshold from an inner CV of that C alone
+    dec1, _ = inner_cv_decisions(miSVM(kernel="linear", threshold=0.0), check_bags(bags),
+                                 y, "C", (10.0,))
+    assert miSVM(kernel="linear", C=10.0).fit(bags, y).threshold_ == accuracy_threshold(dec1[0], y)
+
+
+@pytest.mark.parametrize("cls", [miSVM, MISVM])
+def test_threshold_shifts_bag_and_instance_scores_alike(cls, data):
+    bags, y, _ = data
+    zero = cls(kernel="linear", C=1.0, threshold=0.0).fit(bags, y)
+    shifted = cls(kernel="linear", C=1.0, threshold=0.3).fit(bags, y)
+    assert zero.threshold_ == 0.0 and shifted.threshold_ == 0.3
+    np.testing.assert_allclose(shifted.decision_function(bags), zero.decision_function(bags) - 0.3)
+    inst = shifted.decision_function_instances(bags)
+    bag_pos = np.array([np.any(s > 0) for s in inst])
+    np.testing.assert_array_equal(shifted.predict(bags) == shifted.classes_[1], bag_pos)
+    with pytest.raises(ValueError, match="threshold must be 'auto' or a float"):
+        cls(threshold="best").fit(bags, y)
+    with pytest.raises(ValueError, match="threshold must be 'auto' or a float"):
+        cls(threshold=float("nan")).fit(bags, y)
 
 
 def test_inner_cv_select_without_a_split_returns_the_first_candidate():

@@ -15,6 +15,7 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
+from .._threshold import accuracy_threshold
 from ..bags import Bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 
@@ -429,7 +430,7 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         elif val_idx is not None:
             val = bags.take(val_idx)
             out = self._outputs(val)
-            self.threshold_logit_ = _best_threshold(out["bag_logit"], y[val_idx])
+            self.threshold_logit_ = accuracy_threshold(out["bag_logit"], y[val_idx])
         self.threshold_ = float(_sigmoid(np.array(self.threshold_logit_)))
 
     def _inference_net(self):
@@ -570,15 +571,6 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
             net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
                                  net_state.items()})
             self.network_ = net.to(device=torch.device(self.device_), dtype=dtype).eval()
-
-
-def _best_threshold(logits: np.ndarray, y: np.ndarray) -> float:
-    """Logit threshold maximising accuracy on (validation) bags; ties -> closest to 0."""
-    s = np.unique(logits)
-    cands = np.concatenate([[0.0], (s[:-1] + s[1:]) / 2, [s[0] - 1.0, s[-1] + 1.0]])
-    acc = ((logits[None, :] > cands[:, None]) == (y[None, :] == 1)).mean(axis=1)
-    best = np.flatnonzero(acc >= acc.max() - 1e-12)
-    return float(cands[best[np.argmin(np.abs(cands[best]))]])
 
 
 # --------------------------------------------------------------------------- named

@@ -86,7 +86,7 @@ def test_sil_with_a_probabilistic_estimator(problem):
     bags, y, _ = problem
     clf = SIL(LogisticRegression()).fit(bags, y)
     proba = clf.predict_proba(bags)
-    inst_p = clf.estimator_.predict_proba(np.vstack(bags))[:, 1]
+    inst_p = clf.estimator_.predict_proba(np.vstack(bags))[:, 1]  # no threshold in proba
     starts = np.cumsum([0] + [len(b) for b in bags])
     np.testing.assert_allclose(
         proba[:, 1], [inst_p[a:b].max() for a, b in zip(starts[:-1], starts[1:])]
@@ -94,6 +94,28 @@ def test_sil_with_a_probabilistic_estimator(problem):
     assert not hasattr(SIL(), "predict_proba")  # SVC without probability=True
     with pytest.raises(ValueError, match="pooling"):
         SIL(pooling="median").fit(bags, y)
+
+
+def test_sil_threshold_auto_is_the_best_held_out_bag_threshold(problem):
+    from skmil._inner_cv import inner_cv_decisions
+    from skmil._threshold import accuracy_threshold
+
+    bags, y, _ = problem
+    y = np.asarray(y)
+    auto = SIL().fit(bags, y)
+    dec, _ = inner_cv_decisions(SIL(threshold=0.0), check_bags(bags), y, "threshold", (0.0,))
+    assert auto.threshold_ == accuracy_threshold(dec[0], y)
+    zero = SIL(threshold=0.0).fit(bags, y)
+    np.testing.assert_allclose(auto.decision_function(bags),
+                               zero.decision_function(bags) - auto.threshold_)
+    fixed = SIL(threshold=0.25).fit(bags, y)
+    inst = fixed.decision_function_instances(bags)
+    np.testing.assert_allclose(np.concatenate(inst),
+                               np.concatenate(zero.decision_function_instances(bags)) - 0.25)
+    np.testing.assert_array_equal(fixed.predict(bags), [int(np.any(i > 0)) for i in inst])
+    for bad in ("best", float("inf")):
+        with pytest.raises(ValueError, match="threshold must be 'auto' or a float"):
+            SIL(threshold=bad).fit(bags, y)
 
 
 def test_instance_transformer_fits_on_training_instances_only(problem):

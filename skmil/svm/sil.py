@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -9,8 +10,10 @@ from sklearn.base import clone
 from sklearn.svm import SVC
 from sklearn.utils.metaestimators import available_if
 
+from .._inner_cv import inner_cv_decisions
 from .._kernels.segments import segment_logsumexp, segment_max, segment_mean
 from .._proba import decision_scores, proba_available
+from .._threshold import accuracy_threshold
 from ..bags import Bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 
@@ -57,11 +60,22 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         Independent term of the poly/sigmoid kernels.
     class_weight : dict or "balanced", default=None
         Passed to SVC.
+    threshold : "auto" or float, default="auto"
+        Threshold on the pooled bag score: a bag is positive when its score exceeds
+        ``threshold_``. ``"auto"`` fits the instance classifier three more times, on
+        two thirds of the training bags each (stratified 3-fold CV), and takes the
+        threshold with the best accuracy on the held-out bags' scores (ties keep 0).
+        Why: the instance classifier's 0 is calibrated for instances that all carry
+        their bag's label, but with ``max`` pooling a bag score is a maximum over many
+        instances, so negative bags cross 0 more often than any one instance does.
+        A number fixes the threshold (``0.0`` is misvm's SIL).
 
     Attributes
     ----------
     estimator_ : classifier
         The fitted instance classifier (trained on labels 0/1).
+    threshold_ : float
+        The bag-score threshold used; bag and instance scores have it subtracted.
     classes_ : ndarray of shape (2,)
         Bag labels; ``classes_[1]`` is positive.
     n_features_in_ : int
@@ -69,9 +83,12 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
     Notes
     -----
     ``decision_function_instances`` returns the instance classifier's decision value
-    (or the log-odds of ``predict_proba`` when it has no ``decision_function``); an
-    instance is predicted a witness when it is positive. ``predict_proba`` exists when
-    the instance classifier has one and pools instance probabilities the same way.
+    (or the log-odds of ``predict_proba`` when it has no ``decision_function``) minus
+    ``threshold_``; an instance is predicted a witness when it is positive, so with
+    ``max`` pooling a bag is predicted positive exactly when one of its instances is.
+    ``predict_proba`` exists when the instance classifier has one and pools instance
+    probabilities the same way (without the threshold, so its 0.5 crossing can differ
+    from ``predict`` when ``threshold_ != 0``).
 
     Examples
     --------
@@ -96,6 +113,7 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         degree: int = 3,
         coef0: float = 0.0,
         class_weight: Any = None,
+        threshold: Any = "auto",
     ) -> None:
         self.estimator = estimator
         self.pooling = pooling
@@ -105,6 +123,7 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         self.degree = degree
         self.coef0 = coef0
         self.class_weight = class_weight
+        self.threshold = threshold
 
     def _resolved_estimator(self):
         if self.estimator is not None:
@@ -121,11 +140,21 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         if self.pooling not in _POOLINGS:
             raise ValueError(f"pooling must be one of {_POOLINGS}, got {self.pooling!r}.")
+        if isinstance(self.threshold, str):
+            if self.threshold != "auto":
+                raise ValueError(f"threshold must be 'auto' or a float, got {self.threshold!r}.")
+            res = inner_cv_decisions(clone(self).set_params(threshold=0.0), bags, y,
+                                     "threshold", (0.0,))
+            self.threshold_ = 0.0 if res is None else accuracy_threshold(res[0][0], y)
+        elif isinstance(self.threshold, Real) and np.isfinite(self.threshold):
+            self.threshold_ = float(self.threshold)
+        else:
+            raise ValueError(f"threshold must be 'auto' or a float, got {self.threshold!r}.")
         y_inst = np.repeat(y, bags.sizes)
         self.estimator_ = clone(self._resolved_estimator()).fit(bags.instances, y_inst)
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
-        return decision_scores(self.estimator_, bags.instances)
+        return decision_scores(self.estimator_, bags.instances) - self.threshold_
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         return _pool(self._decision_function_instances(bags), bags.offsets, self.pooling)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+from numbers import Real
+from typing import Any
 
-__all__ = ["accuracy_threshold"]
+import numpy as np
+from sklearn.base import clone
+
+__all__ = ["accuracy_threshold", "check_threshold", "cv_threshold"]
 
 
 def accuracy_threshold(scores: np.ndarray, y: np.ndarray) -> float:
@@ -19,3 +23,30 @@ def accuracy_threshold(scores: np.ndarray, y: np.ndarray) -> float:
     acc = ((scores[None, :] > cands[:, None]) == (y[None, :] == 1)).mean(axis=1)
     best = np.flatnonzero(acc >= acc.max() - 1e-12)
     return float(cands[best[np.argmin(np.abs(cands[best]))]])
+
+
+def check_threshold(threshold: Any) -> None:
+    """Raise ``ValueError`` unless ``threshold`` is ``"auto"`` or a finite number."""
+    if isinstance(threshold, str):
+        ok = threshold == "auto"
+    else:
+        ok = isinstance(threshold, Real) and bool(np.isfinite(threshold))
+    if not ok:
+        raise ValueError(f"threshold must be 'auto' or a float, got {threshold!r}.")
+
+
+def cv_threshold(estimator: Any, bags: Any, y: np.ndarray) -> float:
+    """``estimator.threshold`` resolved: a number as it is, ``"auto"`` by inner CV.
+
+    ``"auto"``: the :func:`accuracy_threshold` of the held-out bag scores of a
+    stratified 3-fold CV of ``estimator`` with ``threshold=0`` (0 when a class has
+    fewer than two bags).
+    """
+    from ._inner_cv import inner_cv_decisions
+
+    check_threshold(estimator.threshold)
+    if not isinstance(estimator.threshold, str):
+        return float(estimator.threshold)
+    res = inner_cv_decisions(clone(estimator).set_params(threshold=0.0), bags, y,
+                             "threshold", (0.0,))
+    return 0.0 if res is None else accuracy_threshold(res[0][0], y)

@@ -15,7 +15,6 @@ and no ``N x N`` matrix exists anywhere.
 from __future__ import annotations
 
 import hashlib
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,7 @@ from sklearn.utils import check_random_state
 from .._inner_cv import inner_cv_decisions
 from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import check_kernel_name, instance_kernel, resolve_gamma
-from .._threshold import accuracy_threshold
+from .._threshold import accuracy_threshold, check_threshold
 from ..bags import Bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ._bag_slack_qp import solve_group_slack_dual
@@ -179,13 +178,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             raise ValueError("solver='liblinear' needs kernel='linear'.")
         check_positive("intercept_scaling", self.intercept_scaling)
         self._liblinear = self.solver == "liblinear"
-        if isinstance(self.threshold, str):
-            if self.threshold != "auto":
-                raise ValueError(
-                    f"threshold must be 'auto' or a float, got {self.threshold!r}."
-                )
-        elif not (isinstance(self.threshold, Real) and np.isfinite(self.threshold)):
-            raise ValueError(f"threshold must be 'auto' or a float, got {self.threshold!r}.")
+        check_threshold(self.threshold)
 
     def _n_points(self, bags: Bags) -> int:
         return bags.n_instances

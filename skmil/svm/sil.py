@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -10,10 +9,9 @@ from sklearn.base import clone
 from sklearn.svm import SVC
 from sklearn.utils.metaestimators import available_if
 
-from .._inner_cv import inner_cv_decisions
 from .._kernels.segments import segment_logsumexp, segment_max, segment_mean
 from .._proba import decision_scores, proba_available
-from .._threshold import accuracy_threshold
+from .._threshold import cv_threshold
 from ..bags import Bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 
@@ -140,16 +138,7 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         if self.pooling not in _POOLINGS:
             raise ValueError(f"pooling must be one of {_POOLINGS}, got {self.pooling!r}.")
-        if isinstance(self.threshold, str):
-            if self.threshold != "auto":
-                raise ValueError(f"threshold must be 'auto' or a float, got {self.threshold!r}.")
-            res = inner_cv_decisions(clone(self).set_params(threshold=0.0), bags, y,
-                                     "threshold", (0.0,))
-            self.threshold_ = 0.0 if res is None else accuracy_threshold(res[0][0], y)
-        elif isinstance(self.threshold, Real) and np.isfinite(self.threshold):
-            self.threshold_ = float(self.threshold)
-        else:
-            raise ValueError(f"threshold must be 'auto' or a float, got {self.threshold!r}.")
+        self.threshold_ = cv_threshold(self, bags, y)
         y_inst = np.repeat(y, bags.sizes)
         self.estimator_ = clone(self._resolved_estimator()).fit(bags.instances, y_inst)
 

@@ -614,6 +614,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-jobs", type=int, default=-1, help="parallel folds (default all cores)")
     p.add_argument("--digits", action="store_true",
                    help="run the digits-bags benchmark instead of the classic table")
+    p.add_argument("--train-bags", nargs="+", type=int, default=[50, 100, 300],
+                   help="with --digits: numbers of training bags (default 50 100 300)")
+    p.add_argument("--bag-sizes", nargs="+", type=int, default=[10, 50, 100],
+                   help="with --digits: mean bag sizes (default 10 50 100)")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -627,6 +631,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ests = args.estimators or [n for n, s in SPECS.items() if s.quick]
         rows = run_digits_benchmark(
             ests,
+            n_train=args.train_bags,
+            bag_sizes=args.bag_sizes,
             n_repeats=repeats,
             out_dir=out,
             progress=not args.no_progress,

@@ -126,3 +126,14 @@ def test_digits_benchmark(tmp_path):
     assert len(rows) == 1
     assert float(rows[0]["bag_auc"]) > 0.6 and float(rows[0]["instance_auc"]) > 0.6
     assert os.path.exists(tmp_path / "digits.md")
+
+
+def test_digits_cli_runs_only_the_chosen_cells(tmp_path):
+    from skmil.benchmark import main as bench_main
+
+    assert bench_main(["--digits", "--estimators", "SimpleMI", "--train-bags", "30",
+                       "--bag-sizes", "4", "6", "--repeats", "1", "--out", str(tmp_path),
+                       "--n-jobs", "1", "--no-progress"]) == 0
+    with open(tmp_path / "digits_results.csv") as fh:
+        cells = sorted((r["n_train"], r["bag_size"]) for r in csv.DictReader(fh))
+    assert cells == [("30", "4"), ("30", "6")]

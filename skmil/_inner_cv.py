@@ -3,8 +3,9 @@
 Used where the estimator's inner problem changes with the parameter (the mi-SVM/MI-SVM
 alternations), so the parameter cannot be chosen on slices of one Gram matrix as in
 :mod:`skmil._precomputed`: each candidate is a full fit on the inner training bags,
-scored by bag accuracy on the inner held-out bags. Test bags of an outer evaluation are
-never seen.
+scored by bag accuracy on the inner held-out bags, whose held-out decision values also
+give the bag thresholds of ``threshold="auto"`` (mi-SVM, SIL). Test bags of an outer
+evaluation are never seen.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .bags import Bags
 
-__all__ = ["inner_cv_decisions", "inner_cv_select"]
+__all__ = ["inner_cv_decisions"]
 
 
 def inner_cv_decisions(
@@ -74,33 +75,3 @@ def inner_cv_decisions(
             decisions[g, te] = est.decision_function(test)
             accuracy[g] += np.mean(est.predict(test) == y[te])
     return decisions, accuracy / k
-
-
-def inner_cv_select(
-    estimator: Any,
-    bags: Bags,
-    y: np.ndarray,
-    param: str,
-    grid: Sequence[Any],
-    *,
-    n_splits: int = 3,
-    random_state: int = 0,
-) -> tuple[Any, np.ndarray | None]:
-    """The value of ``param`` in ``grid`` with the best inner-CV bag accuracy.
-
-    Parameters are those of :func:`inner_cv_decisions`; order ``grid`` from the most
-    to the least regularised, as ties go to the earliest candidate.
-
-    Returns
-    -------
-    value : object
-        The chosen candidate; ``grid[0]`` when a class has fewer than two bags.
-    scores : ndarray of shape (len(grid),) or None
-        Mean inner accuracy per candidate (None when no split exists).
-    """
-    res = inner_cv_decisions(estimator, bags, y, param, grid, n_splits=n_splits,
-                             random_state=random_state)
-    if res is None:
-        return grid[0], None
-    scores = res[1]
-    return grid[int(np.argmax(scores))], scores

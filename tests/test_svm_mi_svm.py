@@ -176,17 +176,16 @@ def test_liblinear_solver_matches_libsvm_linear(cls, data):
 
 @pytest.mark.parametrize("cls", [miSVM, MISVM])
 def test_c_auto_is_the_inner_cv_choice(cls, data):
-    from skmil._inner_cv import inner_cv_select
+    from skmil._inner_cv import inner_cv_decisions
     from skmil.bags import check_bags
     from skmil.svm.mi_svm import C_AUTO_GRID
 
     bags, y, _ = data
     auto = cls(kernel="linear").fit(bags, y)
     assert auto.C_ in C_AUTO_GRID and auto.cv_scores_.shape == (len(C_AUTO_GRID),)
-    # the same inner folds, run by hand, give the same choice
-    value, scores = inner_cv_select(cls(kernel="linear", threshold=0.0), check_bags(bags),
-                                    y, "C", C_AUTO_GRID)
-    assert value == auto.C_
+    # the same inner folds, run by hand, give the same choice (ties -> smaller C)
+    _, scores = inner_cv_decisions(cls(kernel="linear", threshold=0.0), check_bags(bags),
+                                   y, "C", C_AUTO_GRID)
     np.testing.assert_allclose(scores, auto.cv_scores_)
     assert auto.C_ == C_AUTO_GRID[int(np.argmax(scores))]
     fixed = cls(kernel="linear", C=auto.C_, threshold=auto.threshold_).fit(bags, y)
@@ -233,15 +232,16 @@ def test_threshold_shifts_bag_and_instance_scores_alike(cls, data):
         cls(threshold=float("nan")).fit(bags, y)
 
 
-def test_inner_cv_select_without_a_split_returns_the_first_candidate():
-    from skmil._inner_cv import inner_cv_select
+def test_inner_cv_without_a_split_falls_back_to_c_and_threshold_defaults():
+    from skmil._inner_cv import inner_cv_decisions
     from skmil.bags import check_bags
 
     bags, y, _ = make_mil_classification(n_bags=6, n_features=3, random_state=0)
     y = np.array([0, 0, 0, 0, 0, 1])
-    value, scores = inner_cv_select(miSVM(kernel="linear"), check_bags(bags), y, "C",
-                                    (3.0, 30.0))
-    assert value == 3.0 and scores is None
+    assert inner_cv_decisions(miSVM(kernel="linear"), check_bags(bags), y, "C",
+                              (3.0, 30.0)) is None
+    clf = miSVM(kernel="linear").fit(bags, y)
+    assert clf.C_ == 1.0 and clf.cv_scores_ is None and clf.threshold_ == 0.0
 
 
 def test_max_precomputed_auto_resolves_per_method(data):

@@ -27,7 +27,7 @@ Writes ``benchmarks/results/embedding_scale.json`` (read by ``plot_embedding_sca
 Reproduce (about 10 minutes on the 2-core development machine)::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \\
-        /work/venv/bin/python benchmarks/bench_embedding_scale.py
+        python benchmarks/bench_embedding_scale.py
     # quick check on smaller data: --sizes 1000 10000
 """
 

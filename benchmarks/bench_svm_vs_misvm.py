@@ -10,12 +10,13 @@ kernel with ``gamma = 1 / n_features``, scikit-learn ``C = 1`` converted to misv
 per-example scaling (misvm ``C = C * n_train`` where ``n_train`` is the number of
 examples of misvm's QP: N for mi-SVM, L_neg + B_pos for MI-SVM, B for NSK;
 for sMIL skmil's ``C`` equals misvm's ``2 C / (L_neg + B_pos)``), the same iteration cap. Single
-thread (OMP/BLAS pinned to 1) for a fair comparison.
+thread (OMP/BLAS pinned to 1) for a fair comparison. Bag thresholds are misvm's 0
+(``threshold=0.0``), so both libraries make the same kind of prediction.
 
 Reproduce::
 
-    MISVM_PATH=/work/scratch/svm python benchmarks/bench_svm_vs_misvm.py
-    MISVM_PATH=/work/scratch/svm python benchmarks/bench_svm_vs_misvm.py \\
+    MISVM_PATH=/path/to/patched/misvm python benchmarks/bench_svm_vs_misvm.py
+    MISVM_PATH=/path/to/patched/misvm python benchmarks/bench_svm_vs_misvm.py \\
         --datasets musk2 --max-iter 3
 """
 
@@ -100,12 +101,12 @@ def main(argv=None):
         C = 1.0
         for meth in args.methods:
             if meth == "MISVM":
-                ours = MISVM(kernel="rbf", gamma=g, C=C, max_iter=args.max_iter)
+                ours = MISVM(kernel="rbf", gamma=g, C=C, max_iter=args.max_iter, threshold=0.0)
                 c_m = C * (n_neg_inst + n_pos_bags)
                 theirs = (lambda c_m=c_m: misvm.MISVM(kernel="rbf", gamma=g, C=c_m,
                                                       max_iters=args.max_iter, verbose=False))
             elif meth == "miSVM":
-                ours = miSVM(kernel="rbf", gamma=g, C=C, max_iter=args.max_iter)
+                ours = miSVM(kernel="rbf", gamma=g, C=C, max_iter=args.max_iter, threshold=0.0)
                 c_m = C * n_inst
                 theirs = (lambda c_m=c_m: misvm.miSVM(kernel="rbf", gamma=g, C=c_m,
                                                       max_iters=args.max_iter, verbose=False))

@@ -9,7 +9,7 @@ the epoch and threshold) and scored on 1000 test bags: bag AUC, and instance AUC
 DSMIL) or attention weights (attention heads; AUC of the weights over all instances).
 
 The published MNIST-bags numbers of the DSMIL paper (Tables 2-4) are not available in
-this repository's references (/work/shared), so they are not quoted here; MNIST bags
+the references this project works from, so they are not quoted here; MNIST bags
 (28x28 images, 60k-image pools) are in any case a different, easier-to-pool problem
 than 8x8 digits with ~90 nines per pool.
 

@@ -14,9 +14,9 @@ GridSearchCV on each outer training fold (nested, never seeing the test fold), a
 
 Reproduce::
 
-    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /work/venv/bin/python \\
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python \\
         benchmarks/embedding_accuracy.py                      # all methods, all sets
-    /work/venv/bin/python benchmarks/embedding_accuracy.py --methods miVLAD miFV \\
+    python benchmarks/embedding_accuracy.py --methods miVLAD miFV \\
         --datasets musk1 fox
 """
 

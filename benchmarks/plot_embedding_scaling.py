@@ -7,8 +7,8 @@ Reads ``benchmarks/results/embedding_scale.json`` written by
 Reproduce::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \\
-        /work/venv/bin/python benchmarks/bench_embedding_scale.py
-    /work/venv/bin/python benchmarks/plot_embedding_scaling.py
+        python benchmarks/bench_embedding_scale.py
+    python benchmarks/plot_embedding_scaling.py
 """
 
 from __future__ import annotations

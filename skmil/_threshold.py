@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
+from ._inner_cv import inner_cv_decisions
+
 __all__ = ["accuracy_threshold", "check_threshold", "cv_threshold"]
 
 
@@ -42,8 +44,6 @@ def cv_threshold(estimator: Any, bags: Any, y: np.ndarray) -> float:
     stratified 3-fold CV of ``estimator`` with ``threshold=0`` (0 when a class has
     fewer than two bags).
     """
-    from ._inner_cv import inner_cv_decisions
-
     check_threshold(estimator.threshold)
     if not isinstance(estimator.threshold, str):
         return float(estimator.threshold)

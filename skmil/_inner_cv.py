@@ -72,6 +72,8 @@ def inner_cv_decisions(
         for g, value in enumerate(grid):
             est = clone(estimator).set_params(**{param: value})
             est.fit(train, y[tr])
-            decisions[g, te] = est.decision_function(test)
-            accuracy[g] += np.mean(est.predict(test) == y[te])
+            dec = est.decision_function(test)
+            decisions[g, te] = dec
+            # predict is decision_function > 0 by the estimator contract: no second pass
+            accuracy[g] += np.mean((dec > 0) == (y[te] == est.classes_[1]))
     return decisions, accuracy / k

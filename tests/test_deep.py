@@ -286,7 +286,7 @@ def test_predict_batching_does_not_change_outputs(witness):
 def test_determinism_and_global_rng_untouched(witness):
     (bags, y), _ = witness
     params = {**_fast_params(MiNet), "max_epochs": 4, "dropout": 0.3,
-              "validation_fraction": 0.2}
+              "validation_fraction": 0.2, "early_stopping": True}
     torch.manual_seed(123)
     expected_next = torch.rand(3)
     torch.manual_seed(123)
@@ -414,7 +414,25 @@ def test_parameter_errors(params, match, witness):
 def test_validation_split_too_small_is_explained():
     bags, y, _ = make_mil_classification(n_bags=6, n_features=3, random_state=0)
     with pytest.raises(ValueError, match="validation_fraction"):
-        DeepMILClassifier(**{**FAST, "validation_fraction": 0.1}).fit(bags, y)
+        DeepMILClassifier(**{**FAST, "validation_fraction": 0.1,
+                             "early_stopping": True}).fit(bags, y)
+
+
+def test_validation_split_only_when_used(witness):
+    """Default: no split, every bag trained on for max_epochs (sklearn's MLPClassifier)."""
+    (bags, y), _ = witness
+    params = {**FAST, "max_epochs": 5, "validation_fraction": 0.2}
+    plain = DeepMILClassifier(random_state=0, **params).fit(bags, y)
+    assert plain.n_epochs_ == plain.best_epoch_ == 5
+    assert all("val_loss" not in h for h in plain.history_)
+    # the ignored fraction changes nothing: same fit as with no fraction at all
+    none = DeepMILClassifier(random_state=0, **{**params, "validation_fraction": 0.0})
+    np.testing.assert_array_equal(plain.decision_function(bags),
+                                  none.fit(bags, y).decision_function(bags))
+    stopped = DeepMILClassifier(random_state=0, early_stopping=True,
+                                **{**params, "n_iter_no_change": 1}).fit(bags, y)
+    assert all("val_loss" in h for h in stopped.history_)
+    assert 1 <= stopped.best_epoch_ <= stopped.n_epochs_ <= 5
 
 
 # --------------------------------------------------------------------- without torch

@@ -194,7 +194,7 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         bags and its loss is too noisy to pick an epoch: on the digits bags with 50
         training bags (a 5-bag split) early stopping left the mi-Net/MI-Net heads near
         chance in six of eight runs, and training without it gave a higher bag AUC in
-        20 of 28 digits runs (docs: deep MIL, "Validation"). Turn it on when the split
+        21 of 28 digits runs (docs: deep MIL, "Epochs and validation"). Turn it on when the split
         holds enough bags (hundreds) for its loss to rank epochs.
     n_iter_no_change : int, default=10
     threshold : "auto" or float in (0, 1), default=0.5
@@ -720,8 +720,9 @@ class MINetRC(DeepMILClassifier):
 _ILSE_DOC = """
     Training defaults follow Ilse et al. (2018) on the classic benchmarks: the tabular
     encoder fc-256/128/64 with dropout 0.5, ``attention_dim=64`` (L; the MNIST code uses
-    128 on a 500-d embedding), Adam ``lr=5e-4``, ``weight_decay=5e-3``, up to 100
-    epochs with early stopping on a validation split, one bag per step.
+    128 on a 500-d embedding), Adam ``lr=5e-4``, ``weight_decay=5e-3``, 100 epochs
+    on every training bag (the paper stopped early within them on a validation split:
+    ``early_stopping=True``), one bag per step.
     ``decision_function_instances`` returns the attention weights a_k (relevance, not
     a probability). All other parameters are those of :class:`DeepMILClassifier`.
 """

@@ -200,11 +200,12 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     n_iter_no_change : int, default=10
     threshold : "auto" or float in (0, 1), default=0.5
         Probability above which a bag is positive. ``"auto"``: the threshold maximising
-        validation accuracy (closest to 0.5 among ties) when a validation split exists,
-        else 0.5. The default is 0.5, where a BCE-trained probability is calibrated:
-        on the classic MIL sets the 10 % validation split holds 5-20 bags, too few to
-        choose a threshold: on the same networks, ``"auto"`` was less accurate than 0.5 in
-        29 of 35 harness cells (7 heads x 5 sets; docs, Benchmarks page).
+        accuracy on the ``validation_fraction`` split (closest to 0.5 among ties); 0.5
+        when ``validation_fraction=0``. The default is 0.5, where a BCE-trained
+        probability is calibrated: on the classic MIL sets the 10 % validation split
+        holds 5-20 bags, too few to choose a threshold: on the same networks,
+        ``"auto"`` was less accurate than 0.5 in 29 of 35 harness cells (7 heads x 5
+        sets; docs, Benchmarks page).
     dtype : {"float32", "float64"}, default="float32"
         Training precision. Prediction always runs in float64.
     device : str, default="auto"

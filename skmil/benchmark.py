@@ -334,8 +334,19 @@ def run_benchmark(
     ]
 
 
-def summarize(rows: list[dict]) -> dict[tuple[str, str], dict[str, float]]:
-    """Per (estimator, data set): accuracy mean and std over repetitions, AUC, times."""
+def _name_order(name: str) -> tuple[str, str]:
+    # case-insensitive, then exact: MINet and MiNet must not swap between runs
+    return name.lower(), name
+
+
+def summarize(
+    rows: list[dict], time_repeat: str | None = None
+) -> dict[tuple[str, str], dict[str, float]]:
+    """Per (estimator, data set): accuracy mean and std over repetitions, AUC, times.
+
+    ``time_repeat`` takes the fit and predict times from that repetition's folds only
+    (for a CSV whose later repetitions ran on another machine); by default every fold's.
+    """
     cells: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         cells.setdefault((r["estimator"], r["dataset"]), []).append(r)
@@ -350,22 +361,23 @@ def summarize(rows: list[dict]) -> dict[tuple[str, str], dict[str, float]]:
         ]
         # one repetition: the spread over its folds is the only spread there is
         spread = rep_acc if len(reps) > 1 else [float(r["accuracy"]) for r in rs]
+        timed = reps.get(time_repeat, rs) if time_repeat is not None else rs
         out[key] = {
             "accuracy_mean": float(np.mean(rep_acc)),
             "accuracy_std": float(np.std(spread)),
             "auc_mean": float(np.nanmean([float(r["auc"]) for r in rs])),
-            "fit_time": float(np.mean([float(r["fit_time"]) for r in rs])),
-            "predict_time": float(np.mean([float(r["predict_time"]) for r in rs])),
+            "fit_time": float(np.mean([float(r["fit_time"]) for r in timed])),
+            "predict_time": float(np.mean([float(r["predict_time"]) for r in timed])),
             "n_folds": len(rs),
             "n_repeats": len(reps),
         }
     return out
 
 
-def _table_cells(rows: list[dict], datasets: Sequence[str]):
-    summary = summarize(rows)
+def _table_cells(rows: list[dict], datasets: Sequence[str], time_repeat: str | None = None):
+    summary = summarize(rows, time_repeat)
     pub = published_accuracy()
-    estimators = sorted({e for e, _ in summary}, key=str.lower)
+    estimators = sorted({e for e, _ in summary}, key=_name_order)
     datasets = [d for d in datasets if any((e, d) in summary for e in estimators)]
     header = ["estimator"] + [d.upper() for d in datasets] + ["fit s/fold"]
     body = []
@@ -390,20 +402,25 @@ def _table_cells(rows: list[dict], datasets: Sequence[str]):
     return header, body
 
 
-def markdown_table(rows: list[dict], datasets: Sequence[str] = DATASET_ORDER) -> str:
+def markdown_table(
+    rows: list[dict], datasets: Sequence[str] = DATASET_ORDER, time_repeat: str | None = None
+) -> str:
     """Markdown table: accuracy mean ± std per estimator x data set, published value and diff.
 
-    A cell with fewer repetitions than the table's maximum is marked ``[kx]``.
+    A cell with fewer repetitions than the table's maximum is marked ``[kx]``;
+    ``time_repeat`` as in :func:`summarize`.
     """
-    header, body = _table_cells(rows, datasets)
+    header, body = _table_cells(rows, datasets, time_repeat)
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines)
 
 
-def rst_table(rows: list[dict], datasets: Sequence[str] = DATASET_ORDER) -> str:
+def rst_table(
+    rows: list[dict], datasets: Sequence[str] = DATASET_ORDER, time_repeat: str | None = None
+) -> str:
     """The same table as :func:`markdown_table`, as a reStructuredText list-table."""
-    header, body = _table_cells(rows, datasets)
+    header, body = _table_cells(rows, datasets, time_repeat)
     out = [".. list-table::", "   :header-rows: 1", ""]
     for r in [header] + body:
         out.append("   * - " + (r[0] or " "))
@@ -411,8 +428,11 @@ def rst_table(rows: list[dict], datasets: Sequence[str] = DATASET_ORDER) -> str:
     return "\n".join(out)
 
 
-def plot_results(rows: list[dict], out_dir: str) -> list[str]:
-    """Accuracy per data set with published markers, and fit time per estimator (log)."""
+def plot_results(rows: list[dict], out_dir: str, time_repeat: str | None = None) -> list[str]:
+    """Accuracy per data set with published markers, and fit time per estimator (log).
+
+    ``time_repeat`` as in :func:`summarize`.
+    """
     try:
         import matplotlib
 
@@ -420,9 +440,9 @@ def plot_results(rows: list[dict], out_dir: str) -> list[str]:
         import matplotlib.pyplot as plt
     except ImportError:
         return []
-    summary = summarize(rows)
+    summary = summarize(rows, time_repeat)
     pub = published_accuracy()
-    estimators = sorted({e for e, _ in summary}, key=str.lower)
+    estimators = sorted({e for e, _ in summary}, key=_name_order)
     datasets = [d for d in DATASET_ORDER if any((e, d) in summary for e in estimators)]
     paths = []
     fig, ax = plt.subplots(figsize=(max(7, 1.8 * len(datasets) + 4), 5))
@@ -568,7 +588,7 @@ def digits_table(rows: list[dict]) -> str:
     for r in rows:
         cells.setdefault((r["estimator"], int(r["n_train"]), int(r["bag_size"])), []).append(r)
     configs = sorted({(k[1], k[2]) for k in cells}, key=lambda t: (t[1], t[0]))
-    ests = sorted({k[0] for k in cells}, key=str.lower)
+    ests = sorted({k[0] for k in cells}, key=_name_order)
     most = max((len(v) for v in cells.values()), default=0)
     head = "| estimator | " + " | ".join(f"{nt} bags, size {bs}" for nt, bs in configs) + " |"
     lines = [head, "|---" * (len(configs) + 1) + "|"]

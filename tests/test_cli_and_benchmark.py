@@ -15,6 +15,7 @@ from skmil.benchmark import (
     published_accuracy,
     run_benchmark,
     run_digits_benchmark,
+    summarize,
 )
 from skmil.cli import main, parse_params
 from skmil.datasets import load_musk1, make_mil_classification
@@ -102,6 +103,22 @@ def test_benchmark_runs_resumes_and_writes_outputs(tmp_path):
     assert sorted(r["fold"] for r in rows_again) == sorted(r["fold"] for r in rows)
     table = markdown_table(rows, ["musk1"])
     assert "SimpleMI" in table and "MUSK1" in table
+
+
+def test_summarize_times_from_one_repetition():
+    def row(repeat, fold, acc, fit):
+        return {"estimator": "E", "dataset": "d", "repeat": str(repeat), "fold": str(fold),
+                "accuracy": str(acc), "n_test": "10", "auc": "0.5", "fit_time": str(fit),
+                "predict_time": str(fit / 10)}
+
+    rows = [row(0, 0, 1.0, 2.0), row(0, 1, 0.5, 4.0), row(1, 0, 0.5, 10.0), row(1, 1, 0.5, 30.0)]
+    every = summarize(rows)[("E", "d")]
+    first = summarize(rows, time_repeat="0")[("E", "d")]
+    assert every["fit_time"] == pytest.approx(11.5) and first["fit_time"] == pytest.approx(3.0)
+    assert first["predict_time"] == pytest.approx(0.3)
+    # accuracy still over both repetitions: (0.75 + 0.5) / 2
+    assert first["accuracy_mean"] == every["accuracy_mean"] == pytest.approx(0.625)
+    assert first["n_repeats"] == 2
 
 
 def test_benchmark_cli_quick_subset_with_tuning(tmp_path, capsys):

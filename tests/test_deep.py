@@ -327,8 +327,10 @@ def test_batch_size_one_equals_padded_batches_in_training(witness, batch_size):
                 (batch_loss(out, yt[i:i + 1], torch.ones(1, dtype=torch.float64))
                  / len(idx)).backward()
             opt.step()
+    # .cpu(): with CUDA present the estimator trains on the GPU, the reference on the CPU
     for (k, p), q in zip(clf.network_.state_dict().items(), net.state_dict().values()):
-        torch.testing.assert_close(p, q, rtol=1e-7, atol=1e-9, msg=k)
+        torch.testing.assert_close(p.cpu(), q, rtol=1e-7, atol=1e-9,
+                                   msg=lambda m, k=k: f"{k}: {m}")
 
 
 def test_pickle_stores_state_dict_not_modules(witness):

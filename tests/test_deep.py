@@ -65,6 +65,29 @@ def _net(head, d=5, hidden=(8, 8, 8), dtype=torch.float64):
     return MILNet(enc, HEADS[head](enc.out_sizes, **kwargs)).to(dtype).eval()
 
 
+@pytest.mark.parametrize("dropout_at", ["hidden", "pooled"])
+def test_encoder_dropout_placement(dropout_at):
+    """'pooled' drops only the outputs the head reads; the chain itself is undropped."""
+    torch.manual_seed(0)
+    enc = MLPEncoder(6, (16, 16, 16), dropout=0.5, dropout_at=dropout_at).double()
+    x = torch.randn(40, 6, dtype=torch.float64)
+    clean = enc.eval().forward_all(x)
+    torch.manual_seed(1)
+    noisy = enc.train().forward_all(x)
+    for layer, (c, n) in enumerate(zip(clean, noisy)):
+        # inverted dropout: each unit is 0 or twice the undropped value
+        kept_or_zero = torch.isclose(n, 2 * c) | (n == 0)
+        if dropout_at == "pooled" or layer == 0:
+            assert bool(kept_or_zero.all())
+        else:  # the layer read dropped units, so its values differ from the clean chain
+            assert not bool(kept_or_zero.all())
+
+
+def test_minns_heads_drop_pooled_outputs_only():
+    assert all(cls().dropout_at == "pooled" for cls in (MiNet, MINet, MINetDS, MINetRC))
+    assert AttentionMIL().dropout_at == DeepMILClassifier().dropout_at == "hidden"
+
+
 # --------------------------------------------------------------------- collation / masks
 def test_collate_matches_loops():
     rng = np.random.RandomState(0)
@@ -398,6 +421,7 @@ def test_grid_search_pipeline_and_joblib_processes(witness):
     ({"optimizer": "rmsprop"}, "optimizer"),
     ({"batch_size": 0}, "batch_size"),
     ({"dropout": 1.5}, "dropout"),
+    ({"dropout_at": "input"}, "dropout_at"),
     ({"threshold": 2.0}, "threshold"),
     ({"head_params": {"bogus": 1}}, "head_params"),
     ({"validation_fraction": 0.5, "max_epochs": 1}, None),

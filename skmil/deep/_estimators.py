@@ -72,6 +72,7 @@ _DEFAULTS: dict[str, Any] = {
     "encoder": None,
     "hidden_layer_sizes": (256, 128, 64),
     "dropout": 0.5,
+    "dropout_at": "hidden",
     "head": "attention",
     "pooling": "max",
     "lse_r": 1.0,
@@ -144,11 +145,16 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     encoder : torch.nn.Module or None, default=None
         Instance encoder mapping a ``(n_instances, n_features)`` tensor to
         ``(n_instances, M)`` embeddings. ``None`` builds the tabular MLP of the papers:
-        fc -> ReLU -> dropout for each width in ``hidden_layer_sizes``.
+        fc -> ReLU for each width in ``hidden_layer_sizes``, with dropout.
     hidden_layer_sizes : tuple of int, default=(256, 128, 64)
         Widths of the built-in MLP encoder; ``()`` means no encoder (raw features).
     dropout : float, default=0.5
-        Dropout after every hidden layer of the built-in encoder.
+        Dropout rate of the built-in encoder (where: ``dropout_at``).
+    dropout_at : {"hidden", "pooled"}, default="hidden"
+        ``"hidden"``: after every hidden layer, so each layer sees the previous one's
+        dropped units (the tabular encoder of Ilse et al.). ``"pooled"``: only on the
+        layer outputs the head pools (the last layer; every layer for the DS and RC
+        heads), the next layer reading the undropped units, as in the MINNs scripts.
     head : str or torch.nn.Module, default="attention"
         Pooling head: ``"instance"`` (mi-Net), ``"embedding"`` (MI-Net),
         ``"embedding-ds"`` (MI-Net + deep supervision), ``"embedding-rc"`` (MI-Net +
@@ -266,8 +272,8 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
                              "batch_size": 10, "validation_fraction": 0.0, "dropout": 0.0}
 
     def __init__(self, *, encoder=None, hidden_layer_sizes=(256, 128, 64), dropout=0.5,
-                 head="attention", pooling="max", head_params=None, optimizer="adam",
-                 lr=5e-4, weight_decay=5e-3, momentum=0.9, nesterov=True,
+                 dropout_at="hidden", head="attention", pooling="max", head_params=None,
+                 optimizer="adam", lr=5e-4, weight_decay=5e-3, momentum=0.9, nesterov=True,
                  betas=(0.9, 0.999), lr_schedule="constant", lr_decay=1e-4, max_epochs=100,
                  batch_size=1, class_weight=None, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, threshold=0.5,
@@ -331,6 +337,8 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
                 "least one.")
         if not 0.0 <= float(cfg["dropout"]) < 1.0:
             bad("dropout", "it must be in [0, 1).")
+        if cfg["dropout_at"] not in ("hidden", "pooled"):
+            bad("dropout_at", "use 'hidden' or 'pooled'.")
         if cfg["pooling"] not in ("max", "mean", "lse"):
             bad("pooling", "use 'max', 'mean' or 'lse'.")
         if cfg["optimizer"] not in ("adam", "sgd"):
@@ -591,7 +599,8 @@ _MINN_DOC = """
     Training defaults follow Wang et al. (2018) / the MINNs code: SGD with Nesterov
     momentum 0.9, ``lr=5e-4`` with Keras-style inverse-time decay ``1e-4`` per step,
     L2 ``weight_decay=0.01`` (Keras ``l2(0.005)``), 50 epochs, one bag per step,
-    encoder fc-256/128/64 with dropout 0.5 (MI-Net + RC: three fc-128). As in the
+    encoder fc-256/128/64 (MI-Net + RC: three fc-128) with dropout 0.5 on the pooled
+    layer outputs only (``dropout_at="pooled"``, as in the scripts). As in the
     MINNs scripts, every training bag is trained on for the 50 epochs (no validation
     split unless ``early_stopping=True``) and the threshold is 0.5.
     All other parameters are those of :class:`DeepMILClassifier`.
@@ -621,7 +630,8 @@ class MiNet(DeepMILClassifier):
                              "dropout": 0.0, "lr_schedule": "constant"}
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
-                 hidden_layer_sizes=(256, 128, 64), dropout=0.5, optimizer="sgd", lr=5e-4,
+                 hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
+                 optimizer="sgd", lr=5e-4,
                  weight_decay=0.01, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
                  lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50, batch_size=1,
                  class_weight=None, validation_fraction=0.1, early_stopping=False,
@@ -650,7 +660,8 @@ class MINet(DeepMILClassifier):
     _contract_test_params = MiNet._contract_test_params
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
-                 hidden_layer_sizes=(256, 128, 64), dropout=0.5, optimizer="sgd", lr=5e-4,
+                 hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
+                 optimizer="sgd", lr=5e-4,
                  weight_decay=0.01, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
                  lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50, batch_size=1,
                  class_weight=None, validation_fraction=0.1, early_stopping=False,
@@ -680,7 +691,8 @@ class MINetDS(DeepMILClassifier):
     _contract_test_params = {**MiNet._contract_test_params, "hidden_layer_sizes": (16, 8)}
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
-                 hidden_layer_sizes=(256, 128, 64), dropout=0.5, optimizer="sgd", lr=5e-4,
+                 hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
+                 optimizer="sgd", lr=5e-4,
                  weight_decay=0.01, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
                  lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50, batch_size=1,
                  class_weight=None, validation_fraction=0.1, early_stopping=False,
@@ -710,7 +722,8 @@ class MINetRC(DeepMILClassifier):
     _contract_test_params = {**MiNet._contract_test_params, "hidden_layer_sizes": (16, 16)}
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
-                 hidden_layer_sizes=(128, 128, 128), dropout=0.5, optimizer="sgd", lr=5e-4,
+                 hidden_layer_sizes=(128, 128, 128), dropout=0.5, dropout_at="pooled",
+                 optimizer="sgd", lr=5e-4,
                  weight_decay=0.01, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
                  lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50, batch_size=1,
                  class_weight=None, validation_fraction=0.1, early_stopping=False,
@@ -751,7 +764,8 @@ class AttentionMIL(DeepMILClassifier):
     _contract_test_params = DeepMILClassifier._contract_test_params
 
     def __init__(self, *, attention_dim=64, encoder=None, hidden_layer_sizes=(256, 128, 64),
-                 dropout=0.5, optimizer="adam", lr=5e-4, weight_decay=5e-3, momentum=0.9,
+                 dropout=0.5, dropout_at="hidden", optimizer="adam", lr=5e-4,
+                 weight_decay=5e-3, momentum=0.9,
                  nesterov=True, betas=(0.9, 0.999), lr_schedule="constant", lr_decay=1e-4,
                  max_epochs=100, batch_size=1, class_weight=None, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, threshold=0.5,
@@ -779,7 +793,8 @@ class GatedAttentionMIL(DeepMILClassifier):
     _contract_test_params = DeepMILClassifier._contract_test_params
 
     def __init__(self, *, attention_dim=64, encoder=None, hidden_layer_sizes=(256, 128, 64),
-                 dropout=0.5, optimizer="adam", lr=5e-4, weight_decay=5e-3, momentum=0.9,
+                 dropout=0.5, dropout_at="hidden", optimizer="adam", lr=5e-4,
+                 weight_decay=5e-3, momentum=0.9,
                  nesterov=True, betas=(0.9, 0.999), lr_schedule="constant", lr_decay=1e-4,
                  max_epochs=100, batch_size=1, class_weight=None, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, threshold=0.5,
@@ -824,7 +839,8 @@ class DSMIL(DeepMILClassifier):
                              "lr_schedule": "constant"}
 
     def __init__(self, *, query_dim=128, passing_v=False, dropout_v=0.0, encoder=None,
-                 hidden_layer_sizes=(), dropout=0.0, optimizer="adam", lr=2e-4,
+                 hidden_layer_sizes=(), dropout=0.0, dropout_at="hidden", optimizer="adam",
+                 lr=2e-4,
                  weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.5, 0.9),
                  lr_schedule="cosine", lr_decay=1e-4, max_epochs=40, batch_size=1,
                  class_weight="balanced", validation_fraction=0.1, early_stopping=False,

@@ -83,24 +83,32 @@ def prob_to_logit(p: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
 
 
 class MLPEncoder(nn.Module):
-    """fc -> ReLU -> dropout per hidden layer (the MINNs/Ilse tabular encoder).
+    """fc -> ReLU per hidden layer with dropout (the MINNs/Ilse tabular encoder).
 
-    With no hidden layer it is the identity (DSMIL on tabular features).
+    ``dropout_at="hidden"`` drops units after every layer, so the next layer reads the
+    dropped units; ``"pooled"`` drops only the per-layer outputs handed to the head and
+    feeds the next layer the undropped ones (the MINNs scripts). With no hidden layer it
+    is the identity (DSMIL on tabular features).
     """
 
-    def __init__(self, in_features: int, hidden_layer_sizes, dropout: float) -> None:
+    def __init__(self, in_features: int, hidden_layer_sizes, dropout: float,
+                 dropout_at: str = "hidden") -> None:
         super().__init__()
         sizes = [int(h) for h in hidden_layer_sizes]
         dims = [in_features, *sizes]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
         self.dropout = float(dropout)
+        self.dropout_at = dropout_at
         self.out_sizes = sizes if sizes else [in_features]
 
     def forward_all(self, x: torch.Tensor) -> list[torch.Tensor]:
         outs = []
         for layer in self.layers:
-            x = F.dropout(F.relu(layer(x)), self.dropout, self.training)
-            outs.append(x)
+            x = F.relu(layer(x))
+            dropped = F.dropout(x, self.dropout, self.training)
+            if self.dropout_at == "hidden":
+                x = dropped
+            outs.append(dropped)
         return outs if outs else [x]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -54,7 +54,9 @@ def _module_out_features(module: torch.nn.Module, n_features: int) -> int:
 def build_network(spec: dict) -> MILNet:
     """Build a fresh network from a spec (plain values + optional user modules)."""
     if spec["encoder"] is None:
-        encoder = MLPEncoder(spec["n_features"], spec["hidden_layer_sizes"], spec["dropout"])
+        # models pickled before dropout_at existed used "hidden"
+        encoder = MLPEncoder(spec["n_features"], spec["hidden_layer_sizes"], spec["dropout"],
+                             spec.get("dropout_at", "hidden"))
     else:
         module = copy.deepcopy(spec["encoder"])
         encoder = ModuleEncoder(module, spec["encoder_out"])
@@ -76,6 +78,7 @@ def make_spec(cfg: dict, n_features: int) -> dict:
         "n_features": n_features,
         "hidden_layer_sizes": tuple(int(h) for h in cfg["hidden_layer_sizes"]),
         "dropout": float(cfg["dropout"]),
+        "dropout_at": cfg["dropout_at"],
         "encoder": cfg["encoder"],
         "encoder_out": None,
         "head": cfg["head_kind"] if cfg["head_module"] is None else cfg["head_module"],

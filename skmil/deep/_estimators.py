@@ -152,9 +152,10 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Dropout rate of the built-in encoder (where: ``dropout_at``).
     dropout_at : {"hidden", "pooled"}, default="hidden"
         ``"hidden"``: after every hidden layer, so each layer sees the previous one's
-        dropped units (the tabular encoder of Ilse et al.). ``"pooled"``: only on the
-        layer outputs the head pools (the last layer; every layer for the DS and RC
-        heads), the next layer reading the undropped units, as in the MINNs scripts.
+        dropped units (the tabular encoder as tabulated for the attention networks).
+        ``"pooled"``: only on the layer outputs the head pools (the last layer; every
+        layer for the DS and RC heads), the next layer reading the undropped units, as
+        in the MINNs scripts.
     head : str or torch.nn.Module, default="attention"
         Pooling head: ``"instance"`` (mi-Net), ``"embedding"`` (MI-Net),
         ``"embedding-ds"`` (MI-Net + deep supervision), ``"embedding-rc"`` (MI-Net +

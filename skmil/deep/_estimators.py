@@ -632,10 +632,9 @@ class MiNet(DeepMILClassifier):
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
-                 optimizer="sgd", lr=5e-4,
-                 weight_decay=0.01, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
-                 lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50, batch_size=1,
-                 class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
+                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
+                 batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, threshold=0.5, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
@@ -662,10 +661,9 @@ class MINet(DeepMILClassifier):
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
-                 optimizer="sgd", lr=5e-4,
-                 weight_decay=0.01, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
-                 lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50, batch_size=1,
-                 class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
+                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
+                 batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, threshold=0.5, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
@@ -693,10 +691,9 @@ class MINetDS(DeepMILClassifier):
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
-                 optimizer="sgd", lr=5e-4,
-                 weight_decay=0.01, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
-                 lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50, batch_size=1,
-                 class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
+                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
+                 batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, threshold=0.5, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
@@ -724,10 +721,9 @@ class MINetRC(DeepMILClassifier):
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(128, 128, 128), dropout=0.5, dropout_at="pooled",
-                 optimizer="sgd", lr=5e-4,
-                 weight_decay=0.01, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
-                 lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50, batch_size=1,
-                 class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
+                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
+                 batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, threshold=0.5, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
@@ -766,11 +762,11 @@ class AttentionMIL(DeepMILClassifier):
 
     def __init__(self, *, attention_dim=64, encoder=None, hidden_layer_sizes=(256, 128, 64),
                  dropout=0.5, dropout_at="hidden", optimizer="adam", lr=5e-4,
-                 weight_decay=5e-3, momentum=0.9,
-                 nesterov=True, betas=(0.9, 0.999), lr_schedule="constant", lr_decay=1e-4,
-                 max_epochs=100, batch_size=1, class_weight=None, validation_fraction=0.1,
-                 early_stopping=False, n_iter_no_change=10, threshold=0.5,
-                 dtype="float32", device="auto", random_state=None, n_jobs=None, verbose=0):
+                 weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
+                 lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=1,
+                 class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 n_iter_no_change=10, threshold=0.5, dtype="float32", device="auto",
+                 random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
 
@@ -795,11 +791,11 @@ class GatedAttentionMIL(DeepMILClassifier):
 
     def __init__(self, *, attention_dim=64, encoder=None, hidden_layer_sizes=(256, 128, 64),
                  dropout=0.5, dropout_at="hidden", optimizer="adam", lr=5e-4,
-                 weight_decay=5e-3, momentum=0.9,
-                 nesterov=True, betas=(0.9, 0.999), lr_schedule="constant", lr_decay=1e-4,
-                 max_epochs=100, batch_size=1, class_weight=None, validation_fraction=0.1,
-                 early_stopping=False, n_iter_no_change=10, threshold=0.5,
-                 dtype="float32", device="auto", random_state=None, n_jobs=None, verbose=0):
+                 weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
+                 lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=1,
+                 class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 n_iter_no_change=10, threshold=0.5, dtype="float32", device="auto",
+                 random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
 
@@ -841,8 +837,7 @@ class DSMIL(DeepMILClassifier):
 
     def __init__(self, *, query_dim=128, passing_v=False, dropout_v=0.0, encoder=None,
                  hidden_layer_sizes=(), dropout=0.0, dropout_at="hidden", optimizer="adam",
-                 lr=2e-4,
-                 weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.5, 0.9),
+                 lr=2e-4, weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.5, 0.9),
                  lr_schedule="cosine", lr_decay=1e-4, max_epochs=40, batch_size=1,
                  class_weight="balanced", validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, threshold=0.5, dtype="float32", device="auto",

@@ -345,7 +345,8 @@ def summarize(
     """Per (estimator, data set): accuracy mean and std over repetitions, AUC, times.
 
     ``time_repeat`` takes the fit and predict times from that repetition's folds only
-    (for a CSV whose later repetitions ran on another machine); by default every fold's.
+    (for a CSV whose later repetitions ran on another machine); by default, or for a
+    cell without that repetition, every fold's.
     """
     cells: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
@@ -361,7 +362,7 @@ def summarize(
         ]
         # one repetition: the spread over its folds is the only spread there is
         spread = rep_acc if len(reps) > 1 else [float(r["accuracy"]) for r in rs]
-        timed = reps.get(time_repeat, rs) if time_repeat is not None else rs
+        timed = reps.get(time_repeat, rs)
         out[key] = {
             "accuracy_mean": float(np.mean(rep_acc)),
             "accuracy_std": float(np.std(spread)),

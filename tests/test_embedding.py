@@ -386,3 +386,49 @@ def test_auto_defaults_of_bag_of_words_and_fallbacks(data):
     assert one.C_ == 1.0 and one.encoder_.n_words == 5
     fixed = MiFV(n_components=2, random_state=0).fit(bags, y)
     assert fixed.C_ == 1.0 and not hasattr(fixed, "cv_results_")
+
+
+@pytest.mark.parametrize("fused_max_work", [0, 10**9])
+def test_fused_and_blas_encoder_paths_match_loops(monkeypatch, fused_max_work):
+    # both strategies (numba fused pass for small K*d, BLAS blocks above) on the same
+    # data, against loop references; chunk_size=7 splits bags across BLAS blocks
+    from skmil._kernels import encoders
+
+    monkeypatch.setattr(encoders, "FUSED_MAX_WORK", fused_max_work)
+    rng = np.random.RandomState(3)
+    sizes = rng.randint(1, 6, size=15)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    X = rng.randn(offsets[-1], 5)
+    C = rng.randn(4, 5)
+    labels = [_ref_nearest(x, C) for x in X]
+    np.testing.assert_array_equal(encoders.nearest_centres(X, C, chunk_size=7), labels)
+    ref = np.zeros((15, 4 * 5))
+    for b in range(15):
+        for j in range(offsets[b], offsets[b + 1]):
+            ref[b, labels[j] * 5 : labels[j] * 5 + 5] += X[j] - C[labels[j]]
+    np.testing.assert_allclose(encoders.vlad_encode(X, offsets, C, chunk_size=7), ref,
+                               rtol=1e-12, atol=1e-12)
+    w = np.array([0.1, 0.2, 0.3, 0.4])
+    var = rng.rand(4, 5) + 0.2
+    post = np.array([_ref_posterior_gmm(x, w, C, var) for x in X])
+    np.testing.assert_allclose(encoders.gmm_posteriors(X, w, C, var), post,
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_power_l2_kernel_matches_numpy_blocks():
+    from skmil.embedding._codebook import power_l2
+
+    rng = np.random.RandomState(0)
+    Z = rng.randn(9, 6)
+    Z[2] = 0.0  # an all-zero row stays zero (epsilon-guarded norm)
+    Z[3, :3] = 0.0
+    for power, l2 in [(0.5, True), (0.3, False), (None, True), (1.0, False)]:
+        ref = Z.copy()
+        if power is not None:
+            ref = np.sign(ref) * np.abs(ref) ** power
+        if l2:
+            ref /= np.maximum(np.linalg.norm(ref, axis=1), 1e-12)[:, None]
+        fast = power_l2(Z.copy(), power, l2)  # C-contiguous float64: numba kernel
+        slow = power_l2(np.asfortranarray(Z), power, l2, block=4)  # numpy blocks
+        np.testing.assert_allclose(fast, ref, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(slow, ref, rtol=1e-12, atol=1e-15)

@@ -56,8 +56,9 @@ class FisherVectorEncoder(BaseMILTransformer):
     (``K (2d + 1)`` or ``2Kd`` numbers), then applies ``sign(z)|z|^power`` and L2
     normalisation: the "improved Fisher vector" that miFV uses.
 
-    Responsibilities come from two BLAS products per chunk of ~``chunk_size``
-    instances and the gradient sums from a numba pass, so memory stays bounded.
+    Responsibilities and gradient sums come from one numba pass over the flat instance
+    array (whitened residuals formed once per instance and centre, each bag's row
+    written once), so the extra memory is ``O(K d)`` besides the output.
 
     Parameters
     ----------
@@ -84,6 +85,8 @@ class FisherVectorEncoder(BaseMILTransformer):
         (encoding always uses all of them). ``None`` uses all.
     random_state : int, RandomState instance or None, default=None
     chunk_size : int, default=65536
+        Kept for a uniform interface with the other encoders; the single-pass
+        encoding needs no blocks.
 
     Attributes
     ----------

@@ -35,9 +35,10 @@ class VLADEncoder(BaseMILTransformer):
     by the signed power normalisation ``sign(v)|v|^power`` and row-wise L2
     normalisation, as in miVLAD.
 
-    Assignment is one BLAS distance block per chunk of ~``chunk_size`` instances and the
-    residual sums a numba pass over the flat instance array, so time and memory are
-    linear in the number of instances.
+    For small codebooks (``K * n_features <= 2048``) one numba pass over the flat
+    instance array finds each instance's nearest centre and adds its residual to its
+    bag's row; larger codebooks assign by one BLAS distance block per chunk of
+    ~``chunk_size`` instances. Time and memory are linear in the number of instances.
 
     Parameters
     ----------
@@ -57,7 +58,8 @@ class VLADEncoder(BaseMILTransformer):
     random_state : int, RandomState instance or None, default=None
         Seeds the k-means codebook.
     chunk_size : int, default=65536
-        Instances per processing chunk (bounds the extra memory).
+        Instances per BLAS block for large codebooks (bounds the extra memory; the
+        small-codebook pass needs no blocks).
 
     Attributes
     ----------

@@ -358,7 +358,11 @@ def _to_bags(X: Any, accept_sparse: bool, allow_nan: bool) -> Bags:
     arrays = []
     d = None
     for i in range(n_bags):
-        arr = _bag_to_array(X[i], i, accept_sparse)
+        arr = X[i]
+        # numeric 2-D ndarrays (the common case) skip the generic conversion checks,
+        # which cost more per bag than copying a small bag
+        if not (type(arr) is np.ndarray and arr.ndim == 2 and arr.dtype.kind in "biuf"):
+            arr = _bag_to_array(arr, i, accept_sparse)
         if arr.shape[0] == 0:
             raise ValueError(
                 f"Bag {i} has no instances (shape {arr.shape}); every bag needs at least "
@@ -378,9 +382,9 @@ def _to_bags(X: Any, accept_sparse: bool, allow_nan: bool) -> Bags:
     offsets = np.zeros(n_bags + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     instances = np.empty((int(offsets[-1]), d), dtype=np.float64)
-    # one pass: each bag is cast straight into its slot of the flat array
-    for i, a in enumerate(arrays):
-        instances[offsets[i] : offsets[i + 1]] = a
+    # one pass: each bag is cast straight into its slot of the flat array (one C call
+    # rather than a Python slice assignment per bag)
+    np.concatenate(arrays, axis=0, out=instances)
     bags = Bags(instances, offsets)
     _check_finite(bags, allow_nan)
     return bags

@@ -7,8 +7,8 @@ has; cells with fewer repetitions than the most are marked ``[kx]``), and writes
 ``docs/images/benchmark_fit_time.png``. Fit times (table column and plot) are the means
 over the first repetition's folds: every first repetition ran on the 2-core machine of
 docs/benchmarks.rst, while later repetitions of the deep heads ran on a 16-core machine.
-With a second argument, the digits-bags CSV of
-``run_benchmark.py --digits`` becomes ``docs/_digits_table.rst``::
+With a second argument, the rows of record (no ``--param`` override) of the digits-bags
+CSV of ``run_benchmark.py --digits`` become ``docs/_digits_table.rst``::
 
     python benchmarks/make_docs_table.py benchmark_results/full/results.csv \
         benchmark_results/digits/digits_results.csv
@@ -66,7 +66,11 @@ def main(csv_path: str, digits_path: str | None = None) -> None:
     print(f"{len(rows)} folds from {csv_path} -> docs/_benchmark_table.rst, docs/images/")
     if digits_path:
         with open(os.path.join(DOCS, "_digits_table.rst"), "w") as fh:
-            fh.write(markdown_to_rst(digits_table(_read_rows(digits_path))) + "\n")
+            digits = [
+                r for r in _read_rows(digits_path)
+                if r.get("params", "{}") == _params_key(_spec(r["estimator"]).params)
+            ]
+            fh.write(markdown_to_rst(digits_table(digits)) + "\n")
         print(f"{digits_path} -> docs/_digits_table.rst")
 
 

@@ -157,6 +157,31 @@ def _params_key(params: dict) -> str:
     return json.dumps(params, sort_keys=True, default=repr)
 
 
+def _run_params(name: str, params: dict | None) -> dict:
+    """The spec's parameters of ``name`` updated with the run's ``params``.
+
+    Every key of ``params`` must be a parameter of the estimator: a misspelt name would
+    otherwise run (and record) the defaults under a label that says otherwise.
+    """
+    from .utils import get_estimator
+
+    params = dict(params or {})
+    valid = get_estimator(name)().get_params()
+    unknown = sorted(k for k in params if k not in valid)
+    if unknown:
+        raise ValueError(
+            f"{name} has no parameter(s) {', '.join(unknown)}; its parameters are "
+            f"{', '.join(sorted(valid))}. Run estimators with different parameters "
+            "separately."
+        )
+    return {**_spec(name).params, **params}
+
+
+def _header(path: str) -> list[str]:
+    with open(path, newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
 def _read_rows(path: str) -> list[dict]:
     if not os.path.exists(path):
         return []
@@ -234,6 +259,7 @@ def run_benchmark(
     n_jobs: int | None = -1,
     progress: bool = True,
     quick: bool = False,
+    params: dict | None = None,
 ) -> list[dict]:
     """Run (or resume) the benchmark and return the result rows of the requested cells.
 
@@ -259,6 +285,11 @@ def run_benchmark(
         Show a progress bar over folds.
     quick : bool, default=False
         Restrict the default estimator list to the fast ones.
+    params : dict, optional
+        Hyperparameters that replace those of record (:data:`SPECS`) for every
+        requested estimator, e.g. ``{"threshold": "auto"}``; each must be a parameter
+        of every estimator. Rows record the parameters they ran with, so variants can
+        share one results file without mixing.
 
     Returns
     -------
@@ -276,6 +307,7 @@ def run_benchmark(
         names = [n for n, _ in all_estimators("classifier") if _spec(n).default_run]
         estimators = [n for n in names if _spec(n).quick] if quick else names
     estimators = [get_estimator(n).__name__ for n in estimators]
+    run_params = {n: _run_params(n, params) for n in estimators}
     os.makedirs(out_dir, exist_ok=True)
     csv_path = os.path.join(out_dir, "results.csv")
     done = {
@@ -292,7 +324,7 @@ def run_benchmark(
     tasks, meta = [], []
     for name in estimators:
         spec = _spec(name)
-        pkey = _params_key(spec.params)
+        pkey = _params_key(run_params[name])
         for ds in datasets:
             bags, y = data[ds]
             for r, k, s, tr, te in repeated_folds(y, n_splits, n_repeats, seed):
@@ -301,7 +333,8 @@ def run_benchmark(
                     continue
                 tasks.append(
                     delayed(_fold_task)(
-                        len(tasks), name, spec.params, tune, spec.grid, bags, y, tr, te, r, k, s
+                        len(tasks), name, run_params[name], tune, spec.grid, bags, y, tr, te, r,
+                        k, s,
                     )
                 )
                 meta.append(ds)
@@ -320,7 +353,7 @@ def run_benchmark(
                     fh.flush()
                     bar.set_postfix_str(f"{row['estimator']}/{row['dataset']}", refresh=False)
                     bar.update(1)
-    wanted_params = {n: _params_key(_spec(n).params) for n in estimators}
+    wanted_params = {n: _params_key(p) for n, p in run_params.items()}
     return [
         r
         for r in _read_rows(csv_path)
@@ -501,13 +534,17 @@ def run_digits_benchmark(
     out_dir: str = "benchmark_results",
     progress: bool = True,
     n_jobs: int | None = -1,
+    params: dict | None = None,
 ) -> list[dict]:
     """Digits-bags benchmark: bag AUC (and instance AUC where available).
 
     Training bags come from the train half of the digit pool, test bags from the test
     half (see :func:`skmil.datasets.make_digits_bags`); bag size std is 20% of the mean,
     as in the MNIST-bags protocol (10/2, 50/10, 100/20). Results go to
-    ``digits_results.csv`` and ``digits.md`` in ``out_dir``.
+    ``digits_results.csv`` and ``digits.md`` in ``out_dir``. ``params`` replaces the
+    hyperparameters of record as in :func:`run_benchmark`; rows record them in their
+    ``params`` column (a file written before that column existed is read as defaults,
+    and rewritten with the column before new rows are added).
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -515,19 +552,28 @@ def run_digits_benchmark(
     from .utils import get_estimator
 
     names = [get_estimator(n).__name__ for n in estimators]
+    run_params = {n: _run_params(n, params) for n in names}
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "digits_results.csv")
-    done = {(r["estimator"], r["n_train"], r["bag_size"], r["repeat"]) for r in _read_rows(path)}
+    fields = ["estimator", "n_train", "bag_size", "repeat", "bag_auc", "instance_auc",
+              "accuracy", "fit_time", "params"]
+    old = _read_rows(path)
+    if os.path.exists(path) and "params" not in _header(path):
+        for r in old:
+            r["params"] = _params_key({})
+        with open(path, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=fields)
+            w.writeheader()
+            w.writerows(old)
+    done = {(r["estimator"], r["n_train"], r["bag_size"], r["repeat"], r["params"]) for r in old}
     jobs = [
-        (e, nt, bs, r)
+        (e, nt, bs, r, run_params[e])
         for e in names
         for nt in n_train
         for bs in bag_sizes
         for r in range(n_repeats)
-        if (e, str(nt), str(bs), str(r)) not in done
+        if (e, str(nt), str(bs), str(r), _params_key(run_params[e])) not in done
     ]
-    fields = ["estimator", "n_train", "bag_size", "repeat", "bag_auc", "instance_auc",
-              "accuracy", "fit_time"]
     new = not os.path.exists(path)
     with open(path, "a", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=fields)
@@ -541,13 +587,14 @@ def run_digits_benchmark(
                 w.writerow(row)
                 fh.flush()
                 bar.update(1)
-    rows = [r for r in _read_rows(path) if r["estimator"] in names]
+    wanted = {n: _params_key(p) for n, p in run_params.items()}
+    rows = [r for r in _read_rows(path) if wanted.get(r["estimator"]) == r["params"]]
     with open(os.path.join(out_dir, "digits.md"), "w") as fh:
         fh.write(digits_table(rows) + "\n")
     return rows
 
 
-def _digits_task(name, n_train, bag_size, repeat, n_test):
+def _digits_task(name, n_train, bag_size, repeat, params, n_test):
     from sklearn.metrics import accuracy_score, roc_auc_score
 
     from .datasets import make_digits_bags
@@ -561,7 +608,7 @@ def _digits_task(name, n_train, bag_size, repeat, n_test):
         n_test, mean_bag_size=bag_size, std_bag_size=bag_size / 5, pool="test",
         random_state=seed + 1,
     )
-    pipe = _standardized_estimator(name, _spec(name).params, seed)
+    pipe = _standardized_estimator(name, params, seed)
     t0 = time.perf_counter()
     pipe.fit(Xtr, ytr)
     fit_time = time.perf_counter() - t0
@@ -580,6 +627,7 @@ def _digits_task(name, n_train, bag_size, repeat, n_test):
         "instance_auc": inst_auc,
         "accuracy": float(accuracy_score(yte, pipe.predict(Xte))),
         "fit_time": fit_time,
+        "params": _params_key(params),
     }
 
 
@@ -639,13 +687,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --digits: numbers of training bags (default 50 100 300)")
     p.add_argument("--bag-sizes", nargs="+", type=int, default=[10, 50, 100],
                    help="with --digits: mean bag sizes (default 10 50 100)")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE",
+                   help="replace a hyperparameter of record for every chosen estimator "
+                   "(repeatable; values are Python literals, else strings), e.g. "
+                   "--param threshold=auto")
     p.add_argument("--no-progress", action="store_true")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``skmil benchmark`` entry point."""
-    args = build_parser().parse_args(argv)
+    from .cli import parse_params
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        params = parse_params(args.param)
+    except ValueError as exc:
+        parser.error(str(exc))
     out = args.out or os.path.join("benchmark_results", "quick" if args.quick else "full")
     repeats = args.repeats if args.repeats is not None else (1 if args.quick else 5)
     if args.digits:
@@ -658,6 +717,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out_dir=out,
             progress=not args.no_progress,
             n_jobs=args.n_jobs,
+            params=params,
         )
         print(digits_table(rows))
         return 0
@@ -673,6 +733,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         n_jobs=args.n_jobs,
         progress=not args.no_progress,
         quick=args.quick,
+        params=params,
     )
     table = markdown_table(rows, args.datasets)
     header = (

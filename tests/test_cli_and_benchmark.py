@@ -154,3 +154,51 @@ def test_digits_cli_runs_only_the_chosen_cells(tmp_path):
     with open(tmp_path / "digits_results.csv") as fh:
         cells = sorted((r["n_train"], r["bag_size"]) for r in csv.DictReader(fh))
     assert cells == [("30", "4"), ("30", "6")]
+
+
+def test_benchmark_params_override_is_recorded_and_kept_apart(tmp_path):
+    out = str(tmp_path / "bench")
+    kw = dict(datasets=["musk1"], n_splits=3, n_repeats=1, out_dir=out, n_jobs=1,
+              progress=False)
+    default = run_benchmark(["SimpleMI"], **kw)
+    variant = run_benchmark(["SimpleMI"], params={"statistics": ("mean",)}, **kw)
+    assert {r["params"] for r in default} == {"{}"}
+    assert {r["params"] for r in variant} == {'{"statistics": ["mean"]}'}
+    with open(os.path.join(out, "results.csv")) as fh:
+        assert len(list(csv.DictReader(fh))) == 6  # both variants, neither skipped
+    # the variant really ran with its parameters: mean-only summaries score differently
+    assert [r["accuracy"] for r in variant] != [r["accuracy"] for r in default]
+    with pytest.raises(ValueError, match="SimpleMI has no parameter.*threshold"):
+        run_benchmark(["SimpleMI"], params={"threshold": "auto"}, **kw)
+
+
+def test_digits_params_column_and_old_files(tmp_path):
+    path = tmp_path / "digits_results.csv"
+    old_header = ["estimator", "n_train", "bag_size", "repeat", "bag_auc", "instance_auc",
+                  "accuracy", "fit_time"]
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(old_header)
+        w.writerow(["SimpleMI", "30", "4", "0", "0.7", "nan", "0.6", "0.1"])
+    kw = dict(n_train=[30], bag_sizes=[4], n_test=40, n_repeats=1, out_dir=str(tmp_path),
+              progress=False, n_jobs=1)
+    rows = run_digits_benchmark(["SimpleMI"], **kw)  # the old row is the default: no run
+    assert [(r["bag_auc"], r["params"]) for r in rows] == [("0.7", "{}")]
+    rows = run_digits_benchmark(["SimpleMI"], params={"statistics": ("max",)}, **kw)
+    assert len(rows) == 1 and rows[0]["params"] == '{"statistics": ["max"]}'
+    with open(path) as fh:
+        every = list(csv.DictReader(fh))
+    assert len(every) == 2 and {r["params"] for r in every} == {"{}", rows[0]["params"]}
+
+
+def test_benchmark_cli_param_option(tmp_path, capsys):
+    from skmil.benchmark import main as bench_main
+
+    out = str(tmp_path / "b")
+    assert bench_main(["--estimators", "SimpleMI", "--datasets", "musk1", "--cv", "3",
+                       "--repeats", "1", "--param", "scale=False", "--out", out,
+                       "--n-jobs", "1", "--no-progress"]) == 0
+    with open(os.path.join(out, "results.csv")) as fh:
+        assert {r["params"] for r in csv.DictReader(fh)} == {'{"scale": false}'}
+    with pytest.raises(SystemExit):
+        bench_main(["--estimators", "SimpleMI", "--param", "scale", "--out", out])

@@ -46,6 +46,22 @@ def test_accepted_forms(convert):
     np.testing.assert_allclose(b.instances, np.vstack(bags), rtol=1e-6)
 
 
+def test_mixed_ndarray_bags_fill_one_c_contiguous_float_array():
+    # numeric 2-D ndarrays take the fast path: any dtype, order or stride
+    base = np.arange(24.0).reshape(4, 6)
+    bags = [
+        np.asfortranarray(base[:2, :3]),
+        np.array([[1, 2, 3]], dtype=np.int32),
+        np.array([[True, False, True]]),
+        base[::2, ::2].astype(np.float32),  # strided view of a copy
+        base[1:3, 3:],  # non-contiguous view of the caller's array
+    ]
+    b = check_bags(bags)
+    assert b.instances.flags["C_CONTIGUOUS"] and b.instances.dtype == np.float64
+    np.testing.assert_array_equal(b.instances, np.vstack([x.astype(np.float64) for x in bags]))
+    assert not np.shares_memory(b.instances, base)
+
+
 def test_integer_bags_become_float():
     b = check_bags([np.array([[1, 2]]), np.array([[3, 4], [5, 6]])])
     assert b.instances.dtype == np.float64

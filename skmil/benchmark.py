@@ -198,7 +198,7 @@ def _standardized_estimator(name: str, params: dict, seed: int):
     from .utils import get_estimator
 
     est = get_estimator(name)()
-    est.set_params(**{k: v for k, v in params.items() if k in est.get_params()})
+    est.set_params(**params)  # validated up front by _run_params
     if "random_state" in est.get_params() and "random_state" not in params:
         est.set_params(random_state=seed)
     return with_standardization(est)

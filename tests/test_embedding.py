@@ -190,7 +190,7 @@ def test_fisher_vector_with_pca_and_raw_kernel(data):
     assert enc.transform(bags).shape == (len(bags), 2 + 2 * 2 * 2)
     b = check_bags(bags)
     Xp = enc.pca_.transform(b.instances)
-    raw = fisher_encode(Xp, b.offsets, enc.weights_, enc.means_, enc.variances_, chunk_size=3)
+    raw = fisher_encode(Xp, b.offsets, enc.weights_, enc.means_, enc.variances_)
     ref = np.array([_ref_fisher(Xp[b.offsets[i]:b.offsets[i + 1]], enc.weights_, enc.means_,
                                 enc.variances_, True, True) for i in range(b.n_bags)])
     np.testing.assert_allclose(raw, ref, rtol=1e-8, atol=1e-10)

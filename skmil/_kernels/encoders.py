@@ -404,7 +404,6 @@ def fisher_encode(
     include_weights: bool = True,
     include_means: bool = True,
     include_variances: bool = True,
-    chunk_size: int = DEFAULT_CHUNK,
 ) -> np.ndarray:
     """Raw (unnormalised) Fisher vector of every bag under a diagonal GMM.
 
@@ -416,8 +415,7 @@ def fisher_encode(
 
     Output blocks in that order (each only if requested): ``K``, ``K*d``, ``K*d``
     columns. One numba pass computes responsibilities and gradients together and writes
-    each bag's row once (extra memory ``O(K d)``); ``chunk_size`` is accepted for a
-    uniform signature and not needed.
+    each bag's row once (extra memory ``O(K d)``), so no chunking is needed.
     """
     if include_variances and not include_means:
         raise ValueError("the variance gradients are computed with the mean gradients")

@@ -166,7 +166,6 @@ class FisherVectorEncoder(BaseMILTransformer):
             include_weights=bool(self.include_weights),
             include_means=True,
             include_variances=bool(self.include_variances),
-            chunk_size=self.chunk_size,
         )
 
     def _transform(self, bags: Bags) -> np.ndarray:

@@ -325,11 +325,7 @@ def gmm_posteriors(
         )
         return out
     prec = 1.0 / variances  # (K, d)
-    const = (
-        np.log(weights)
-        - 0.5 * np.sum(np.log(variances), axis=1)
-        - 0.5 * np.einsum("kd,kd->k", means * means, prec)
-    )
+    const = _gmm_log_norm(weights, variances) - 0.5 * np.einsum("kd,kd->k", means * means, prec)
     L = (X * X) @ prec.T
     L *= -0.5
     L += X @ (means * prec).T

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .._numba import njit
+from .fast_exp import exp_inplace
 
 __all__ = [
     "bag_chunks",
@@ -163,7 +164,7 @@ def _accumulate_rows(out, Q, local_offsets, b0):
 
 def _softmax_rows(L: np.ndarray) -> np.ndarray:
     L -= L.max(axis=1, keepdims=True)
-    np.exp(L, out=L)
+    exp_inplace(L)
     L /= L.sum(axis=1, keepdims=True)
     return L
 

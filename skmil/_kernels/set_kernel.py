@@ -3,8 +3,9 @@
 The set kernel ``K[a, b] = sum_{x in A, x' in B} k(x, x')**p`` is computed by
 :func:`skmil._kernels.bagpairs.blocked_set_kernel` (shared with mi-Graph's weighted set
 kernel): row blocks of whole bags (about ``block_size`` instances each) against column
-tiles, one BLAS GEMM per tile gives the instance kernel block, the power and ``exp``
-are applied in place, and ``np.add.reduceat`` sums it into bag x bag cells. For the
+tiles, one BLAS GEMM per tile gives the instance kernel block (for the RBF kernel its
+exponents), and ``exp`` with the sums into bag x bag cells is one numba pass (other
+kernels: the power in place, then ``np.add.reduceat``). For the
 RBF kernel two extra columns are appended to the operands so that the GEMM yields
 ``-gamma * ||x - x'||**2`` directly (PERFORMANCE.md, "Set kernels": the fastest
 strategy measured on this machine). Memory is ``O(block_size * col_size + B_a * B_b)``:
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .bagpairs import blocked_set_kernel, blocked_set_kernel_diag
+from .fast_exp import rbf_from_inner
 
 __all__ = ["instance_kernel", "resolve_gamma", "set_kernel_gram", "set_kernel_diag"]
 
@@ -67,12 +69,7 @@ def instance_kernel(
             sq_a = np.einsum("ij,ij->i", A, A)
         if sq_b is None:
             sq_b = np.einsum("ij,ij->i", B, B)
-        G *= 2.0 * gamma
-        G -= gamma * sq_a[:, None]
-        G -= gamma * sq_b[None, :]
-        np.minimum(G, 0.0, out=G)  # rounding can make a squared distance negative
-        np.exp(G, out=G)
-        return G
+        return rbf_from_inner(G, sq_a, sq_b, gamma)
     if kernel == "poly":
         G *= gamma
         G += coef0

@@ -10,6 +10,7 @@ from scipy.optimize import linprog
 from sklearn.svm import LinearSVC
 
 from .._kernels.encoders import DEFAULT_CHUNK, bag_chunks, squared_distances
+from .._kernels.fast_exp import exp_inplace
 from .._numba import njit
 from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILTransformer, InstancePredictionMixin
@@ -114,9 +115,7 @@ class MILESEmbedding(BaseMILTransformer):
 
     def _similarities(self, bags: Bags, concepts: np.ndarray) -> np.ndarray:
         D = bag_concept_min_distances(bags.instances, bags.offsets, concepts, self.chunk_size)
-        D *= -1.0 / self.sigma2_
-        np.exp(D, out=D)
-        return D
+        return exp_inplace(D, -1.0 / self.sigma2_)
 
     def _transform(self, bags: Bags) -> np.ndarray:
         return self._similarities(bags, self.concepts_)

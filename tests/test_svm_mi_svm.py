@@ -384,3 +384,33 @@ def test_bag_slack_with_c_auto(small):
     clf = MISVM(kernel="linear", negative_slack="bag", max_iter=5).fit(bags, y)
     assert clf.cv_scores_.shape == (3,) and clf.C_ in (1.0, 10.0, 100.0)
     assert clf.predict(bags).shape == (len(bags),)
+
+
+def test_point_set_train_gram_updates_only_moved_rows():
+    from skmil._kernels.set_kernel import instance_kernel
+    from skmil.svm.mi_svm import _PointSet
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3)
+    spec = ("rbf", 0.5, 3, 0.0)
+    K = instance_kernel(X, X, *spec)
+    K0 = K.copy()
+    pts = _PointSet(X, spec, K)
+    pts.set_extra(rng.randn(4, 3))
+    neg = np.arange(20)
+    steps = [np.arange(40, 44), np.array([21, 25, 30, 35]), np.array([21, 26, 30, 35]),
+             np.array([21, 26, 30, 35]), np.array([22, 27, 31, 36])]
+    for sel in steps:
+        idx = np.concatenate([neg, sel])
+        np.testing.assert_array_equal(pts.train_gram(idx), pts.gram(idx, idx))
+    # new extra points at the same indices must not reuse the old rows
+    E = rng.randn(4, 3)
+    pts.set_extra(E)
+    idx = np.concatenate([neg, np.arange(40, 44)])
+    ref = instance_kernel(np.vstack([X[neg], E]), np.vstack([X[neg], E]), *spec)
+    np.testing.assert_allclose(pts.train_gram(idx), ref, rtol=1e-12)
+    # the whole set is K itself (no copy), and K is never written
+    whole = np.arange(40)
+    assert pts.train_gram(whole) is K
+    pts.train_gram(np.concatenate([np.arange(39), [5]]))
+    np.testing.assert_array_equal(K, K0)

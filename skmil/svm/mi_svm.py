@@ -68,6 +68,9 @@ class _PointSet:
 
     def set_extra(self, E):
         self.E = E
+        # new extra points invalidate train_gram's matrix (same indices, other points)
+        self._train_idx = None
+        self._train_K = None
         if self.K is not None and E.shape[0]:
             self.K_ex = instance_kernel(E, self.X, *self.spec)  # (m, N)
             self.K_ee = instance_kernel(E, E, *self.spec)
@@ -82,6 +85,33 @@ class _PointSet:
         out[m] = self.X[idx[m]]
         out[~m] = self.E[idx[~m] - self.N]
         return out
+
+    def train_gram(self, idx):
+        """``gram(idx, idx)`` of successive inner problems, updated in place.
+
+        MI-SVM's inner problems keep every negative instance and change only the
+        witnesses that moved, so only those rows and columns are refreshed (a few
+        percent of the matrix instead of two full gathers per iteration). The returned
+        matrix is owned by the point set and overwritten by the next call.
+        """
+        idx = np.asarray(idx)
+        prev = self._train_idx
+        if prev is not None and prev.shape == idx.shape:
+            changed = np.flatnonzero(prev != idx)
+            if changed.size * 4 <= idx.size:
+                M = self._train_K
+                if changed.size:
+                    R = self.gram(idx[changed], idx)
+                    M[changed, :] = R
+                    M[:, changed] = R.T
+                self._train_idx = idx.copy()
+                return M
+        M = self.gram(idx, idx)
+        if M is self.K:  # mi-SVM's whole set: K itself, which must never be written
+            self._train_idx = None
+            return M
+        self._train_idx, self._train_K = idx.copy(), M
+        return M
 
     def gram(self, ri, ci):
         ri, ci = np.asarray(ri), np.asarray(ci)
@@ -204,7 +234,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             hinge = np.maximum(0.0, 1.0 - y_pm * (X @ w + b))
             return (w, b, 0.5 * w @ w + self.C_ * float(cw @ hinge)), None
         if self.precomputed_:
-            X, kernel = pts.gram(idx, idx), "precomputed"
+            X, kernel = pts.train_gram(idx), "precomputed"
         else:
             X = pts.rows(idx)
         sup, dc, b = libsvm_binary_fit(

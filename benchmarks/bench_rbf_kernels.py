@@ -8,7 +8,8 @@ the training instances of the classic sets (standardised, ``gamma = 1 / d``):
 
 * ``exp``: ``np.exp`` vs :func:`skmil._kernels.fast_exp.exp_inplace` on RBF exponents;
 * ``instance``: ``exp(-gamma ||x - y||^2)`` of all instance pairs, NumPy (GEMM, three
-  broadcast updates, ``np.minimum``, ``np.exp``) vs :func:`skmil._kernels.set_kernel.instance_kernel`;
+  broadcast updates, ``np.minimum``, ``np.exp``) vs
+  :func:`skmil._kernels.set_kernel.instance_kernel`;
 * ``set (NSK)``: the bag x bag RBF set kernel, the NumPy pipeline skmil used before
   (augmented GEMM per row block of whole bags, ``np.exp``, two ``np.add.reduceat``, upper
   tiles mirrored by fancy indexing) vs :func:`skmil._kernels.bagpairs.blocked_set_kernel`;
@@ -98,6 +99,41 @@ def _training_bags(name):
     return [(b - mu) / sd for b in tr_bags], np.asarray(y)[tr]
 
 
+def _run_dataset(name, repeats):
+    bags, y = _training_bags(name)
+    X = np.vstack(bags)
+    gamma = 1.0 / X.shape[1]
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in bags])]).astype(np.int64)
+    neg = [b for b, lab in zip(bags, y) if lab == 0]
+    pos = [b for b, lab in zip(bags, y) if lab == 1]
+    n_neg = sum(len(b) for b in neg)
+    Xs = np.vstack(neg + pos)
+    off_s = np.concatenate([np.arange(n_neg),
+                            n_neg + np.cumsum([0] + [len(b) for b in pos])]).astype(np.int64)
+    E0 = numpy_instance_kernel(X, gamma)
+    np.log(E0, out=E0)  # RBF exponents, the values exp sees in the kernels
+    cases = [
+        ("exp", f"{E0.size} values", lambda: np.exp(E0), lambda: exp_inplace(E0.copy())),
+        ("instance", f"{X.shape[0]}^2",
+         lambda: numpy_instance_kernel(X, gamma),
+         lambda: instance_kernel(X, X, "rbf", gamma)),
+        ("set (NSK)", f"{len(bags)} bags",
+         lambda: numpy_set_kernel(X, offsets, gamma),
+         lambda: blocked_set_kernel(X, offsets, gamma=gamma)),
+        ("set (sMIL)", f"{len(off_s) - 1} examples",
+         lambda: numpy_set_kernel(Xs, off_s, gamma),
+         lambda: blocked_set_kernel(Xs, off_s, gamma=gamma)),
+    ]
+    for what, size, ref_fn, ours_fn in cases:
+        t_ref, ref = _best(ref_fn, repeats)
+        t_ours, ours = _best(ours_fn, repeats)
+        if what == "exp":
+            ref, ours = ref.ravel(), ours.ravel()
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-300)
+        print(f"{name:9s} {what:12s} {size:>16s} {t_ref * 1e3:9.2f} {t_ours * 1e3:9.2f} "
+              f"{t_ref / t_ours:5.2f}x", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", nargs="*",
@@ -107,38 +143,7 @@ def main(argv=None):
     print(f"{'data':9s} {'what':12s} {'size':>16s} {'numpy ms':>9s} {'skmil ms':>9s} "
           f"{'ratio':>6s}")
     for name in args.datasets:
-        bags, y = _training_bags(name)
-        X = np.vstack(bags)
-        gamma = 1.0 / X.shape[1]
-        offsets = np.concatenate([[0], np.cumsum([len(b) for b in bags])]).astype(np.int64)
-        neg = [b for b, lab in zip(bags, y) if lab == 0]
-        pos = [b for b, lab in zip(bags, y) if lab == 1]
-        n_neg = sum(len(b) for b in neg)
-        Xs = np.vstack(neg + pos)
-        off_s = np.concatenate([np.arange(n_neg),
-                                n_neg + np.cumsum([0] + [len(b) for b in pos])]).astype(np.int64)
-        E0 = numpy_instance_kernel(X, gamma)
-        np.log(E0, out=E0)  # RBF exponents, the values exp sees in the kernels
-        cases = [
-            ("exp", f"{E0.size} values", lambda: np.exp(E0), lambda: exp_inplace(E0.copy())),
-            ("instance", f"{X.shape[0]}^2",
-             lambda: numpy_instance_kernel(X, gamma),
-             lambda: instance_kernel(X, X, "rbf", gamma)),
-            ("set (NSK)", f"{len(bags)} bags",
-             lambda: numpy_set_kernel(X, offsets, gamma),
-             lambda: blocked_set_kernel(X, offsets, gamma=gamma)),
-            ("set (sMIL)", f"{len(off_s) - 1} examples",
-             lambda: numpy_set_kernel(Xs, off_s, gamma),
-             lambda: blocked_set_kernel(Xs, off_s, gamma=gamma)),
-        ]
-        for what, size, ref_fn, ours_fn in cases:
-            t_ref, ref = _best(ref_fn, args.repeats)
-            t_ours, ours = _best(ours_fn, args.repeats)
-            if what == "exp":
-                ref, ours = ref.ravel(), ours.ravel()
-            np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-300)
-            print(f"{name:9s} {what:12s} {size:>16s} {t_ref * 1e3:9.2f} {t_ours * 1e3:9.2f} "
-                  f"{t_ref / t_ours:5.2f}x", flush=True)
+        _run_dataset(name, args.repeats)
 
 
 if __name__ == "__main__":

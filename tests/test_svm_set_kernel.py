@@ -137,6 +137,33 @@ def test_mikernel_c_auto_picks_from_the_grid_by_inner_cv():
         MIKernelSVM(C="best").fit(bags, y)
 
 
+@pytest.mark.parametrize("labels", [(0, 1), (-1, 1)])
+def test_inner_cv_scores_equal_those_of_svc(labels):
+    # the direct libsvm call must score exactly like SVC(kernel="precomputed") would
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import SVC
+
+    from skmil._precomputed import C_GRID, inner_cv_scores
+
+    rng = np.random.RandomState(0)
+    for trial in range(6):
+        n = 30 + 15 * trial
+        X = rng.randn(n, 5)
+        y = np.where(X[:, 0] + rng.randn(n) > 0.3, labels[1], labels[0])
+        K = np.exp(-0.2 * ((X[:, None] - X[None]) ** 2).sum(-1))
+        Ks = [K, 0.5 * K + 0.5 * np.eye(n)]
+        for cw in (None, "balanced", {labels[0]: 1.0, labels[1]: 3.0}):
+            ref = np.zeros((2, len(C_GRID)))
+            cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+            for tr, te in cv.split(np.zeros(n), y):
+                for g, G in enumerate(Ks):
+                    for k, C in enumerate(C_GRID):
+                        svc = SVC(kernel="precomputed", C=C, class_weight=cw)
+                        svc.fit(G[np.ix_(tr, tr)], y[tr])
+                        ref[g, k] += np.mean(svc.predict(G[np.ix_(te, tr)]) == y[te])
+            np.testing.assert_allclose(inner_cv_scores(Ks, y, cw), ref)
+
+
 def test_mikernel_gamma_cv_picks_gamma_and_C_jointly():
     from skmil._precomputed import C_GRID, inner_cv_scores
     from skmil.svm.nsk import GAMMA_CV_GRID

@@ -19,13 +19,6 @@ __all__ = ["C_GRID", "inner_cv_scores", "select_C", "select_kernel_and_C"]
 C_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0)
 
 
-def _signed_class_weight(class_weight: Any, classes: np.ndarray) -> Any:
-    """``class_weight`` keyed by the -1/+1 labels the libsvm call uses."""
-    if isinstance(class_weight, dict):
-        return {-1: class_weight.get(classes[0], 1.0), 1: class_weight.get(classes[1], 1.0)}
-    return class_weight
-
-
 def inner_cv_scores(Ks, y, class_weight: Any, grid=C_GRID) -> np.ndarray | None:
     """Inner stratified 5-fold CV accuracy of each (kernel, C) pair, summed over folds.
 
@@ -36,14 +29,15 @@ def inner_cv_scores(Ks, y, class_weight: Any, grid=C_GRID) -> np.ndarray | None:
     ``C="auto"`` makes 25 of them), and the held-out bags are classified by libsvm's
     rule: positive where the decision value is >= 0.
     """
-    from .svm._common import libsvm_binary_fit  # not at import: skmil.svm imports us
+    # not at import: skmil.svm imports this module
+    from .svm._common import libsvm_binary_fit, signed_class_weight
 
     classes, counts = np.unique(y, return_counts=True)
     n_splits = int(min(5, counts.min()))
     if counts.size < 2 or n_splits < 2:
         return None
     y_pm = np.where(np.asarray(y) == classes[1], 1, -1)
-    cw = _signed_class_weight(class_weight, classes)
+    cw = signed_class_weight(class_weight, classes)
     cv = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
     scores = np.zeros((len(Ks), len(grid)))
     for tr, te in cv.split(np.zeros(len(y)), y):

@@ -9,7 +9,7 @@ column instances (for the set kernels in cache-sized tiles of whole bags), an
 elementwise map, then segmented reductions over rows and columns. This is the strategy
 measured fastest in the project's PERFORMANCE notes; for the RBF kernels the map and the
 reductions are one numba pass with a vectorised ``exp`` (:mod:`skmil._kernels.fast_exp`),
-3.5x faster than NumPy's float64 ``exp`` on AVX2 machines.
+2-4x faster than NumPy's float64 ``exp`` on AVX2 machines (``benchmarks/bench_rbf_kernels.py``).
 
 For the RBF set kernels the GEMM is *augmented* so that it yields the needed quantity
 directly: appending the columns ``[-gamma*||x||^2 + log w_x, 1]`` to ``2*gamma*X`` and

@@ -34,12 +34,13 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+
+# run as a script, so this directory is on sys.path
+from bench_svm_vs_misvm import _split  # noqa: E402
 
 from skmil._kernels.bagpairs import blocked_set_kernel, row_blocks  # noqa: E402
 from skmil._kernels.fast_exp import exp_inplace  # noqa: E402
 from skmil._kernels.set_kernel import instance_kernel  # noqa: E402
-from skmil.datasets import load_dataset  # noqa: E402
 
 
 def numpy_instance_kernel(A, gamma):
@@ -88,19 +89,8 @@ def _best(fn, repeats):
     return best, out
 
 
-def _training_bags(name):
-    bags, y = load_dataset(name, return_X_y=True)
-    idx = np.arange(len(bags))
-    tr, _ = train_test_split(idx, test_size=1 / 3, stratify=y, random_state=0)
-    tr_bags = [np.asarray(bags[i], dtype=float) for i in tr]
-    X = np.vstack(tr_bags)
-    mu, sd = X.mean(0), X.std(0)
-    sd[sd == 0] = 1.0
-    return [(b - mu) / sd for b in tr_bags], np.asarray(y)[tr]
-
-
 def _run_dataset(name, repeats):
-    bags, y = _training_bags(name)
+    bags, y, _, _ = _split(name)  # the misvm comparison's split and standardisation
     X = np.vstack(bags)
     gamma = 1.0 / X.shape[1]
     offsets = np.concatenate([[0], np.cumsum([len(b) for b in bags])]).astype(np.int64)

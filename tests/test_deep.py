@@ -30,7 +30,13 @@ from skmil.deep import (  # noqa: E402
     MINetRC,
 )
 from skmil.deep._nets import HEADS, MILNet, MLPEncoder  # noqa: E402
-from skmil.deep._train import batch_loss, build_network, collate, forward_batch  # noqa: E402
+from skmil.deep._train import (  # noqa: E402
+    batch_loss,
+    build_network,
+    collate,
+    forward_batch,
+    mean_loss,
+)
 
 HEAD_NAMES = sorted(HEADS)
 ALL_NAMED = [MiNet, MINet, MINetDS, MINetRC, AttentionMIL, GatedAttentionMIL, DSMIL]
@@ -322,6 +328,38 @@ def test_determinism_and_global_rng_untouched(witness):
     assert not np.array_equal(a.decision_function(bags), c.decision_function(bags))
 
 
+def test_n_init_keeps_the_initialisation_of_lowest_training_loss(witness):
+    (bags, y), _ = witness
+    params = {**_fast_params(MiNet), "max_epochs": 2, "dropout": 0.3, "device": "cpu"}
+    one = MiNet(random_state=5, **params).fit(bags, y)
+    three = MiNet(random_state=5, n_init=3, **params).fit(bags, y)
+    assert one.init_losses_.shape == (1,) and three.init_losses_.shape == (3,)
+    # the first initialisation is the n_init=1 fit; the others differ
+    assert three.init_losses_[0] == one.init_losses_[0]
+    assert len(set(three.init_losses_.tolist())) == 3
+    X, offsets = _flat(bags)
+    kept = mean_loss(three.network_, torch.as_tensor(X, dtype=torch.float32), offsets,
+                     torch.as_tensor(y, dtype=torch.float32), torch.ones(len(y)),
+                     np.arange(len(y)))
+    assert kept == pytest.approx(three.init_losses_.min(), rel=1e-6)
+    same = np.array_equal(three.decision_function(bags), one.decision_function(bags))
+    assert same == (int(np.argmin(three.init_losses_)) == 0)
+
+
+def test_epoch_hook_sees_every_epoch_and_changes_nothing(witness):
+    (bags, y), _ = witness
+    params = {**_fast_params(DSMIL), "max_epochs": 3, "device": "cpu"}
+    plain = DSMIL(random_state=2, n_init=2, **params).fit(bags, y)
+    seen = []
+    hooked = DSMIL(random_state=2, n_init=2, **params)
+    hooked._epoch_hook = lambda epoch, net: seen.append((epoch, net.training))
+    hooked.fit(bags, y)
+    assert [e for e, _ in seen] == [1, 2, 3, 1, 2, 3]
+    np.testing.assert_array_equal(plain.decision_function(bags),
+                                  hooked.decision_function(bags))
+    assert "_epoch_hook" not in clone(hooked).__dict__
+
+
 @pytest.mark.parametrize("batch_size", [1, 5])
 def test_batch_size_one_equals_padded_batches_in_training(witness, batch_size):
     """Plain SGD on padded batches equals accumulating single-bag gradients."""
@@ -420,6 +458,7 @@ def test_grid_search_pipeline_and_joblib_processes(witness):
     ({"pooling": "median", "head": "instance"}, "pooling"),
     ({"optimizer": "rmsprop"}, "optimizer"),
     ({"batch_size": 0}, "batch_size"),
+    ({"n_init": 0}, "n_init"),
     ({"dropout": 1.5}, "dropout"),
     ({"dropout_at": "input"}, "dropout_at"),
     ({"threshold": 2.0}, "threshold"),

@@ -170,8 +170,25 @@ def _lr_lambda(schedule: str, decay: float, total_steps: int):
     return lambda t: 1.0
 
 
+@torch.no_grad()
+def mean_loss(net, X: torch.Tensor, offsets: np.ndarray, y_t: torch.Tensor,
+              w_t: torch.Tensor, idx: np.ndarray) -> float:
+    """Mean over the bags ``idx`` of their (weighted) loss, in eval mode (no dropout)."""
+    net.eval()
+    total = 0.0
+    for chunk in _chunks(np.diff(offsets)[idx]):
+        bidx = idx[chunk]
+        out, _ = forward_batch(net, X, offsets, bidx)
+        bidx_t = torch.from_numpy(bidx).to(X.device)
+        total += float(batch_loss(out, y_t[bidx_t], w_t[bidx_t])) * bidx.shape[0]
+    return total / idx.shape[0]
+
+
 def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device, dtype):
-    """Train ``net`` in place; return (history, best_epoch).
+    """Train ``net`` in place; return (history, best_epoch, final training loss).
+
+    The final training loss is :func:`mean_loss` over ``train_idx`` with the bag weights,
+    after the kept epoch's weights are restored.
 
     Bags are shuffled every epoch with a numpy RandomState seeded from ``seed``; torch's
     global RNG (dropout, init) is seeded inside a forked RNG state by the caller.
@@ -218,16 +235,8 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
             total += float(loss.detach()) * idx.shape[0]
         record = {"epoch": epoch + 1, "train_loss": total / train_idx.shape[0]}
         if use_val:
-            net.eval()
-            with torch.no_grad():
-                val_loss = 0.0
-                for idx in _chunks(np.diff(offsets)[val_idx]):
-                    vidx = val_idx[idx]
-                    out, _ = forward_batch(net, X, offsets, vidx)
-                    vidx_t = torch.from_numpy(vidx).to(device)
-                    val_loss += float(batch_loss(out, y_t[vidx_t], torch.ones_like(
-                        y_t[vidx_t]))) * vidx.shape[0]
-            record["val_loss"] = val_loss / val_idx.shape[0]
+            record["val_loss"] = mean_loss(net, X, offsets, y_t, torch.ones_like(y_t),
+                                           val_idx)
             if record["val_loss"] < best_loss - 1e-12:
                 best_loss, best_epoch, stale = record["val_loss"], epoch + 1, 0
                 if cfg["early_stopping"]:
@@ -235,6 +244,9 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
             else:
                 stale += 1
         history.append(record)
+        hook = cfg.get("epoch_hook")
+        if hook is not None:  # diagnostics only (benchmarks/deep_dsmil_protocol.py)
+            hook(epoch + 1, net)
         if bar is not None:
             bar.set_postfix({k: round(v, 4) for k, v in record.items() if k != "epoch"})
         if use_val and cfg["early_stopping"] and stale >= cfg["n_iter_no_change"]:
@@ -245,4 +257,4 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
         net.load_state_dict(best_state)
     else:
         best_epoch = len(history)
-    return history, best_epoch
+    return history, best_epoch, mean_loss(net, X, offsets, y_t, w_t, train_idx)

@@ -196,6 +196,23 @@ def test_fisher_vector_with_pca_and_raw_kernel(data):
     np.testing.assert_allclose(raw, ref, rtol=1e-8, atol=1e-10)
 
 
+def test_fisher_vector_pca_chunks_match_one_pass(data):
+    bags, _, _ = data
+    one = FisherVectorEncoder(n_components=2, pca=3, random_state=0).fit(bags)
+    b = check_bags(bags)
+    whole = fisher_encode(one.pca_.transform(b.instances), b.offsets, one.weights_,
+                          one.means_, one.variances_)
+    for chunk_size in (1, 7, 10**6):  # one bag a chunk, several bags, everything
+        enc = FisherVectorEncoder(n_components=2, pca=3, random_state=0,
+                                  chunk_size=chunk_size).fit(bags)
+        np.testing.assert_allclose(enc._raw(b), whole, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(enc.transform(bags), one.transform(bags),
+                                   rtol=1e-12, atol=1e-14)
+    with pytest.raises(ValueError, match="out must be"):
+        fisher_encode(b.instances[:, :3], b.offsets, one.weights_, one.means_,
+                      one.variances_, out=np.empty((b.n_bags, 3)))
+
+
 def test_miles_embedding_matches_double_loop(data):
     bags, _, _ = data
     emb = MILESEmbedding(sigma2=2.0, chunk_size=4).fit(bags)

@@ -401,6 +401,7 @@ def fisher_encode(
     include_weights: bool = True,
     include_means: bool = True,
     include_variances: bool = True,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Raw (unnormalised) Fisher vector of every bag under a diagonal GMM.
 
@@ -412,7 +413,9 @@ def fisher_encode(
 
     Output blocks in that order (each only if requested): ``K``, ``K*d``, ``K*d``
     columns. One numba pass computes responsibilities and gradients together and writes
-    each bag's row once (extra memory ``O(K d)``), so no chunking is needed.
+    each bag's row once (extra memory ``O(K d)``), so no chunking is needed. ``out``, a
+    C-contiguous float64 array of the output's shape, receives the rows in place (not
+    with ``include_means=False``).
     """
     if include_variances and not include_means:
         raise ValueError("the variance gradients are computed with the mean gradients")
@@ -428,7 +431,12 @@ def fisher_encode(
     col_mu, col = col, col + K * d  # always computed (the pass needs the block)
     if include_variances:
         col_var, col = col, col + K * d
-    out = np.empty((n_bags, col), dtype=np.float64)  # every entry is written
+    if out is None:
+        out = np.empty((n_bags, col), dtype=np.float64)  # every entry is written
+    elif (out.shape != (n_bags, col) or out.dtype != np.float64
+          or not out.flags.c_contiguous or not include_means):
+        raise ValueError(f"out must be a C-contiguous float64 array of shape {(n_bags, col)} "
+                         "and include_means must be True.")
     _fisher_fused(
         np.ascontiguousarray(X, dtype=np.float64), offsets, _gmm_log_norm(weights, variances),
         means, inv_std, weights, out, col_w, col_mu, col_var,

@@ -10,7 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
-from .._kernels.encoders import DEFAULT_CHUNK, fisher_encode
+from .._kernels.encoders import DEFAULT_CHUNK, bag_chunks, fisher_encode
 from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILTransformer
 from ._codebook import (
@@ -85,8 +85,10 @@ class FisherVectorEncoder(BaseMILTransformer):
         (encoding always uses all of them). ``None`` uses all.
     random_state : int, RandomState instance or None, default=None
     chunk_size : int, default=65536
-        Kept for a uniform interface with the other encoders; the single-pass
-        encoding needs no blocks.
+        With ``pca``, instances are projected and encoded in chunks of whole bags of
+        about this many instances, so the projected copy never holds more than one
+        chunk. Without PCA the encoding is one pass over the instances that needs no
+        copy and no chunks.
 
     Attributes
     ----------
@@ -154,19 +156,20 @@ class FisherVectorEncoder(BaseMILTransformer):
         self.weights_, self.means_, self.variances_ = fit_diag_gmm(X, k, rng, reg, None)
 
     def _raw(self, bags: Bags) -> np.ndarray:
-        X = bags.instances
-        if self.pca_ is not None:
-            X = np.ascontiguousarray(self.pca_.transform(X))
-        return fisher_encode(
-            X,
-            bags.offsets,
-            self.weights_,
-            self.means_,
-            self.variances_,
-            include_weights=bool(self.include_weights),
-            include_means=True,
-            include_variances=bool(self.include_variances),
-        )
+        opts = {"include_weights": bool(self.include_weights), "include_means": True,
+                "include_variances": bool(self.include_variances)}
+        gmm = (self.weights_, self.means_, self.variances_)
+        if self.pca_ is None:
+            return fisher_encode(bags.instances, bags.offsets, *gmm, **opts)
+        K, d = self.means_.shape
+        n_cols = K * int(opts["include_weights"]) + K * d * (1 + int(opts["include_variances"]))
+        out = np.empty((bags.n_bags, n_cols), dtype=np.float64)
+        X, offsets = bags.instances, bags.offsets
+        for b0, b1 in bag_chunks(offsets, check_positive_int(self.chunk_size, "chunk_size")):
+            s, e = offsets[b0], offsets[b1]
+            fisher_encode(np.ascontiguousarray(self.pca_.transform(X[s:e])),
+                          offsets[b0:b1 + 1] - s, *gmm, **opts, out=out[b0:b1])
+        return out
 
     def _transform(self, bags: Bags) -> np.ndarray:
         return power_l2(self._raw(bags), check_power(self.power), bool(self.l2_normalize))

@@ -18,6 +18,8 @@ Columns (fold means, then the mean over folds and repetitions):
 * ``published``: ``train_mil.py``'s protocol: bag-stream score, test-ROC threshold,
   best test epoch.
 
+The printed table ends with ``paper``, the published mean.
+
 The last three use the test labels and are **not** estimates of accuracy; they only
 size the protocol's share of the gap.
 
@@ -30,11 +32,10 @@ Reproduce (one torch thread per fold; about 20-40 s a fold on one core)::
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 
 import numpy as np
-from joblib import Parallel, delayed
+from _resumable_csv import append_parallel, done_keys
+from joblib import delayed
 from sklearn.metrics import roc_curve
 
 COLUMNS = ("heldout", "best_epoch", "test_threshold", "published")
@@ -104,10 +105,7 @@ def main(argv=None) -> int:
                     help="per-fold CSV; folds already in it are skipped")
     args = ap.parse_args(argv)
 
-    done = set()
-    if os.path.exists(args.out):
-        with open(args.out, newline="") as fh:
-            done = {(r["dataset"], int(r["repeat"]), int(r["fold"])) for r in csv.DictReader(fh)}
+    done = done_keys(args.out, lambda r: (r["dataset"], int(r["repeat"]), int(r["fold"])))
     tasks = []
     for ds in args.datasets:
         X, y = load_dataset(ds, return_X_y=True)
@@ -116,19 +114,11 @@ def main(argv=None) -> int:
             if (ds, r, k) not in done:
                 tasks.append(delayed(_fold)(ds, bags, y, tr, te, r, k, s))
     fields = ["dataset", "repeat", "fold", "seed", *COLUMNS, "heldout_from_hook", "n_epochs"]
-    new = not os.path.exists(args.out)
-    with open(args.out, "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        if new:
-            writer.writeheader()
-        for row in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(tasks):
-            writer.writerow(row)
-            fh.flush()
-    with open(args.out, newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if int(r["repeat"]) < args.repeats]
+    rows = [r for r in append_parallel(args.out, fields, tasks, args.n_jobs)
+            if int(r["repeat"]) < args.repeats]
     pub = published_accuracy()
     print(f"{'dataset':10s} {'folds':>5s} " + " ".join(f"{c:>14s}" for c in COLUMNS)
-          + f" {'published':>10s}")
+          + f" {'paper':>10s}")
     for ds in args.datasets:
         sel = [r for r in rows if r["dataset"] == ds]
         if not sel:

@@ -22,13 +22,12 @@ Reproduce (one torch thread per run; 5-20 s a run on one core)::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
 from itertools import product
 
 import numpy as np
-from joblib import Parallel, delayed
+from _resumable_csv import append_parallel, done_keys
+from joblib import delayed
 from sklearn.metrics import roc_auc_score
 
 CHECKPOINTS = (1, 5, 10, 20, 30, 40, 50)
@@ -91,11 +90,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="minet_draws.csv")
     args = ap.parse_args(argv)
 
-    done = set()
-    if os.path.exists(args.out):
-        with open(args.out, newline="") as fh:
-            done = {(int(r["n_train"]), int(r["bag_size"]), int(r["repeat"]),
-                     int(r["net_seed"]), float(r["weight_decay"])) for r in csv.DictReader(fh)}
+    done = done_keys(args.out, lambda r: (int(r["n_train"]), int(r["bag_size"]), int(r["repeat"]),
+                                          int(r["net_seed"]), float(r["weight_decay"])))
     jobs = []
     for nt, bs, r, off, wd in product(args.train_bags, args.bag_sizes, args.repeats,
                                       args.net_seeds, args.weight_decay):
@@ -105,16 +101,7 @@ def main(argv=None) -> int:
     fields = ["n_train", "bag_size", "repeat", "draw_seed", "net_seed", "weight_decay",
               "test_auc_final", "train_auc_final", "test_auc_max", "test_auc_argmax",
               "test_auc_curve", "train_auc_curve"]
-    new = not os.path.exists(args.out)
-    with open(args.out, "a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        if new:
-            w.writeheader()
-        for row in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(jobs):
-            w.writerow(row)
-            fh.flush()
-    with open(args.out, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = append_parallel(args.out, fields, jobs, args.n_jobs)
     print(f"{'draw':>4s} {'wd':>6s} {'runs':>4s} {'test AUC final':>14s} "
           f"{'test AUC max':>12s} {'train AUC':>9s}")
     for r, wd in sorted({(int(x["repeat"]), float(x["weight_decay"])) for x in rows}):

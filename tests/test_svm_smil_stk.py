@@ -8,7 +8,7 @@ from scipy.optimize import minimize
 from sklearn.svm import SVC
 
 from skmil.datasets import make_mil_classification
-from skmil.svm import STK, sbMIL, sMIL
+from skmil.svm import STK, sbMIL, sMIL, stMIL
 from skmil.svm._smo import smo_solve
 
 
@@ -117,6 +117,34 @@ def test_sbmil_labels_top_fraction_and_every_positive_bag():
         sbMIL(eta=2.0).fit(bags, y)
 
 
+@pytest.mark.parametrize("cls, params", [(sMIL, {"kernel": "rbf"}),
+                                         (sbMIL, {"eta": 0.3}),
+                                         (stMIL, {"max_iter": 3})])
+def test_smil_family_threshold(cls, params):
+    from skmil._inner_cv import inner_cv_decisions
+    from skmil._threshold import accuracy_threshold
+    from skmil.bags import check_bags
+
+    bags, y, _ = make_mil_classification(n_bags=45, n_features=4, class_sep=2.0,
+                                         random_state=5)
+    zero = cls(**params).fit(bags, y)
+    assert zero.threshold_ == 0.0
+    shifted = cls(threshold=0.4, **params).fit(bags, y)
+    np.testing.assert_allclose(shifted.decision_function(bags),
+                               zero.decision_function(bags) - 0.4)
+    inst = shifted.decision_function_instances(bags)
+    np.testing.assert_array_equal(shifted.predict(bags) == 1,
+                                  np.array([np.any(f > 0) for f in inst]))
+    # "auto": the best held-out accuracy threshold of a 3-fold inner CV at threshold 0
+    auto = cls(threshold="auto", **params).fit(bags, y)
+    dec, _ = inner_cv_decisions(cls(**params), check_bags(bags), y, "threshold", (0.0,))
+    assert auto.threshold_ == accuracy_threshold(dec[0], y)
+    np.testing.assert_allclose(auto.decision_function(bags),
+                               zero.decision_function(bags) - auto.threshold_)
+    with pytest.raises(ValueError, match="threshold must be 'auto' or a float"):
+        cls(threshold="best", **params).fit(bags, y)
+
+
 def test_stk_uses_min_max_statistics():
     bags, y, _ = make_mil_classification(n_bags=30, n_features=3, random_state=4)
     clf = STK(kernel="linear", C=1.0).fit(bags, y)
@@ -129,7 +157,7 @@ def test_stk_uses_min_max_statistics():
 def test_stmil_and_misssvm_learn_a_separable_problem():
     from sklearn.metrics import roc_auc_score
 
-    from skmil.svm import MissSVM, stMIL
+    from skmil.svm import MissSVM
 
     bags, y, inst = make_mil_classification(n_bags=50, n_features=4, class_sep=6.0,
                                             random_state=6)

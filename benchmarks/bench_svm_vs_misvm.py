@@ -87,7 +87,7 @@ def main(argv=None):
     misvm = _load_misvm(args.misvm_path)
     warnings.filterwarnings("ignore")
     # warm the numba kernels (sMIL's SMO) so compile time is not counted
-    sMIL().fit([np.eye(3), -np.eye(3)], [1, 0])
+    sMIL(threshold=0.0).fit([np.eye(3), -np.eye(3)], [1, 0])
 
     print(f"{'data':9s} {'method':6s} {'skmil s':>8s} {'misvm s':>8s} {'ratio':>7s} "
           f"{'acc skmil':>9s} {'acc misvm':>9s} {'it skmil':>8s}")
@@ -117,7 +117,7 @@ def main(argv=None):
                 theirs = (lambda c_m=c_m: misvm.NSK(kernel="rbf_fs", gamma=g, C=c_m,
                                                     verbose=False))
             else:
-                ours = sMIL(kernel="rbf", gamma=g, C=C, pooling="mean")
+                ours = sMIL(kernel="rbf", gamma=g, C=C, pooling="mean", threshold=0.0)
                 c_m = C * (n_neg_inst + n_pos_bags) / 2.0
                 theirs = (lambda c_m=c_m: misvm.sMIL(kernel="rbf_av", gamma=g, C=c_m,
                                                      verbose=False))

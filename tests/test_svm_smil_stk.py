@@ -81,7 +81,7 @@ def test_smo_general_linear_term_matches_generic_qp():
 
 def test_smil_solves_the_papers_problem():
     bags, y, _ = make_mil_classification(n_bags=20, n_features=3, bag_size=4, random_state=2)
-    clf = sMIL(kernel="linear", C=1.0, tol=1e-8).fit(bags, y)
+    clf = sMIL(kernel="linear", C=1.0, tol=1e-8, threshold=0.0).fit(bags, y)
     # KKT check on the primal: recover w, then every constraint's margin
     w = clf.model_.coef
     b = clf.intercept_
@@ -127,8 +127,9 @@ def test_smil_family_threshold(cls, params):
 
     bags, y, _ = make_mil_classification(n_bags=45, n_features=4, class_sep=2.0,
                                          random_state=5)
-    zero = cls(**params).fit(bags, y)
+    zero = cls(threshold=0.0, **params).fit(bags, y)
     assert zero.threshold_ == 0.0
+    assert cls().get_params()["threshold"] == ("auto" if cls is sMIL else 0.0)
     shifted = cls(threshold=0.4, **params).fit(bags, y)
     np.testing.assert_allclose(shifted.decision_function(bags),
                                zero.decision_function(bags) - 0.4)
@@ -137,7 +138,8 @@ def test_smil_family_threshold(cls, params):
                                   np.array([np.any(f > 0) for f in inst]))
     # "auto": the best held-out accuracy threshold of a 3-fold inner CV at threshold 0
     auto = cls(threshold="auto", **params).fit(bags, y)
-    dec, _ = inner_cv_decisions(cls(**params), check_bags(bags), y, "threshold", (0.0,))
+    dec, _ = inner_cv_decisions(cls(threshold=0.0, **params), check_bags(bags), y,
+                                "threshold", (0.0,))
     assert auto.threshold_ == accuracy_threshold(dec[0], y)
     np.testing.assert_allclose(auto.decision_function(bags),
                                zero.decision_function(bags) - auto.threshold_)

@@ -54,6 +54,7 @@ def _accuracy(y: np.ndarray, score: np.ndarray, thr: float) -> float:
 def _fold(dataset, bags, y, train, test, repeat, fold, seed):
     import torch
 
+    from skmil.bags import check_bags
     from skmil.deep import DSMIL
     from skmil.deep._train import predict_outputs
     from skmil.preprocessing import InstanceTransformer
@@ -61,8 +62,6 @@ def _fold(dataset, bags, y, train, test, repeat, fold, seed):
     torch.set_num_threads(1)
     scaler = InstanceTransformer().fit(bags.take(train))
     tr, te = scaler.transform(bags.take(train)), scaler.transform(bags.take(test))
-    from skmil.bags import check_bags
-
     te_bags = check_bags(te)
     y_te = y[test]
     per_epoch = []  # (average-of-streams probability, bag-stream probability)

@@ -40,6 +40,7 @@ __all__ = [
     "vlad_encode",
     "gmm_posteriors", "kernel_posterior",
     "fisher_encode",
+    "fisher_width",
     "power_l2_rows",
     "DEFAULT_CHUNK",
     "FUSED_MAX_WORK",
@@ -392,6 +393,24 @@ def _fisher_fused(X, offsets, log_norm, means, inv_std, weights, out, col_w, col
                     blk[f] = av[f] * c
 
 
+def _fisher_layout(K: int, d: int, include_weights: bool, include_variances: bool):
+    """First columns of the weight, mean and variance blocks (-1: absent) and the width."""
+    col = 0
+    col_w = col_var = -1
+    if include_weights:
+        col_w, col = col, col + K
+    col_mu, col = col, col + K * d  # always computed (the pass needs the block)
+    if include_variances:
+        col_var, col = col, col + K * d
+    return col_w, col_mu, col_var, col
+
+
+def fisher_width(K: int, d: int, include_weights: bool = True,
+                 include_variances: bool = True) -> int:
+    """Columns of :func:`fisher_encode`'s output (with ``include_means=True``)."""
+    return _fisher_layout(K, d, include_weights, include_variances)[3]
+
+
 def fisher_encode(
     X: np.ndarray,
     offsets: np.ndarray,
@@ -424,13 +443,7 @@ def fisher_encode(
     weights = np.ascontiguousarray(weights, dtype=np.float64)
     means = np.ascontiguousarray(means, dtype=np.float64)
     inv_std = np.ascontiguousarray(1.0 / np.sqrt(variances), dtype=np.float64)
-    col = 0
-    col_w = col_mu = col_var = -1
-    if include_weights:
-        col_w, col = col, col + K
-    col_mu, col = col, col + K * d  # always computed (the pass needs the block)
-    if include_variances:
-        col_var, col = col, col + K * d
+    col_w, col_mu, col_var, col = _fisher_layout(K, d, include_weights, include_variances)
     if out is None:
         out = np.empty((n_bags, col), dtype=np.float64)  # every entry is written
     elif (out.shape != (n_bags, col) or out.dtype != np.float64

@@ -10,7 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
-from .._kernels.encoders import DEFAULT_CHUNK, bag_chunks, fisher_encode
+from .._kernels.encoders import DEFAULT_CHUNK, bag_chunks, fisher_encode, fisher_width
 from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILTransformer
 from ._codebook import (
@@ -161,9 +161,9 @@ class FisherVectorEncoder(BaseMILTransformer):
         gmm = (self.weights_, self.means_, self.variances_)
         if self.pca_ is None:
             return fisher_encode(bags.instances, bags.offsets, *gmm, **opts)
-        K, d = self.means_.shape
-        n_cols = K * int(opts["include_weights"]) + K * d * (1 + int(opts["include_variances"]))
-        out = np.empty((bags.n_bags, n_cols), dtype=np.float64)
+        width = fisher_width(*self.means_.shape, opts["include_weights"],
+                             opts["include_variances"])
+        out = np.empty((bags.n_bags, width), dtype=np.float64)
         X, offsets = bags.instances, bags.offsets
         for b0, b1 in bag_chunks(offsets, check_positive_int(self.chunk_size, "chunk_size")):
             s, e = offsets[b0], offsets[b1]

@@ -190,14 +190,13 @@ class sbMIL(sMIL):
         Expected fraction of positive instances in positive bags (the paper's balancing
         parameter; tune it, e.g. by inner CV).
     kernel, C, gamma, degree, coef0, tol, max_examples :
-        As in :class:`sMIL` for step (1).
+        As in :class:`sMIL` for step (1). In step (4) the instance SVM uses the same
+        kernel and ``C`` in scikit-learn's meaning (misvm divides its ``C`` by the
+        number of instances ``N``: misvm ``C=c`` is ``C = c / N`` for this stage).
     threshold : "auto" or float, default=0.0
         As in :class:`sMIL`, for the final instance SVM, whose own 0 is kept by
         default: ``"auto"`` was 0.8-0.9 points less accurate than 0 on four of the
         five classic sets and 3.8 more on MUSK2.
-        In step (4) the instance SVM uses the same kernel and ``C`` in scikit-learn's
-        meaning (misvm divides its ``C`` by the
-        number of instances ``N``: misvm ``C=c`` is ``C = c / N`` for this stage).
     class_weight : dict, "balanced" or None, default=None
         Class weights of the final instance SVM.
     pooling : {"max", "mean"}, default="max"

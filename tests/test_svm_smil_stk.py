@@ -8,7 +8,7 @@ from scipy.optimize import minimize
 from sklearn.svm import SVC
 
 from skmil.datasets import make_mil_classification
-from skmil.svm import STK, sbMIL, sMIL, stMIL
+from skmil.svm import STK, MissSVM, sbMIL, sMIL, stMIL
 from skmil.svm._smo import smo_solve
 
 
@@ -119,8 +119,9 @@ def test_sbmil_labels_top_fraction_and_every_positive_bag():
 
 @pytest.mark.parametrize("cls, params", [(sMIL, {"kernel": "rbf"}),
                                          (sbMIL, {"eta": 0.3}),
-                                         (stMIL, {"max_iter": 3})])
-def test_smil_family_threshold(cls, params):
+                                         (stMIL, {"max_iter": 3}),
+                                         (MissSVM, {"max_iter": 5})])
+def test_bag_threshold(cls, params):
     from skmil._inner_cv import inner_cv_decisions
     from skmil._threshold import accuracy_threshold
     from skmil.bags import check_bags
@@ -159,8 +160,6 @@ def test_stk_uses_min_max_statistics():
 def test_stmil_and_misssvm_learn_a_separable_problem():
     from sklearn.metrics import roc_auc_score
 
-    from skmil.svm import MissSVM
-
     bags, y, inst = make_mil_classification(n_bags=50, n_features=4, class_sep=6.0,
                                             random_state=6)
     for clf in (stMIL(kernel="rbf", max_iter=5), MissSVM(max_iter=10)):
@@ -172,8 +171,6 @@ def test_stmil_and_misssvm_learn_a_separable_problem():
 
 
 def test_misssvm_fixed_point_and_witnesses():
-    from skmil.svm import MissSVM
-
     bags, y, _ = make_mil_classification(n_bags=40, n_features=4, class_sep=5.0,
                                          random_state=7)
     clf = MissSVM(kernel="linear", max_iter=50).fit(bags, y)

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import check_kernel_name, instance_kernel, resolve_gamma
+from .._threshold import cv_threshold
 from ..bags import Bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ._common import KernelExpansion, check_positive, libsvm_binary_fit
@@ -51,9 +52,17 @@ class MissSVM(InstancePredictionMixin, BaseMILClassifier):
         Kernel points up to which the instance kernel is computed once and sliced.
     tol : float, default=1e-3
         libsvm tolerance.
+    threshold : "auto" or float, default=0.0
+        Bag-score threshold ``threshold_``, subtracted from bag and instance scores.
+        ``0.0`` is the model's own (the paper's). ``"auto"`` fits the model three more
+        times, on the folds of a stratified 3-fold split of the training bags, and
+        takes the threshold with the best accuracy on the held-out bags' scores (ties
+        keep 0), as :class:`~skmil.svm.SIL` and :class:`~skmil.svm.sMIL` do.
 
     Attributes
     ----------
+    threshold_ : float
+        The bag-score threshold used.
     witness_indices_ : ndarray of shape (n_positive_bags,)
         Final witness (flat training index) of each positive bag.
     n_iter_ : int
@@ -84,6 +93,7 @@ class MissSVM(InstancePredictionMixin, BaseMILClassifier):
         max_iter: int = 20,
         max_precomputed: int = 8000,
         tol: float = 1e-3,
+        threshold: Any = 0.0,
     ) -> None:
         self.kernel = kernel
         self.C = C
@@ -93,8 +103,14 @@ class MissSVM(InstancePredictionMixin, BaseMILClassifier):
         self.max_iter = max_iter
         self.max_precomputed = max_precomputed
         self.tol = tol
+        self.threshold = threshold
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        # "auto" refits clones with threshold=0 on inner folds before the model is fitted
+        self.threshold_ = cv_threshold(self, bags, y)
+        self._fit_model(bags, y)
+
+    def _fit_model(self, bags: Bags, y: np.ndarray) -> None:
         check_kernel_name(self.kernel)
         check_positive("C", self.C)
         check_positive("max_iter", self.max_iter, integer=True)
@@ -150,7 +166,8 @@ class MissSVM(InstancePredictionMixin, BaseMILClassifier):
         self.model_ = model
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
-        return self.model_(bags.instances)
+        # max pooling commutes with the shift, so bag scores are shifted too
+        return self.model_(bags.instances) - self.threshold_
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         return segment_max(self._decision_function_instances(bags), bags.offsets)

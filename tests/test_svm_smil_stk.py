@@ -130,7 +130,7 @@ def test_bag_threshold(cls, params):
                                          random_state=5)
     zero = cls(threshold=0.0, **params).fit(bags, y)
     assert zero.threshold_ == 0.0
-    assert cls().get_params()["threshold"] == ("auto" if cls is sMIL else 0.0)
+    assert cls().get_params()["threshold"] == ("auto" if cls in (sMIL, MissSVM) else 0.0)
     shifted = cls(threshold=0.4, **params).fit(bags, y)
     np.testing.assert_allclose(shifted.decision_function(bags),
                                zero.decision_function(bags) - 0.4)

@@ -12,11 +12,13 @@ from skmil.svm import MICA
 from skmil.svm.mica import _MicaLP
 
 
-def _reference_linear_mica(bags, y, C, max_iter):
+def _reference_linear_mica(bags, y, C, max_iter, balanced=False):
     """Linear MICA written plainly: dense LP per step, Python loops over bags."""
     neg = np.vstack([b for b, lab in zip(bags, y) if lab == 0])
     pos = [np.asarray(b) for b, lab in zip(bags, y) if lab == 1]
     L, P, d = neg.shape[0], len(pos), neg.shape[1]
+    # "balanced": each class's slacks weigh (L + P) / 2 in total
+    Cp, Cn = (C * (L + P) / (2 * P), C * (L + P) / (2 * L)) if balanced else (C, C)
     reps = np.array([b.mean(axis=0) for b in pos])
     chosen = None
     for it in range(max_iter):
@@ -28,7 +30,7 @@ def _reference_linear_mica(bags, y, C, max_iter):
         for j in range(P):
             A[L + j, :d], A[L + j, d:2 * d], A[L + j, 2 * d] = -reps[j], reps[j], -1.0
             A[L + j, 2 * d + 1 + j] = -1.0
-        c = np.concatenate([np.ones(2 * d), [0.0], np.full(P + L, C)])
+        c = np.concatenate([np.ones(2 * d), [0.0], np.full(P, Cp), np.full(L, Cn)])
         bounds = [(0, None)] * (2 * d) + [(None, None)] + [(0, None)] * (P + L)
         res = linprog(c, A_ub=A, b_ub=-np.ones(L + P), bounds=bounds, method="highs")
         w, b = res.x[:d] - res.x[d:2 * d], res.x[2 * d]
@@ -41,12 +43,14 @@ def _reference_linear_mica(bags, y, C, max_iter):
 
 
 @pytest.mark.parametrize("seed", [3, 8])
-def test_linear_kernel_matches_dense_reference(seed):
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+def test_linear_kernel_matches_dense_reference(seed, class_weight):
     bags, y, _ = make_mil_classification(n_bags=30, n_features=4, class_sep=2.0,
                                          random_state=seed)
-    clf = MICA(C=0.7, max_iter=10).fit(bags, y)
+    clf = MICA(C=0.7, class_weight=class_weight, max_iter=10).fit(bags, y)
     assert clf.kernel == "linear" and not hasattr(clf, "support_vectors_")
-    w, b = _reference_linear_mica(bags, y, 0.7, 10)
+    assert MICA().class_weight == "balanced"
+    w, b = _reference_linear_mica(bags, y, 0.7, 10, balanced=class_weight == "balanced")
     X = np.vstack(bags)
     np.testing.assert_allclose(np.concatenate(clf.decision_function_instances(bags)),
                                X @ w + b, atol=1e-7)
@@ -93,7 +97,8 @@ def test_kernel_alternation_decreases_and_matches_its_primal(kernel):
     bags, y, _ = make_mil_classification(n_bags=30, n_features=3, class_sep=3.0,
                                          random_state=5)
     C = 1.0
-    clf = MICA(C=C, kernel=kernel, degree=2, coef0=1.0, max_iter=30).fit(bags, y)
+    clf = MICA(C=C, kernel=kernel, degree=2, coef0=1.0, class_weight=None,
+               max_iter=30).fit(bags, y)
     assert clf.n_iter_ >= 2 and clf.n_iter_ < 30  # converged: witnesses are argmaxes
     assert np.all(np.diff(clf.objectives_) <= 1e-7)
     X = np.vstack(bags)

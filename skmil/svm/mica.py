@@ -112,9 +112,14 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
         Degree of the polynomial kernel.
     coef0 : float, default=0.0
         Independent term of the polynomial kernel.
-    class_weight : {"balanced"} or None, default=None
+    class_weight : {"balanced"} or None, default="balanced"
         ``"balanced"`` multiplies the slacks of negative instances by ``n / (2 L_neg)``
-        and of positive bags by ``n / (2 B_pos)``, ``n = L_neg + B_pos``.
+        and of positive bags by ``n / (2 B_pos)``, ``n = L_neg + B_pos``, so both
+        classes weigh the same in total however many instances the negative bags hold
+        (sMIL's class balancing); ``None`` is the paper's single ``C``. Unweighted, the
+        negative instances far outnumber the positive bags and ``w = 0`` was optimal
+        at ``C=1`` in eight of the nine digits-bags cells (AUC 0.5); balanced, it was
+        more accurate on four of the five classic sets too (docs: SVM family, "MICA").
     max_iter : int, default=20
         Maximum number of LPs.
     max_basis : int, default=2000
@@ -184,7 +189,7 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
         gamma: Any = "scale",
         degree: int = 3,
         coef0: float = 0.0,
-        class_weight: Any = None,
+        class_weight: Any = "balanced",
         max_iter: int = 20,
         max_basis: int = 2000,
     ) -> None:

@@ -82,6 +82,23 @@ def test_sil_pools_instance_scores(problem):
     assert auc > 0.95
 
 
+@pytest.mark.parametrize("kernel", ["rbf", "linear", "poly", "sigmoid"])
+def test_sil_scores_are_the_svcs_decision_values(problem, kernel):
+    from sklearn.svm import SVC
+
+    bags, y, _ = problem
+    X = np.vstack(bags)
+    clf = SIL(kernel=kernel, gamma="scale", degree=2, coef0=0.5, threshold=0.3).fit(bags, y)
+    # the built-in SVC, fitted as sklearn would with gamma="scale" ...
+    ref = SVC(kernel=kernel, gamma="scale", degree=2, coef0=0.5)
+    ref.fit(X, np.repeat(y, [len(b) for b in bags]))
+    np.testing.assert_allclose(clf.estimator_.decision_function(X), ref.decision_function(X),
+                               rtol=1e-9, atol=1e-9)
+    # ... and skmil's kernel expansion of it gives its decision values
+    got = np.concatenate(clf.decision_function_instances(bags)) + 0.3
+    np.testing.assert_allclose(got, ref.decision_function(X), rtol=1e-9, atol=1e-9)
+
+
 def test_sil_with_a_probabilistic_estimator(problem):
     bags, y, _ = problem
     clf = SIL(LogisticRegression()).fit(bags, y)

@@ -200,7 +200,7 @@ class sbMIL(sMIL):
     threshold : "auto" or float, default="auto"
         As in :class:`sMIL`, for the final instance SVM. With the RBF kernel,
         ``"auto"`` raised the digits-bags accuracy from 0.54-0.76 to 0.77-0.99 and
-        changed the classic sets' by -1.8 to +2.2 points (mean +0.2); with the linear
+        changed the classic sets' by -1.7 to +2.2 points (mean +0.2); with the linear
         kernel it had been 0.8-0.9 points less accurate than 0 on four of the five
         classic sets (docs: SVM family).
     class_weight : dict, "balanced" or None, default=None
@@ -298,8 +298,8 @@ class stMIL(sMIL):
     threshold : "auto" or float, default="auto"
         As in :class:`sMIL` (three more CCCP runs). With the RBF kernel and
         ``"auto"`` stMIL was more accurate than the former defaults (linear, 0) on
-        MUSK1, MUSK2 and FOX (by 4.2-16.9 points) and less on TIGER and ELEPHANT (by
-        8.1 and 1.6), and 4-200x faster (docs: SVM family).
+        MUSK1, MUSK2 and FOX (by 4.1-16.9 points) and less on TIGER and ELEPHANT (by
+        8.1 and 1.6), and 4-90x faster (docs: SVM family).
     max_iter : int, default=10
         Maximum CCCP steps.
     max_examples : int, default=15000

@@ -29,21 +29,14 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+# run as a script, so this directory is on sys.path
+from bench_svm_vs_misvm import _time  # noqa: E402
+
 from skmil.datasets import make_digits_bags  # noqa: E402
 from skmil.svm import SIL, _common  # noqa: E402
-
-
-def _best(fn, repeats):
-    out, best = None, np.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return out, best
 
 
 def main(argv=None):
@@ -63,13 +56,14 @@ def main(argv=None):
     print(f"SIL on {sum(len(b) for b in bags)} training instances: {n_sv} support "
           f"vectors; decision values of {X.shape[0]} test instances")
 
-    ref, t_lib = _best(lambda: clf.estimator_.decision_function(X), args.repeats)
-    ours, t_ours = _best(lambda: np.concatenate(clf.decision_function_instances(test)),
+    clf.decision_function_instances(test[:1])  # compile (or load) the numba kernels first
+    t_lib, ref = _time(lambda: clf.estimator_.decision_function(X), args.repeats)
+    t_ours, ours = _time(lambda: np.concatenate(clf.decision_function_instances(test)),
                          args.repeats)
     budget = _common._BLOCK_ELEMS
     try:
         _common._BLOCK_ELEMS = 4096 * n_sv  # the former fixed 4,096-row block
-        _, t_fixed = _best(lambda: clf.decision_function_instances(test), args.repeats)
+        t_fixed, _ = _time(lambda: clf.decision_function_instances(test), args.repeats)
     finally:
         _common._BLOCK_ELEMS = budget
     print(f"  libsvm                   {t_lib:8.3f} s")

@@ -650,7 +650,8 @@ def digits_table(rows: list[dict]) -> str:
                 continue
             b = [float(r["bag_auc"]) for r in rs]
             i = [float(r["instance_auc"]) for r in rs]
-            cell = f"{np.mean(b):.3f} ± {np.std(b):.3f}"
+            # one draw has no spread to show
+            cell = f"{np.mean(b):.3f}" + (f" ± {np.std(b):.3f}" if len(b) > 1 else "")
             if len(rs) < most:
                 cell += f" [{len(rs)}x]"
             if not np.all(np.isnan(i)):

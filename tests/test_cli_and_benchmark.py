@@ -11,6 +11,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from skmil.bags import to_frame
 from skmil.benchmark import (
+    digits_table,
     markdown_table,
     published_accuracy,
     run_benchmark,
@@ -143,6 +144,18 @@ def test_digits_benchmark(tmp_path):
     assert len(rows) == 1
     assert float(rows[0]["bag_auc"]) > 0.6 and float(rows[0]["instance_auc"]) > 0.6
     assert os.path.exists(tmp_path / "digits.md")
+
+
+def test_digits_table_cells():
+    def row(auc, inst="nan", n=50):
+        return {"estimator": "SIL", "n_train": n, "bag_size": 10, "bag_auc": auc,
+                "instance_auc": inst}
+
+    table = digits_table([row("0.8", "0.9"), row("0.9", "0.7"), row("0.975", n=300)])
+    line = table.splitlines()[2]
+    assert "0.850 ± 0.050 (inst 0.800)" in line
+    # a single draw: no spread to show, and marked as fewer than the others
+    assert line.endswith("| 0.975 [1x] |")
 
 
 def test_digits_cli_runs_only_the_chosen_cells(tmp_path):

@@ -37,6 +37,15 @@ class KernelExpansion:
             self.dual_coef @ self.support_vectors if kernel == "linear" else None
         )
 
+    @classmethod
+    def from_svc(cls, svc, kernel, gamma, degree, coef0) -> KernelExpansion:
+        """The expansion of a fitted binary ``sklearn.svm.SVC`` (its ``decision_function``).
+
+        ``gamma`` must be the number the SVC used; the other kernel settings its own.
+        """
+        return cls(svc.support_vectors_, svc.dual_coef_[0], svc.intercept_[0], kernel,
+                   gamma, degree, coef0)
+
     def __call__(self, X: np.ndarray) -> np.ndarray:
         if self.coef is not None:
             return X @ self.coef + self.intercept

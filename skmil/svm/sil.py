@@ -156,9 +156,8 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
             # evaluates one instance x support vector pair at a time, ~10x slower
             gamma = resolve_gamma(self.gamma, bags.instances)
             svc = clone(self._resolved_estimator(gamma)).fit(bags.instances, y_inst)
-            self._expansion = KernelExpansion(svc.support_vectors_, svc.dual_coef_[0],
-                                              svc.intercept_[0], self.kernel, gamma,
-                                              self.degree, self.coef0)
+            self._expansion = KernelExpansion.from_svc(svc, self.kernel, gamma, self.degree,
+                                                       self.coef0)
             self.estimator_ = svc
         else:
             self.estimator_ = clone(self._resolved_estimator()).fit(bags.instances, y_inst)

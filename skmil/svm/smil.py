@@ -269,8 +269,7 @@ class sbMIL(sMIL):
         svc = SVC(kernel=kernel, C=self.C, gamma=gamma, degree=degree,
                   coef0=coef0, class_weight=cw, tol=self.tol)
         svc.fit(bags.instances, labels)
-        self.model_ = KernelExpansion(svc.support_vectors_, svc.dual_coef_[0],
-                                      svc.intercept_[0], *self._spec)
+        self.model_ = KernelExpansion.from_svc(svc, *self._spec)
         self.dual_coef_ = self.model_.dual_coef
         self.intercept_ = self.model_.intercept
 

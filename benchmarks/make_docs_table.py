@@ -6,7 +6,8 @@ has; cells with fewer repetitions than the most are marked ``[kx]``), and writes
 ``docs/_benchmark_table.rst``, ``docs/images/benchmark_accuracy.png`` and
 ``docs/images/benchmark_fit_time.png``. Fit times (table column and plot) are the means
 over the first repetition's folds: every first repetition ran on the 2-core machine of
-docs/benchmarks.rst, while later repetitions of the deep heads ran on a 16-core machine.
+docs/benchmarks.rst (except mi-Net's, whose ``n_init=3`` rows all ran on a 16-core
+machine), while later repetitions of the deep heads ran on a 16-core machine.
 With a second argument, the rows of record (no ``--param`` override) of the digits-bags
 CSV of ``run_benchmark.py --digits`` become ``docs/_digits_table.rst``::
 

@@ -213,6 +213,27 @@ def test_fisher_vector_pca_chunks_match_one_pass(data):
                       one.variances_, out=np.empty((b.n_bags, 3)))
 
 
+@pytest.mark.parametrize("pca", [None, 3])
+def test_fisher_vector_float32_output_is_the_rounded_float64_one(data, pca):
+    bags, y, _ = data
+    kw = {"n_components": 3, "pca": pca, "random_state": 0}
+    f64 = FisherVectorEncoder(**kw).fit(bags)
+    f32 = FisherVectorEncoder(dtype="float32", **kw).fit(bags)
+    ref = f64.transform(bags)
+    for raw in (False, True):  # the raw gradients, then the normalised vectors
+        got = f32._raw(check_bags(bags)) if raw else f32.transform(bags)
+        want = f64._raw(check_bags(bags)) if raw else ref
+        assert got.dtype == np.float32
+        # float64 sums rounded once (raw), or a float32 power/L2 pass (normalised)
+        np.testing.assert_allclose(got, want, rtol=2e-6 if raw else 1e-5, atol=1e-7)
+    clf = MiFV(n_components=3, dtype=np.float32, classifier=LogisticRegression(),
+               random_state=0).fit(bags, y)
+    assert clf.encoder_.dtype == np.float32
+    assert clf.classifier_.coef_.dtype == np.float32  # trained on the float32 codes
+    with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32'"):
+        FisherVectorEncoder(dtype="int32").fit(bags)
+
+
 def test_miles_embedding_matches_double_loop(data):
     bags, _, _ = data
     emb = MILESEmbedding(sigma2=2.0, chunk_size=4).fit(bags)

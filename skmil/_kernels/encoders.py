@@ -24,6 +24,7 @@ whatever the number of instances.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -421,6 +422,7 @@ def fisher_encode(
     include_means: bool = True,
     include_variances: bool = True,
     out: np.ndarray | None = None,
+    dtype: Any = np.float64,
 ) -> np.ndarray:
     """Raw (unnormalised) Fisher vector of every bag under a diagonal GMM.
 
@@ -433,8 +435,10 @@ def fisher_encode(
     Output blocks in that order (each only if requested): ``K``, ``K*d``, ``K*d``
     columns. One numba pass computes responsibilities and gradients together and writes
     each bag's row once (extra memory ``O(K d)``), so no chunking is needed. ``out``, a
-    C-contiguous float64 array of the output's shape, receives the rows in place (not
-    with ``include_means=False``).
+    C-contiguous float64 or float32 array of the output's shape, receives the rows in
+    place (not with ``include_means=False``); otherwise the output is a new array of
+    ``dtype``. The sums are accumulated in float64 either way; only the stored rows are
+    rounded to the output's precision.
     """
     if include_variances and not include_means:
         raise ValueError("the variance gradients are computed with the mean gradients")
@@ -445,11 +449,11 @@ def fisher_encode(
     inv_std = np.ascontiguousarray(1.0 / np.sqrt(variances), dtype=np.float64)
     col_w, col_mu, col_var, col = _fisher_layout(K, d, include_weights, include_variances)
     if out is None:
-        out = np.empty((n_bags, col), dtype=np.float64)  # every entry is written
-    elif (out.shape != (n_bags, col) or out.dtype != np.float64
+        out = np.empty((n_bags, col), dtype=dtype)  # every entry is written
+    elif (out.shape != (n_bags, col) or out.dtype not in (np.float64, np.float32)
           or not out.flags.c_contiguous or not include_means):
-        raise ValueError(f"out must be a C-contiguous float64 array of shape {(n_bags, col)} "
-                         "and include_means must be True.")
+        raise ValueError(f"out must be a C-contiguous float64 or float32 array of shape "
+                         f"{(n_bags, col)} and include_means must be True.")
     _fisher_fused(
         np.ascontiguousarray(X, dtype=np.float64), offsets, _gmm_log_norm(weights, variances),
         means, inv_std, weights, out, col_w, col_mu, col_var,
@@ -484,7 +488,8 @@ def _power_l2_kernel(Z, power, l2):
 def power_l2_rows(Z: np.ndarray, power: float | None, l2: bool) -> np.ndarray:
     """In place: signed power ``sign(z)|z|^power`` then row-wise L2 (epsilon-guarded).
 
-    One numba pass per row for C-contiguous float64 ``Z`` (no temporaries).
+    One numba pass per row for C-contiguous float64 or float32 ``Z`` (no temporaries;
+    the squared norm is summed in float64).
     """
     _power_l2_kernel(Z, 1.0 if power is None else float(power), bool(l2))
     return Z

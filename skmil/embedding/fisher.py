@@ -16,6 +16,7 @@ from ..base import BaseMILClassifier, BaseMILTransformer
 from ._codebook import (
     AUTO_SIZES,
     EmbeddingClassifierMixin,
+    check_float_dtype,
     check_positive_float,
     check_positive_int,
     check_power,
@@ -89,6 +90,11 @@ class FisherVectorEncoder(BaseMILTransformer):
         about this many instances, so the projected copy never holds more than one
         chunk. Without PCA the encoding is one pass over the instances that needs no
         copy and no chunks.
+    dtype : {"float64", "float32"}, default="float64"
+        Type of the output. The GMM, the responsibilities and the per-bag sums are
+        float64 either way; ``"float32"`` only stores the normalised vectors at single
+        precision, which halves the largest array of a miFV fit: ``K (2d + 1)``
+        numbers per bag, twice the instance array for bags of ``K`` instances or fewer.
 
     Attributes
     ----------
@@ -122,6 +128,7 @@ class FisherVectorEncoder(BaseMILTransformer):
         max_samples: int | None = 100_000,
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
+        dtype: Any = "float64",
     ) -> None:
         self.n_components = n_components
         self.pca = pca
@@ -133,6 +140,7 @@ class FisherVectorEncoder(BaseMILTransformer):
         self.max_samples = max_samples
         self.random_state = random_state
         self.chunk_size = chunk_size
+        self.dtype = dtype
 
     def _fit(self, bags: Bags, y) -> None:
         pca = _check_pca(self.pca, bags.n_features)
@@ -142,6 +150,7 @@ class FisherVectorEncoder(BaseMILTransformer):
             self.max_samples, "max_samples"
         )
         check_positive_int(self.chunk_size, "chunk_size")
+        check_float_dtype(self.dtype)
         rng = check_random_state(self.random_state)
         X = bags.instances
         if max_samples is not None and X.shape[0] > max_samples:
@@ -159,11 +168,12 @@ class FisherVectorEncoder(BaseMILTransformer):
         opts = {"include_weights": bool(self.include_weights), "include_means": True,
                 "include_variances": bool(self.include_variances)}
         gmm = (self.weights_, self.means_, self.variances_)
+        dtype = check_float_dtype(self.dtype)
         if self.pca_ is None:
-            return fisher_encode(bags.instances, bags.offsets, *gmm, **opts)
+            return fisher_encode(bags.instances, bags.offsets, *gmm, **opts, dtype=dtype)
         width = fisher_width(*self.means_.shape, opts["include_weights"],
                              opts["include_variances"])
-        out = np.empty((bags.n_bags, width), dtype=np.float64)
+        out = np.empty((bags.n_bags, width), dtype=dtype)
         X, offsets = bags.instances, bags.offsets
         for b0, b1 in bag_chunks(offsets, check_positive_int(self.chunk_size, "chunk_size")):
             s, e = offsets[b0], offsets[b1]
@@ -203,6 +213,11 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
         ``None`` means ``LinearSVC(C=C)``.
     random_state : int, RandomState instance or None, default=None
     chunk_size : int, default=65536
+    dtype : {"float64", "float32"}, default="float64"
+        Type of the Fisher vectors handed to the classifier (see
+        :class:`FisherVectorEncoder`). ``"float32"`` halves their memory; a classifier
+        that trains on float32 without a copy (e.g. ``LogisticRegression``) keeps the
+        saving, while ``LinearSVC`` converts to its own format either way.
 
     Attributes
     ----------
@@ -247,6 +262,7 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
         classifier: Any = None,
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
+        dtype: Any = "float64",
     ) -> None:
         self.n_components = n_components
         self.pca = pca
@@ -260,6 +276,7 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
         self.classifier = classifier
         self.random_state = random_state
         self.chunk_size = chunk_size
+        self.dtype = dtype
 
     def _make_encoder(self, size: Any = None) -> FisherVectorEncoder:
         return FisherVectorEncoder(
@@ -273,6 +290,7 @@ class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):
             max_samples=self.max_samples,
             random_state=self.random_state,
             chunk_size=self.chunk_size,
+            dtype=self.dtype,
         )
 
     @available_if(EmbeddingClassifierMixin._has_proba)

@@ -356,6 +356,7 @@ def _to_bags(X: Any, accept_sparse: bool, allow_nan: bool) -> Bags:
             "X contains no bags; pass a non-empty list of 2-D arrays, one per bag."
         )
     arrays = []
+    sizes = []
     d = None
     for i in range(n_bags):
         arr = X[i]
@@ -363,22 +364,23 @@ def _to_bags(X: Any, accept_sparse: bool, allow_nan: bool) -> Bags:
         # which cost more per bag than copying a small bag
         if not (type(arr) is np.ndarray and arr.ndim == 2 and arr.dtype.kind in "biuf"):
             arr = _bag_to_array(arr, i, accept_sparse)
-        if arr.shape[0] == 0:
+        n_i, d_i = arr.shape  # one attribute lookup: this loop runs once per bag
+        if n_i == 0:
             raise ValueError(
                 f"Bag {i} has no instances (shape {arr.shape}); every bag needs at least "
                 "one row. Drop empty bags before fitting or predicting."
             )
-        if d is None:
-            d = arr.shape[1]
-            if d == 0:
+        if d_i != d:
+            if d is not None:
+                raise ValueError(
+                    f"Bag {i} has {d_i} features but bag 0 has {d}; all bags must "
+                    "have the same number of features (columns)."
+                )
+            if d_i == 0:
                 raise ValueError(f"Bag {i} has 0 features; instances need at least one.")
-        elif arr.shape[1] != d:
-            raise ValueError(
-                f"Bag {i} has {arr.shape[1]} features but bag 0 has {d}; all bags must "
-                "have the same number of features (columns)."
-            )
+            d = d_i
         arrays.append(arr)
-    sizes = np.fromiter((a.shape[0] for a in arrays), dtype=np.int64, count=n_bags)
+        sizes.append(n_i)
     offsets = np.zeros(n_bags + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     instances = np.empty((int(offsets[-1]), d), dtype=np.float64)

@@ -23,6 +23,7 @@ whatever the number of instances.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -200,8 +201,10 @@ def kernel_posterior(C: np.ndarray, sigma2: float):
 
 
 @njit(fastmath=True)
-def _vlad_fused(X, offsets, C, c_sq, out):
-    # one pass: nearest centre of each instance, residual added to its bag's row
+def _vlad_fused(X, offsets, C, c_sq, out, power, l2):
+    # one pass: nearest centre of each instance, residual added to its bag's row; the
+    # finished row is normalised while it is still in cache (a separate pass over the
+    # output cost half as much as the encoding)
     n_bags = offsets.shape[0] - 1
     d = C.shape[1]
     for b in range(n_bags):
@@ -214,6 +217,7 @@ def _vlad_fused(X, offsets, C, c_sq, out):
             blk = row[k * d : (k + 1) * d]
             for f in range(d):
                 blk[f] += x[f] - c[f]
+        _power_l2_row(row, power, l2)
 
 
 @njit(fastmath=True)
@@ -239,22 +243,32 @@ def _vlad_from_dots(X, dots, local_offsets, b0, C, c_sq, out):
 
 
 def vlad_encode(
-    X: np.ndarray, offsets: np.ndarray, C: np.ndarray, chunk_size: int = DEFAULT_CHUNK
+    X: np.ndarray,
+    offsets: np.ndarray,
+    C: np.ndarray,
+    chunk_size: int = DEFAULT_CHUNK,
+    power: float | None = None,
+    l2: bool = False,
 ) -> np.ndarray:
-    """Raw VLAD: per bag and centre, the sum of residuals ``x - c_k`` of its instances.
+    """VLAD: per bag and centre, the sum of residuals ``x - c_k`` of its instances.
 
     Returns ``(n_bags, K * d)``; block ``k`` holds the residual sum of centre ``k``.
+    ``power`` and ``l2`` apply :func:`power_l2_rows` to each bag's row as soon as it is
+    complete (the defaults return the raw sums).
     """
+    power = 1.0 if power is None else float(power)
+    l2 = bool(l2)
     C = np.ascontiguousarray(C, dtype=np.float64)
     X = np.ascontiguousarray(X, dtype=np.float64)
     c_sq = np.einsum("ij,ij->i", C, C)
     out = np.zeros((offsets.shape[0] - 1, C.shape[0] * C.shape[1]), dtype=np.float64)
     if _use_fused(C):
-        _vlad_fused(X, offsets, C, c_sq, out)
+        _vlad_fused(X, offsets, C, c_sq, out, power, l2)
         return out
     for b0, b1 in bag_chunks(offsets, chunk_size):
         s, e = offsets[b0], offsets[b1]
         _vlad_from_dots(X[s:e], X[s:e] @ C.T, offsets[b0 : b1 + 1] - s, b0, C, c_sq, out)
+        _power_l2_kernel(out[b0:b1], power, l2)
     return out
 
 
@@ -337,7 +351,8 @@ def gmm_posteriors(
 
 
 @njit(fastmath=True)
-def _fisher_fused(X, offsets, log_norm, means, inv_std, weights, out, col_w, col_mu, col_var):
+def _fisher_fused(X, offsets, log_norm, means, inv_std, weights, out, col_w, col_mu, col_var,
+                  power, l2):
     # One pass per instance: whitened residuals z_k, responsibilities g_k, then the
     # bag's sums of g_k, g_k z_k and g_k (z_k^2 - 1) in small per-bag accumulators
     # (1-D views, so the inner loops vectorise). Each bag's row is written once, already
@@ -392,6 +407,7 @@ def _fisher_fused(X, offsets, log_norm, means, inv_std, weights, out, col_w, col
                 c = inv_sqrt_w[k] * inv_sqrt2 / n
                 for f in range(d):
                     blk[f] = av[f] * c
+        _power_l2_row(row, power, l2)
 
 
 def _fisher_layout(K: int, d: int, include_weights: bool, include_variances: bool):
@@ -423,8 +439,10 @@ def fisher_encode(
     include_variances: bool = True,
     out: np.ndarray | None = None,
     dtype: Any = np.float64,
+    power: float | None = None,
+    l2: bool = False,
 ) -> np.ndarray:
-    """Raw (unnormalised) Fisher vector of every bag under a diagonal GMM.
+    """Fisher vector of every bag under a diagonal GMM (raw unless ``power``/``l2``).
 
     For bag ``i`` with ``n_i`` instances and responsibilities ``g_jk``::
 
@@ -438,10 +456,13 @@ def fisher_encode(
     C-contiguous float64 or float32 array of the output's shape, receives the rows in
     place (not with ``include_means=False``); otherwise the output is a new array of
     ``dtype``. The sums are accumulated in float64 either way; only the stored rows are
-    rounded to the output's precision.
+    rounded to the output's precision. ``power`` and ``l2`` apply :func:`power_l2_rows`
+    to each bag's row as soon as it is written (not with ``include_means=False``).
     """
     if include_variances and not include_means:
         raise ValueError("the variance gradients are computed with the mean gradients")
+    if not include_means and (power is not None or l2):
+        raise ValueError("power and l2 are applied with include_means=True only")
     n_bags = offsets.shape[0] - 1
     K, d = means.shape
     weights = np.ascontiguousarray(weights, dtype=np.float64)
@@ -457,32 +478,39 @@ def fisher_encode(
     _fisher_fused(
         np.ascontiguousarray(X, dtype=np.float64), offsets, _gmm_log_norm(weights, variances),
         means, inv_std, weights, out, col_w, col_mu, col_var,
+        1.0 if power is None else float(power), bool(l2),
     )
     if not include_means:  # weights only: drop the mean block
         out = out[:, :K].copy()
     return out
 
 
+@njit(inline="always")
+def _power_l2_row(row, power, l2):
+    # signed power, then L2 (squared norm summed in float64); power=1, l2=False: no-op
+    # branch-free loops (one per case) so that each vectorises inside the fused encoders
+    m = row.shape[0]
+    if power == 0.5:
+        for j in range(m):
+            v = row[j]
+            row[j] = math.copysign(math.sqrt(abs(v)), v)
+    elif power != 1.0:
+        for j in range(m):
+            v = row[j]
+            row[j] = math.copysign(abs(v) ** power, v)
+    if l2:
+        s = 0.0
+        for j in range(m):
+            s += row[j] * row[j]
+        inv = 1.0 / max(np.sqrt(s), 1e-12)
+        for j in range(m):
+            row[j] *= inv
+
+
 @njit
 def _power_l2_kernel(Z, power, l2):
-    n, m = Z.shape
-    for i in range(n):
-        row = Z[i]
-        if power != 1.0:
-            for j in range(m):
-                v = row[j]
-                if power == 0.5:
-                    a = np.sqrt(abs(v))
-                else:
-                    a = abs(v) ** power
-                row[j] = a if v > 0 else (-a if v < 0 else 0.0)
-        if l2:
-            s = 0.0
-            for j in range(m):
-                s += row[j] * row[j]
-            inv = 1.0 / max(np.sqrt(s), 1e-12)
-            for j in range(m):
-                row[j] *= inv
+    for i in range(Z.shape[0]):
+        _power_l2_row(Z[i], power, l2)
 
 
 def power_l2_rows(Z: np.ndarray, power: float | None, l2: bool) -> np.ndarray:

@@ -21,7 +21,6 @@ from ._codebook import (
     check_positive_int,
     check_power,
     fit_diag_gmm,
-    power_l2,
     resolve_size,
 )
 
@@ -164,9 +163,11 @@ class FisherVectorEncoder(BaseMILTransformer):
         self.n_components_ = k
         self.weights_, self.means_, self.variances_ = fit_diag_gmm(X, k, rng, reg, None)
 
-    def _raw(self, bags: Bags) -> np.ndarray:
+    def _raw(self, bags: Bags, normalize: bool = False) -> np.ndarray:
         opts = {"include_weights": bool(self.include_weights), "include_means": True,
                 "include_variances": bool(self.include_variances)}
+        if normalize:  # each row normalised as soon as it is written
+            opts.update(power=check_power(self.power), l2=bool(self.l2_normalize))
         gmm = (self.weights_, self.means_, self.variances_)
         dtype = check_float_dtype(self.dtype)
         if self.pca_ is None:
@@ -182,7 +183,7 @@ class FisherVectorEncoder(BaseMILTransformer):
         return out
 
     def _transform(self, bags: Bags) -> np.ndarray:
-        return power_l2(self._raw(bags), check_power(self.power), bool(self.l2_normalize))
+        return self._raw(bags, normalize=True)
 
 
 class MiFV(EmbeddingClassifierMixin, BaseMILClassifier):

@@ -19,7 +19,6 @@ from ._codebook import (
     check_positive_int,
     check_power,
     fit_kmeans,
-    power_l2,
     resolve_size,
 )
 
@@ -107,7 +106,8 @@ class VLADEncoder(BaseMILTransformer):
         return vlad_encode(bags.instances, bags.offsets, self.cluster_centers_, self.chunk_size)
 
     def _transform(self, bags: Bags) -> np.ndarray:
-        return power_l2(self._raw(bags), check_power(self.power), bool(self.l2_normalize))
+        return vlad_encode(bags.instances, bags.offsets, self.cluster_centers_,
+                           self.chunk_size, check_power(self.power), bool(self.l2_normalize))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Output names ``vlad{k}_{feature}``."""

@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.mixture import GaussianMixture
 from sklearn.svm import SVC
 
+from skmil._kernels import encoders
 from skmil._kernels.encoders import bag_chunks, fisher_encode, gmm_posteriors, nearest_centres
 from skmil.bags import check_bags
 from skmil.datasets import make_mil_classification
@@ -430,8 +431,6 @@ def test_auto_defaults_of_bag_of_words_and_fallbacks(data):
 def test_fused_and_blas_encoder_paths_match_loops(monkeypatch, fused_max_work):
     # both strategies (numba fused pass for small K*d, BLAS blocks above) on the same
     # data, against loop references; chunk_size=7 splits bags across BLAS blocks
-    from skmil._kernels import encoders
-
     monkeypatch.setattr(encoders, "FUSED_MAX_WORK", fused_max_work)
     rng = np.random.RandomState(3)
     sizes = rng.randint(1, 6, size=15)
@@ -453,9 +452,7 @@ def test_fused_and_blas_encoder_paths_match_loops(monkeypatch, fused_max_work):
                                rtol=1e-9, atol=1e-12)
 
 
-def test_power_l2_kernel_matches_numpy_blocks():
-    from skmil.embedding._codebook import power_l2
-
+def test_power_l2_kernel_matches_numpy():
     rng = np.random.RandomState(0)
     Z = rng.randn(9, 6)
     Z[2] = 0.0  # an all-zero row stays zero (epsilon-guarded norm)
@@ -466,7 +463,31 @@ def test_power_l2_kernel_matches_numpy_blocks():
             ref = np.sign(ref) * np.abs(ref) ** power
         if l2:
             ref /= np.maximum(np.linalg.norm(ref, axis=1), 1e-12)[:, None]
-        fast = power_l2(Z.copy(), power, l2)  # C-contiguous float64: numba kernel
-        slow = power_l2(np.asfortranarray(Z), power, l2, block=4)  # numpy blocks
-        np.testing.assert_allclose(fast, ref, rtol=1e-12, atol=1e-15)
-        np.testing.assert_allclose(slow, ref, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(encoders.power_l2_rows(Z.copy(), power, l2), ref,
+                                   rtol=1e-12, atol=1e-15)
+        z32 = encoders.power_l2_rows(Z.astype(np.float32), power, l2)
+        assert z32.dtype == np.float32
+        np.testing.assert_allclose(z32, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("K", [4, 40])  # K*d <= 2048: fused numba pass; else BLAS chunks
+def test_encoders_normalise_rows_inside_the_pass(K):
+    rng = np.random.RandomState(1)
+    offsets = np.array([0, 3, 4, 9, 30, 31, 40])
+    X, C = rng.randn(40, 64), rng.randn(K, 64)
+    raw = encoders.vlad_encode(X, offsets, C, chunk_size=7)
+    for power, l2 in [(0.5, True), (0.3, False), (None, True)]:
+        ref = encoders.power_l2_rows(raw.copy(), power, l2)
+        got = encoders.vlad_encode(X, offsets, C, chunk_size=7, power=power, l2=l2)
+        np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-13)
+    w = np.full(4, 0.25)
+    var = rng.rand(4, 64) + 0.5
+    fv = encoders.fisher_encode(X, offsets, w, C[:4], var)
+    np.testing.assert_allclose(
+        encoders.fisher_encode(X, offsets, w, C[:4], var, power=0.5, l2=True),
+        encoders.power_l2_rows(fv.copy(), 0.5, True), rtol=1e-10, atol=1e-13)
+    with pytest.raises(ValueError, match="include_means=True only"):
+        encoders.fisher_encode(X, offsets, w, C[:4], var, include_means=False,
+                               include_variances=False, l2=True)
+
+

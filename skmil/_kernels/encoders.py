@@ -256,8 +256,7 @@ def vlad_encode(
     ``power`` and ``l2`` apply :func:`power_l2_rows` to each bag's row as soon as it is
     complete (the defaults return the raw sums).
     """
-    power = 1.0 if power is None else float(power)
-    l2 = bool(l2)
+    power, l2 = _power_args(power, l2)
     C = np.ascontiguousarray(C, dtype=np.float64)
     X = np.ascontiguousarray(X, dtype=np.float64)
     c_sq = np.einsum("ij,ij->i", C, C)
@@ -478,11 +477,16 @@ def fisher_encode(
     _fisher_fused(
         np.ascontiguousarray(X, dtype=np.float64), offsets, _gmm_log_norm(weights, variances),
         means, inv_std, weights, out, col_w, col_mu, col_var,
-        1.0 if power is None else float(power), bool(l2),
+        *_power_args(power, l2),
     )
     if not include_means:  # weights only: drop the mean block
         out = out[:, :K].copy()
     return out
+
+
+def _power_args(power: float | None, l2: bool) -> tuple[float, bool]:
+    """``(power, l2)`` as the numba kernels take them: no power step is exponent 1."""
+    return (1.0 if power is None else float(power)), bool(l2)
 
 
 @njit(inline="always")
@@ -519,5 +523,5 @@ def power_l2_rows(Z: np.ndarray, power: float | None, l2: bool) -> np.ndarray:
     One numba pass per row for C-contiguous float64 or float32 ``Z`` (no temporaries;
     the squared norm is summed in float64).
     """
-    _power_l2_kernel(Z, 1.0 if power is None else float(power), bool(l2))
+    _power_l2_kernel(Z, *_power_args(power, l2))
     return Z

@@ -7,6 +7,12 @@ import pytest
 from sklearn.svm import SVC
 
 from skmil._kernels.bagpairs import weighted_set_kernel, weighted_set_kernel_diag
+from skmil._kernels.graph import (
+    METRIC_CODES,
+    edge_kernel_sums,
+    graph_edges,
+    graph_structure,
+)
 from skmil.bags import check_bags
 from skmil.datasets import make_mil_classification
 from skmil.graph import MIGraph, MIGraphExplicit
@@ -145,6 +151,40 @@ def test_migraph_explicit_matches_reference(data):
     svc = SVC(kernel="precomputed", C=1.0).fit(Ktr, ytr)
     np.testing.assert_allclose(clf.decision_function(test), svc.decision_function(Kte),
                                rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "gaussian"])
+def test_edge_kernel_sums_equal_edge_pair_sums(metric):
+    # the factorised sums against the explicit sum over every pair of edge features,
+    # with singleton bags and bags of identical instances (no edges) among them
+    rng = np.random.RandomState(1)
+    sizes = [1, 7, 3, 15, 1, 4, 22, 2]
+    bags = [rng.randn(n, 3) for n in sizes] + [np.ones((5, 3))]
+    other = [rng.randn(n, 3) for n in (9, 1, 6, 13)]
+    A, B = check_bags(bags), check_bags(other)
+    code = METRIC_CODES[metric]
+
+    def graph(b):
+        stats, src, dst, eo = graph_structure(b.instances, b.offsets, code, 0.3)
+        return stats, b.offsets, src, dst, eo
+
+    FA, eoA = graph_edges(A.instances, A.offsets, code, 0.3)
+    FB, eoB = graph_edges(B.instances, B.offsets, code, 0.3)
+    assert np.diff(eoA)[[0, 4, 8]].tolist() == [0, 0, 0]
+
+    def pairs(F, eo, G, fo):
+        return np.array([[np.exp(-0.8 * ((F[eo[i]:eo[i + 1], None] - G[None, fo[j]:fo[j + 1]])
+                                        ** 2).sum(-1)).sum()
+                          for j in range(len(fo) - 1)] for i in range(len(eo) - 1)])
+
+    ref = pairs(FA, eoA, FA, eoA)
+    K = edge_kernel_sums(graph(A), 0.8)
+    np.testing.assert_allclose(K, ref, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(K, K.T)
+    np.testing.assert_allclose(edge_kernel_sums(graph(A), 0.8, graph(B)),
+                               pairs(FA, eoA, FB, eoB), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(edge_kernel_sums(graph(A), 0.8, diagonal=True), np.diag(ref),
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_migraph_explicit_bags_without_edges():

@@ -195,7 +195,8 @@ def _edge_pair_sum(s0, s1, n, src, dst, e0, e1, t0, t1, m, src2, dst2, f0, f1, g
 
 @njit(parallel=True)
 def _edge_kernel_rows(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2, gamma,
-                      symmetric, out):
+                      mode, out):
+    # mode 0: all pairs (i, j); 1: j >= i, mirrored (same bags); 2: only j == i, in out[i, 0]
     nb, mb = off.shape[0] - 1, off2.shape[0] - 1
     m_max = 1
     for j in range(mb):
@@ -210,34 +211,18 @@ def _edge_kernel_rows(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2, 
         KnT = np.empty((m_max, n))
         T = np.empty((n, m_max))
         TT = np.empty((m_max, n))
-        for j in range(i if symmetric else 0, mb):
+        for j in range(0 if mode == 0 else i, i + 1 if mode == 2 else mb):
             f0, f1 = eo2[j], eo2[j + 1]
             if f0 == f1:
                 continue
             b0, b1 = off2[j], off2[j + 1]
-            out[i, j] = _edge_pair_sum(S0[a0:a1], S1[a0:a1], n, src, dst, e0, e1,
-                                       T0[b0:b1], T1[b0:b1], b1 - b0, src2, dst2, f0, f1,
-                                       gamma, Kn, KnT, T, TT)
-    if symmetric:
+            out[i, 0 if mode == 2 else j] = _edge_pair_sum(
+                S0[a0:a1], S1[a0:a1], n, src, dst, e0, e1, T0[b0:b1], T1[b0:b1], b1 - b0,
+                src2, dst2, f0, f1, gamma, Kn, KnT, T, TT)
+    if mode == 1:
         for i in range(nb):
             for j in range(i):
                 out[i, j] = out[j, i]
-
-
-@njit(parallel=True)
-def _edge_kernel_diag(S0, S1, off, src, dst, eo, gamma, out):
-    for i in prange(off.shape[0] - 1):
-        e0, e1 = eo[i], eo[i + 1]
-        if e0 == e1:
-            continue
-        a0, a1 = off[i], off[i + 1]
-        n = a1 - a0
-        Kn = np.empty((n, n))
-        KnT = np.empty((n, n))
-        T = np.empty((n, n))
-        TT = np.empty((n, n))
-        out[i] = _edge_pair_sum(S0[a0:a1], S1[a0:a1], n, src, dst, e0, e1, S0[a0:a1],
-                                S1[a0:a1], n, src, dst, e0, e1, gamma, Kn, KnT, T, TT)
 
 
 def edge_kernel_sums(graph, gamma, graph2=None, diagonal=False):
@@ -258,13 +243,14 @@ def edge_kernel_sums(graph, gamma, graph2=None, diagonal=False):
     S0 = np.ascontiguousarray(S[:, 0])
     S1 = np.ascontiguousarray(S[:, 1])
     if diagonal:
-        out = np.zeros(off.shape[0] - 1)
-        _edge_kernel_diag(S0, S1, off, src, dst, eo, float(gamma), out)
-        return out
+        out = np.zeros((off.shape[0] - 1, 1))
+        _edge_kernel_rows(S0, S1, off, src, dst, eo, S0, S1, off, src, dst, eo,
+                          float(gamma), 2, out)
+        return out[:, 0]
     symmetric = graph2 is None
     S2, off2, src2, dst2, eo2 = graph if symmetric else graph2
     out = np.zeros((off.shape[0] - 1, off2.shape[0] - 1))
     _edge_kernel_rows(S0, S1, off, src, dst, eo, np.ascontiguousarray(S2[:, 0]),
                       np.ascontiguousarray(S2[:, 1]), off2, src2, dst2, eo2, float(gamma),
-                      symmetric, out)
+                      1 if symmetric else 0, out)
     return out

@@ -1,6 +1,6 @@
 """Speed of the distance, graph and DD kernels against straightforward implementations.
 
-Three measurements, each a ratio taken inside this one run (the machine is shared):
+Four measurements, each a ratio taken inside this one run (the machine is shared):
 
 1. FOX, full 200 x 200 bag EMD matrix: ``skmil.distance.emd_matrix`` (one BLAS
    ground-cost matrix, sliced per pair, POT's C solver called directly; threads and

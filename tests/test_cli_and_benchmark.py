@@ -21,7 +21,12 @@ from skmil.benchmark import (
 from skmil.cli import main, parse_params
 from skmil.datasets import load_musk1, make_mil_classification
 from skmil.embedding import SimpleMI
-from skmil.model_selection import evaluate, repeated_folds, with_standardization
+from skmil.model_selection import (
+    evaluate,
+    predict_from_scores,
+    repeated_folds,
+    with_standardization,
+)
 
 
 def test_parse_params():
@@ -42,6 +47,43 @@ def test_evaluate_matches_cross_val_score():
         got = [f.accuracy for f in res.folds if f.repeat == r]
         np.testing.assert_allclose(got, ref)
     assert 0 < res.accuracy_std < 0.2 and "accuracy" in res.summary()
+
+
+class _CountingSimpleMI(SimpleMI):
+    """SimpleMI that counts its decision passes (class attribute: survives clone)."""
+
+    calls = 0
+
+    def _decision_function(self, bags):
+        type(self).calls += 1
+        return super()._decision_function(bags)
+
+
+def test_predict_from_scores_equals_predict_without_a_second_pass():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import SVC
+
+    from skmil.embedding import BagStatistics
+
+    bags, y, _ = make_mil_classification(n_bags=40, random_state=1)
+    labels = np.where(y == 1, "pos", "neg")
+    pipe = with_standardization(_CountingSimpleMI()).fit(bags, labels)
+    search = GridSearchCV(
+        with_standardization(_CountingSimpleMI()), {"_countingsimplemi__scale": [True, False]},
+        cv=3,
+    ).fit(bags, labels)
+    for est in (pipe, search):
+        scores = est.decision_function(bags)
+        before = _CountingSimpleMI.calls
+        pred = predict_from_scores(est, bags, scores)
+        assert _CountingSimpleMI.calls == before  # labels from the scores alone
+        np.testing.assert_array_equal(pred, est.predict(bags))
+    # a model outside the skmil contract is asked for its own predict
+    plain = make_pipeline(BagStatistics(), SVC(class_weight={0: 1, 1: 50})).fit(bags, y)
+    np.testing.assert_array_equal(
+        predict_from_scores(plain, bags, np.zeros(len(bags))), plain.predict(bags)
+    )
 
 
 def test_repeated_folds_cover_every_bag_once_per_repeat():

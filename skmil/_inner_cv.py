@@ -19,7 +19,12 @@ from sklearn.model_selection import StratifiedKFold
 
 from .bags import Bags
 
-__all__ = ["inner_cv_decisions"]
+__all__ = ["inner_cv_decisions", "pairwise_bags"]
+
+
+def pairwise_bags(estimator: Any) -> bool:
+    """Whether ``estimator`` takes bags of precomputed instance-kernel rows."""
+    return bool(getattr(estimator, "_pairwise_bags", False))
 
 
 def inner_cv_decisions(
@@ -31,6 +36,7 @@ def inner_cv_decisions(
     *,
     n_splits: int = 3,
     random_state: int = 0,
+    pairwise: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Out-of-fold bag decision values and accuracies of every candidate of ``param``.
 
@@ -50,6 +56,11 @@ def inner_cv_decisions(
         Stratified folds (fewer when a class has fewer bags).
     random_state : int, default=0
         Seed of the fold shuffle.
+    pairwise : bool, default=False
+        The instances are rows of a precomputed instance kernel over ``bags`` itself
+        (``kernel="precomputed"``): each inner fit then sees only the kernel columns of
+        its own training instances, and the held-out bags their values against those
+        (:meth:`Bags.take_pairwise`), as a fit on those bags alone would.
 
     Returns
     -------
@@ -68,7 +79,10 @@ def inner_cv_decisions(
     decisions = np.zeros((len(grid), y.shape[0]))
     accuracy = np.zeros(len(grid))
     for tr, te in cv.split(np.zeros(len(y)), y):
-        train, test = bags.take(tr), bags.take(te)
+        if pairwise:
+            train, test = bags.take_pairwise(tr, tr), bags.take_pairwise(te, tr)
+        else:
+            train, test = bags.take(tr), bags.take(te)
         for g, value in enumerate(grid):
             est = clone(estimator).set_params(**{param: value})
             est.fit(train, y[tr])

@@ -240,3 +240,23 @@ def test_repr_and_equality():
     assert "n_bags=2" in repr(b)
     assert b == Bags(b.instances.copy(), b.offsets.copy())
     assert b != check_bags(_bags([1, 2], seed=1))
+
+
+def test_take_pairwise_slices_rows_and_columns_by_bag():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(9, 3))
+    offsets = np.array([0, 2, 3, 7, 9])
+    K = Bags(X @ X.T, offsets)
+    got = K.take_pairwise([3, 1], [0, 2])
+    rows = np.r_[7:9, 2:3]
+    cols = np.r_[0:2, 3:7]
+    np.testing.assert_array_equal(got.instances, (X @ X.T)[np.ix_(rows, cols)])
+    np.testing.assert_array_equal(got.offsets, [0, 2, 3])
+    assert got.instances.flags.c_contiguous
+    mask = np.array([True, False, True, False])
+    np.testing.assert_array_equal(K.take_pairwise(mask, mask).instances,
+                                  K.take_pairwise([0, 2], [0, 2]).instances)
+    with pytest.raises(ValueError, match="square"):
+        Bags(X, offsets).take_pairwise([0], [0])
+    with pytest.raises(IndexError):
+        K.take_pairwise([4], [0])

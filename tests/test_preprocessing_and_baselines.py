@@ -99,6 +99,27 @@ def test_sil_scores_are_the_svcs_decision_values(problem, kernel):
     np.testing.assert_allclose(got, ref.decision_function(X), rtol=1e-9, atol=1e-9)
 
 
+def test_sil_precomputed_kernel_equals_rbf(problem):
+    from sklearn.metrics.pairwise import rbf_kernel
+    from sklearn.svm import SVC
+
+    from skmil.bags import Bags, check_bags
+
+    bags, y, _ = problem
+    B = check_bags(bags)
+    K = Bags(rbf_kernel(B.instances, B.instances, gamma=0.3), B.offsets)
+    tr, te = np.arange(0, len(bags), 2), np.arange(1, len(bags), 2)
+    ref = SIL(gamma=0.3).fit(B.take(tr), y[tr])  # threshold="auto": inner CV
+    want = ref.decision_function(B.take(te))
+    for clf in (SIL(kernel="precomputed"), SIL(SVC(kernel="precomputed"))):
+        clf.fit(K.take_pairwise(tr, tr), y[tr])
+        assert clf.threshold_ == pytest.approx(ref.threshold_)
+        np.testing.assert_allclose(clf.decision_function(K.take_pairwise(te, tr)), want,
+                                   atol=1e-9)
+    with pytest.raises(ValueError, match="take_pairwise"):
+        SIL(kernel="precomputed").fit(K.take(tr), y[tr])
+
+
 def test_sil_with_a_probabilistic_estimator(problem):
     bags, y, _ = problem
     clf = SIL(LogisticRegression()).fit(bags, y)

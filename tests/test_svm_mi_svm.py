@@ -414,3 +414,92 @@ def test_point_set_train_gram_updates_only_moved_rows():
     assert pts.train_gram(whole) is K
     pts.train_gram(np.concatenate([np.arange(39), [5]]))
     np.testing.assert_array_equal(K, K0)
+
+
+# -- kernel="precomputed": bags of instance-kernel rows ----------------------------------
+
+
+def _kernel_bags(data, kernel, gamma=0.2):
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    from skmil.bags import Bags, check_bags
+
+    B = check_bags(data[0])
+    X = B.instances
+    K = rbf_kernel(X, X, gamma=gamma) if kernel == "rbf" else X @ X.T
+    return B, Bags(K, B.offsets)
+
+
+# MI-SVM's mean witnesses differ for the RBF kernel (feature-space vs input-space mean,
+# tested below), so MI-SVM is compared on the linear kernel only
+@pytest.mark.parametrize(("cls", "kernel"),
+                         [(miSVM, "linear"), (miSVM, "rbf"), (MISVM, "linear")])
+def test_precomputed_kernel_equals_named_kernel(cls, kernel, data):
+    B, K = _kernel_bags(data, kernel)
+    y = data[1]
+    tr, te = np.arange(45), np.arange(45, 60)
+    # defaults: C="auto" and (mi-SVM) threshold="auto" run the inner CV on kernel slices
+    named = cls(kernel=kernel, gamma=0.2, threshold="auto").fit(B.take(tr), y[tr])
+    pre = cls(kernel="precomputed", threshold="auto").fit(K.take_pairwise(tr, tr), y[tr])
+    assert pre.C_ == named.C_ and pre.threshold_ == pytest.approx(named.threshold_)
+    assert pre.n_iter_ == named.n_iter_ and pre.precomputed_
+    np.testing.assert_allclose(pre.decision_function(K.take_pairwise(te, tr)),
+                               named.decision_function(B.take(te)), atol=1e-9)
+    # the expansion over training instances reproduces the scores
+    rows = K.take_pairwise(te, tr).instances
+    np.testing.assert_allclose(
+        rows[:, pre.support_] @ pre.dual_coef_ + pre.intercept_ - pre.threshold_,
+        np.concatenate(pre.decision_function_instances(K.take_pairwise(te, tr))),
+    )
+    assert pre.support_vectors_.shape == (0, K.take_pairwise(tr, tr).n_features)
+
+
+@pytest.mark.parametrize("kw", [
+    {"max_iter": 1},  # the final SVM is the one on the mean witnesses
+    {"restarts": 2, "random_state": 3},  # random convex combinations
+    {"negative_slack": "bag", "max_iter": 1},
+])
+def test_MISVM_precomputed_combinations_equal_linear(kw, data):
+    B, K = _kernel_bags(data, "linear")
+    y = data[1]
+    tr, te = np.arange(45), np.arange(45, 60)
+    named = MISVM(kernel="linear", C=1.0, **kw).fit(B.take(tr), y[tr])
+    pre = MISVM(kernel="precomputed", C=1.0, **kw).fit(K.take_pairwise(tr, tr), y[tr])
+    np.testing.assert_allclose(pre.decision_function(K.take_pairwise(te, tr)),
+                               named.decision_function(B.take(te)), atol=1e-9)
+    if "restarts" in kw:
+        np.testing.assert_allclose(pre.objectives_, named.objectives_, rtol=1e-9)
+
+
+def test_MISVM_precomputed_starts_from_feature_space_means(data):
+    # with max_iter=1 the model is one SVC on the negative instances and each positive
+    # bag's mean in the kernel's feature space, whose kernel values are block means
+    B, K = _kernel_bags(data, "rbf")
+    y = data[1]
+    G = K.instances
+    off = B.offsets
+    neg = np.concatenate([np.arange(off[b], off[b + 1]) for b in np.flatnonzero(y == 0)])
+    pos = [np.arange(off[b], off[b + 1]) for b in np.flatnonzero(y == 1)]
+    M = np.array([G[p].mean(axis=0) for p in pos])  # k(mean_a, x) for every instance x
+    n_pos = len(pos)
+    Kmm = np.array([[M[a][pos[b]].mean() for b in range(n_pos)] for a in range(n_pos)])
+    gram = np.block([[G[np.ix_(neg, neg)], M[:, neg].T], [M[:, neg], Kmm]])
+    labels = np.r_[-np.ones(neg.size), np.ones(n_pos)]
+    svc = SVC(kernel="precomputed", C=1.0).fit(gram, labels)
+    rows = np.hstack([G[:, neg], M.T])  # every instance against the training points
+    expect = svc.decision_function(rows)
+    pre = MISVM(kernel="precomputed", C=1.0, max_iter=1).fit(K, y)
+    np.testing.assert_allclose(np.concatenate(pre.decision_function_instances(K)), expect,
+                               atol=1e-8)
+
+
+def test_precomputed_kernel_input_errors(data):
+    B, K = _kernel_bags(data, "linear")
+    y = data[1]
+    with pytest.raises(ValueError, match="take_pairwise"):
+        miSVM(kernel="precomputed", C=1.0).fit(K.take(np.arange(40)), y[:40])
+    with pytest.raises(ValueError, match="liblinear"):
+        MISVM(kernel="precomputed", solver="liblinear").fit(K, y)
+    clf = miSVM(kernel="precomputed", C=1.0, threshold=0.0).fit(K, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(B)  # feature vectors instead of kernel rows

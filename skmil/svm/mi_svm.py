@@ -9,7 +9,8 @@ SVM, solved by libsvm through :class:`sklearn.svm.SVC`:
 When the training set is small enough (``N <= max_precomputed``), the instance kernel
 is computed once (BLAS) and every iteration slices it (``kernel="precomputed"``);
 above that, libsvm computes kernel rows itself through its LRU cache (``cache_size``)
-and no ``N x N`` matrix exists anywhere.
+and no ``N x N`` matrix exists anywhere. With a user's ``kernel="precomputed"`` the
+bags are rows of the instance kernel and that matrix is sliced directly.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from sklearn.base import clone
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
-from .._inner_cv import inner_cv_decisions
+from .._inner_cv import inner_cv_decisions, pairwise_bags
 from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import check_kernel_name, instance_kernel, resolve_gamma
 from .._threshold import accuracy_threshold, check_threshold
-from ..bags import Bags, instance_indices
+from ..bags import Bags, check_square_kernel_bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ._bag_slack_qp import solve_group_slack_dual
 from ._common import (
@@ -40,7 +41,7 @@ from ._common import (
 
 __all__ = ["MISVM", "miSVM"]
 
-_MI_KERNELS = ("linear", "rbf", "poly", "sigmoid")
+_MI_KERNELS = ("linear", "rbf", "poly", "sigmoid", "precomputed")
 
 #: Candidates of ``C="auto"``, most regularised first (ties go to it). Below 1 the
 #: inner SVMs of standardised data mostly predict every instance negative.
@@ -56,7 +57,11 @@ class _PointSet:
 
     Extra points are MI-SVM's mean (or random convex combination) witnesses. With a
     precomputed instance kernel ``K`` their kernel rows are computed explicitly, because
-    for a nonlinear kernel ``k(mean, x)`` is not the mean of ``k(x_j, x)``.
+    for a nonlinear kernel ``k(mean, x)`` is not the mean of ``k(x_j, x)``. With a
+    user's precomputed kernel (``spec[0] == "precomputed"``, ``X`` is ``K``) there is no
+    input space: an extra point is the same convex combination taken in the kernel's
+    feature space, whose kernel row against the instances is the combination of their
+    rows, i.e. ``E`` itself.
     """
 
     def __init__(self, X, spec, K=None):
@@ -66,12 +71,22 @@ class _PointSet:
         self.K = K
         self.set_extra(np.empty((0, X.shape[1])))
 
-    def set_extra(self, E):
+    def set_extra(self, E, combination=None):
+        """Set the extra points ``E``: rows in input space, or, with a user's precomputed
+        kernel, kernel rows of feature-space combinations given by ``combination`` =
+        ``(idx, w, off)``: point ``a`` is ``sum_j w_j phi(x_idx[j])`` over
+        ``j in off[a]:off[a + 1]`` (weights summing to one per point)."""
         self.E = E
+        self.combination = combination
         # new extra points invalidate train_gram's matrix (same indices, other points)
         self._train_idx = None
         self._train_K = None
-        if self.K is not None and E.shape[0]:
+        if self.spec[0] == "precomputed" and E.shape[0]:
+            idx, w, off = combination
+            self.K_ex = E  # (m, N): the combinations' kernel rows
+            # <phi_b, phi_a> = sum over a's members j of w_j k(phi_b, x_j)
+            self.K_ee = np.add.reduceat(E[:, idx] * w[None, :], off[:-1], axis=1)
+        elif self.K is not None and E.shape[0]:
             self.K_ex = instance_kernel(E, self.X, *self.spec)  # (m, N)
             self.K_ee = instance_kernel(E, E, *self.spec)
         else:
@@ -199,7 +214,11 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             self._max_precomputed = self.max_precomputed
         check_positive("degree", self.degree, integer=True)
         check_positive("tol", self.tol)
-        self._gamma = resolve_gamma(self.gamma, bags.instances)
+        if self.kernel == "precomputed":
+            check_square_kernel_bags(bags)
+            self._gamma = 0.0  # unused: the kernel values are given
+        else:
+            self._gamma = resolve_gamma(self.gamma, bags.instances)
         self._spec = (self.kernel, self._gamma, self.degree, float(self.coef0))
         self._cw = signed_class_weight(self.class_weight, self.classes_)
         if self.solver not in ("libsvm", "liblinear"):
@@ -213,8 +232,15 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
     def _n_points(self, bags: Bags) -> int:
         return bags.n_instances
 
+    @property
+    def _pairwise_bags(self) -> bool:
+        return self.kernel == "precomputed"
+
     def _make_points(self, bags: Bags) -> _PointSet:
         X = bags.instances
+        if self.kernel == "precomputed":
+            self.precomputed_ = True
+            return _PointSet(X, self._spec, X)  # the instances are the kernel's rows
         self.precomputed_ = (not self._liblinear
                              and self._n_points(bags) <= self._max_precomputed)
         K = instance_kernel(X, X, *self._spec) if self.precomputed_ else None
@@ -267,6 +293,22 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
     def _expansion(self, pts: _PointSet, svc, sv_idx) -> KernelExpansion:
         if self._liblinear:
             return KernelExpansion(svc[0][None, :], np.ones(1), svc[1], *self._spec)
+        if self.kernel == "precomputed":
+            # f is linear in a kernel row: f(x) = row(x) @ c + b, with c scattered over
+            # the training instances (an extra point spreads its coefficient over its
+            # combination's members)
+            c = np.zeros(pts.N)
+            dc, b = svc
+            inst = sv_idx < pts.N
+            np.add.at(c, sv_idx[inst], dc[inst])
+            if not inst.all():
+                idx, w, off = pts.combination
+                a = sv_idx[~inst] - pts.N
+                sizes = off[a + 1] - off[a]
+                members = idx[instance_indices(off, a)]
+                weights = w[instance_indices(off, a)] * np.repeat(dc[~inst], sizes)
+                np.add.at(c, members, weights)
+            return KernelExpansion(c[None, :], np.ones(1), b, "linear", 0.0, 3, 0.0)
         return KernelExpansion(pts.rows(sv_idx), svc[0], svc[1], *self._spec)
 
     # -- fit -----------------------------------------------------------------------
@@ -299,8 +341,15 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         self.stop_reason_ = best["stop"]
         self._store_state(best)
         self.model_ = best["model"]
-        self.support_vectors_ = self.model_.support_vectors
-        self.dual_coef_ = self.model_.dual_coef
+        if self.kernel == "precomputed":
+            # like SVC's: support_ indexes the training instances, no vectors are stored
+            c = self.model_.coef
+            self.support_ = np.flatnonzero(c)
+            self.support_vectors_ = np.empty((0, bags.n_features))
+            self.dual_coef_ = c[self.support_]
+        else:
+            self.support_vectors_ = self.model_.support_vectors
+            self.dual_coef_ = self.model_.dual_coef
         self.intercept_ = self.model_.intercept
 
     def _select_C_and_threshold(self, bags: Bags, y: np.ndarray) -> None:
@@ -315,7 +364,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         res = None
         if auto_c or isinstance(self.threshold, str):
             base = clone(self).set_params(threshold=0.0)
-            res = inner_cv_decisions(base, bags, y, "C", grid)
+            res = inner_cv_decisions(base, bags, y, "C", grid,
+                                     pairwise=pairwise_bags(self))
         best = 0 if res is None else int(np.argmax(res[1]))
         self.C_ = float(grid[best])
         self.cv_scores_ = res[1] if auto_c and res is not None else None
@@ -336,8 +386,16 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
 
 
 _PARAMS_DOC = """
-    kernel : {"rbf", "linear", "poly", "sigmoid"}, default="rbf"
-        Instance kernel, with libsvm's definitions.
+    kernel : {"rbf", "linear", "poly", "sigmoid", "precomputed"}, default="rbf"
+        Instance kernel, with libsvm's definitions. ``"precomputed"``: every bag is an
+        array of instance-kernel rows, at ``fit`` one column per training instance
+        (stacked, the bags' rows form the square ``N x N`` Gram matrix of the training
+        instances, bag after bag), at ``predict`` the kernel values of the new
+        instances against the training instances; :meth:`skmil.bags.Bags.take_pairwise`
+        makes both from a Gram matrix over all bags. The matrix is used as it is
+        (``gamma``, ``degree``, ``coef0`` and ``max_precomputed`` are ignored), the
+        inner CVs of ``C="auto"``/``threshold="auto"`` slice its rows and columns, and
+        MI-SVM's mean witnesses are the means in the kernel's feature space.
     C : float or "auto", default="auto"
         Soft-margin penalty in scikit-learn's (libsvm's) meaning: the sum of slacks is
         multiplied by ``C``. ``"auto"`` chooses it from ``(1, 10, 100)`` by an inner
@@ -441,6 +499,8 @@ class miSVM(_BaseMISVM):
         Whether the instance kernel was precomputed.
     support_vectors_, dual_coef_, intercept_ :
         The final instance SVM ``f(x) = sum_i dual_coef_[i] k(sv_i, x) + intercept_``.
+        With ``kernel="precomputed"``, ``support_vectors_`` has no rows and
+        ``support_`` holds the training-instance index of each ``dual_coef_``.
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
@@ -569,6 +629,8 @@ class MISVM(_BaseMISVM):
         The bag-score threshold used (subtracted from every returned score).
     support_vectors_, dual_coef_, intercept_ :
         The final instance SVM ``f(x) = sum_i dual_coef_[i] k(sv_i, x) + intercept_``.
+        With ``kernel="precomputed"``, ``support_vectors_`` has no rows and
+        ``support_`` holds the training-instance index of each ``dual_coef_``.
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
@@ -676,7 +738,10 @@ class MISVM(_BaseMISVM):
             weights = rng.exponential(size=Xp.shape[0])  # Dirichlet(1) after normalising
         sums = np.add.reduceat(weights, pos_off[:-1])
         E = np.add.reduceat(Xp * weights[:, None], pos_off[:-1], axis=0) / sums[:, None]
-        pts.set_extra(E)
+        # with a precomputed kernel Xp holds kernel rows, so E is already the kernel rows
+        # of the feature-space combinations
+        w = weights / np.repeat(sums, np.diff(pos_off))
+        pts.set_extra(E, (pos_idx, w, pos_off))
         neg_idx = np.flatnonzero(np.repeat(y == 0, bags.sizes))
         y_train = np.concatenate([-np.ones(neg_idx.shape[0]), np.ones(n_pos)]).astype(int)
         # shared-slack groups: a negative instance's bag id; -1 = own slack (witnesses)

@@ -13,7 +13,7 @@ from .._kernels.segments import segment_logsumexp, segment_max, segment_mean
 from .._kernels.set_kernel import resolve_gamma
 from .._proba import decision_scores, proba_available
 from .._threshold import cv_threshold
-from ..bags import Bags
+from ..bags import Bags, check_square_kernel_bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ._common import KernelExpansion
 
@@ -48,8 +48,13 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
     pooling : {"max", "mean", "lse"}, default="max"
         How instance scores become a bag score: the maximum (standard MI assumption),
         the mean (collective assumption), or the log-mean-exp (a soft maximum).
-    kernel : {"linear", "rbf", "poly", "sigmoid"}, default="rbf"
-        SVC kernel (only with ``estimator=None``).
+    kernel : {"linear", "rbf", "poly", "sigmoid", "precomputed"}, default="rbf"
+        SVC kernel (only with ``estimator=None``). With ``"precomputed"`` every bag is
+        an array of instance-kernel rows: at ``fit`` one column per training instance
+        (the bags' rows stacked form the square instance Gram matrix), at ``predict``
+        the kernel values of the new instances against the training instances (see
+        :meth:`skmil.bags.Bags.take_pairwise`); an ``estimator`` with
+        ``kernel="precomputed"`` takes the same input.
     C : float, default=1.0
         SVC regularisation in scikit-learn's meaning (misvm's ``C`` divided by the
         number of training instances is equivalent when misvm's ``scale_C=True``).
@@ -144,9 +149,17 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
             class_weight=self.class_weight,
         )
 
+    @property
+    def _pairwise_bags(self) -> bool:
+        if self.estimator is None:
+            return self.kernel == "precomputed"
+        return getattr(self.estimator, "kernel", None) == "precomputed"
+
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         if self.pooling not in _POOLINGS:
             raise ValueError(f"pooling must be one of {_POOLINGS}, got {self.pooling!r}.")
+        if self._pairwise_bags:
+            check_square_kernel_bags(bags)
         self.threshold_ = cv_threshold(self, bags, y)
         y_inst = np.repeat(y, bags.sizes)
         self._expansion = None

@@ -19,6 +19,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
+from ._inner_cv import pairwise_bags
 from .bags import Bags, check_bag_labels, check_bags
 from .preprocessing import InstanceTransformer
 
@@ -167,7 +168,11 @@ def run_fold(
     Returns the :class:`FoldResult`, and the fitted clone too when ``return_estimator``.
     """
     est = clone(estimator)
-    tr, te = bags.take(train), bags.take(test)
+    if pairwise_bags(_final_estimator(est)):
+        # bags of instance-kernel rows: the fold also keeps only its training columns
+        tr, te = bags.take_pairwise(train, train), bags.take_pairwise(test, train)
+    else:
+        tr, te = bags.take(train), bags.take(test)
     t0 = time.perf_counter()
     est.fit(tr, y[train])
     t1 = time.perf_counter()
@@ -223,7 +228,10 @@ def evaluate(
     random_state : int, default=0
     standardize : bool, default=True
         Wrap the estimator in ``InstanceTransformer(StandardScaler())`` so features are
-        standardised with training-fold statistics only.
+        standardised with training-fold statistics only. Must be False for an
+        estimator with ``kernel="precomputed"``, whose bags hold instance-kernel rows
+        over all bags of ``X``; each fold then takes the rows of its bags and the
+        columns of its training instances (:meth:`~skmil.bags.Bags.take_pairwise`).
     n_jobs : int, optional
         Folds run in parallel with joblib (processes; the flat bag arrays are
         memory-mapped to workers, not re-pickled per fold).
@@ -250,6 +258,11 @@ def evaluate(
 
     bags = check_bags(X)
     y_arr = check_bag_labels(y, bags.n_bags)
+    if standardize and pairwise_bags(_final_estimator(estimator)):
+        raise ValueError(
+            "The estimator takes bags of precomputed instance-kernel rows, which must not "
+            "be standardised: pass standardize=False."
+        )
     est = with_standardization(estimator) if standardize else estimator
     splits = repeated_folds(y_arr, n_splits, n_repeats, random_state)
     tasks = (

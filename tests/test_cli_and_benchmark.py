@@ -86,6 +86,24 @@ def test_predict_from_scores_equals_predict_without_a_second_pass():
     )
 
 
+def test_evaluate_slices_precomputed_kernel_bags_per_fold():
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    from skmil.bags import Bags, check_bags
+    from skmil.svm import SIL
+
+    bags, y, _ = make_mil_classification(n_bags=40, random_state=0)
+    B = check_bags(bags)
+    K = Bags(rbf_kernel(B.instances, B.instances, gamma=0.1), B.offsets)
+    pre = evaluate(SIL(kernel="precomputed"), K, y, n_splits=4, n_repeats=1,
+                   standardize=False)
+    named = evaluate(SIL(gamma=0.1), B, y, n_splits=4, n_repeats=1, standardize=False)
+    np.testing.assert_allclose([f.auc for f in pre.folds], [f.auc for f in named.folds])
+    assert [f.accuracy for f in pre.folds] == [f.accuracy for f in named.folds]
+    with pytest.raises(ValueError, match="standardize=False"):
+        evaluate(SIL(kernel="precomputed"), K, y, n_splits=4, n_repeats=1)
+
+
 def test_repeated_folds_cover_every_bag_once_per_repeat():
     y = np.array([0, 1] * 15)
     folds = repeated_folds(y, 10, 2, 0)

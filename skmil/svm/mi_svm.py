@@ -304,10 +304,9 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             if not inst.all():
                 idx, w, off = pts.combination
                 a = sv_idx[~inst] - pts.N
-                sizes = off[a + 1] - off[a]
-                members = idx[instance_indices(off, a)]
-                weights = w[instance_indices(off, a)] * np.repeat(dc[~inst], sizes)
-                np.add.at(c, members, weights)
+                pos = instance_indices(off, a)  # positions of the members in idx / w
+                weights = w[pos] * np.repeat(dc[~inst], off[a + 1] - off[a])
+                np.add.at(c, idx[pos], weights)
             return KernelExpansion(c[None, :], np.ones(1), b, "linear", 0.0, 3, 0.0)
         return KernelExpansion(pts.rows(sv_idx), svc[0], svc[1], *self._spec)
 

@@ -36,7 +36,6 @@ def inner_cv_decisions(
     *,
     n_splits: int = 3,
     random_state: int = 0,
-    pairwise: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Out-of-fold bag decision values and accuracies of every candidate of ``param``.
 
@@ -56,11 +55,6 @@ def inner_cv_decisions(
         Stratified folds (fewer when a class has fewer bags).
     random_state : int, default=0
         Seed of the fold shuffle.
-    pairwise : bool, default=False
-        The instances are rows of a precomputed instance kernel over ``bags`` itself
-        (``kernel="precomputed"``): each inner fit then sees only the kernel columns of
-        its own training instances, and the held-out bags their values against those
-        (:meth:`Bags.take_pairwise`), as a fit on those bags alone would.
 
     Returns
     -------
@@ -69,6 +63,13 @@ def inner_cv_decisions(
         from the candidate's model that did not see it; ``accuracy`` of shape
         ``(len(grid),)``: mean held-out bag accuracy of ``predict`` over the folds.
         None when a class has fewer than two bags (no stratified split exists).
+
+    Notes
+    -----
+    For an estimator that takes bags of precomputed instance-kernel rows
+    (``kernel="precomputed"``, :func:`pairwise_bags`), each inner fit sees only the
+    kernel columns of its own training instances, and the held-out bags their values
+    against those (:meth:`Bags.take_pairwise`), as a fit on those bags alone would.
     """
     y = np.asarray(y)
     counts = np.unique(y, return_counts=True)[1]
@@ -78,6 +79,7 @@ def inner_cv_decisions(
     cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
     decisions = np.zeros((len(grid), y.shape[0]))
     accuracy = np.zeros(len(grid))
+    pairwise = pairwise_bags(estimator)
     for tr, te in cv.split(np.zeros(len(y)), y):
         if pairwise:
             train, test = bags.take_pairwise(tr, tr), bags.take_pairwise(te, tr)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from ._inner_cv import inner_cv_decisions, pairwise_bags
+from ._inner_cv import inner_cv_decisions
 
 __all__ = ["accuracy_threshold", "check_threshold", "cv_threshold"]
 
@@ -48,5 +48,5 @@ def cv_threshold(estimator: Any, bags: Any, y: np.ndarray) -> float:
     if not isinstance(estimator.threshold, str):
         return float(estimator.threshold)
     res = inner_cv_decisions(clone(estimator).set_params(threshold=0.0), bags, y,
-                             "threshold", (0.0,), pairwise=pairwise_bags(estimator))
+                             "threshold", (0.0,))
     return 0.0 if res is None else accuracy_threshold(res[0][0], y)

@@ -23,7 +23,7 @@ from sklearn.base import clone
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
-from .._inner_cv import inner_cv_decisions, pairwise_bags
+from .._inner_cv import inner_cv_decisions
 from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import check_kernel_name, instance_kernel, resolve_gamma
 from .._threshold import accuracy_threshold, check_threshold
@@ -363,8 +363,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         res = None
         if auto_c or isinstance(self.threshold, str):
             base = clone(self).set_params(threshold=0.0)
-            res = inner_cv_decisions(base, bags, y, "C", grid,
-                                     pairwise=pairwise_bags(self))
+            res = inner_cv_decisions(base, bags, y, "C", grid)
         best = 0 if res is None else int(np.argmax(res[1]))
         self.C_ = float(grid[best])
         self.cv_scores_ = res[1] if auto_c and res is not None else None

@@ -19,12 +19,25 @@ from sklearn.model_selection import StratifiedKFold
 
 from .bags import Bags
 
-__all__ = ["inner_cv_decisions", "pairwise_bags"]
+__all__ = ["fold_bags", "inner_cv_decisions", "pairwise_bags"]
 
 
 def pairwise_bags(estimator: Any) -> bool:
     """Whether ``estimator`` takes bags of precomputed instance-kernel rows."""
     return bool(getattr(estimator, "_pairwise_bags", False))
+
+
+def fold_bags(bags: Bags, train: np.ndarray, test: np.ndarray,
+              pairwise: bool) -> tuple[Bags, Bags]:
+    """The training and test bags of one split.
+
+    With ``pairwise`` (bags of instance-kernel rows) both keep only the kernel columns
+    of the training instances (:meth:`Bags.take_pairwise`), as a fit on the training
+    bags alone would see them.
+    """
+    if pairwise:
+        return bags.take_pairwise(train, train), bags.take_pairwise(test, train)
+    return bags.take(train), bags.take(test)
 
 
 def inner_cv_decisions(
@@ -81,10 +94,7 @@ def inner_cv_decisions(
     accuracy = np.zeros(len(grid))
     pairwise = pairwise_bags(estimator)
     for tr, te in cv.split(np.zeros(len(y)), y):
-        if pairwise:
-            train, test = bags.take_pairwise(tr, tr), bags.take_pairwise(te, tr)
-        else:
-            train, test = bags.take(tr), bags.take(te)
+        train, test = fold_bags(bags, tr, te, pairwise)
         for g, value in enumerate(grid):
             est = clone(estimator).set_params(**{param: value})
             est.fit(train, y[tr])

@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
-from ._inner_cv import pairwise_bags
+from ._inner_cv import fold_bags, pairwise_bags
 from .bags import Bags, check_bag_labels, check_bags
 from .preprocessing import InstanceTransformer
 
@@ -168,11 +168,7 @@ def run_fold(
     Returns the :class:`FoldResult`, and the fitted clone too when ``return_estimator``.
     """
     est = clone(estimator)
-    if pairwise_bags(_final_estimator(est)):
-        # bags of instance-kernel rows: the fold also keeps only its training columns
-        tr, te = bags.take_pairwise(train, train), bags.take_pairwise(test, train)
-    else:
-        tr, te = bags.take(train), bags.take(test)
+    tr, te = fold_bags(bags, train, test, pairwise_bags(_final_estimator(est)))
     t0 = time.perf_counter()
     est.fit(tr, y[train])
     t1 = time.perf_counter()

@@ -2,7 +2,7 @@
 
 Protocol: ``RepeatedStratifiedKFold(n_splits=10, n_repeats=R, random_state=0)``; in every
 fold ``make_pipeline(InstanceTransformer(), Estimator(random_state=fold))`` with the
-estimator's defaults (the papers' settings, see docs/deep.rst): the papers' fixed
+estimator's defaults (the papers' settings, DSMIL with an encoder; docs/deep.rst): the fixed
 number of epochs on every training bag and the threshold 0.5, so nothing is chosen on
 the test fold. The published means (``published_accuracy.csv``) used the papers' own
 protocols (the last epoch's test accuracy for MINNs; the best test epoch and a

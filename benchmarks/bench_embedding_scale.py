@@ -41,9 +41,10 @@ Reproduce (about 10 minutes on the 2-core development machine)::
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \\
         python benchmarks/bench_embedding_scale.py --runs-only --methods miFV32 --sizes 1000000
 
-``miFV32`` is miFV with ``dtype="float32"``: the Fisher vectors, the largest array of the
-fit (about twice the instance array here), are stored at single precision, and
-``LogisticRegression`` trains on them without a copy.
+``miFV32`` is miFV with ``dtype="float32"`` (``MiFV``'s default since the thirteenth
+session; ``miFV`` passes ``dtype="float64"``): the Fisher vectors, the largest array of
+the fit (about twice the instance array here in float64), are stored at single precision,
+and ``LogisticRegression`` trains on them without a copy.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ sys.path.insert(0, str(ROOT))
 
 SCRATCH = Path(os.environ.get("SKMIL_BENCH_DIR", "/tmp/skmil_bench_embedding"))
 RESULTS = ROOT / "benchmarks" / "results" / "embedding_scale.json"
-#: "miFV32" is miFV with ``dtype="float32"`` Fisher vectors (half the output memory).
+#: "miFV32" is miFV with ``dtype="float32"`` Fisher vectors (half the output memory; MiFV's
+#: default since the thirteenth session), "miFV" the same with float64 vectors.
 METHODS = ("miVLAD", "miFV", "miFV32", "BoW")
 
 

@@ -235,6 +235,20 @@ def test_fisher_vector_float32_output_is_the_rounded_float64_one(data, pca):
         FisherVectorEncoder(dtype="int32").fit(bags)
 
 
+def test_mifv_float32_default_decides_as_float64(data):
+    # MiFV stores its normalised Fisher vectors in float32 by default; the default
+    # LinearSVC must reach the same decisions as on the float64 vectors
+    bags, y, _ = data
+    kw = {"n_components": 3, "random_state": 0}
+    f32 = MiFV(**kw).fit(bags, y)
+    f64 = MiFV(dtype="float64", **kw).fit(bags, y)
+    assert f32.encoder_.transform(bags).dtype == np.float32
+    assert f64.encoder_.transform(bags).dtype == np.float64
+    np.testing.assert_allclose(f32.decision_function(bags), f64.decision_function(bags),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(f32.predict(bags), f64.predict(bags))
+
+
 def test_miles_embedding_matches_double_loop(data):
     bags, _, _ = data
     emb = MILESEmbedding(sigma2=2.0, chunk_size=4).fit(bags)

@@ -20,6 +20,16 @@ Reproduce (the scans quoted in the twelfth session's notes; one repetition, 2 pr
     python benchmarks/oracle_grid.py MiVLAD musk1 \\
         '{"n_clusters": [1, 2, 5, 10, 20, 50], "C": [0.1, 1, 10], "random_state": [0]}' \\
         --repeats 3
+
+Added in the thirteenth session (also quoted on the Benchmarks page)::
+
+    python benchmarks/oracle_grid.py MIGraph tiger '{"gamma": [0.00043, 0.0013, 0.0043,
+        0.013, 0.043], "C": [0.1, 1, 10, 100], "normalization": ["cosine", "paper", "code",
+        "none"]}' --repeats 3                                     # and elephant
+    python benchmarks/oracle_grid.py MiVLAD musk2 '{"n_clusters": [1, 2, 5, 10, 20, 50],
+        "C": [0.01, 0.1, 1, 10, 100], "random_state": [0]}' --repeats 3   # and musk1
+    python benchmarks/oracle_grid.py MiFV tiger '{"n_components": [1, 2, 5, 10, 20],
+        "pca": [null, 0.9], "C": [0.1, 1, 10], "random_state": [0]}'
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from sklearn.pipeline import make_pipeline
 
 from ._inner_cv import fold_bags, pairwise_bags
 from .bags import Bags, check_bag_labels, check_bags
+from .base import BaseMILClassifier
 from .preprocessing import InstanceTransformer
 
 __all__ = ["FoldResult", "EvaluationResult", "evaluate", "repeated_folds", "with_standardization"]
@@ -140,8 +141,6 @@ def predict_from_scores(est: Any, bags: Bags, scores: np.ndarray) -> np.ndarray:
     that were computed anyway; for EMD-SVM or MI-Kernel that halves the test-time
     kernel work. Any other model is asked for its ``predict``.
     """
-    from .base import BaseMILClassifier
-
     final = _final_estimator(est)
     if (
         isinstance(final, BaseMILClassifier)

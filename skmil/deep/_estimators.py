@@ -880,10 +880,10 @@ class DSMIL(DeepMILClassifier):
 
     def __init__(self, *, query_dim=128, passing_v=False, dropout_v=0.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="hidden",
-                 optimizer="adam",
-                 lr=2e-4, weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.5, 0.9),
-                 lr_schedule="cosine", lr_decay=1e-4, max_epochs=40, batch_size=1,
-                 class_weight="balanced", validation_fraction=0.1, early_stopping=False,
+                 optimizer="adam", lr=2e-4, weight_decay=5e-3, momentum=0.9, nesterov=True,
+                 betas=(0.5, 0.9), lr_schedule="cosine", lr_decay=1e-4, max_epochs=40,
+                 batch_size=1, class_weight="balanced", validation_fraction=0.1,
+                 early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.5, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())

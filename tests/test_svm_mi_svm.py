@@ -253,7 +253,7 @@ def test_max_precomputed_auto_resolves_per_method(data):
     with pytest.raises(ValueError, match="max_precomputed"):
         miSVM(C=1.0, max_precomputed="big").fit(bags, y)
 
-# -- MI-SVM with one slack per negative bag (negative_slack="bag", cvxpy dual) ------------
+# -- MI-SVM with one slack per negative bag (negative_slack="bag", group-capped SMO) -----
 
 @pytest.fixture(scope="module")
 def small():
@@ -338,6 +338,67 @@ def test_group_slack_dual_kkt_and_primal_agree():
     np.testing.assert_allclose(w_d, w_p, atol=1e-4)
     # the KKT intercept is primal-optimal with w from the dual
     assert _primal_value(X, y, C, groups, w_d, res.intercept) == pytest.approx(primal, rel=1e-5)
+
+
+def _group_problem(seed, n, kernel):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = np.where(X[:, 0] + 0.8 * rng.normal(size=n) > 0, 1.0, -1.0)
+    groups = np.full(n, -1)
+    neg = np.flatnonzero(y < 0)
+    groups[neg] = np.arange(neg.size) // int(rng.integers(1, 6))
+    C = np.where(y > 0, rng.uniform(0.1, 5), rng.uniform(0.1, 5))
+    K = X @ X.T if kernel == "linear" else np.exp(-0.5 * ((X[:, None] - X[None]) ** 2).sum(-1))
+    return K, y, C, groups
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_group_smo_matches_the_cvxpy_qp(seed):
+    from skmil.svm._bag_slack_qp import solve_group_slack_dual
+    from skmil.svm._group_smo import group_smo_solve
+
+    K, y, C, groups = _group_problem(seed, 40 + 30 * seed, "rbf" if seed % 2 else "linear")
+    a, b, G, n_iter = group_smo_solve(K, y, C, groups, tol=1e-8)
+    assert n_iter > 0
+    assert np.all(a >= 0) and np.all(a <= C) and abs(y @ a) < 1e-9
+    sums = np.array([a[groups == g].sum() for g in np.unique(groups[groups >= 0])])
+    cap = C[y < 0][0]
+    assert np.all(sums <= cap * (1 + 1e-12))
+    assert np.any(np.isclose(sums, cap))  # some bag cap binds, or the test tests nothing
+    np.testing.assert_allclose(G, y * (K @ (y * a)) - 1.0, atol=1e-9)
+    obj = a.sum() - 0.5 * (y * a) @ K @ (y * a)
+    ref = solve_group_slack_dual(y, C, groups, K=K)
+    # the QP is solved to ~1e-8 by the interior-point method; the SMO is no worse
+    assert obj >= ref.objective - 1e-6 * abs(ref.objective)
+    assert obj == pytest.approx(ref.objective, rel=1e-6)
+    # the same KKT intercept as the QP's (free support vectors, else the bounds)
+    assert b == pytest.approx(ref.intercept, abs=1e-4)
+
+
+def test_group_smo_warm_start_reaches_the_same_optimum():
+    from skmil.svm._group_smo import group_smo_solve
+
+    K, y, C, groups = _group_problem(7, 120, "rbf")
+    cold, _, _, it_cold = group_smo_solve(K, y, C, groups, tol=1e-9)
+    # a feasible start: the optimum of a looser problem (every C halved)
+    start, _, _, _ = group_smo_solve(K, y, C / 2, groups, tol=1e-3)
+    warm, _, _, it_warm = group_smo_solve(K, y, C, groups, tol=1e-9, alpha0=start)
+    f = [a.sum() - 0.5 * (y * a) @ K @ (y * a) for a in (cold, warm)]
+    assert f[1] == pytest.approx(f[0], rel=1e-9)
+    # restarting from its own optimum is immediate
+    _, _, _, it0 = group_smo_solve(K, y, C, groups, tol=1e-3, alpha0=cold)
+    assert it0 == 0 and it_cold > 0 and it_warm > 0
+
+
+def test_group_smo_without_groups_is_the_standard_dual():
+    from skmil.svm._group_smo import group_smo_solve
+    from skmil.svm._smo import smo_solve
+
+    K, y, C, _ = _group_problem(3, 80, "rbf")
+    a, b, _, _ = group_smo_solve(K, y, C, np.full(80, -1), tol=1e-9)
+    a_ref, rho, _ = smo_solve(K, -np.ones(80), y, C, tol=1e-9)
+    np.testing.assert_allclose(a, a_ref, atol=1e-6)
+    assert b == pytest.approx(-rho, abs=1e-6)
 
 
 def test_MISVM_bag_slack_final_svm_is_the_primal_optimum(small):
@@ -457,7 +518,8 @@ def test_precomputed_kernel_equals_named_kernel(cls, kernel, data):
 @pytest.mark.parametrize("kw", [
     {"max_iter": 1},  # the final SVM is the one on the mean witnesses
     {"restarts": 2, "random_state": 3},  # random convex combinations
-    {"negative_slack": "bag", "max_iter": 1},
+    # the group SMO stops within tol of the optimum; tight, so both paths meet there
+    {"negative_slack": "bag", "max_iter": 1, "tol": 1e-10},
 ])
 def test_MISVM_precomputed_combinations_equal_linear(kw, data):
     B, K = _kernel_bags(data, "linear")

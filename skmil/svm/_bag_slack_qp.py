@@ -1,11 +1,13 @@
-"""Soft-margin SVM dual with one slack shared by each group of points (private).
+"""Soft-margin SVM dual with one slack shared by each group of points, as a QP (private).
 
 MI-SVM's bag-margin constraint for a negative bag ``J`` is ``f(x) <= -1 + xi_J`` for
 every ``x`` in ``J``: one slack per bag, not per instance. Its dual is the usual SVM
 dual plus one constraint per group, ``sum_{i in J} alpha_i <= C_J``, which libsvm's SMO
-(box constraints and one equality only) cannot express, so it is solved here as a
-generic convex QP with cvxpy and an open-source conic solver. This module is only the
-solver; :class:`skmil.svm.MISVM` (``negative_slack="bag"``) builds the groups.
+(box constraints and one equality only) cannot express. :class:`skmil.svm.MISVM`
+solves it with the group-capped SMO of :mod:`skmil.svm._group_smo`; this module states
+the same dual as a generic convex QP for cvxpy and an open-source conic solver, an
+independent formulation that the tests and ``benchmarks/bench_misvm_bag_slack.py``
+check the SMO against. It is not used by any estimator.
 """
 
 from __future__ import annotations

@@ -26,10 +26,10 @@ from sklearn.utils import check_random_state
 from .._inner_cv import inner_cv_decisions
 from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import check_kernel_name, instance_kernel, resolve_gamma
+from .._numba import njit
 from .._threshold import accuracy_threshold, check_threshold
 from ..bags import Bags, check_square_kernel_bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
-from ._bag_slack_qp import solve_group_slack_dual
 from ._common import (
     KernelExpansion,
     check_positive,
@@ -38,6 +38,7 @@ from ._common import (
     sample_weights_for,
     signed_class_weight,
 )
+from ._group_smo import GroupLayout, group_smo_solve
 
 __all__ = ["MISVM", "miSVM"]
 
@@ -46,6 +47,53 @@ _MI_KERNELS = ("linear", "rbf", "poly", "sigmoid", "precomputed")
 #: Candidates of ``C="auto"``, most regularised first (ties go to it). Below 1 the
 #: inner SVMs of standardised data mostly predict every instance negative.
 C_AUTO_GRID = (1.0, 10.0, 100.0)
+
+
+@njit
+def _gather(K, K_ex, K_ee, ri, ci, N):
+    """``gram(ri, ci)`` of a point set: instances index ``K``, extra points ``K_ex`` / ``K_ee``.
+
+    Row-wise, so every read is along a contiguous row of ``K`` (or of ``K_ex`` when
+    the row is an extra point); one pass instead of numpy's gather-then-gather.
+    """
+    out = np.empty((ri.shape[0], ci.shape[0]))
+    for r in range(ri.shape[0]):
+        i = ri[r]
+        o = out[r]
+        if i < N:
+            Ki = K[i]
+            for k in range(ci.shape[0]):
+                c = ci[k]
+                o[k] = Ki[c] if c < N else K_ex[c - N, i]
+        else:
+            Ke = K_ex[i - N]
+            Kee = K_ee[i - N]
+            for k in range(ci.shape[0]):
+                c = ci[k]
+                o[k] = Ke[c] if c < N else Kee[c - N]
+    return out
+
+
+@njit
+def _gather_matvec(K, K_ex, K_ee, ri, ci, coef, N):
+    """``gram(ri, ci) @ coef`` without forming the block (MI-SVM's witness scores)."""
+    out = np.zeros(ri.shape[0])
+    for r in range(ri.shape[0]):
+        i = ri[r]
+        s = 0.0
+        if i < N:
+            Ki = K[i]
+            for k in range(ci.shape[0]):
+                c = ci[k]
+                s += (Ki[c] if c < N else K_ex[c - N, i]) * coef[k]
+        else:
+            Ke = K_ex[i - N]
+            Kee = K_ee[i - N]
+            for k in range(ci.shape[0]):
+                c = ci[k]
+                s += (Ke[c] if c < N else Kee[c - N]) * coef[k]
+        out[r] = s
+    return out
 
 
 def _digest(a: np.ndarray) -> bytes:
@@ -130,25 +178,17 @@ class _PointSet:
 
     def gram(self, ri, ci):
         ri, ci = np.asarray(ri), np.asarray(ci)
-        if ri.size and ci.size and ri.max() < self.N and ci.max() < self.N:
-            if ri is ci and ri.shape[0] == self.N and np.array_equal(ri, np.arange(self.N)):
-                return self.K  # mi-SVM trains on every instance: no copy at all
-            # two takes are ~3x faster than K[np.ix_(ri, ci)]
-            return self.K.take(ri, axis=0).take(ci, axis=1)
-        out = np.empty((ri.shape[0], ci.shape[0]))
-        ri_i, ci_i = ri < self.N, ci < self.N
-        ri_e, ci_e = ~ri_i, ~ci_i
-        r_in, c_in = ri[ri_i], ci[ci_i]
-        r_ex, c_ex = ri[ri_e] - self.N, ci[ci_e] - self.N
-        if r_in.size and c_in.size:
-            out[np.ix_(ri_i, ci_i)] = self.K[np.ix_(r_in, c_in)]
-        if r_in.size and c_ex.size:
-            out[np.ix_(ri_i, ci_e)] = self.K_ex[np.ix_(c_ex, r_in)].T
-        if r_ex.size and c_in.size:
-            out[np.ix_(ri_e, ci_i)] = self.K_ex[np.ix_(r_ex, c_in)]
-        if r_ex.size and c_ex.size:
-            out[np.ix_(ri_e, ci_e)] = self.K_ee[np.ix_(r_ex, c_ex)]
-        return out
+        if (ri is ci and ri.shape[0] == self.N and ri.size and ri.max() < self.N
+                and np.array_equal(ri, np.arange(self.N))):
+            return self.K  # mi-SVM trains on every instance: no copy at all
+        return _gather(self.K, self.K_ex, self.K_ee, ri.astype(np.int64, copy=False),
+                       ci.astype(np.int64, copy=False), self.N)
+
+    def gram_matvec(self, ri, ci, coef):
+        """``gram(ri, ci) @ coef``, the block never formed."""
+        return _gather_matvec(self.K, self.K_ex, self.K_ee,
+                              np.asarray(ri, dtype=np.int64), np.asarray(ci, dtype=np.int64),
+                              np.ascontiguousarray(coef, dtype=np.float64), self.N)
 
 
 class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
@@ -242,9 +282,12 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             self.precomputed_ = True
             return _PointSet(X, self._spec, X)  # the instances are the kernel's rows
         self.precomputed_ = (not self._liblinear
-                             and self._n_points(bags) <= self._max_precomputed)
+                             and self._n_points(bags) <= self._precompute_limit())
         K = instance_kernel(X, X, *self._spec) if self.precomputed_ else None
         return _PointSet(X, self._spec, K)
+
+    def _precompute_limit(self) -> int:
+        return self._max_precomputed
 
     def _fit_inner(self, pts: _PointSet, idx: np.ndarray, y_pm: np.ndarray):
         """One inner SVM on points ``idx``: ``((dual_coef, intercept), sv_idx)`` for
@@ -275,7 +318,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             return pts.rows(rows_idx) @ svc[0] + svc[1]
         dc, b = svc
         if self.precomputed_:
-            return pts.gram(rows_idx, sv_idx) @ dc + b
+            return pts.gram_matvec(rows_idx, sv_idx, dc) + b
         return KernelExpansion(pts.rows(sv_idx), dc, b, *self._spec)(pts.rows(rows_idx))
 
     def _objective(self, pts: _PointSet, svc, sv_idx) -> float:
@@ -587,19 +630,19 @@ class MISVM(_BaseMISVM):
         negative instance, a standard SVM solved by libsvm (any size). ``"bag"``: one
         slack per negative bag, ``f(x) <= -1 + xi_J`` for every ``x`` in bag ``J``, i.e.
         the extra dual constraint ``sum_{{i in J}} alpha_i <= C`` that libsvm cannot
-        express; each inner SVM is then a dense dual QP solved by cvxpy (Clarabel, then
-        OSQP, then SCS if one fails) and the intercept comes from the KKT conditions of
-        the free support vectors. For small problems only: one QP costs about 1 s at
-        800 points, 3-12 s at 1,600 and 8-28 s at 2,400 (about 200-400x libsvm on the
-        same kernel) and its peak memory grows by about ``130 n^2`` bytes (0.8 GB at
-        2,400), measured on the 2-core development machine under load. With
-        ``class_weight``, the weight of the negative class multiplies each bag's ``C``.
-        Not available with ``solver="liblinear"``.
-    max_qp_points : int, default=2000
+        express; each inner SVM is then solved by skmil's SMO for that dual (numba,
+        on the dense kernel matrix of the inner training set, warm-started from the
+        previous inner SVM) and the intercept comes from the KKT conditions of the free
+        support vectors. One such solve costs about as much as libsvm's on the same
+        kernel (``benchmarks/bench_misvm_bag_slack.py``). With ``class_weight``, the
+        weight of the negative class multiplies each bag's ``C``. Not available with
+        ``solver="liblinear"``.
+    max_qp_points : int, default=8000
         Largest inner training set (negative instances plus one point per positive bag)
-        accepted with ``negative_slack="bag"``; above it ``fit`` raises and points to
-        ``negative_slack="instance"``. Raise it if you accept the time and memory
-        (one QP grows roughly as ``n^3``).
+        accepted with ``negative_slack="bag"``, whose solver holds that set's dense
+        kernel matrix (``8 n^2`` bytes, 512 MB at 8,000) and, up to the same size, the
+        instance kernel of all training points; above it ``fit`` raises and points to
+        ``negative_slack="instance"`` (libsvm with its own kernel cache, any size).
     threshold : "auto" or float, default=0.0
         Threshold on the bag score (the witness's score), as in :class:`miSVM`;
         ``"auto"`` chooses it on the held-out bag scores of the inner CV. The default
@@ -638,7 +681,7 @@ class MISVM(_BaseMISVM):
     Random restarts start from random convex combinations of each positive bag's
     instances (misvm's choice); their kernel rows are computed explicitly.
     An inner SVM has ``N_neg + B_pos`` examples. With ``negative_slack="bag"`` the
-    restart objective is the QP's dual optimum (equal to the shared-slack primal).
+    restart objective is the shared-slack dual optimum (equal to the shared-slack primal).
 
     Examples
     --------
@@ -670,7 +713,7 @@ class MISVM(_BaseMISVM):
         solver: str = "libsvm",
         intercept_scaling: float = 10.0,
         negative_slack: str = "instance",
-        max_qp_points: int = 2000,
+        max_qp_points: int = 8000,
         threshold: Any = 0.0,
         random_state: Any = None,
         verbose: int = 0,
@@ -694,31 +737,43 @@ class MISVM(_BaseMISVM):
         check_positive("max_qp_points", self.max_qp_points, integer=True)
         if self.negative_slack == "bag" and self._liblinear:
             raise ValueError(
-                "negative_slack='bag' solves each inner SVM as a cvxpy QP; it cannot be "
+                "negative_slack='bag' solves each inner SVM's kernel dual; it cannot be "
                 "combined with solver='liblinear'. Use solver='libsvm' or "
                 "negative_slack='instance'."
             )
         self._bag_slack = self.negative_slack == "bag"
         if self._bag_slack:
-            # every inner QP has the negative instances plus one point per positive bag
+            # every inner SVM has the negative instances plus one point per positive bag
             n_qp = int(bags.sizes[y == 0].sum()) + int((y == 1).sum())
             if n_qp > self.max_qp_points:
                 raise ValueError(
-                    f"negative_slack='bag' would solve dense QPs over {n_qp} points "
-                    f"(negative instances + positive bags), above max_qp_points="
+                    f"negative_slack='bag' would hold a dense {n_qp} x {n_qp} kernel "
+                    f"matrix (negative instances + positive bags; "
+                    f"{8 * n_qp * n_qp / 2**30:.1f} GiB), above max_qp_points="
                     f"{self.max_qp_points}. Use negative_slack='instance' (libsvm, any "
-                    f"size), or raise max_qp_points if you accept the time and memory "
-                    f"(one QP grows roughly as n^3)."
+                    f"size), or raise max_qp_points if the memory is there."
                 )
 
+    def _precompute_limit(self) -> int:
+        # the shared-slack solver holds the inner problem's dense kernel anyway, so the
+        # instance kernel is worth keeping whenever it is allowed to be that large
+        if self._bag_slack:
+            return max(self._max_precomputed, self.max_qp_points)
+        return self._max_precomputed
+
     def _fit_inner_bag(self, pts: _PointSet, idx: np.ndarray, y_pm: np.ndarray,
-                       groups: np.ndarray):
-        """The inner SVM with one slack per negative bag (dual QP, cvxpy)."""
-        K = self._gram(pts, idx)
-        Ci = self.C_ * sample_weights_for(y_pm, self._cw)
-        res = solve_group_slack_dual(y_pm, Ci, groups, K=K)
-        sup = res.support
-        return (y_pm[sup] * res.alpha[sup], res.intercept), idx[sup]
+                       layout: GroupLayout, alpha0: np.ndarray | None):
+        """The inner SVM with one slack per negative bag (group-capped SMO).
+
+        ``alpha0`` is the previous inner SVM's solution: the next problem has the same
+        negatives and one witness per positive bag at the same positions and bounds, so
+        it is feasible there and the solver continues from it.
+        """
+        K = pts.train_gram(idx) if self.precomputed_ else self._gram(pts, idx)
+        y = y_pm.astype(np.float64)
+        alpha, b, _, _ = group_smo_solve(K, y, layout=layout, tol=self.tol, alpha0=alpha0)
+        sup = np.flatnonzero(alpha > 0)
+        return (y[sup] * alpha[sup], b), idx[sup], alpha
 
     def _n_points(self, bags: Bags) -> int:
         return bags.n_instances + bags.n_bags
@@ -748,10 +803,13 @@ class MISVM(_BaseMISVM):
         seen = set()
         stop = "max_iter"
         n_iter = 0
+        alpha = None
+        if self._bag_slack:
+            layout = GroupLayout(groups, self.C_ * sample_weights_for(y_train, self._cw))
         while True:
             idx = np.concatenate([neg_idx, sel])
             if self._bag_slack:
-                svc, sv_idx = self._fit_inner_bag(pts, idx, y_train, groups)
+                svc, sv_idx, alpha = self._fit_inner_bag(pts, idx, y_train, layout, alpha)
             else:
                 svc, sv_idx = self._fit_inner(pts, idx, y_train)
             n_iter += 1

@@ -76,7 +76,7 @@ def test_mikernel_decision_equals_kernel_expansion():
     # decision = K(test, train) @ (y * alpha) + b over all training bags, via the public Gram
     K = set_kernel(bags[:7], bags, gamma=0.2)
     full = np.zeros(len(bags))
-    full[clf.svc_.support_] = clf.dual_coef_
+    full[clf.support_] = clf.dual_coef_
     np.testing.assert_allclose(clf.decision_function(bags[:7]), K @ full + clf.intercept_,
                                rtol=1e-9, atol=1e-9)
     # instance scores are the scores of singleton bags
@@ -182,3 +182,19 @@ def test_mikernel_gamma_cv_picks_gamma_and_C_jointly():
     # the linear kernel has no gamma: "cv" selects C only
     lin = MIKernelSVM(kernel="linear").fit(bags, y)
     assert lin.cv_scores_ is None and lin.C_ in C_GRID
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced", {0: 3.0, 1: 1.0}])
+def test_mikernel_is_the_svc_on_the_set_kernel(class_weight):
+    # the bag SVM goes to libsvm's binding directly; it must be SVC's model exactly
+    from sklearn.svm import SVC
+
+    bags, y, _ = make_mil_classification(n_bags=40, n_features=4, random_state=2)
+    clf = MIKernelSVM(gamma=0.2, C=3.0, class_weight=class_weight).fit(bags, y)
+    K = set_kernel(bags, bags, gamma=0.2)
+    svc = SVC(kernel="precomputed", C=3.0, class_weight=class_weight).fit(K, y)
+    np.testing.assert_array_equal(clf.support_, svc.support_)
+    np.testing.assert_allclose(clf.dual_coef_, svc.dual_coef_[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(clf.decision_function(bags[:9]),
+                               svc.decision_function(set_kernel(bags[:9], bags, gamma=0.2)),
+                               rtol=1e-9, atol=1e-9)

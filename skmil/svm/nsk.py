@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.svm import SVC
 
 from .._kernels.set_kernel import (
     _NORMALIZATIONS,
@@ -17,7 +16,7 @@ from .._kernels.set_kernel import (
 from .._precomputed import select_C, select_kernel_and_C
 from ..bags import Bags, check_bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
-from ._common import check_positive, signed_class_weight
+from ._common import check_positive, libsvm_binary_fit, signed_class_weight
 
 __all__ = ["MIKernelSVM", "NSK", "set_kernel"]
 
@@ -159,12 +158,16 @@ class MIKernelSVM(InstancePredictionMixin, BaseMILClassifier):
 
     Attributes
     ----------
-    svc_ : sklearn.svm.SVC
-        The bag-level SVM (``kernel="precomputed"``, trained on the support bags' Gram).
+    support_ : ndarray of shape (n_support_bags,)
+        Indices of the support bags among the training bags, as ``SVC.support_``.
     support_bags_ : Bags
         The training bags with non-zero dual coefficients (all that prediction needs).
     dual_coef_ : ndarray of shape (n_support_bags,)
+        ``y_i alpha_i`` of the support bags (positive for ``classes_[1]``).
     intercept_ : float
+        The bag SVM is ``f(B) = sum_i dual_coef_[i] K(B, support_bags_[i]) +
+        intercept_``, with ``K`` the normalised set kernel; it is solved by libsvm
+        (scikit-learn's binding, ``kernel="precomputed"``).
     gamma_ : float
         Resolved instance-kernel coefficient.
     C_ : float
@@ -251,14 +254,16 @@ class MIKernelSVM(InstancePredictionMixin, BaseMILClassifier):
                 self.C_ = select_C(K, y_pm, class_weight)
             else:
                 self.C_ = float(self.C)
-        self.svc_ = SVC(
-            kernel="precomputed", C=self.C_, tol=self.tol, class_weight=class_weight
-        ).fit(K, y_pm)
-        sup = self.svc_.support_
-        self.support_bags_ = bags.take(sup)
-        self._support_diag = diag[sup]
-        self.dual_coef_ = self.svc_.dual_coef_[0].copy()
-        self.intercept_ = float(self.svc_.intercept_[0])
+        # libsvm's binding directly: SVC.fit's validation costs as much as the solve
+        # here, and prediction needs only the support bags and their coefficients
+        sup, dual_coef, intercept = libsvm_binary_fit(
+            K, y_pm, kernel="precomputed", C=self.C_, class_weight=class_weight, tol=self.tol
+        )
+        self.support_ = np.asarray(sup, dtype=np.intp)
+        self.support_bags_ = bags.take(self.support_)
+        self._support_diag = diag[self.support_]
+        self.dual_coef_ = np.asarray(dual_coef, dtype=np.float64).copy()
+        self.intercept_ = float(intercept)
 
     def _train_gram(self, bags: Bags):
         K = set_kernel_gram(bags.instances, bags.offsets, normalization="none", **self._kw())

@@ -204,8 +204,13 @@ def _standardized_estimator(name: str, params: dict, seed: int):
     return with_standardization(est)
 
 
-def _fold_task(index, name, params, tuned, grid, bags, y, train, test, repeat, fold, seed):
-    """Run one outer fold in a worker; returns ``(index, CSV row)``."""
+def _fold_task(index, name, params, tuned, grid, bags, y, train, test, repeat, fold, seed,
+               params_key=None):
+    """Run one outer fold in a worker; returns ``(index, CSV row)``.
+
+    ``params_key`` is what the row records as its parameters (default: ``params``);
+    a run with its own tuning grid records that grid there too.
+    """
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
     from . import __version__
@@ -234,7 +239,7 @@ def _fold_task(index, name, params, tuned, grid, bags, y, train, test, repeat, f
         "fold": fold,
         "seed": seed,
         "tuned": int(bool(tuned)),
-        "params": _params_key(params),
+        "params": params_key if params_key is not None else _params_key(params),
         "accuracy": res.accuracy,
         "auc": res.auc,
         "fit_time": res.fit_time,
@@ -260,6 +265,7 @@ def run_benchmark(
     progress: bool = True,
     quick: bool = False,
     params: dict | None = None,
+    grid: dict | None = None,
 ) -> list[dict]:
     """Run (or resume) the benchmark and return the result rows of the requested cells.
 
@@ -290,6 +296,10 @@ def run_benchmark(
         requested estimator, e.g. ``{"threshold": "auto"}``; each must be a parameter
         of every estimator. Rows record the parameters they ran with, so variants can
         share one results file without mixing.
+    grid : dict, optional
+        With ``tune=True``: the inner-CV grid for every requested estimator, instead of
+        the spec's (parameter name -> list of values). Rows record it in ``params``
+        under ``"tune_grid"``, so runs with other grids never mix.
 
     Returns
     -------
@@ -308,6 +318,15 @@ def run_benchmark(
         estimators = [n for n in names if _spec(n).quick] if quick else names
     estimators = [get_estimator(n).__name__ for n in estimators]
     run_params = {n: _run_params(n, params) for n in estimators}
+    if grid is not None:
+        if not tune:
+            raise ValueError("grid is the inner-CV grid of tune=True; pass tune=True too.")
+        for n in estimators:
+            unknown = sorted(set(grid) - set(get_estimator(n)().get_params()))
+            if unknown:
+                raise ValueError(f"grid parameters {unknown} are not parameters of {n}.")
+    record = {n: _params_key(run_params[n] if grid is None
+                             else {**run_params[n], "tune_grid": grid}) for n in estimators}
     os.makedirs(out_dir, exist_ok=True)
     csv_path = os.path.join(out_dir, "results.csv")
     done = {
@@ -324,7 +343,7 @@ def run_benchmark(
     tasks, meta = [], []
     for name in estimators:
         spec = _spec(name)
-        pkey = _params_key(run_params[name])
+        pkey = record[name]
         for ds in datasets:
             bags, y = data[ds]
             for r, k, s, tr, te in repeated_folds(y, n_splits, n_repeats, seed):
@@ -333,8 +352,9 @@ def run_benchmark(
                     continue
                 tasks.append(
                     delayed(_fold_task)(
-                        len(tasks), name, run_params[name], tune, spec.grid, bags, y, tr, te, r,
-                        k, s,
+                        len(tasks), name, run_params[name], tune,
+                        spec.grid if grid is None else grid, bags, y, tr, te, r, k, s,
+                        params_key=pkey,
                     )
                 )
                 meta.append(ds)
@@ -353,7 +373,7 @@ def run_benchmark(
                     fh.flush()
                     bar.set_postfix_str(f"{row['estimator']}/{row['dataset']}", refresh=False)
                     bar.update(1)
-    wanted_params = {n: _params_key(p) for n, p in run_params.items()}
+    wanted_params = record
     return [
         r
         for r in _read_rows(csv_path)
@@ -679,6 +699,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cv", type=int, default=10, help="folds (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first repetition")
     p.add_argument("--tune", action="store_true", help="nested inner-CV grid search per fold")
+    p.add_argument("--grid", default=None, metavar="JSON",
+                   help="with --tune: the inner-CV grid for every chosen estimator instead of "
+                   "its default one, a JSON object of lists, e.g. "
+                   "'{\"gamma\": [0.002, 0.004], \"C\": [1, 10]}'")
     p.add_argument("--quick", action="store_true",
                    help="fast estimators, one repetition: a few minutes on 2 cores")
     p.add_argument("--out", default=None, help="output directory (default benchmark_results"
@@ -708,6 +732,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         params = parse_params(args.param)
     except ValueError as exc:
         parser.error(str(exc))
+    grid = None
+    if args.grid is not None:
+        if not args.tune:
+            parser.error("--grid is the inner-CV grid of --tune; add --tune.")
+        try:
+            grid = json.loads(args.grid)
+        except json.JSONDecodeError as exc:
+            parser.error(f"--grid is not valid JSON ({exc}).")
+        if not isinstance(grid, dict) or not all(isinstance(v, list) and v
+                                                 for v in grid.values()):
+            parser.error("--grid must be a JSON object mapping names to non-empty lists.")
     out = args.out or os.path.join("benchmark_results", "quick" if args.quick else "full")
     repeats = args.repeats if args.repeats is not None else (1 if args.quick else 5)
     if args.digits:
@@ -737,6 +772,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=not args.no_progress,
         quick=args.quick,
         params=params,
+        grid=grid,
     )
     table = markdown_table(rows, args.datasets)
     header = (

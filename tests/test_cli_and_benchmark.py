@@ -1,6 +1,7 @@
 """The command line, repeated CV and the benchmark harness."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -196,6 +197,33 @@ def test_benchmark_cli_quick_subset_with_tuning(tmp_path, capsys):
     assert all(r["best_params"].startswith("{") for r in rows)
     assert os.path.exists(os.path.join(out, "results.md"))
     assert os.path.exists(os.path.join(out, "accuracy.png"))
+
+
+def test_benchmark_custom_tuning_grid(tmp_path, capsys):
+    from skmil.benchmark import main as bench_main
+
+    out = str(tmp_path / "g")
+    args = ["--estimators", "SIL", "--datasets", "musk1", "--cv", "3", "--repeats", "1",
+            "--tune", "--out", out, "--n-jobs", "1", "--no-progress"]
+    assert bench_main(args + ["--grid", '{"C": [0.5, 2.0]}']) == 0
+    with open(os.path.join(out, "results.csv")) as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 3
+    for r in rows:
+        assert json.loads(r["params"])["tune_grid"] == {"C": [0.5, 2.0]}
+        assert json.loads(r["best_params"])["C"] in (0.5, 2.0)
+    # another grid is another cell: it runs instead of resuming the first one's rows
+    assert bench_main(args + ["--grid", '{"C": [8.0]}']) == 0
+    with open(os.path.join(out, "results.csv")) as fh:
+        assert len(list(csv.DictReader(fh))) == 6
+    capsys.readouterr()
+    for bad in (['--grid', '{"C": [1]}'], ["--tune", "--grid", "[1, 2]"],
+                ["--tune", "--grid", "{C: 1}"]):
+        with pytest.raises(SystemExit):
+            bench_main(["--estimators", "SIL", "--out", out, *bad])
+    with pytest.raises(ValueError, match="not parameters of SIL"):
+        run_benchmark(["SIL"], ["musk1"], n_splits=3, n_repeats=1, tune=True,
+                      grid={"n_clusters": [2]}, out_dir=out, progress=False, n_jobs=1)
 
 
 def test_digits_benchmark(tmp_path):

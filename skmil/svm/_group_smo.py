@@ -35,6 +35,15 @@ __all__ = ["GroupLayout", "group_smo_solve"]
 _TAU = 1e-12
 
 
+@njit(inline="always")
+def _pair_gain(diff, dii, dtt, kit):
+    """Minus the objective decrease of the pair's unclipped step (smaller is better)."""
+    quad = dii + dtt - 2.0 * kit
+    if quad <= 0:
+        quad = _TAU
+    return -(diff * diff) / quad
+
+
 @njit
 def _group_smo(K, y, U, grp, gstart, gmem, cap, a, eps, max_iter):
     n = K.shape[0]
@@ -110,10 +119,7 @@ def _group_smo(K, y, U, grp, gstart, gmem, cap, a, eps, max_iter):
                         gmax2 = v
                     diff = gmax + v
                     if diff > 0:
-                        quad = diag[i] + diag[t] - 2.0 * Ki[t]
-                        if quad <= 0:
-                            quad = _TAU
-                        obj = -(diff * diff) / quad
+                        obj = _pair_gain(diff, diag[i], diag[t], Ki[t])
                         if obj <= best:
                             best = obj
                             j = t
@@ -132,10 +138,7 @@ def _group_smo(K, y, U, grp, gstart, gmem, cap, a, eps, max_iter):
                 if a[t] < U[t]:
                     diff = G[i] - G[t]
                     if diff > 0:
-                        quad = diag[i] + diag[t] - 2.0 * Ki[t]
-                        if quad <= 0:
-                            quad = _TAU
-                        obj = -(diff * diff) / quad
+                        obj = _pair_gain(diff, diag[i], diag[t], Ki[t])
                         if obj <= best:
                             best = obj
                             j = t

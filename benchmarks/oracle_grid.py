@@ -30,6 +30,21 @@ Added in the thirteenth session (also quoted on the Benchmarks page)::
         "C": [0.01, 0.1, 1, 10, 100], "random_state": [0]}' --repeats 3   # and musk1
     python benchmarks/oracle_grid.py MiFV tiger '{"n_components": [1, 2, 5, 10, 20],
         "pca": [null, 0.9], "C": [0.1, 1, 10], "random_state": [0]}'
+
+Added in the fourteenth session (three repetitions; quoted on the Benchmarks page)::
+
+    python benchmarks/oracle_grid.py miSVM tiger '{"gamma": [0.001, 0.002, 0.004, 0.008],
+        "C": [1, 10, 100], "threshold": [0.0, "auto"]}' --repeats 3   # and elephant
+    python benchmarks/oracle_grid.py miSVM musk1 '{"gamma": [0.0015, 0.003, 0.006, 0.012,
+        0.024], "C": [1, 10, 100, 1000]}' --repeats 3
+    python benchmarks/oracle_grid.py miSVM musk1 '{"gamma": [0.006, 0.012, 0.024, 0.048,
+        0.096], "C": [1, 10, 100], "threshold": [0.0, "auto"]}' --repeats 3
+    python benchmarks/oracle_grid.py MISVM elephant '{"gamma": [0.001, 0.002, 0.004, 0.008],
+        "C": [1, 10, 100], "negative_slack": ["instance", "bag"]}' --repeats 3   # and tiger
+    python benchmarks/oracle_grid.py MIKernelSVM elephant '{"gamma": [0.0005, 0.001, 0.002,
+        0.004, 0.008, 0.016], "C": [0.1, 1, 10, 100]}' --repeats 3        # and tiger
+    python benchmarks/oracle_grid.py MIKernelSVM musk1 '{"gamma": [0.00075, 0.0015, 0.003,
+        0.006, 0.012, 0.024], "C": [0.1, 1, 10, 100]}' --repeats 3
 """
 
 from __future__ import annotations

@@ -39,6 +39,8 @@ Added in the fourteenth session (three repetitions; quoted on the Benchmarks pag
         0.024], "C": [1, 10, 100, 1000]}' --repeats 3
     python benchmarks/oracle_grid.py miSVM musk1 '{"gamma": [0.006, 0.012, 0.024, 0.048,
         0.096], "C": [1, 10, 100], "threshold": [0.0, "auto"]}' --repeats 3
+    python benchmarks/oracle_grid.py miSVM musk2 '{"gamma": [0.003, 0.006, 0.012],
+        "C": [1, 10, 100]}' --repeats 3
     python benchmarks/oracle_grid.py MISVM elephant '{"gamma": [0.001, 0.002, 0.004, 0.008],
         "C": [1, 10, 100], "negative_slack": ["instance", "bag"]}' --repeats 3   # and tiger
     python benchmarks/oracle_grid.py MIKernelSVM elephant '{"gamma": [0.0005, 0.001, 0.002,

@@ -264,6 +264,8 @@ def group_smo_solve(K, y, U=None, groups=None, *, layout=None, tol=1e-3, max_ite
         Per-point upper bound; a group's cap ``C_g`` is its members' common ``U``.
     groups : ndarray of shape (n,) of int
         Group id ``>= 0`` of points that share a slack, ``-1`` for points with their own.
+        Group members must have ``y = -1`` (MI-SVM's negative bags): the step rules
+        move a group's room only through its negative members.
     layout : GroupLayout, optional
         ``GroupLayout(groups, U)`` built beforehand, instead of ``U`` and ``groups``.
     tol : float

@@ -74,28 +74,6 @@ def _gather(K, K_ex, K_ee, ri, ci, N):
     return out
 
 
-@njit
-def _gather_matvec(K, K_ex, K_ee, ri, ci, coef, N):
-    """``gram(ri, ci) @ coef`` without forming the block (MI-SVM's witness scores)."""
-    out = np.zeros(ri.shape[0])
-    for r in range(ri.shape[0]):
-        i = ri[r]
-        s = 0.0
-        if i < N:
-            Ki = K[i]
-            for k in range(ci.shape[0]):
-                c = ci[k]
-                s += (Ki[c] if c < N else K_ex[c - N, i]) * coef[k]
-        else:
-            Ke = K_ex[i - N]
-            Kee = K_ee[i - N]
-            for k in range(ci.shape[0]):
-                c = ci[k]
-                s += (Ke[c] if c < N else Kee[c - N]) * coef[k]
-        out[r] = s
-    return out
-
-
 def _digest(a: np.ndarray) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(a).tobytes(), digest_size=16).digest()
 
@@ -183,12 +161,6 @@ class _PointSet:
             return self.K  # mi-SVM trains on every instance: no copy at all
         return _gather(self.K, self.K_ex, self.K_ee, ri.astype(np.int64, copy=False),
                        ci.astype(np.int64, copy=False), self.N)
-
-    def gram_matvec(self, ri, ci, coef):
-        """``gram(ri, ci) @ coef``, the block never formed."""
-        return _gather_matvec(self.K, self.K_ex, self.K_ee,
-                              np.asarray(ri, dtype=np.int64), np.asarray(ci, dtype=np.int64),
-                              np.ascontiguousarray(coef, dtype=np.float64), self.N)
 
 
 class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
@@ -318,7 +290,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             return pts.rows(rows_idx) @ svc[0] + svc[1]
         dc, b = svc
         if self.precomputed_:
-            return pts.gram_matvec(rows_idx, sv_idx, dc) + b
+            return pts.gram(rows_idx, sv_idx) @ dc + b
         return KernelExpansion(pts.rows(sv_idx), dc, b, *self._spec)(pts.rows(rows_idx))
 
     def _objective(self, pts: _PointSet, svc, sv_idx) -> float:

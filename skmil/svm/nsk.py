@@ -262,7 +262,7 @@ class MIKernelSVM(InstancePredictionMixin, BaseMILClassifier):
         self.support_ = np.asarray(sup, dtype=np.intp)
         self.support_bags_ = bags.take(self.support_)
         self._support_diag = diag[self.support_]
-        self.dual_coef_ = np.asarray(dual_coef, dtype=np.float64).copy()
+        self.dual_coef_ = np.asarray(dual_coef, dtype=np.float64)
         self.intercept_ = float(intercept)
 
     def _train_gram(self, bags: Bags):

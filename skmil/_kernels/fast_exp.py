@@ -142,7 +142,7 @@ def _rbf_row(g, ai, gb, g2):
 @njit(fastmath=_FAST)
 def _rbf_from_inner(G, ga, gb, g2):
     # one 1-D call per row: LLVM vectorises the contiguous row loop in its own function
-    # (about 1.6x faster than the same loop nested in the 2-D one, measured at 436 x 440)
+    # (1.2x the same loop nested in the 2-D one, measured on 436 x 440 to 903 x 903)
     for i in range(G.shape[0]):
         _rbf_row(G[i], ga[i], gb, g2)
 
@@ -184,8 +184,8 @@ def rbf_tile_sums(G, row_offsets, col_offsets, clip, out):
     :mod:`skmil._kernels.bagpairs`), without writing it back: rows of a bag are
     accumulated into one vector (in row order, as ``np.add.reduceat`` does), which is
     then summed per column bag. ``clip`` caps the exponents at 0 first. Each row goes
-    through a 1-D helper, which LLVM vectorises (2x the nested loop, measured on the
-    Corel sets' tiles).
+    through a 1-D helper, which LLVM vectorises fully (1.6-1.9x the nested loop on tiles
+    of 436 x 440 to 903 x 903).
     """
     m = G.shape[1]
     acc = np.empty(m)
@@ -201,5 +201,3 @@ def rbf_tile_sums(G, row_offsets, col_offsets, clip, out):
             for j in range(col_offsets[b], col_offsets[b + 1]):
                 s += acc[j]
             out[a, b] = s
-
-

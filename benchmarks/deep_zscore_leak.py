@@ -24,7 +24,6 @@ numbers quoted in docs/deep.rst (first repetition; each fit is 10-100 s on one c
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import time
 
@@ -33,24 +32,20 @@ from joblib import Parallel, delayed
 from sklearn.preprocessing import StandardScaler
 
 from skmil.bags import Bags, check_bags
+from skmil.benchmark import _read_rows, _standardized_estimator
 from skmil.datasets import load_dataset
-from skmil.model_selection import repeated_folds, run_fold, with_standardization
-from skmil.utils import get_estimator
+from skmil.model_selection import repeated_folds, run_fold
 
 DATASETS = ["musk1", "musk2", "fox", "tiger", "elephant"]
 HARNESS_ROWS = os.path.join(os.path.dirname(__file__), "results", "classic_results.csv")
 
 
-def _estimator(name, seed):
-    est = get_estimator(name)()
-    if "random_state" in est.get_params():
-        est.set_params(random_state=seed)
-    return est
-
-
 def _fold(name, mode, bags, y, r, k, seed, tr, te):
-    est = _estimator(name, seed)
-    pipe = with_standardization(est) if mode == "fold" else est
+    # the harness's own pipeline (seeded default estimator after in-fold scaling), so
+    # "fold" reproduces its rows by construction; "whole" drops the scaling step
+    pipe = _standardized_estimator(name, {}, seed)
+    if mode == "whole":
+        pipe = pipe[-1]
     res = run_fold(pipe, bags, y, tr, te, r, k, seed)
     return k, res.accuracy, res.fit_time
 
@@ -62,16 +57,10 @@ def _whole_standardised(bags: Bags) -> Bags:
 
 def _harness(name, dataset, repeat):
     """The harness's accuracy per fold for the estimator's defaults, if recorded."""
-    out = {}
-    if not os.path.exists(HARNESS_ROWS):
-        return out
-    with open(HARNESS_ROWS) as fh:
-        for row in csv.DictReader(fh):
-            if (row["estimator"] == name and row["dataset"] == dataset
-                    and int(row["repeat"]) == repeat and row["params"] == "{}"
-                    and row["tuned"] == "0"):
-                out[int(row["fold"])] = float(row["accuracy"])
-    return out
+    return {int(row["fold"]): float(row["accuracy"]) for row in _read_rows(HARNESS_ROWS)
+            if row["estimator"] == name and row["dataset"] == dataset
+            and int(row["repeat"]) == repeat and row["params"] == "{}"
+            and row["tuned"] == "0"}
 
 
 def main(argv=None) -> None:

@@ -161,6 +161,8 @@ def rbf_from_inner(G: np.ndarray, sq_a: np.ndarray, sq_b: np.ndarray, gamma: flo
     return G
 
 
+# two helpers rather than one with a ``clip`` flag: the flag tested inside the loop cost
+# 10-30 % on the same tiles
 @njit(fastmath=_FAST)
 def _add_exp_row(g, acc):
     for j in range(g.shape[0]):

@@ -348,20 +348,6 @@ def test_n_init_keeps_the_initialisation_of_lowest_training_loss(witness):
     assert same == (int(np.argmin(three.init_losses_)) == 0)
 
 
-def test_epoch_hook_sees_every_epoch_and_changes_nothing(witness):
-    (bags, y), _ = witness
-    params = {**_fast_params(DSMIL), "max_epochs": 3, "device": "cpu"}
-    plain = DSMIL(random_state=2, n_init=2, **params).fit(bags, y)
-    seen = []
-    hooked = DSMIL(random_state=2, n_init=2, **params)
-    hooked._epoch_hook = lambda epoch, net: seen.append((epoch, net.training))
-    hooked.fit(bags, y)
-    assert [e for e, _ in seen] == [1, 2, 3, 1, 2, 3]
-    np.testing.assert_array_equal(plain.decision_function(bags),
-                                  hooked.decision_function(bags))
-    assert "_epoch_hook" not in clone(hooked).__dict__
-
-
 @pytest.mark.parametrize("batch_size", [1, 5])
 def test_batch_size_one_equals_padded_batches_in_training(witness, batch_size):
     """Plain SGD on padded batches equals accumulating single-bag gradients."""

@@ -418,9 +418,6 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         cfg = self._checked_config(bags.n_bags)
-        # a private per-epoch callback ``hook(epoch, network)`` for diagnostics that must
-        # look at every epoch; not a parameter, so clone() and get_params() never see it
-        cfg["epoch_hook"] = getattr(self, "_epoch_hook", None)
         torch = _require_torch()
         from ._train import build_network, make_spec, resolve_device, train
 

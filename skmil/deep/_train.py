@@ -244,9 +244,6 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
             else:
                 stale += 1
         history.append(record)
-        hook = cfg.get("epoch_hook")
-        if hook is not None:  # diagnostics only (benchmarks/deep_dsmil_protocol.py)
-            hook(epoch + 1, net)
         if bar is not None:
             bar.set_postfix({k: round(v, 4) for k, v in record.items() if k != "epoch"})
         if use_val and cfg["early_stopping"] and stale >= cfg["n_iter_no_change"]:

@@ -2,8 +2,10 @@
 
 An estimator registers itself by deriving from :class:`~skmil.base.BaseMILClassifier`
 or :class:`~skmil.base.BaseMILTransformer` in a public module of ``skmil``; nothing
-else to edit. Modules whose optional dependency is missing (``skmil.deep`` without
-torch) are skipped.
+else to edit. A module whose optional dependency is missing (``torch`` for
+``skmil.deep``) is skipped; any other failure to import a module raises an
+:class:`ImportError` that names the module, so a broken install never looks like an
+empty library.
 """
 
 from __future__ import annotations
@@ -11,25 +13,62 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import sys
 
 __all__ = ["all_estimators", "get_estimator"]
 
 _SKIP = ("skmil.tests", "skmil.cli", "skmil.__main__")
 
+# Top-level packages an estimator module may need without skmil requiring them: a module
+# that fails for want of one of these is left out of the registry, since its estimators
+# cannot be built anyway (torch for skmil.deep, the ``deep`` extra).
+_OPTIONAL_DEPENDENCIES = ("torch",)
+
+
+def _missing_optional_dependency(exc: ImportError) -> bool:
+    """Whether ``exc`` says only that an optional dependency is not installed."""
+    if not isinstance(exc, ModuleNotFoundError) or exc.name is None:
+        return False
+    return exc.name.split(".")[0] in _OPTIONAL_DEPENDENCIES
+
+
+def _import_failed(name: str, exc: ImportError) -> ImportError:
+    # Any other failure is a broken module or a broken install (e.g. a stale
+    # ``site-packages/skmil`` directory shadowing an editable install); hiding it would
+    # make the library look empty, so it is reported with the module's name.
+    return ImportError(
+        f"skmil's estimator registry could not import {name!r}: "
+        f"{type(exc).__name__}: {exc}. Fix or reinstall skmil (from a clone: "
+        "`pip install -e .`); if `import skmil` works only inside the clone, remove the "
+        "stale skmil directory from site-packages."
+    )
+
 
 def _walk_modules():
     import skmil
 
+    def onerror(name: str) -> None:
+        # pkgutil calls this when importing a package to look inside it fails; without
+        # it, pkgutil would silently skip the package and everything below it.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ImportError):
+            if _missing_optional_dependency(exc):
+                return
+            raise _import_failed(name, exc) from exc
+        raise  # pkgutil calls onerror inside its ``except`` block: re-raise as is
+
     yield skmil
-    for info in pkgutil.walk_packages(skmil.__path__, prefix="skmil."):
+    for info in pkgutil.walk_packages(skmil.__path__, prefix="skmil.", onerror=onerror):
         name = info.name
         if name.startswith(_SKIP) or any(part.startswith("_") for part in name.split(".")[1:]):
             continue
         try:
-            yield importlib.import_module(name)
-        except ImportError:
-            # optional extras (torch for skmil.deep) not installed
-            continue
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            if _missing_optional_dependency(exc):
+                continue
+            raise _import_failed(name, exc) from exc
+        yield module
 
 
 def all_estimators(type_filter: str | None = None) -> list[tuple[str, type]]:

@@ -315,7 +315,7 @@ def _primal_value(X, y, C, groups, w, b):
 
 
 def test_group_slack_dual_kkt_and_primal_agree():
-    from skmil.svm._bag_slack_qp import solve_group_slack_dual
+    from _bag_slack_qp import solve_group_slack_dual
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 2))
@@ -354,7 +354,8 @@ def _group_problem(seed, n, kernel):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_group_smo_matches_the_cvxpy_qp(seed):
-    from skmil.svm._bag_slack_qp import solve_group_slack_dual
+    from _bag_slack_qp import solve_group_slack_dual
+
     from skmil.svm._group_smo import group_smo_solve
 
     K, y, C, groups = _group_problem(seed, 40 + 30 * seed, "rbf" if seed % 2 else "linear")

@@ -20,7 +20,6 @@ __all__ = [
     "bag_distance_matrix",
     "clique_weights",
     "edge_kernel_sums",
-    "graph_edges",
     "graph_structure",
     "METRIC_CODES",
 ]
@@ -141,20 +140,6 @@ def graph_structure(X, offsets, metric, gamma):
     dst = np.zeros(n_e, dtype=np.int64)
     _fill_graph(X, offsets, metric, gamma, edge_offsets, stats, src, dst)
     return stats, src, dst, edge_offsets
-
-
-def graph_edges(X, offsets, metric, gamma):
-    """Directed edge features of every bag's epsilon-graph (both directions kept).
-
-    Returns ``(feats, edge_offsets)``: ``feats[e] = [d_u, p_u, d_v, p_v]`` for the edge
-    u -> v, with d the degree over the number of edges and p the summed affinity over
-    the total affinity of the bag (:func:`graph_structure`), and ``edge_offsets`` the
-    CSR boundaries of each bag's edges. MI-Graph's edge kernel never builds these
-    (:func:`edge_kernel_sums` works on the node statistics); they define it.
-    """
-    stats, src, dst, eo = graph_structure(X, offsets, metric, gamma)
-    base = np.repeat(np.asarray(offsets[:-1], dtype=np.int64), np.diff(eo))
-    return np.hstack([stats[base + src], stats[base + dst]]), eo
 
 
 @njit(fastmath={"contract"})

@@ -1,4 +1,4 @@
-"""Soft-margin SVM dual with one slack shared by each group of points, as a QP (private).
+"""Test oracle: the soft-margin SVM dual with one slack shared by each group of points, as a QP.
 
 MI-SVM's bag-margin constraint for a negative bag ``J`` is ``f(x) <= -1 + xi_J`` for
 every ``x`` in ``J``: one slack per bag, not per instance. Its dual is the usual SVM
@@ -7,7 +7,7 @@ dual plus one constraint per group, ``sum_{i in J} alpha_i <= C_J``, which libsv
 solves it with the group-capped SMO of :mod:`skmil.svm._group_smo`; this module states
 the same dual as a generic convex QP for cvxpy and an open-source conic solver, an
 independent formulation that the tests and ``benchmarks/bench_misvm_bag_slack.py``
-check the SMO against. It is not used by any estimator.
+check the SMO against. It needs cvxpy (the ``test`` extra); no estimator uses it.
 """
 
 from __future__ import annotations

@@ -17,50 +17,53 @@ Four measurements, each a ratio taken inside this one run (the machine is shared
    numba gradient vs the same loop with scipy's finite-difference gradients of a numpy
    objective (``emdd-full`` also times a whole default ``EMDD().fit``).
 
-Reproduce::
+Each line prints the ratio baseline time / skmil time. Reproduce::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_distance.py \\
         [emd migraph migraph-edges emdd]
+    python benchmarks/bench_distance.py --tiny      # smoke test on a few bags, seconds
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import time
+import argparse
 
 import numpy as np
+from _timing import add_tiny_flag, best_of, print_reproduce, ratio
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from skmil._kernels.bagpairs import weighted_set_kernel
+from skmil._kernels.emd import emd_pairs
+from skmil._kernels.graph import clique_weights, edge_kernel_sums, graph_structure
+from skmil._numba import njit
+from skmil.bags import check_bags
+from skmil.datasets import load_dataset
+from skmil.distance import emd_matrix
 
-from skmil._kernels.bagpairs import weighted_set_kernel  # noqa: E402
-from skmil._kernels.emd import emd_pairs  # noqa: E402
-from skmil._kernels.graph import (  # noqa: E402
-    clique_weights,
-    edge_kernel_sums,
-    graph_edges,
-    graph_structure,
-)
-from skmil._numba import njit  # noqa: E402
-from skmil.bags import check_bags  # noqa: E402
-from skmil.datasets import load_dataset  # noqa: E402
-from skmil.distance import emd_matrix  # noqa: E402
+#: bags per data set in ``--tiny`` runs (None: all)
+N_BAGS = None
+#: EM-DD's per-start budget (L-BFGS-B iterations, EM iterations), the same on both sides
+EMDD_BUDGET = (200, 10)
+
+
+def _load(name):
+    X, y = load_dataset(name, return_X_y=True)
+    y = np.asarray(y)
+    if N_BAGS is not None:
+        # both classes, so that the EM-DD start has a positive bag
+        keep = np.sort(np.r_[np.flatnonzero(y == 0)[:N_BAGS // 2],
+                             np.flatnonzero(y == 1)[:N_BAGS // 2]])
+        X, y = [X[i] for i in keep], y[keep]
+    return X, y
 
 
 def timed(fn, repeat=1):
-    best = np.inf
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+    return best_of(fn, repeats=repeat)
 
 
 def bench_emd():
     import ot
 
-    X, _ = load_dataset("fox", return_X_y=True)
+    X, _ = _load("fox")
     bags = check_bags(X)
     B = bags.n_bags
     emd_matrix(bags[:3])  # warm up imports
@@ -88,9 +91,9 @@ def bench_emd():
     t2p, _ = timed(lambda: ours(2, "loky"), repeat=2)
     print(f"[EMD] FOX {B}x{B} ({B * (B - 1) // 2} pairs, {bags.n_instances} instances)")
     print(f"  per-pair ot.emd2 loop        {t_base:7.2f} s")
-    print(f"  emd_matrix, 1 thread         {t1:7.2f} s   speed-up x{t_base / t1:.1f}")
-    print(f"  emd_pairs, 2 threads         {t2:7.2f} s   speed-up x{t_base / t2:.1f}")
-    print(f"  emd_pairs, 2 processes (loky){t2p:7.2f} s   speed-up x{t_base / t2p:.1f}")
+    print(f"  emd_matrix, 1 thread         {t1:7.2f} s   ratio {ratio(t_base, t1)}")
+    print(f"  emd_pairs, 2 threads         {t2:7.2f} s   ratio {ratio(t_base, t2)}")
+    print(f"  emd_pairs, 2 processes (loky){t2p:7.2f} s   ratio {ratio(t_base, t2p)}")
     print(f"  max |difference| vs ot.emd2: {np.abs(D1 - D_base).max():.2e}")
 
 
@@ -114,7 +117,7 @@ def _double_loop_gram(X, offsets, w, gamma):
 
 
 def bench_migraph():
-    X, _ = load_dataset("musk2", return_X_y=True)
+    X, _ = _load("musk2")
     bags = check_bags(X)
     Z = (bags.instances - bags.instances.mean(0)) / bags.instances.std(0)
     gamma = 1.0 / Z.shape[1]
@@ -126,30 +129,34 @@ def bench_migraph():
     print(f"[mi-Graph] MUSK2 Gram {bags.n_bags}x{bags.n_bags}, {bags.n_instances} instances")
     print(f"  clique weights (numba, per-bag graphs) {t_w:6.2f} s")
     print(f"  numba double loop            {t_base:7.2f} s")
-    print(f"  BLAS row blocks (skmil)      {t_ours:7.2f} s   speed-up x{t_base / t_ours:.1f}")
+    print(f"  BLAS row blocks (skmil)      {t_ours:7.2f} s   ratio {ratio(t_base, t_ours)}")
     print(f"  max relative difference: {np.abs(K - K_base).max() / np.abs(K_base).max():.2e}")
 
 
 def bench_migraph_edges():
     from skmil.datasets import make_digits_bags
 
-    digits, _, _ = make_digits_bags(100, mean_bag_size=50, std_bag_size=10, random_state=0)
-    cases = [("ELEPHANT", load_dataset("elephant", return_X_y=True)[0]),
-             ("digits 100 x ~50", digits)]
+    n_digits = 100 if N_BAGS is None else N_BAGS
+    size = 50 if N_BAGS is None else 10
+    digits, _, _ = make_digits_bags(n_digits, mean_bag_size=size, std_bag_size=size / 5,
+                                    random_state=0)
+    cases = [("ELEPHANT", _load("elephant")[0]), (f"digits {n_digits} x ~{size}", digits)]
     for name, X in cases:
         bags = check_bags(X)
         Z = (bags.instances - bags.instances.mean(0)) / np.maximum(bags.instances.std(0), 1e-12)
         gamma_node, gamma_edge = 1.0 / Z.shape[1], 0.25
         stats, src, dst, eo = graph_structure(Z, bags.offsets, 0, gamma_node)
         graph = (stats, bags.offsets, src, dst, eo)
-        F, _ = graph_edges(Z, bags.offsets, 0, gamma_node)
+        # the explicit directed edge features [d_u, p_u, d_v, p_v] that define the kernel
+        base = np.repeat(np.asarray(bags.offsets[:-1], dtype=np.int64), np.diff(eo))
+        F = np.hstack([stats[base + src], stats[base + dst]])
         edge_kernel_sums(graph, gamma_edge)  # compile
         t_base, K_base = timed(lambda F=F, eo=eo, g=gamma_edge: weighted_set_kernel(F, eo, None, g))
         t_ours, K = timed(lambda G=graph, g=gamma_edge: edge_kernel_sums(G, g), repeat=3)
         print(f"[MI-Graph edges] {name}: {bags.n_bags} bags, {bags.n_instances} instances, "
               f"{int(eo[-1])} directed edges")
         print(f"  edge-pair sums, BLAS blocks   {t_base:7.3f} s")
-        print(f"  factorised sums (skmil)       {t_ours:7.3f} s   speed-up x{t_base / t_ours:.1f}")
+        print(f"  factorised sums (skmil)       {t_ours:7.3f} s   ratio {ratio(t_base, t_ours)}")
         print(f"  max relative difference: {np.abs(K - K_base).max() / np.abs(K_base).max():.2e}")
 
 
@@ -160,15 +167,15 @@ def bench_emdd(n_starts=1, whole_fit=False):
     from skmil.dd import EMDD
     from skmil.dd.diverse_density import _emdd_start
 
-    X, y = load_dataset("musk2", return_X_y=True)
+    X, y = _load("musk2")
     bags = check_bags(X)
-    y = np.asarray(y).astype(np.int64)
+    y = y.astype(np.int64)
     Z = (bags.instances - bags.instances.mean(0)) / bags.instances.std(0)
     d = Z.shape[1]
     first_pos = bags.offsets[np.flatnonzero(y == 1)[0]]
     h0s = [np.concatenate([Z[first_pos + k], np.ones(d)]) for k in range(n_starts)]
 
-    def start_fd(h0, max_fun=200, max_em_iter=10):
+    def start_fd(h0, max_fun=EMDD_BUDGET[0], max_em_iter=EMDD_BUDGET[1]):
         # the same EM loop, M-step objective in numpy, gradient by finite differences
         def nll(h, Xs):
             D = np.sum((h[d:] * (Xs - h[:d])) ** 2, axis=1)
@@ -194,14 +201,14 @@ def bench_emdd(n_starts=1, whole_fit=False):
 
     with threadpool_limits(1, "blas"):
         _emdd_start(Z, bags.offsets, y, h0s[0], 5, 1)  # compile
-        t_ours, res_ours = timed(lambda: [_emdd_start(Z, bags.offsets, y, h, 200, 10)
+        t_ours, res_ours = timed(lambda: [_emdd_start(Z, bags.offsets, y, h, *EMDD_BUDGET)
                                           for h in h0s])
         t_fd, res_fd = timed(lambda: [start_fd(h) for h in h0s])
     print(f"[EM-DD] MUSK2, {n_starts} starts, same EM loop")
     print(f"  L-BFGS-B, finite differences {t_fd:7.2f} s  (final NLDD "
           f"{[round(f, 2) for _, f in res_fd]})")
     print(f"  L-BFGS-B, analytic gradient  {t_ours:7.2f} s  (final NLDD "
-          f"{[round(f, 2) for _, f in res_ours]})   speed-up x{t_fd / t_ours:.1f}")
+          f"{[round(f, 2) for _, f in res_ours]})   ratio {ratio(t_fd, t_ours)}")
     if whole_fit:
         t_fit, est = timed(lambda: EMDD(random_state=0).fit(bags, y))
         n_fit_starts = int(sum(bags.sizes[b] for b in est.start_bags_))
@@ -209,8 +216,15 @@ def bench_emdd(n_starts=1, whole_fit=False):
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["emd", "migraph", "migraph-edges", "emdd"]
-    for name in which:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("which", nargs="*", default=["emd", "migraph", "migraph-edges", "emdd"],
+                    help="any of emd, migraph, migraph-edges, emdd, emdd-full")
+    add_tiny_flag(ap)
+    args = ap.parse_args()
+    print_reproduce()
+    if args.tiny:
+        N_BAGS, EMDD_BUDGET = 12, (5, 2)
+    for name in args.which:
         {"emd": bench_emd, "migraph": bench_migraph, "migraph-edges": bench_migraph_edges,
          "emdd": bench_emdd,
          "emdd-full": lambda: bench_emdd(whole_fit=True)}[name]()

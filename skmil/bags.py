@@ -24,6 +24,8 @@ __all__ = [
     "check_bag_labels",
     "from_arrays",
     "from_frame",
+    "from_aeon",
+    "from_tslearn",
     "to_arrays",
     "to_frame",
     "split_instances",
@@ -324,11 +326,13 @@ def check_bags(
 
     Parameters
     ----------
-    X : sequence of array-likes, object ndarray, 3-D ndarray or Bags
+    X : sequence of array-likes, object ndarray or Bags
         The bags. Accepted forms: a list or tuple of 2-D array-likes (numpy arrays,
         nested lists, pandas DataFrames, scipy sparse matrices), a 1-D numpy object
-        array of 2-D arrays, a 3-D array ``(n_bags, n_instances, n_features)`` of
-        equal-size bags, or an existing :class:`Bags` (returned as is, without a copy).
+        array of 2-D arrays, or an existing :class:`Bags` (returned as is, without a
+        copy). A numeric 3-D array is refused, because its orientation cannot be told
+        from its shape: state it with :func:`from_tslearn` (``(n_bags, n_instances,
+        n_features)``) or :func:`from_aeon` (``(n_cases, n_channels, n_timepoints)``).
     allow_nan : bool, default=False
         Whether NaN values are allowed (for instance-wise imputers); infinity is
         always rejected.
@@ -397,20 +401,10 @@ def _to_bags(X: Any, accept_sparse: bool, allow_nan: bool) -> Bags:
         )
     if isinstance(X, np.ndarray) and X.dtype != object:
         if X.ndim == 3:
-            if X.shape[0] == 0:
-                raise ValueError("X contains no bags; pass at least one bag.")
-            if X.shape[1] == 0:
-                raise ValueError("Bag 0 has no instances; every bag needs at least one row.")
-            arr = _bag_to_array(X.reshape(-1, X.shape[2]), 0, accept_sparse)
-            arr = np.array(arr, dtype=np.float64, order="C", copy=True)
-            offsets = np.arange(0, X.shape[0] + 1, dtype=np.int64) * X.shape[1]
-            bags = Bags(arr, offsets)
-            _check_finite(bags, allow_nan)
-            return bags
+            raise ValueError(_ambiguous_3d_message(X.shape))
         raise ValueError(
             f"X is a {X.ndim}-D numeric array of shape {X.shape}, not a sequence of bags. "
-            "Pass a list of 2-D arrays (one per bag), a 3-D array (n_bags, n_instances, "
-            "n_features), or group a flat instance array with "
+            "Pass a list of 2-D arrays (one per bag), or group a flat instance array with "
             "skmil.bags.from_arrays(X, bag_ids)."
         )
     if isinstance(X, np.ndarray):
@@ -520,9 +514,122 @@ def check_bag_labels(y: Any, n_bags: int) -> np.ndarray:
     return y_arr
 
 
+_N_SHOWN = 5  # row numbers quoted in an error message
+
+
+def _show(value: Any) -> str:
+    """``repr`` of a value as the user wrote it (``'P0'``, not ``np.str_('P0')``)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+def _rows_text(rows: np.ndarray, offset: int = 0) -> str:
+    shown = ", ".join(str(int(r) + offset) for r in rows[:_N_SHOWN])
+    more = f" and {rows.size - _N_SHOWN} more" if rows.size > _N_SHOWN else ""
+    return f"row{'s' if rows.size > 1 else ''} {shown}{more}"
+
+
+def _id_kind(value: Any) -> str:
+    if isinstance(value, (str, np.str_)):
+        return "str"
+    if isinstance(value, (bytes, np.bytes_)):
+        return "bytes"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (numbers.Number, np.number)):
+        return "number"
+    return type(value).__name__
+
+
+def _check_bag_ids(ids: np.ndarray) -> None:
+    """Refuse missing ids (NaN, None, NA, empty text) and ids of mixed types, naming rows.
+
+    A missing id must never become a bag of its own: grouping would merge every row
+    without an id into one bag whose label and instances mean nothing.
+    """
+    import pandas as pd
+
+    missing = np.asarray(pd.isna(ids), dtype=bool)
+    if ids.dtype.kind in "OUS":
+        blank = np.fromiter(
+            (isinstance(v, (str, bytes)) and not v.strip() for v in ids.ravel()),
+            dtype=bool,
+            count=ids.size,
+        )
+        missing |= blank
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"{rows.size} row(s) have no bag id ({_rows_text(rows)}, counting from 0): "
+            "NaN, None and empty text are not bag ids. Drop those rows or fill in the id "
+            "of the bag each belongs to."
+        )
+    if ids.dtype == object and ids.size:
+        kinds = np.array([_id_kind(v) for v in ids])
+        first_kind = kinds[0]
+        other = np.flatnonzero(kinds != first_kind)
+        if other.size:
+            r = int(other[0])
+            raise ValueError(
+                f"bag ids mix types: row 0 holds {_show(ids[0])} ({first_kind}) but row {r} "
+                f"holds {_show(ids[r])} ({kinds[r]}). Use one type for every id, e.g. "
+                "ids.astype(str) (then 1 and '1' are the same bag)."
+            )
+
+
+def _numeric_matrix(
+    X: np.ndarray, columns: Sequence[Any] | None, allow_nan: bool, row_offset: int = 0
+) -> np.ndarray:
+    """``X`` as float64; a non-numeric or (unless ``allow_nan``) missing cell is named.
+
+    ``columns`` names the columns in messages (default: their numbers); rows are counted
+    from ``row_offset``.
+    """
+    import pandas as pd
+
+    def col_name(j: int) -> str:
+        return repr(columns[j]) if columns is not None else str(j)
+
+    if X.dtype.kind not in "biuf":
+        if X.dtype.kind == "c":
+            raise ValueError("X holds complex numbers; skmil needs real-valued features.")
+        for j in range(X.shape[1]):
+            col = X[:, j]
+            num = pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(float)
+            bad = np.isnan(num) & ~np.asarray(pd.isna(col), dtype=bool)
+            if bad.any():
+                r = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"column {col_name(j)} holds the non-numeric value {_show(col[r])} in row "
+                    f"{r + row_offset} ({int(bad.sum())} such value(s) in that column). Encode "
+                    "text features as numbers first (e.g. with OneHotEncoder), or leave the "
+                    "column out of the features."
+                )
+        X = pd.DataFrame(X).apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    X = np.array(X, dtype=np.float64, order="C")
+    if not allow_nan:
+        nan = np.isnan(X)
+        if nan.any():
+            r, j = (int(v) for v in np.argwhere(nan)[0])
+            raise ValueError(
+                f"column {col_name(j)} has a missing value in row {r + row_offset} "
+                f"({int(nan.sum())} missing value(s) in all). Drop or fill those rows, or pass "
+                "allow_nan=True and impute them inside the model, e.g. with "
+                "skmil.preprocessing.InstanceTransformer(SimpleImputer())."
+            )
+    return X
+
+
 def from_arrays(
-    X: Any, bag_ids: Any, y: Any = None, *, allow_nan: bool = False
-) -> Bags | tuple[Bags, np.ndarray]:
+    X: Any,
+    bag_ids: Any,
+    y: Any = None,
+    *,
+    allow_nan: bool = False,
+    return_ids: bool = False,
+    feature_names: Sequence[Any] | None = None,
+) -> Bags | tuple:
     """Group a flat instance array into bags by a bag id per row.
 
     Bags appear in order of first appearance of their id; the rows of a bag keep their
@@ -533,31 +640,42 @@ def from_arrays(
     X : array-like of shape (n_instances, n_features)
         All instances.
     bag_ids : array-like of shape (n_instances,)
-        The bag of each row (any hashable, sortable values).
+        The bag of each row: any hashable values of one type (all text or all numbers).
+        A missing id (NaN, None, ``pd.NA``, empty text) is an error naming the rows,
+        never a bag of its own.
     y : array-like of shape (n_instances,), optional
         A label per row, which must be constant within each bag; if given, the bag
         labels are returned as well.
     allow_nan : bool, default=False
-        Whether NaN/inf are allowed.
+        Whether missing feature values (NaN) are let through, for an imputer such as
+        ``InstanceTransformer(SimpleImputer())``; infinity is always refused.
+    return_ids : bool, default=False
+        Also return the id of each bag, to join predictions back to your own ids.
+    feature_names : sequence, optional
+        Names of the columns of ``X``, used in error messages.
 
     Returns
     -------
     bags : Bags
     y_bags : ndarray of shape (n_bags,)
         Only when ``y`` is given.
+    ids : ndarray of shape (n_bags,)
+        Only when ``return_ids=True``: the id of each bag, in bag order.
 
     Examples
     --------
     >>> import numpy as np
     >>> from skmil.bags import from_arrays
     >>> X = np.arange(8.0).reshape(4, 2)
-    >>> bags, y = from_arrays(X, ["b", "a", "b", "a"], y=[1, 0, 1, 0])
-    >>> bags.offsets, y
-    (array([0, 2, 4]), array([1, 0]))
+    >>> bags, y, ids = from_arrays(X, ["b", "a", "b", "a"], y=[1, 0, 1, 0], return_ids=True)
+    >>> bags.offsets, y, ids
+    (array([0, 2, 4]), array([1, 0]), array(['b', 'a'], dtype='<U1'))
     >>> bags[0]
     array([[0., 1.],
            [4., 5.]])
     """
+    import pandas as pd
+
     X_arr = np.asarray(X)
     if X_arr.ndim != 2:
         raise ValueError(f"X must be 2-D (n_instances, n_features); got shape {X_arr.shape}.")
@@ -569,81 +687,139 @@ def from_arrays(
         )
     if X_arr.shape[0] == 0:
         raise ValueError("X has no rows; pass at least one instance.")
-    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    # renumber bags by first appearance so the output order follows the input
-    order_of_bag = np.argsort(np.argsort(first, kind="stable"), kind="stable")
-    bag_of_row = order_of_bag[inverse.ravel()]
+    if X_arr.shape[1] == 0:
+        raise ValueError("X has no feature columns; instances need at least one feature.")
+    _check_bag_ids(ids)
+    X_num = _numeric_matrix(X_arr, feature_names, allow_nan)
+    # codes number the bags by first appearance, so the output order follows the input
+    # (and ids need not be sortable)
+    bag_of_row, uniques = pd.factorize(ids)
+    bag_of_row = bag_of_row.astype(np.int64, copy=False)
+    n_bags = len(uniques)
     rows = np.argsort(bag_of_row, kind="stable")
-    sizes = np.bincount(bag_of_row, minlength=first.size).astype(np.int64)
-    offsets = np.zeros(first.size + 1, dtype=np.int64)
+    sizes = np.bincount(bag_of_row, minlength=n_bags).astype(np.int64)
+    offsets = np.zeros(n_bags + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
-    bag0 = _bag_to_array(X_arr[rows], 0, accept_sparse=False)
-    bags = Bags(np.array(bag0, dtype=np.float64, order="C"), offsets)
+    bags = Bags(np.ascontiguousarray(X_num[rows]), offsets)
     _check_finite(bags, allow_nan)
-    if y is None:
-        return bags
-    y_rows = np.asarray(y)
-    if y_rows.shape != (X_arr.shape[0],):
-        raise ValueError(
-            f"y must have one label per row of X ({X_arr.shape[0]}); got shape {y_rows.shape}."
-        )
-    y_sorted = y_rows[rows]
-    y_bags = y_sorted[offsets[:-1]]
-    inconsistent = np.flatnonzero(np.repeat(y_bags, sizes) != y_sorted)
-    if inconsistent.size:
-        row_pos = int(inconsistent[0])
-        b = int(np.searchsorted(offsets, row_pos, side="right") - 1)
-        raise ValueError(
-            f"Bag {b} (id {ids[rows[row_pos]]!r}) has rows with different labels; the "
-            "label column must hold the bag label, constant within each bag."
-        )
-    return bags, y_bags
+    out: list[Any] = [bags]
+    if y is not None:
+        y_rows = np.asarray(y)
+        if y_rows.shape != (X_arr.shape[0],):
+            raise ValueError(
+                f"y must have one label per row of X ({X_arr.shape[0]}); got shape "
+                f"{y_rows.shape}."
+            )
+        missing = np.flatnonzero(np.asarray(pd.isna(y_rows), dtype=bool))
+        if missing.size:
+            raise ValueError(
+                f"{missing.size} row(s) have no label ({_rows_text(missing)}, counting "
+                "from 0); every row needs the label of its bag."
+            )
+        y_sorted = y_rows[rows]
+        y_bags = y_sorted[offsets[:-1]]
+        inconsistent = np.flatnonzero(np.repeat(y_bags, sizes) != y_sorted)
+        if inconsistent.size:
+            row_pos = int(inconsistent[0])
+            b = int(np.searchsorted(offsets, row_pos, side="right") - 1)
+            first, other = int(rows[offsets[b]]), int(rows[row_pos])
+            raise ValueError(
+                f"bag {_show(ids[other])} has two labels: {_show(y_rows[first])} in row "
+                f"{first} and {_show(y_rows[other])} in row {other}. The label column must "
+                "hold the bag label, the same on every row of a bag."
+            )
+        out.append(y_bags)
+    if return_ids:
+        out.append(ids[rows[offsets[:-1]]])
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _is_polars(obj: Any) -> bool:
+    return type(obj).__module__.split(".")[0] == "polars"
 
 
 def from_frame(
-    df: Any, *, bag: str, label: str | None = None, features: Sequence[str] | None = None
-):
-    """Build bags from a pandas DataFrame with one row per instance.
+    df: Any,
+    *,
+    bag: str,
+    label: str | None = None,
+    features: Sequence[str] | None = None,
+    allow_nan: bool = False,
+    return_ids: bool = False,
+) -> Bags | tuple:
+    """Build bags from a data frame with one row per instance.
 
     Parameters
     ----------
-    df : pandas.DataFrame
-        One row per instance.
+    df : pandas.DataFrame, polars.DataFrame or polars.LazyFrame
+        One row per instance (a LazyFrame is collected).
     bag : str
-        Column holding the bag id of each row.
+        Column holding the bag id of each row. A missing id is an error naming the
+        rows, never a bag of its own.
     label : str, optional
         Column holding the bag label (constant within a bag). When given, the bag
         labels are returned as well.
     features : list of str, optional
         Feature columns; default: every column except ``bag`` and ``label``.
+    allow_nan : bool, default=False
+        Let missing feature values through as NaN, for an imputer in the model such
+        as ``InstanceTransformer(SimpleImputer())``; by default a missing value is an
+        error naming its column and row.
+    return_ids : bool, default=False
+        Also return each bag's id from the ``bag`` column, so that predictions can be
+        joined back to your own ids (see :func:`to_frame`).
 
     Returns
     -------
     bags : Bags
     y : ndarray of shape (n_bags,)
         Only when ``label`` is given.
+    ids : ndarray of shape (n_bags,)
+        Only when ``return_ids=True``: the bag ids, in bag order.
 
     Examples
     --------
     >>> import pandas as pd
     >>> from skmil.bags import from_frame
-    >>> df = pd.DataFrame({"bag": [0, 0, 1], "y": [1, 1, 0], "f0": [0.1, 0.2, 0.3]})
-    >>> bags, y = from_frame(df, bag="bag", label="y")
-    >>> len(bags), y
-    (2, array([1, 0]))
+    >>> df = pd.DataFrame({"bag": ["p7", "p7", "p2"], "y": [1, 1, 0], "f0": [0.1, 0.2, 0.3]})
+    >>> bags, y, ids = from_frame(df, bag="bag", label="y", return_ids=True)
+    >>> len(bags), y, ids
+    (2, array([1, 0]), array(['p7', 'p2'], dtype=object))
     """
-    if not hasattr(df, "columns"):
-        raise TypeError(f"from_frame expects a pandas DataFrame, got {type(df).__name__}.")
+    if _is_polars(df) and hasattr(df, "collect") and not hasattr(df, "to_numpy"):
+        df = df.collect()  # a LazyFrame: run the query once, here
+    if not hasattr(df, "columns") or not (hasattr(df, "iloc") or _is_polars(df)):
+        raise TypeError(
+            f"from_frame expects a pandas or polars DataFrame, got {type(df).__name__}; "
+            "for numpy arrays use skmil.bags.from_arrays(X, bag_ids, y)."
+        )
+    columns = list(df.columns)
     for col in [bag] + ([label] if label is not None else []):
-        if col not in df.columns:
-            raise ValueError(f"column {col!r} not in the DataFrame (columns: {list(df.columns)}).")
+        if col not in columns:
+            raise ValueError(f"column {col!r} not in the DataFrame (columns: {columns}).")
     if features is None:
-        features = [c for c in df.columns if c != bag and c != label]
+        features = [c for c in columns if c != bag and c != label]
+    features = list(features)
+    unknown = [c for c in features if c not in columns]
+    if unknown:
+        raise ValueError(f"feature column(s) {unknown} not in the DataFrame (columns: {columns}).")
     if len(features) == 0:
         raise ValueError("the DataFrame has no feature columns besides the bag and label columns.")
-    X = df[list(features)].to_numpy()
+    if _is_polars(df):
+        X = df.select(features).to_numpy()
+    else:
+        X = df[features].to_numpy()
+        if X.dtype == object:
+            # nullable pandas dtypes (Int64, Float64) hold pd.NA, which numpy cannot cast
+            try:
+                X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):
+                pass  # text somewhere: _numeric_matrix names the cell
     y = None if label is None else df[label].to_numpy()
-    return from_arrays(X, df[bag].to_numpy(), y)
+    return from_arrays(
+        X, df[bag].to_numpy(), y, allow_nan=allow_nan, return_ids=return_ids,
+        feature_names=features,
+    )
 
 
 def to_arrays(bags: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -665,6 +841,7 @@ def to_frame(
     bags: Any,
     y: Any = None,
     *,
+    ids: Any = None,
     bag: str = "bag_id",
     label: str = "bag_label",
     feature_names: Sequence[str] | None = None,
@@ -675,18 +852,29 @@ def to_frame(
     ----------
     bags : sequence of 2-D arrays or Bags
     y : array-like of shape (n_bags,), optional
-        Bag labels, repeated on every row of the bag.
+        Bag labels (or predictions), repeated on every row of the bag.
+    ids : array-like of shape (n_bags,), optional
+        The bag ids to write, e.g. those of ``from_frame(..., return_ids=True)``;
+        default ``0 .. n_bags - 1``.
     bag, label : str
         Names of the bag-id and label columns.
     feature_names : list of str, optional
         Default ``f0 .. f{d-1}``.
 
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``bag``, ``label`` (when ``y`` is given), then the features.
+
     Examples
     --------
     >>> import numpy as np
     >>> from skmil.bags import to_frame
-    >>> to_frame([np.zeros((2, 2)), np.ones((1, 2))], y=[1, 0]).shape
-    (3, 4)
+    >>> to_frame([np.zeros((2, 1)), np.ones((1, 1))], y=[1, 0], ids=["p7", "p2"])
+      bag_id  bag_label   f0
+    0     p7          1  0.0
+    1     p7          1  0.0
+    2     p2          0  1.0
     """
     import pandas as pd
 
@@ -696,10 +884,172 @@ def to_frame(
     ]
     if len(names) != b.n_features:
         raise ValueError(f"{len(names)} feature names for {b.n_features} features.")
-    data = {bag: b.bag_index}
+    if ids is None:
+        id_col = b.bag_index
+    else:
+        id_arr = np.asarray(ids)
+        if id_arr.shape != (b.n_bags,):
+            raise ValueError(
+                f"ids must hold one id per bag ({b.n_bags}); got shape {id_arr.shape}."
+            )
+        id_col = np.repeat(id_arr, b.sizes)
+    data = {bag: id_col}
     if y is not None:
         y_arr = check_bag_labels(y, b.n_bags)
         data[label] = np.repeat(y_arr, b.sizes)
     df = pd.DataFrame(data)
     feats = pd.DataFrame(b.instances.copy(), columns=names)
     return pd.concat([df, feats], axis=1)
+
+
+def _ambiguous_3d_message(shape: tuple[int, ...]) -> str:
+    a, b, c = shape
+    return (
+        f"X is a 3-D array of shape {shape}, which has two readings: as (n_bags, "
+        f"n_instances, n_features) it is {a} bags of {b} instances with {c} features; as "
+        f"aeon/sktime's (n_cases, n_channels, n_timepoints) it is {a} bags of {c} time "
+        f"points with {b} channels as features. State which: "
+        "skmil.bags.from_tslearn(X) for the first (also tslearn's (n_ts, sz, d)), "
+        "skmil.bags.from_aeon(X) for the second."
+    )
+
+
+def from_tslearn(X: Any, *, allow_nan: bool = False) -> Bags:
+    """Read a 3-D array ``(n_bags, n_instances, n_features)`` as bags: one per first index.
+
+    This is the layout of tslearn's time series data sets ``(n_ts, sz, d)``: series ``i``
+    becomes a bag of ``sz`` instances (its time points) with ``d`` features. tslearn pads
+    series shorter than ``sz`` with NaN rows at the end; those trailing all-NaN rows
+    are dropped, so each bag holds its own series' length. The same function states
+    the orientation of any equal-size stack of bags.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_bags, n_instances, n_features) or (n_bags, n_instances)
+        The collection; a 2-D array holds univariate series (one feature).
+    allow_nan : bool, default=False
+        Let NaN inside a series through (for an imputer); trailing padding is always
+        dropped.
+
+    Returns
+    -------
+    bags : Bags
+        ``n_bags`` bags with ``n_features`` features.
+
+    See Also
+    --------
+    from_aeon : collections with channels before time points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmil.bags import from_tslearn
+    >>> X = np.arange(12.0).reshape(2, 3, 2)   # 2 series, 3 time points, 2 dims
+    >>> X[1, 2] = np.nan                        # series 1 is 2 points long (padded)
+    >>> bags = from_tslearn(X)
+    >>> bags.sizes, bags.n_features
+    (array([3, 2]), 2)
+    """
+    arr = np.asarray(X)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise ValueError(
+            f"from_tslearn expects a 3-D array (n_ts, sz, d) or a 2-D one (n_ts, sz); got "
+            f"shape {arr.shape}."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError("X contains no bags; pass at least one series.")
+    try:
+        arr = arr.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"X holds non-numeric values (dtype {arr.dtype}); from_tslearn needs numbers."
+        ) from None
+    # a row is padding when it and every later row of its series are all NaN
+    row_nan = np.isnan(arr).all(axis=2)
+    trailing = np.flip(np.logical_and.accumulate(np.flip(row_nan, axis=1), axis=1), axis=1)
+    sizes = arr.shape[1] - trailing.sum(axis=1)
+    if (sizes == 0).any():
+        empty = int(np.flatnonzero(sizes == 0)[0])
+        raise ValueError(f"series {empty} holds only NaN; every bag needs at least one row.")
+    keep = ~trailing
+    offsets = np.zeros(arr.shape[0] + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    bags = Bags(np.ascontiguousarray(arr[keep]), offsets)
+    _check_finite(bags, allow_nan)
+    return bags
+
+
+def from_aeon(X: Any, *, allow_nan: bool = False) -> Bags:
+    """Read an aeon or sktime time-series collection as bags of time points.
+
+    aeon and sktime put channels before time: case ``i`` of a 3-D collection
+    ``(n_cases, n_channels, n_timepoints)`` becomes a bag of ``n_timepoints`` instances
+    with ``n_channels`` features (the transpose of each case).
+
+    Parameters
+    ----------
+    X : 3-D array, 2-D array, list of 2-D arrays or pandas DataFrame
+        Accepted collections: a 3-D array ``(n_cases, n_channels, n_timepoints)``
+        (aeon's ``numpy3D``); a 2-D array ``(n_cases, n_timepoints)`` of univariate
+        series (``numpy2D``); a list of 2-D arrays ``(n_channels, n_timepoints_i)`` of
+        unequal length (aeon's ``np-list``); or a DataFrame with a two-level row index
+        ``(case, time)`` and one column per channel (sktime's ``pd-multiindex``).
+    allow_nan : bool, default=False
+        Let NaN through (for an imputer).
+
+    Returns
+    -------
+    bags : Bags
+        One bag per case, in order of appearance.
+
+    See Also
+    --------
+    from_tslearn : collections with time points before channels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmil.bags import from_aeon
+    >>> X = np.zeros((5, 2, 30))   # 5 cases, 2 channels, 30 time points
+    >>> bags = from_aeon(X)
+    >>> len(bags), bags[0].shape
+    (5, (30, 2))
+    """
+    index = getattr(X, "index", None)
+    if index is not None and hasattr(X, "columns"):
+        if getattr(index, "nlevels", 1) != 2:
+            raise ValueError(
+                "from_aeon takes a DataFrame with a two-level row index (case, time) and "
+                f"one column per channel (sktime's pd-multiindex); this one has "
+                f"{getattr(index, 'nlevels', 1)} index level(s). For one row per instance "
+                "with a bag-id column use skmil.bags.from_frame."
+            )
+        return from_arrays(
+            X.to_numpy(), np.asarray(index.get_level_values(0)), allow_nan=allow_nan,
+            feature_names=list(X.columns),
+        )
+    if isinstance(X, (list, tuple)):
+        cases = []
+        for i, case in enumerate(X):
+            arr = np.asarray(case)
+            if arr.ndim == 1:
+                arr = arr[None, :]
+            if arr.ndim != 2:
+                raise ValueError(
+                    f"case {i} has shape {arr.shape}; each case of an aeon np-list is 2-D "
+                    "(n_channels, n_timepoints)."
+                )
+            cases.append(arr.T)
+        return check_bags(cases, allow_nan=allow_nan)
+    arr = np.asarray(X)
+    if arr.ndim == 2:
+        arr = arr[:, None, :]
+    if arr.ndim != 3:
+        raise ValueError(
+            "from_aeon expects a 3-D array (n_cases, n_channels, n_timepoints), a 2-D "
+            "array (n_cases, n_timepoints), a list of 2-D arrays or a DataFrame with a "
+            f"(case, time) row index; got an array of shape {arr.shape}."
+        )
+    return from_tslearn(np.swapaxes(arr, 1, 2), allow_nan=allow_nan)

@@ -7,7 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from skmil.bags import Bags, check_bags, from_arrays, from_frame, to_arrays, to_frame
+from skmil.bags import (
+    Bags,
+    check_bags,
+    from_aeon,
+    from_arrays,
+    from_frame,
+    from_tslearn,
+    to_arrays,
+    to_frame,
+)
 
 
 def _bags(sizes, d=3, seed=0):
@@ -67,11 +76,56 @@ def test_integer_bags_become_float():
     assert b.instances.dtype == np.float64
 
 
-def test_three_d_array_is_equal_size_bags():
+def test_three_d_array_is_refused_naming_both_readings():
     X = np.arange(24.0).reshape(2, 3, 4)
-    b = check_bags(X)
+    with pytest.raises(ValueError) as err:
+        check_bags(X)
+    msg = str(err.value)
+    assert "(n_bags, n_instances, n_features)" in msg and "2 bags of 3 instances" in msg
+    assert "(n_cases, n_channels, n_timepoints)" in msg and "2 bags of 4 time points" in msg
+    assert "from_tslearn" in msg and "from_aeon" in msg
+    # the orientation stated explicitly: both readings are available
+    b = from_tslearn(X)
     np.testing.assert_array_equal(b.offsets, [0, 3, 6])
     np.testing.assert_array_equal(b[1], X[1])
+    a = from_aeon(X)
+    np.testing.assert_array_equal(a.offsets, [0, 4, 8])
+    np.testing.assert_array_equal(a[1], X[1].T)
+
+
+def test_from_tslearn_drops_trailing_padding_only():
+    X = np.arange(30.0).reshape(3, 5, 2)
+    X[0, 3:] = np.nan  # series 0 is 3 points long
+    X[2, 1, 0] = np.nan  # a gap inside series 2 is data, not padding
+    with pytest.raises(ValueError, match="Bag 2 contains NaN"):
+        from_tslearn(X)
+    b = from_tslearn(X, allow_nan=True)
+    np.testing.assert_array_equal(b.sizes, [3, 5, 5])
+    np.testing.assert_array_equal(b[0], X[0, :3])
+    assert np.isnan(b[2][1, 0])
+    uni = from_tslearn(np.ones((4, 6)))  # univariate (n_ts, sz)
+    assert uni.n_bags == 4 and uni.n_features == 1 and uni.n_instances == 24
+    with pytest.raises(ValueError, match="only NaN"):
+        from_tslearn(np.full((2, 3, 1), np.nan))
+
+
+def test_from_aeon_collections():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    cases = [rng.normal(size=(2, n)) for n in (5, 3)]  # np-list: unequal lengths
+    b = from_aeon(cases)
+    np.testing.assert_array_equal(b.sizes, [5, 3])
+    np.testing.assert_array_equal(b[1], cases[1].T)
+    uni = from_aeon(rng.normal(size=(3, 7)))  # numpy2D: univariate
+    assert uni.n_bags == 3 and uni.n_features == 1 and uni.sizes.tolist() == [7, 7, 7]
+    # sktime pd-multiindex: (case, time) row index, one column per channel
+    index = pd.MultiIndex.from_tuples([("c", 0), ("c", 1), ("a", 0)], names=["case", "t"])
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0], "z": [4.0, 5.0, 6.0]}, index=index)
+    m = from_aeon(df)
+    np.testing.assert_array_equal(m.sizes, [2, 1])
+    np.testing.assert_array_equal(m[0], [[1.0, 4.0], [2.0, 5.0]])
+    with pytest.raises(ValueError, match="two-level row index"):
+        from_aeon(pd.DataFrame({"x": [1.0]}))
 
 
 def test_pandas_bags():
@@ -166,10 +220,66 @@ def test_from_arrays_preserves_order_within_bags():
 
 
 def test_from_arrays_errors():
-    with pytest.raises(ValueError, match="different labels"):
+    with pytest.raises(ValueError, match=r"bag 0 has two labels: 0 in row 0 and 1 in row 1"):
         from_arrays(np.zeros((2, 1)), [0, 0], y=[0, 1])
+    with pytest.raises(ValueError, match="bag 'P0' has two labels: 'a' in row 0 and 'b'"):
+        from_arrays(np.zeros((2, 1)), np.array(["P0", "P0"]), y=np.array(["a", "b"]))
     with pytest.raises(ValueError, match="one id per row"):
         from_arrays(np.zeros((2, 1)), [0])
+    with pytest.raises(ValueError, match="no label.*row 1"):
+        from_arrays(np.zeros((2, 1)), [0, 1], y=[1.0, np.nan])
+
+
+@pytest.mark.parametrize(
+    "ids, rows",
+    [
+        ([1.0, np.nan, 1.0, np.nan], "rows 1, 3"),
+        (np.array(["a", "", "a", " "]), "rows 1, 3"),
+        (np.array(["a", None, "a", "b"], dtype=object), "row 1,"),
+        (np.array(["a", np.nan, "a", "b"], dtype=object), "row 1,"),
+    ],
+    ids=["nan", "empty_text", "none", "nan_in_text"],
+)
+def test_missing_bag_id_is_an_error_naming_rows_never_a_bag(ids, rows):
+    with pytest.raises(ValueError, match="no bag id") as err:
+        from_arrays(np.arange(4.0)[:, None], ids, y=[0, 0, 0, 0])
+    assert rows in str(err.value)
+
+
+def test_missing_bag_ids_are_counted_and_the_first_rows_named():
+    ids = np.full(20, np.nan)
+    ids[0] = 1
+    with pytest.raises(ValueError, match=r"19 row\(s\).*rows 1, 2, 3, 4, 5 and 14 more"):
+        from_arrays(np.zeros((20, 1)), ids)
+
+
+def test_mixed_type_bag_ids_are_a_clear_error():
+    ids = np.array(["a", 1, "a", 2], dtype=object)
+    with pytest.raises(ValueError, match=r"mix types: row 0 holds 'a' \(str\) but row 1 "
+                       r"holds 1 \(number\)"):
+        from_arrays(np.zeros((4, 1)), ids)
+    # ints and floats are one kind; ids need not be sortable
+    b = from_arrays(np.zeros((3, 1)), np.array([1, 2.0, (3, 4)][:2] + [1], dtype=object))
+    assert b.n_bags == 2
+
+
+def test_from_arrays_returns_ids_in_bag_order():
+    X = np.arange(5.0)[:, None]
+    bags, y, ids = from_arrays(X, ["z", "a", "z", "m", "a"], [1, 0, 1, 0, 0], return_ids=True)
+    assert ids.tolist() == ["z", "a", "m"] and y.tolist() == [1, 0, 0]
+    np.testing.assert_array_equal(bags[0].ravel(), [0.0, 2.0])
+    bags, ids = from_arrays(X, [5, 5, 4, 4, 4], return_ids=True)
+    assert ids.tolist() == [5, 4]
+
+
+def test_from_arrays_names_non_numeric_and_missing_cells():
+    X = np.array([[1.0, "2"], [3.0, "x"]], dtype=object)
+    with pytest.raises(ValueError, match=r"column 'g' holds the non-numeric value 'x' in row 1"):
+        from_arrays(X, [0, 0], feature_names=["f", "g"])
+    X = np.array([[1.0, 2.0], [np.nan, 3.0]])
+    with pytest.raises(ValueError, match=r"column 0 has a missing value in row 1.*allow_nan"):
+        from_arrays(X, [0, 1])
+    assert np.isnan(from_arrays(X, [0, 1], allow_nan=True)[1]).any()
 
 
 def test_frame_round_trip():
@@ -184,6 +294,58 @@ def test_frame_round_trip():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="not in the DataFrame"):
         from_frame(df, bag="nope")
+
+
+def test_frame_ids_round_trip_to_the_users_own_ids():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"patient": ["p9", "p9", "p3", "p5", "p3"], "dx": [1, 1, 0, 1, 0],
+                       "a": [0.1, 0.2, 0.3, 0.4, 0.5], "b": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    bags, y, ids = from_frame(df, bag="patient", label="dx", return_ids=True)
+    assert ids.tolist() == ["p9", "p3", "p5"] and y.tolist() == [1, 0, 1]
+    bags_only, ids_only = from_frame(df, bag="patient", features=["a", "b"], return_ids=True)
+    assert ids_only.tolist() == ids.tolist() and bags_only == bags
+    back = to_frame(bags, y, ids=ids, bag="patient", label="dx", feature_names=["a", "b"])
+    # the same rows come back under the same ids (grouped by bag)
+    merged = back.sort_values(["patient", "a"]).reset_index(drop=True)
+    expected = df.sort_values(["patient", "a"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(merged, expected)
+    with pytest.raises(ValueError, match="one id per bag"):
+        to_frame(bags, ids=["p9"])
+
+
+def test_from_frame_missing_ids_and_values():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"bag": ["a", None, "a"], "f": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match="no bag id.*row 1"):
+        from_frame(df, bag="bag")
+    df = pd.DataFrame({"bag": ["a", "b", "a"], "f": [1.0, np.nan, 3.0],
+                       "g": pd.array([1, 2, None], dtype="Int64")})
+    with pytest.raises(ValueError, match="column 'f' has a missing value in row 1"):
+        from_frame(df, bag="bag")
+    bags = from_frame(df, bag="bag", allow_nan=True)
+    assert np.isnan(bags[0][1, 1]) and np.isnan(bags[1][0, 0])
+    df = pd.DataFrame({"bag": ["a", "b"], "f": [1.0, 2.0], "t": ["x", "y"]})
+    with pytest.raises(ValueError, match="column 't' holds the non-numeric value 'x' in row 0"):
+        from_frame(df, bag="bag")
+    df = pd.DataFrame({"bag": ["a", 3], "f": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="mix types"):
+        from_frame(df, bag="bag")
+
+
+def test_from_frame_takes_polars_frames_and_lazy_frames():
+    pl = pytest.importorskip("polars")
+    data = {"bag": ["p9", "p9", "p3"], "y": [1, 1, 0], "f0": [0.1, None, 0.3],
+            "f1": [1, 2, 3]}
+    for frame in (pl.DataFrame(data), pl.LazyFrame(data)):
+        with pytest.raises(ValueError, match="column 'f0' has a missing value in row 1"):
+            from_frame(frame, bag="bag", label="y")
+        bags, y, ids = from_frame(frame, bag="bag", label="y", allow_nan=True,
+                                  return_ids=True)
+        assert ids.tolist() == ["p9", "p3"] and y.tolist() == [1, 0]
+        np.testing.assert_array_equal(bags[1], [[0.3, 3.0]])
+        assert np.isnan(bags[0][1, 0])
+    with pytest.raises(ValueError, match="no bag id.*row 0"):
+        from_frame(pl.DataFrame({"bag": [None, "a"], "f": [1.0, 2.0]}), bag="bag")
 
 
 def test_dataframe_as_X_points_to_from_frame():

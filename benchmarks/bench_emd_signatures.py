@@ -13,35 +13,21 @@ Reproduce::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_emd_signatures.py \\
         [--dataset fox] [--k 10 5 3] [--repeat 3]
+    python benchmarks/bench_emd_signatures.py --tiny     # smoke test, seconds
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import time
 
 import numpy as np
+from _timing import add_tiny_flag, best_of_interleaved, print_reproduce, ratio
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from skmil.bags import check_bags  # noqa: E402
-from skmil.datasets import load_dataset  # noqa: E402
-from skmil.distance import EMDSVM, emd_matrix  # noqa: E402
-from skmil.distance.emd import _kmeans_bag_signatures  # noqa: E402
-from skmil.preprocessing import InstanceTransformer  # noqa: E402
-
-
-def best_of_interleaved(fns, repeat):
-    """Best time of each callable, the callables taking turns (fair under load drift)."""
-    best = [np.inf] * len(fns)
-    for _ in range(repeat):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - t0)
-    return best
+from skmil.bags import check_bags
+from skmil.datasets import load_dataset
+from skmil.distance import EMDSVM, emd_matrix
+from skmil.distance.emd import _kmeans_bag_signatures
+from skmil.preprocessing import InstanceTransformer
 
 
 def main() -> None:
@@ -49,9 +35,16 @@ def main() -> None:
     ap.add_argument("--dataset", default="fox")
     ap.add_argument("--k", type=int, nargs="+", default=[10, 5, 3])
     ap.add_argument("--repeat", type=int, default=3)
+    add_tiny_flag(ap)
     args = ap.parse_args()
+    print_reproduce()
 
     X, y = load_dataset(args.dataset, return_X_y=True)
+    if args.tiny:
+        y = np.asarray(y)
+        keep = np.sort(np.r_[np.flatnonzero(y == 0)[:10], np.flatnonzero(y == 1)[:10]])
+        X, y = [X[i] for i in keep], y[keep]
+        args.k, args.repeat = [3], 1
     bags = check_bags(InstanceTransformer().fit_transform(X))
     # warm up: POT import and numba compilation are not part of a fit's cost
     emd_matrix(bags[:3])
@@ -63,14 +56,14 @@ def main() -> None:
     fits = [fit(signature="uniform")]
     fits += [fit(signature="kmeans", n_signature_clusters=k) for k in args.k]
     sigs = [lambda k=k: _kmeans_bag_signatures(bags, k, 0) for k in args.k]
-    times = best_of_interleaved(fits + sigs, args.repeat)
+    times = best_of_interleaved(fits + sigs, repeats=args.repeat)
     t_uni, t_kms, t_sigs = times[0], times[1:1 + len(args.k)], times[1 + len(args.k):]
     print(f"{args.dataset}: {bags.n_bags} bags, {bags.n_instances} instances, "
           f"bag sizes median {np.median(bags.sizes):.0f}, max {bags.sizes.max()}")
     print(f"uniform fit: {t_uni:.3f} s")
     for k, t_km, t_sig in zip(args.k, t_kms, t_sigs):
         frac = float(np.mean(bags.sizes > k))
-        print(f"kmeans k={k:>3}: fit {t_km:.3f} s, uniform/kmeans = {t_uni / t_km:.2f}x, "
+        print(f"kmeans k={k:>3}: fit {t_km:.3f} s, uniform/kmeans = {ratio(t_uni, t_km)}, "
               f"signatures {t_sig * 1e3:.1f} ms ({t_sig / t_km:.1%} of the fit), "
               f"bags compressed {frac:.1%}")
 

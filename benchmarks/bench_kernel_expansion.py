@@ -19,6 +19,7 @@ between libsvm's and skmil's values. Single-threaded BLAS. Reproduce::
 
     python benchmarks/bench_kernel_expansion.py
     python benchmarks/bench_kernel_expansion.py --train-bags 300 --bag-size 50 --test-bags 300
+    python benchmarks/bench_kernel_expansion.py --tiny     # smoke test, seconds
 """
 
 from __future__ import annotations
@@ -31,9 +32,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 
 import numpy as np  # noqa: E402
-
-# run as a script, so this directory is on sys.path
-from bench_svm_vs_misvm import _time  # noqa: E402
+from _timing import add_tiny_flag, best_of, print_reproduce, ratio  # noqa: E402
 
 from skmil.datasets import make_digits_bags  # noqa: E402
 from skmil.svm import SIL, _common  # noqa: E402
@@ -45,7 +44,11 @@ def main(argv=None):
     ap.add_argument("--bag-size", type=float, default=50)
     ap.add_argument("--test-bags", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=3)
+    add_tiny_flag(ap)
     args = ap.parse_args(argv)
+    print_reproduce()
+    if args.tiny:
+        args.train_bags, args.bag_size, args.test_bags, args.repeats = 20, 8, 20, 1
 
     kw = dict(mean_bag_size=args.bag_size, std_bag_size=args.bag_size / 5)
     bags, y, _ = make_digits_bags(args.train_bags, pool="train", random_state=0, **kw)
@@ -57,18 +60,20 @@ def main(argv=None):
           f"vectors; decision values of {X.shape[0]} test instances")
 
     clf.decision_function_instances(test[:1])  # compile (or load) the numba kernels first
-    t_lib, ref = _time(lambda: clf.estimator_.decision_function(X), args.repeats)
-    t_ours, ours = _time(lambda: np.concatenate(clf.decision_function_instances(test)),
-                         args.repeats)
+    t_lib, ref = best_of(lambda: clf.estimator_.decision_function(X), repeats=args.repeats)
+    t_ours, ours = best_of(lambda: np.concatenate(clf.decision_function_instances(test)),
+                           repeats=args.repeats)
     budget = _common._BLOCK_ELEMS
     try:
         _common._BLOCK_ELEMS = 4096 * n_sv  # the former fixed 4,096-row block
-        t_fixed, _ = _time(lambda: clf.decision_function_instances(test), args.repeats)
+        t_fixed, _ = best_of(lambda: clf.decision_function_instances(test),
+                             repeats=args.repeats)
     finally:
         _common._BLOCK_ELEMS = budget
     print(f"  libsvm                   {t_lib:8.3f} s")
-    print(f"  skmil                    {t_ours:8.3f} s   {t_lib / t_ours:5.1f}x faster")
-    print(f"  skmil, 4096-row blocks   {t_fixed:8.3f} s   {t_lib / t_fixed:5.1f}x faster")
+    print(f"  skmil                    {t_ours:8.3f} s   ratio libsvm/skmil {ratio(t_lib, t_ours)}")
+    print(f"  skmil, 4096-row blocks   {t_fixed:8.3f} s   ratio libsvm/skmil "
+          f"{ratio(t_lib, t_fixed)}")
     print(f"  largest |difference|     {np.abs(ref - ours).max():.1e}")
 
 

@@ -10,6 +10,7 @@ precomputed time (above 1: precomputing wins).
 Reproduce::
 
     python benchmarks/bench_svm_precompute.py
+    python benchmarks/bench_svm_precompute.py --tiny     # smoke test, seconds
 """
 
 from __future__ import annotations
@@ -20,21 +21,19 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _timing import add_tiny_flag, best_of, print_reproduce, ratio  # noqa: E402
 
 from skmil.datasets import load_dataset  # noqa: E402
 from skmil.svm import MISVM, miSVM  # noqa: E402
 
 
-def _best(cls, bags, y, max_precomputed: int, repeats: int) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        cls(C=10.0, max_precomputed=max_precomputed).fit(bags, y)
-        best = min(best, time.perf_counter() - t)
-    return best
+def _best(cls, bags, y, max_precomputed: int, repeats: int, max_iter: int) -> float:
+    def fit():
+        return cls(C=10.0, max_precomputed=max_precomputed, max_iter=max_iter).fit(bags, y)
+
+    return best_of(fit, repeats=repeats)[0]
 
 
 def main(argv=None) -> None:
@@ -42,7 +41,12 @@ def main(argv=None) -> None:
     ap.add_argument("--datasets", nargs="*",
                     default=["musk1", "fox", "tiger", "elephant", "musk2"])
     ap.add_argument("--repeats", type=int, default=3)
+    add_tiny_flag(ap)
     args = ap.parse_args(argv)
+    print_reproduce()
+    max_iter = 50
+    if args.tiny:
+        args.datasets, args.repeats, max_iter = ["musk1"], 1, 2
     print(f"{'data set':<9} {'method':<6} {'points':>7} {'precomputed s':>14} "
           f"{'cache s':>8} {'cache/precomputed':>18}")
     for name in args.datasets:
@@ -51,13 +55,15 @@ def main(argv=None) -> None:
         mu, sd = X.mean(0), X.std(0)
         sd[sd == 0] = 1.0
         bags = [(b - mu) / sd for b in bags]
-        n_inst = X.shape[0]
+        if args.tiny:
+            bags, y = bags[::3], np.asarray(y)[::3]
+        n_inst = sum(len(b) for b in bags)
         for cls in (MISVM, miSVM):
             points = n_inst + (len(bags) if cls is MISVM else 0)
-            pre = _best(cls, bags, y, 10**9, args.repeats)
-            cache = _best(cls, bags, y, 0, args.repeats)
+            pre = _best(cls, bags, y, 10**9, args.repeats, max_iter)
+            cache = _best(cls, bags, y, 0, args.repeats, max_iter)
             print(f"{name:<9} {cls.__name__:<6} {points:>7} {pre:>14.3f} {cache:>8.3f} "
-                  f"{cache / pre:>18.2f}", flush=True)
+                  f"{ratio(cache, pre):>18}", flush=True)
 
 
 if __name__ == "__main__":

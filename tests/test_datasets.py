@@ -13,6 +13,7 @@ from skmil.datasets import (
     load_tiger,
     make_digits_bags,
     make_mil_classification,
+    read_mil_csv,
 )
 
 EXPECTED = {
@@ -103,3 +104,99 @@ def test_digits_bags_protocol():
     assert len(rows_tr & rows_te) < 5
     with pytest.raises(ValueError, match="pool"):
         make_digits_bags(pool="val")
+
+
+def _reference_read(path):
+    """An independent reading of a shipped file with the standard library's csv module."""
+    import csv
+    import gzip
+
+    with gzip.open(path, "rt", newline="") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    feats = [k for k, c in enumerate(header) if c not in ("bag_id", "bag_label")]
+    order, bags, labels = [], {}, {}
+    for row in body:
+        bag = row[header.index("bag_id")]
+        if bag not in bags:
+            order.append(bag)
+            bags[bag] = []
+            labels[bag] = int(row[header.index("bag_label")])
+        bags[bag].append([float(row[k]) for k in feats])
+    return [np.array(bags[b]) for b in order], np.array([labels[b] for b in order]), [
+        header[k] for k in feats
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_pandas_reader_gives_the_arrays_of_a_plain_csv_reading(name):
+    data = load_dataset(name)
+    bags, y, names = _reference_read(data.filename)
+    assert data.feature_names == names and data.target.dtype == np.int64
+    np.testing.assert_array_equal(data.target, y)
+    assert len(data.data) == len(bags)
+    for got, want in zip(data.data, bags):
+        np.testing.assert_array_equal(got, want)
+
+
+def _write(tmp_path, text, name="bags.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return str(path)
+
+
+def test_read_mil_csv_takes_bom_quotes_spaces_and_blank_lines(tmp_path):
+    text = ('\ufeffbag_id, bag_label, f0, f1\n"a,1", 1, "0.5", 2\n\n'
+            '"a,1", 1, 0.7, "3"\nb, 0, -1e-3, 4\n')
+    bags, y, names, ids = read_mil_csv(_write(tmp_path, text), return_ids=True)
+    assert names == ["f0", "f1"] and ids.tolist() == ["a,1", "b"] and y.tolist() == [1, 0]
+    np.testing.assert_array_equal(bags[0], [[0.5, 2.0], [0.7, 3.0]])
+    np.testing.assert_array_equal(bags[1], [[-1e-3, 4.0]])
+
+
+def test_read_mil_csv_keeps_text_labels_and_ids_as_written(tmp_path):
+    text = "bag_id,bag_label,f0\n007,pos,1\n7,neg,2\n007,pos,3\n"
+    bags, y, _, ids = read_mil_csv(_write(tmp_path, text), return_ids=True)
+    assert ids.tolist() == ["007", "7"] and y.tolist() == ["pos", "neg"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "is empty"),
+        ("bag_id,bag_label,f0\n", "header but no data rows"),
+        ("bag,bag_label,f0\n1,0,1\n", "no column 'bag_id'"),
+        ("bag_id,bag_label\n1,0\n", "no feature columns"),
+        ("bag_id,bag_label,f0\na,0,1\n,0,2\n", r"1 row\(s\) have no bag id .*line 3"),
+        ("bag_id,bag_label,f0\na,0,1\nb,,2\n", "no label in column 'bag_label' .line 3"),
+        ("bag_id,bag_label,f0\na,0,1\na,1,2\n", "bag 'a' has two labels, '0' on line 2 and "
+         "'1' on line 3"),
+        ("bag_id,bag_label,f0,f1\na,0,1,2\na,0,,3\n", "column 'f0' has a missing value on "
+         "line 3"),
+        ("bag_id,bag_label,f0,f1\na,0,1,2\na,0,3,x\n", "column 'f1' holds the non-numeric "
+         "value 'x' on line 3"),
+        ('bag_id,bag_label,f0\na,0,"4,5"\n', "non-numeric value '4,5' on line 2"),
+        ("bag_id,bag_label,f0\na,0,1\nb,1,2,3\n", "not a well-formed CSV"),
+    ],
+    ids=["empty", "header_only", "no_bag_column", "no_features", "missing_id",
+         "missing_label", "two_labels", "missing_value", "text_value", "quoted_comma",
+         "ragged"],
+)
+def test_read_mil_csv_errors_name_column_and_line(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        read_mil_csv(_write(tmp_path, text))
+
+
+def test_read_mil_csv_allow_nan_and_parquet(tmp_path):
+    pd = pytest.importorskip("pandas")
+    text = "bag_id,bag_label,f0,f1\na,0,1,2\na,0,,3\nb,1,4,5\n"
+    bags, y, _ = read_mil_csv(_write(tmp_path, text), allow_nan=True)
+    assert np.isnan(bags[0][1, 0]) and y.tolist() == [0, 1]
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame({"bag": ["a", "a", "b"], "y": [0, 0, 1], "f0": [1.0, np.nan, 4.0]})
+    path = tmp_path / "bags.parquet"
+    frame.to_parquet(path)
+    with pytest.raises(ValueError, match="column 'f0' has a missing value on row 1"):
+        read_mil_csv(path, bag_col="bag", label_col="y")
+    bags, y, names = read_mil_csv(path, bag_col="bag", label_col="y", allow_nan=True)
+    assert names == ["f0"] and y.tolist() == [0, 1] and bags.sizes.tolist() == [2, 1]

@@ -8,6 +8,7 @@ from ._classic import (
     load_musk1,
     load_musk2,
     load_tiger,
+    read_mil_csv,
 )
 from ._generators import make_digits_bags, make_mil_classification
 
@@ -19,6 +20,7 @@ __all__ = [
     "load_fox",
     "load_tiger",
     "load_elephant",
+    "read_mil_csv",
     "make_mil_classification",
     "make_digits_bags",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 from functools import lru_cache
 from importlib import resources
@@ -10,7 +9,7 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..bags import Bags, from_arrays
+from ..bags import from_arrays
 
 __all__ = [
     "DATASETS",
@@ -43,37 +42,179 @@ bags: {b} ({pos} positive / {neg} negative); instances: {n}; features: {d}.
 """
 
 
-def read_mil_csv(
-    path, *, bag_col: str = "bag_id", label_col: str = "bag_label"
-) -> tuple[Bags, np.ndarray, list[str]]:
-    """Read a CSV (optionally gzipped) with one instance per row, a bag column and a label column.
+_INTEGER = r"^\s*[+-]?\d+\s*$"
 
-    Every other column is a numeric feature. Returns ``(bags, y, feature_names)``.
+
+def read_mil_csv(
+    path: str | os.PathLike,
+    *,
+    bag_col: str = "bag_id",
+    label_col: str = "bag_label",
+    allow_nan: bool = False,
+    return_ids: bool = False,
+) -> tuple:
+    """Read a table with one instance per row, a bag-id column and a bag-label column.
+
+    CSV (optionally compressed, e.g. ``.csv.gz``) is read with :func:`pandas.read_csv`
+    (a UTF-8 byte-order mark, quoted values and spaces after commas are fine), Parquet
+    (``.parquet``, ``.pq``) with :func:`pandas.read_parquet`. Every other column is a
+    numeric feature. Bag ids are read as text; labels that are all integers become
+    int64, other labels stay text.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    bag_col, label_col : str
+        Names of the bag-id and bag-label columns.
+    allow_nan : bool, default=False
+        Keep missing feature values as NaN (for an imputer); by default a missing value
+        is an error naming its column and line.
+    return_ids : bool, default=False
+        Also return the bag ids, in bag order.
+
+    Returns
+    -------
+    bags : Bags
+    y : ndarray of shape (n_bags,)
+    feature_names : list of str
+    ids : ndarray of shape (n_bags,)
+        Only when ``return_ids=True``.
+
+    Raises
+    ------
+    ValueError
+        An empty file, a header without rows, a missing column, a row without a bag id
+        or label, a bag with two labels, or a missing or non-numeric feature value;
+        the message names the file, the column and the line (row, for Parquet).
+    OSError
+        The file cannot be opened.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skmil.datasets import read_mil_csv
+    >>> path = os.path.join(tempfile.mkdtemp(), "bags.csv")
+    >>> with open(path, "w") as fh:
+    ...     _ = fh.write("bag_id,bag_label,f0\\nA,1,0.5\\nA,1,0.7\\nB,0,0.1\\n")
+    >>> bags, y, names, ids = read_mil_csv(path, return_ids=True)
+    >>> bags.sizes, y, names, ids
+    (array([2, 1]), array([1, 0]), ['f0'], array(['A', 'B'], dtype=object))
     """
+    import pandas as pd
+
     path = os.fspath(path)
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt") as fh:
-        header = fh.readline().strip().split(",")
-        if bag_col not in header or label_col not in header:
-            raise ValueError(
-                f"{path}: columns {bag_col!r} and {label_col!r} are required; header has "
-                f"{header[:10]}{'...' if len(header) > 10 else ''}. Name them with "
-                "--bag-col/--label-col (CLI) or bag_col=/label_col=."
+    parquet = path.lower().endswith((".parquet", ".pq"))
+    try:
+        if parquet:
+            df = pd.read_parquet(path)
+        else:
+            df = pd.read_csv(
+                path,
+                encoding="utf-8-sig",
+                skipinitialspace=True,
+                dtype={bag_col: str, label_col: str},
+                # a blank line is kept (then dropped below) so that the row index
+                # stays the line number
+                skip_blank_lines=False,
             )
-        raw = np.loadtxt(fh, delimiter=",", dtype=str, ndmin=2)
-    bag_idx, label_idx = header.index(bag_col), header.index(label_col)
-    feat_idx = [k for k in range(len(header)) if k not in (bag_idx, label_idx)]
-    try:
-        X = raw[:, feat_idx].astype(np.float64)
-    except ValueError as exc:
-        raise ValueError(f"{path}: non-numeric feature value ({exc}).") from None
-    labels = raw[:, label_idx]
-    try:
-        labels = labels.astype(np.int64)
-    except ValueError:
-        pass
-    bags, y = from_arrays(X, raw[:, bag_idx], labels)
-    return bags, y, [header[k] for k in feat_idx]
+    except pd.errors.EmptyDataError:
+        raise ValueError(
+            f"{path} is empty; it needs a header line naming the columns {bag_col!r}, "
+            f"{label_col!r} and the features, then one line per instance."
+        ) from None
+    except pd.errors.ParserError as exc:
+        raise ValueError(f"{path} is not a well-formed CSV file: {exc}".strip()) from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text; save it as UTF-8 CSV.") from None
+    except ImportError as exc:
+        raise ImportError(f"reading {path} needs a Parquet engine: {exc}") from None
+
+    def where(i: int) -> str:
+        return f"row {i}" if parquet else f"line {i + 2}"
+
+    columns = [str(c) for c in df.columns]
+    df.columns = columns
+    missing_cols = [c for c in (bag_col, label_col) if c not in columns]
+    if missing_cols:
+        raise ValueError(
+            f"{path}: no column {' or '.join(map(repr, missing_cols))}; the header has "
+            f"{columns[:10]}{'...' if len(columns) > 10 else ''}. Name the bag-id and "
+            "label columns with --bag-col/--label-col (CLI) or bag_col=/label_col=."
+        )
+    if not parquet:
+        df = df[~df.isna().all(axis=1)]
+    if len(df) == 0:
+        raise ValueError(f"{path} has a header but no data rows; add one row per instance.")
+    features = [c for c in columns if c not in (bag_col, label_col)]
+    if not features:
+        raise ValueError(
+            f"{path} has no feature columns besides {bag_col!r} and {label_col!r}."
+        )
+    index = df.index.to_numpy()
+    for col, what in ((bag_col, "bag id"), (label_col, "label")):
+        values = df[col]
+        empty = values.isna().to_numpy().copy()
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            empty |= values.astype(str).str.strip().eq("").to_numpy()
+        if empty.any():
+            bad = index[empty]
+            shown = ", ".join(where(int(i)) for i in bad[:5])
+            raise ValueError(
+                f"{path}: {bad.size} row(s) have no {what} in column {col!r} ({shown}"
+                f"{', ...' if bad.size > 5 else ''}); every row needs one."
+            )
+    ids = df[bag_col].to_numpy(dtype=object)
+    raw_labels = df[label_col]
+    n_labels = raw_labels.groupby(ids, sort=False).nunique()
+    if (n_labels > 1).any():
+        bag = n_labels.index[np.flatnonzero(n_labels.to_numpy() > 1)[0]]
+        rows = np.flatnonzero(ids == bag)
+        lab = raw_labels.to_numpy()[rows]
+        other = int(np.flatnonzero(lab != lab[0])[0])
+        raise ValueError(
+            f"{path}: bag {str(bag)!r} has two labels, {str(lab[0])!r} on "
+            f"{where(int(index[rows[0]]))} and {str(lab[other])!r} on "
+            f"{where(int(index[rows[other]]))}; the label column holds the bag label, "
+            "the same on every row of a bag."
+        )
+    for col in features:
+        values = df[col]
+        if values.dtype.kind in "biuf":
+            continue
+        numbers = pd.to_numeric(values, errors="coerce")
+        text = numbers.isna().to_numpy() & ~values.isna().to_numpy()
+        if text.any():
+            i = int(np.flatnonzero(text)[0])
+            raise ValueError(
+                f"{path}: column {col!r} holds the non-numeric value "
+                f"{str(values.iloc[i])!r} on {where(int(index[i]))}; every feature must be "
+                "a number (encode text features as numbers, or drop the column)."
+            )
+        df[col] = numbers
+    X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
+    if not allow_nan:
+        nan = np.isnan(X)
+        if nan.any():
+            i, j = (int(v) for v in np.argwhere(nan)[0])
+            raise ValueError(
+                f"{path}: column {features[j]!r} has a missing value on "
+                f"{where(int(index[i]))} ({int(nan.sum())} missing value(s) in all); fill "
+                "or drop them, or read with allow_nan=True and impute inside the model."
+            )
+    labels = raw_labels.to_numpy(dtype=object)
+    if raw_labels.dtype.kind in "biuf":
+        labels = raw_labels.to_numpy()
+    elif raw_labels.astype(str).str.match(_INTEGER).all():
+        labels = raw_labels.astype(str).str.strip().astype(np.int64).to_numpy()
+    else:
+        labels = np.asarray(raw_labels.astype(str).to_numpy(), dtype=str)
+    out = from_arrays(X, ids, labels, allow_nan=allow_nan, return_ids=return_ids)
+    if return_ids:
+        bags, y, bag_ids = out
+        return bags, y, features, bag_ids
+    bags, y = out
+    return bags, y, features
 
 
 @lru_cache(maxsize=8)

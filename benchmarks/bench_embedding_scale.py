@@ -12,8 +12,7 @@ its memory numbers are its own:
 
 Both are compared with the size of the instance array (N x 64 float64). The classifier
 in these runs is ``LogisticRegression`` (lbfgs), a linear model that trains on the
-encodings in place (PERFORMANCE.md: 5x faster than LinearSVC on 10k x 4096);
-liblinear (the default ``LinearSVC``) first copies its input into
+encodings in place; liblinear (the default ``LinearSVC``) first copies its input into
 its own sparse format (16 bytes per value), which alone is 2-4x the instance array for
 100,000 encodings.
 
@@ -26,10 +25,12 @@ The same table also gives ``skmil_public_inst_per_s``: the public
 ``transform(list_of_arrays)``, which adds input validation and conversion of the
 Python list of bags and, for VLAD/FV, the power and L2 normalisation.
 
-Writes ``benchmarks/results/embedding_scale.json`` (read by ``plot_embedding_scaling.py``);
-``--throughput-only`` replaces only its ``throughput`` list and keeps the ``runs``.
+Writes ``benchmarks/results/embedding_scale.json``; ``--throughput-only`` replaces only
+its ``throughput`` list and keeps the ``runs``; ``--plot`` draws
+``docs/images/embedding_scaling.png`` from it (log-log fit + predict time against the
+number of instances, a dashed line of slope 1 marking linear scaling).
 
-Reproduce (about 10 minutes on the 2-core development machine)::
+Reproduce (about 10 minutes on 2 cores)::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \\
         python benchmarks/bench_embedding_scale.py
@@ -40,11 +41,13 @@ Reproduce (about 10 minutes on the 2-core development machine)::
     # one method at one size, keeping the stored throughput table:
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \\
         python benchmarks/bench_embedding_scale.py --runs-only --methods miFV32 --sizes 1000000
+    python benchmarks/bench_embedding_scale.py --plot      # the figure of docs/embedding.rst
+    python benchmarks/bench_embedding_scale.py --tiny      # smoke test in a scratch folder
 
-``miFV32`` is miFV with ``dtype="float32"`` (``MiFV``'s default since the thirteenth
-session; ``miFV`` passes ``dtype="float64"``): the Fisher vectors, the largest array of
-the fit (about twice the instance array here in float64), are stored at single precision,
-and ``LogisticRegression`` trains on them without a copy.
+``miFV32`` is miFV with ``dtype="float32"`` (``MiFV``'s default; ``miFV`` passes
+``dtype="float64"``): the Fisher vectors, the largest array of the fit (about twice the
+instance array here in float64), are stored at single precision, and
+``LogisticRegression`` trains on them without a copy.
 """
 
 from __future__ import annotations
@@ -55,20 +58,22 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+from _timing import add_tiny_flag, best_of, print_reproduce, ratio
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SCRATCH = Path(os.environ.get("SKMIL_BENCH_DIR", "/tmp/skmil_bench_embedding"))
 RESULTS = ROOT / "benchmarks" / "results" / "embedding_scale.json"
+FIGURE = ROOT / "docs" / "images" / "embedding_scaling.png"
 #: "miFV32" is miFV with ``dtype="float32"`` Fisher vectors (half the output memory; MiFV's
-#: default since the thirteenth session), "miFV" the same with float64 vectors.
+#: default), "miFV" the same with float64 vectors.
 METHODS = ("miVLAD", "miFV", "miFV32", "BoW")
 
 
@@ -199,15 +204,6 @@ def _numpy_bow_per_bag(bags, C):
     return out
 
 
-def _best_time(fn, repeats: int):
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def _throughput(n_instances: int, repeats: int) -> list[dict]:
     from skmil.bags import Bags
     from skmil.embedding import BagOfWords, FisherVectorEncoder, VLADEncoder
@@ -239,12 +235,12 @@ def _throughput(n_instances: int, repeats: int) -> list[dict]:
     for name, enc, ours, refs in cases:
         ours()  # compile (or load the numba cache)
         enc.transform(bag_list[:5])
-        t_ours, z = _best_time(ours, repeats)
-        t_public, _ = _best_time(partial(enc.transform, bag_list), repeats)
+        t_ours, z = best_of(ours, repeats=repeats)
+        t_public, _ = best_of(partial(enc.transform, bag_list), repeats=repeats)
         print(f"  {name:13s} skmil {N / t_ours:12.0f} inst/s   public transform(list) "
               f"{N / t_public:11.0f} inst/s", flush=True)
         for ref_name, ref in refs.items():
-            t_ref, z_ref = _best_time(ref, repeats)
+            t_ref, z_ref = best_of(ref, repeats=repeats)
             err = float(np.max(np.abs(z - z_ref)))
             rows.append({"encoder": name, "baseline": ref_name, "n_instances": N,
                          "repeats": repeats,
@@ -253,8 +249,8 @@ def _throughput(n_instances: int, repeats: int) -> list[dict]:
                          "skmil_public_inst_per_s": N / t_public,
                          "public_speedup": t_ref / t_public})
             print(f"  {name:13s} skmil {N / t_ours:12.0f} inst/s   {ref_name:17s} "
-                  f"{N / t_ref:11.0f} inst/s   ratio {t_ref / t_ours:6.1f}x  "
-                  f"(public {t_ref / t_public:5.1f}x; max |diff| {err:.1e})", flush=True)
+                  f"{N / t_ref:11.0f} inst/s   ratio {ratio(t_ref, t_ours):>7}  "
+                  f"(public {ratio(t_ref, t_public)}; max |diff| {err:.1e})", flush=True)
     return rows
 
 
@@ -270,11 +266,26 @@ def main() -> None:
                     help="measure only the fit/predict runs; keep the stored throughput")
     ap.add_argument("--repeats", type=int, default=3,
                     help="throughput timings: best of this many runs, both sides")
-    ap.add_argument("--child", nargs=2, metavar=("METHOD", "N_BAGS"))
+    ap.add_argument("--plot", action="store_true",
+                    help="only draw docs/images/embedding_scaling.png from the stored runs")
+    ap.add_argument("--child", nargs=3, metavar=("METHOD", "N_BAGS", "SCRATCH"))
+    add_tiny_flag(ap)
     args = ap.parse_args()
+    global SCRATCH, RESULTS
     if args.child:
+        SCRATCH = Path(args.child[2])
         _child(args.child[0], int(args.child[1]))
         return
+    print_reproduce()
+    if args.plot:
+        plot(json.loads(RESULTS.read_text())["runs"], FIGURE)
+        return
+    if args.tiny:
+        # a scratch folder of its own, so the stored results and data stay untouched
+        tmp = tempfile.TemporaryDirectory()
+        SCRATCH, RESULTS = Path(tmp.name) / "data", Path(tmp.name) / "embedding_scale.json"
+        args.sizes, args.throughput_instances, args.repeats = [1000], 1000, 1
+        args.methods = args.methods[:2]
     max_bags = max(args.sizes) // 10
     data_file = SCRATCH / "data.npz"
     if (not data_file.exists() or not (SCRATCH / "instances.f64").exists()
@@ -297,7 +308,7 @@ def main() -> None:
     for n in args.sizes:
         for m in args.methods:
             out = subprocess.run(
-                [sys.executable, __file__, "--child", m, str(n // 10)],
+                [sys.executable, __file__, "--child", m, str(n // 10), str(SCRATCH)],
                 capture_output=True, text=True, check=True,
             )
             r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -315,6 +326,33 @@ def main() -> None:
     runs = [r for r in old["runs"] if (r["method"], r["n_bags"]) not in done] + runs
     RESULTS.write_text(json.dumps({"throughput": thr, "runs": runs}, indent=1))
     print(f"wrote {RESULTS}")
+
+
+def plot(runs: list[dict], out: Path) -> None:
+    """Log-log fit + predict time against the number of instances, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.0), dpi=100)
+    for method in sorted({r["method"] for r in runs}):
+        rs = sorted((r for r in runs if r["method"] == method), key=lambda r: r["n_instances"])
+        n = np.array([r["n_instances"] for r in rs])
+        t = np.array([r["fit_s"] + r["predict_s"] for r in rs])
+        ax.loglog(n, t, "o-", label=method)
+    n_all = np.array(sorted({r["n_instances"] for r in runs}), dtype=float)
+    t_ref = max(r["fit_s"] + r["predict_s"] for r in runs if r["n_instances"] == n_all[-1])
+    ax.loglog(n_all, t_ref * n_all / n_all[-1], "k--", lw=1, label="linear (slope 1)")
+    ax.set_xlabel("instances (10 per bag, d = 64)")
+    ax.set_ylabel("fit + predict time [s]")
+    ax.set_title("skmil bag embeddings: time vs instances")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -3,13 +3,18 @@
 Reads every 10-fold, untuned, seed-0-based row of the CSV written by
 ``python benchmarks/run_benchmark.py`` (whatever number of complete repetitions each cell
 has; cells with fewer repetitions than the most are marked ``[kx]``), and writes
-``docs/_benchmark_table.rst``, ``docs/images/benchmark_accuracy.png`` and
+``docs/_benchmark_table.rst``, one accuracy plot per estimator family
+(``docs/images/benchmark_accuracy_<family>.png``, each with the ``SimpleMI`` baseline for
+reference, so that every plot stays readable at page width) and
 ``docs/images/benchmark_fit_time.png``. Fit times (table column and plot) are the means
-over the first repetition's folds: every first repetition ran on the 2-core machine of
-docs/benchmarks.rst (except mi-Net's, whose ``n_init=3`` rows all ran on a 16-core
-machine), while later repetitions of the deep heads ran on a 16-core machine.
-With a second argument, the rows of record (no ``--param`` override) of the digits-bags
-CSV of ``run_benchmark.py --digits`` become ``docs/_digits_table.rst``::
+over the first repetition's folds. With a second argument, the rows of record (no
+``--param`` override) of the digits-bags CSV of ``run_benchmark.py --digits`` become
+``docs/_digits_table.rst``. From the committed CSVs::
+
+    python benchmarks/make_docs_table.py benchmarks/results/classic_results.csv \
+        benchmarks/results/digits_results.csv
+
+or from a fresh run::
 
     python benchmarks/make_docs_table.py benchmark_results/full/results.csv \
         benchmark_results/digits/digits_results.csv
@@ -32,6 +37,18 @@ from skmil.benchmark import (
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(HERE, os.pardir, "docs")
+#: accuracy plots, one per family: the subpackage of the estimator's class -> plot name
+FAMILIES = {"svm": "svm", "embedding": "embedding", "distance": "distance",
+            "graph": "distance", "dd": "distance", "deep": "deep"}
+BASELINE = "SimpleMI"
+
+
+def family_of(name: str) -> str:
+    """The plot an estimator goes in, from the subpackage that defines its class."""
+    from skmil.utils import all_estimators
+
+    module = dict(all_estimators())[name].__module__
+    return FAMILIES.get(module.split(".")[1], "baseline")
 
 
 def markdown_to_rst(table: str) -> str:
@@ -60,10 +77,18 @@ def main(csv_path: str, digits_path: str | None = None) -> None:
     with open(os.path.join(DOCS, "_benchmark_table.rst"), "w") as fh:
         fh.write(rst_table(rows, time_repeat="0") + "\n")
     os.makedirs(os.path.join(DOCS, "images"), exist_ok=True)
+    images = os.path.join(DOCS, "images")
     with tempfile.TemporaryDirectory() as tmp:
         for path in plot_results(rows, tmp, time_repeat="0"):
-            name = "benchmark_" + os.path.basename(path)
-            shutil.copy(path, os.path.join(DOCS, "images", name))
+            if os.path.basename(path) == "fit_time.png":
+                shutil.copy(path, os.path.join(images, "benchmark_fit_time.png"))
+        families = {r["estimator"]: family_of(r["estimator"]) for r in rows}
+        for family in sorted(set(families.values()) - {"baseline"}):
+            subset = [r for r in rows
+                      if families[r["estimator"]] == family or r["estimator"] == BASELINE]
+            for path in plot_results(subset, tmp, time_repeat="0"):
+                if os.path.basename(path) == "accuracy.png":
+                    shutil.copy(path, os.path.join(images, f"benchmark_accuracy_{family}.png"))
     print(f"{len(rows)} folds from {csv_path} -> docs/_benchmark_table.rst, docs/images/")
     if digits_path:
         with open(os.path.join(DOCS, "_digits_table.rst"), "w") as fh:

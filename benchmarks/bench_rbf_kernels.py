@@ -21,6 +21,7 @@ Both sides agree to 1e-12 relative (checked). Reproduce::
 
     python benchmarks/bench_rbf_kernels.py                 # musk1 fox tiger elephant musk2
     python benchmarks/bench_rbf_kernels.py --datasets musk2 --repeats 3
+    python benchmarks/bench_rbf_kernels.py --tiny     # smoke test, seconds
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _timing import add_tiny_flag, best_of, print_reproduce, ratio  # noqa: E402
 
 # run as a script, so this directory is on sys.path
 from bench_svm_vs_misvm import _split  # noqa: E402
@@ -79,18 +80,10 @@ def numpy_set_kernel(X, offsets, gamma, block_size=512):
     return K
 
 
-def _best(fn, repeats):
-    fn()  # warm-up (numba compilation, caches)
-    best = np.inf
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
-
-
-def _run_dataset(name, repeats):
+def _run_dataset(name, repeats, n_bags=None):
     bags, y, _, _ = _split(name)  # the misvm comparison's split and standardisation
+    if n_bags is not None:
+        bags, y = bags[:n_bags], y[:n_bags]
     X = np.vstack(bags)
     gamma = 1.0 / X.shape[1]
     offsets = np.concatenate([[0], np.cumsum([len(b) for b in bags])]).astype(np.int64)
@@ -115,13 +108,14 @@ def _run_dataset(name, repeats):
          lambda: blocked_set_kernel(Xs, off_s, gamma=gamma)),
     ]
     for what, size, ref_fn, ours_fn in cases:
-        t_ref, ref = _best(ref_fn, repeats)
-        t_ours, ours = _best(ours_fn, repeats)
+        # warm-up call first: numba compilation and caches are not part of the cost
+        t_ref, ref = best_of(ref_fn, repeats=repeats, warmup=True)
+        t_ours, ours = best_of(ours_fn, repeats=repeats, warmup=True)
         if what == "exp":
             ref, ours = ref.ravel(), ours.ravel()
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-300)
         print(f"{name:9s} {what:12s} {size:>16s} {t_ref * 1e3:9.2f} {t_ours * 1e3:9.2f} "
-              f"{t_ref / t_ours:5.2f}x", flush=True)
+              f"{ratio(t_ref, t_ours):>6}", flush=True)
 
 
 def main(argv=None):
@@ -129,11 +123,16 @@ def main(argv=None):
     ap.add_argument("--datasets", nargs="*",
                     default=["musk1", "fox", "tiger", "elephant", "musk2"])
     ap.add_argument("--repeats", type=int, default=7)
+    add_tiny_flag(ap)
     args = ap.parse_args(argv)
+    print_reproduce()
+    n_bags = None
+    if args.tiny:
+        args.datasets, args.repeats, n_bags = ["musk1"], 1, 20
     print(f"{'data':9s} {'what':12s} {'size':>16s} {'numpy ms':>9s} {'skmil ms':>9s} "
           f"{'ratio':>6s}")
     for name in args.datasets:
-        _run_dataset(name, args.repeats)
+        _run_dataset(name, args.repeats, n_bags)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,36 @@
 """The estimator contract: base classes every skmil estimator derives from.
 
-:class:`BaseMILClassifier` owns input validation, label encoding and the public
-prediction methods; a subclass implements only ``_fit(bags, y)`` and
-``_decision_function(bags)`` over the flat :class:`~skmil.bags.Bags` layout, with
-``y`` already encoded as 0/1 (1 = ``classes_[1]``, the positive class).
+:class:`BaseMILClassifier` owns parameter validation, input validation, label encoding,
+the decision threshold and the public prediction methods; a subclass implements only
+``_fit(bags, y)`` and ``_decision_function(bags)`` over the flat :class:`~skmil.bags.Bags`
+layout, with ``y`` already encoded as 0/1 (1 = ``classes_[1]``, the positive class).
 :class:`InstancePredictionMixin` adds ``decision_function_instances`` and
-``predict_instances`` for estimators with an instance-level model, so ``hasattr`` tells
-the truth. :class:`BaseMILTransformer` does the same for bag transformers.
+``predict_instances`` for estimators whose instance scores are witness scores, so
+``hasattr`` tells the truth. :class:`BaseMILTransformer` does the same for bag
+transformers.
+
+The instance-prediction contract
+--------------------------------
+``decision_function_instances(X)`` returns, for every instance, a *witness score* of
+``classes_[1]``: positive means the model takes the instance for a witness (an instance
+that makes its bag positive), on the same scale and with the same threshold as the bag
+scores of ``decision_function``. ``predict_instances(X)`` is that score thresholded at 0:
+``classes_[1]`` where the score is positive, ``classes_[0]`` elsewhere. How a bag's score
+follows from its instances' scores is declared by the estimator's
+:class:`MILTags` ``bag_rule``: ``"max"`` is the standard MI assumption (the bag score is
+the largest instance score, so a bag is predicted positive exactly when one of its
+instances is), ``"noisy-or"``, ``"mean"``, ``"sum"`` and ``"convex"`` (a weighted mean, as
+in attention pooling) are the others. Per-instance outputs that are not witness scores
+(attention weights, kernel contributions) are offered under their own names, listed in
+``MILTags.instance_outputs``; :func:`skmil.utils.estimator_checks.check_instance_contract`
+enforces all of this.
 """
 
 from __future__ import annotations
 
+import warnings
+from abc import ABCMeta, abstractmethod
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,7 +45,140 @@ __all__ = [
     "BaseMILTransformer",
     "InstancePredictionMixin",
     "MILEstimatorMixin",
+    "MILTags",
+    "get_mil_tags",
 ]
+
+#: Bag rules an estimator can declare (see :class:`MILTags`).
+BAG_RULES = ("max", "noisy-or", "mean", "sum", "convex")
+
+# Squared norms above this overflow once a few of them are added (squared distances,
+# kernel sums); values whose squares underflow to 0 make every distance 0.
+_MAX_SQUARED_NORM = np.finfo(np.float64).max / 16
+_MIN_ABS_SCALE = 1e-150
+
+
+@dataclass(frozen=True)
+class MILTags:
+    """skmil's estimator tags, beside scikit-learn's ``__sklearn_tags__``.
+
+    Parameters
+    ----------
+    instance_scores : bool
+        ``decision_function_instances`` returns witness scores of ``classes_[1]`` and
+        ``predict_instances`` thresholds them at 0 (see the module docstring).
+    bag_rule : {"max", "noisy-or", "mean", "sum", "convex"} or None
+        How a bag's decision value follows from its instances' witness scores ``s``:
+        ``"max"`` the largest ``s`` (the standard MI assumption), ``"noisy-or"``
+        ``logit(1 - prod(1 - sigmoid(s + t))) - t`` with ``t = threshold_``, ``"mean"`` and
+        ``"sum"`` their mean and sum, ``"convex"`` a weighted mean (between the smallest
+        and the largest ``s``). None when no such relation holds.
+    instance_outputs : tuple of str
+        Names of methods that return other per-instance outputs (one array per bag) that
+        are *not* witness scores, e.g. ``"attention_weights"``.
+    pairwise : bool
+        The estimator takes bags of precomputed instance-kernel rows
+        (``kernel="precomputed"``); scikit-learn's ``pairwise`` tag is set to match.
+
+    Examples
+    --------
+    >>> from skmil.base import get_mil_tags
+    >>> from skmil.svm import SIL
+    >>> get_mil_tags(SIL()).bag_rule
+    'max'
+    """
+
+    instance_scores: bool = False
+    bag_rule: str | None = None
+    instance_outputs: tuple[str, ...] = ()
+    pairwise: bool = False
+
+
+def get_mil_tags(estimator: Any) -> MILTags:
+    """The :class:`MILTags` of an estimator (defaults for a non-skmil estimator).
+
+    Parameters
+    ----------
+    estimator : estimator instance
+
+    Returns
+    -------
+    MILTags
+
+    Examples
+    --------
+    >>> from skmil.base import get_mil_tags
+    >>> from skmil.embedding import SimpleMI
+    >>> get_mil_tags(SimpleMI()).instance_scores
+    False
+    """
+    method = getattr(estimator, "__mil_tags__", None)
+    return method() if method is not None else MILTags()
+
+
+def _bag_feature_names(X: Any) -> np.ndarray | None:
+    """Column names when the bags are pandas/polars DataFrames with string columns."""
+    if isinstance(X, Bags) or not isinstance(X, (list, tuple)) or not X:
+        return None
+    first = X[0]
+    columns = getattr(first, "columns", None)
+    if columns is None or not hasattr(first, "shape"):
+        return None
+    names = np.asarray([str(c) for c in columns], dtype=object)
+    if not all(isinstance(c, str) for c in columns):
+        return None
+    for i, bag in enumerate(X[1:], start=1):
+        other = getattr(bag, "columns", None)
+        if other is None or list(map(str, other)) != list(names):
+            raise ValueError(
+                f"Bag {i} has columns {list(other) if other is not None else None}, but bag 0 "
+                f"has {list(names)}; every bag must have the same feature columns."
+            )
+    return names
+
+
+def _check_scale(bags: Bags, name: str) -> None:
+    """Refuse instances whose scale overflows or underflows squared distances."""
+    X = bags.instances
+    if X.size == 0:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        sq = np.einsum("ij,ij->i", X, X)
+    bad = np.flatnonzero(sq > _MAX_SQUARED_NORM)
+    if bad.size:
+        bag = int(np.searchsorted(bags.offsets, bad[0], side="right") - 1)
+        top = float(np.nanmax(np.abs(bags[bag])))
+        raise ValueError(
+            f"Bag {bag} has values up to {top:.3g}: squared distances and kernel sums of "
+            f"such instances overflow float64, so {name} would return NaN or infinite "
+            "scores. Standardise the features first, e.g. make_pipeline("
+            f"skmil.preprocessing.InstanceTransformer(), {name}())."
+        )
+    top = float(np.nanmax(np.abs(X))) if X.size else 0.0
+    if 0.0 < top < _MIN_ABS_SCALE:
+        raise ValueError(
+            f"Every value of the bags is below {top:.3g} in magnitude: their squares "
+            f"underflow float64 to 0, so {name} would see identical instances. Standardise "
+            "the features first, e.g. make_pipeline(skmil.preprocessing.InstanceTransformer(), "
+            f"{name}())."
+        )
+
+
+def _check_finite_output(values: np.ndarray, offsets: np.ndarray | None, name: str,
+                         what: str) -> None:
+    """Raise ``ValueError`` naming the bags whose outputs are NaN or infinite."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return
+    rows = np.flatnonzero(~finite.reshape(finite.shape[0], -1).all(axis=1))
+    bags = rows if offsets is None else np.unique(
+        np.searchsorted(offsets, rows, side="right") - 1)
+    shown = ", ".join(str(int(b)) for b in bags[:5]) + (" ..." if bags.size > 5 else "")
+    raise ValueError(
+        f"{name} produced non-finite {what} for {bags.size} bag(s) ({shown}). The "
+        "computation overflowed or underflowed: standardise the features (e.g. "
+        "skmil.preprocessing.InstanceTransformer) or check the fitted model's parameters."
+    )
 
 
 class MILEstimatorMixin:
@@ -33,22 +186,104 @@ class MILEstimatorMixin:
 
     #: NaN/inf are rejected unless a subclass opts in (instance-wise imputers).
     _allow_nan: ClassVar[bool] = False
-    #: Fast parameters for the shared contract tests (small iteration counts etc.).
-    _contract_test_params: ClassVar[dict[str, Any]] = {}
+    #: Refuse instances whose scale overflows squared distances (see ``_check_scale``);
+    #: off for instance-wise transformers, which are how such data gets standardised.
+    _check_input_scale: ClassVar[bool] = True
+    #: Optional packages the estimator needs (the registry skips it when one is missing).
+    _required_dependencies: ClassVar[tuple[str, ...]] = ()
+    #: Parameter constraints, checked once at the start of ``fit`` (scikit-learn's format).
+    _parameter_constraints: ClassVar[dict[str, list]] = {}
 
     def _validate_bags(self, X: Any, *, reset: bool) -> Bags:
-        """Check bags; at fit (``reset=True``) record ``n_features_in_``."""
+        """Check bags; at fit (``reset=True``) record ``n_features_in_`` and feature names."""
+        names = _bag_feature_names(X)
         if reset:
             bags = check_bags(X, allow_nan=self._allow_nan)
             self.n_features_in_ = bags.n_features
-            return bags
-        check_is_fitted(self)
-        return check_bags(
-            X,
-            allow_nan=self._allow_nan,
-            n_features=self.n_features_in_,
-            estimator_name=type(self).__name__,
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        else:
+            check_is_fitted(self)
+            self._check_feature_names(names)
+            bags = check_bags(
+                X,
+                allow_nan=self._allow_nan,
+                n_features=self.n_features_in_,
+                estimator_name=type(self).__name__,
+            )
+        if self._check_input_scale:
+            _check_scale(bags, type(self).__name__)
+        return bags
+
+    def _check_feature_names(self, names: np.ndarray | None) -> None:
+        fitted = getattr(self, "feature_names_in_", None)
+        label = type(self).__name__
+        if fitted is None:
+            if names is not None:
+                warnings.warn(
+                    f"The bags have feature names, but {label} was fitted without them.",
+                    UserWarning, stacklevel=4,
+                )
+            return
+        if names is None:
+            warnings.warn(
+                f"The bags have no feature names, but {label} was fitted with feature "
+                "names.", UserWarning, stacklevel=4,
+            )
+            return
+        if list(names) != list(fitted):
+            missing = [n for n in fitted if n not in set(names)]
+            unexpected = [n for n in names if n not in set(fitted)]
+            detail = []
+            if unexpected:
+                detail.append(f"unseen at fit: {unexpected[:5]}")
+            if missing:
+                detail.append(f"seen at fit but missing: {missing[:5]}")
+            if not detail:
+                detail.append("same names in another order")
+            raise ValueError(
+                f"The bags' feature names differ from those {label} was fitted with ("
+                + "; ".join(detail) + "). Pass the columns of the training bags, in order."
+            )
+
+    def _canonical_training_set(self, bags: Bags, y: np.ndarray | None):
+        """The training bags in canonical order, so the model ignores their given order.
+
+        The permutation (:func:`skmil._inner_cv.canonical_order`) is kept in
+        ``_train_order``: training bag ``i`` seen by ``_fit`` is the user's bag
+        ``_train_order[i]``, which is how fitted attributes that index training bags
+        (``support_``, ...) are mapped back to the user's numbering.
+        """
+        from ._inner_cv import canonical_order
+
+        order = canonical_order(bags, np.zeros(bags.n_bags) if y is None else y)
+        self._train_order = order
+        if np.array_equal(order, np.arange(bags.n_bags)):
+            return bags, y
+        if getattr(self, "_pairwise_bags", False) and bags.n_features == bags.n_instances:
+            bags = bags.take_pairwise(order, order)
+        else:
+            bags = bags.take(order)
+        return bags, (None if y is None else y[order])
+
+    def _validate_params(self) -> None:
+        """Check ``_parameter_constraints`` (before any work; raises ``InvalidParameterError``)."""
+        from sklearn import get_config
+
+        if get_config().get("skip_parameter_validation", False):
+            return
+        from .utils._param_validation import validate_parameter_constraints
+
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=type(self).__name__,
         )
+
+    def __mil_tags__(self) -> MILTags:
+        return MILTags(pairwise=bool(getattr(self, "_pairwise_bags", False)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -56,16 +291,25 @@ class MILEstimatorMixin:
         tags.input_tags.three_d_array = True
         tags.input_tags.sparse = True
         tags.input_tags.allow_nan = self._allow_nan
+        tags.input_tags.pairwise = bool(getattr(self, "_pairwise_bags", False))
         return tags
 
 
-class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator):
+class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of every skmil bag classifier.
 
     Subclasses implement ``_fit(bags, y)`` (``bags`` a :class:`~skmil.bags.Bags`, ``y``
     int64 0/1 with 1 meaning ``classes_[1]``) and ``_decision_function(bags)`` returning
-    one float per bag, larger meaning more positive, with 0 as the decision threshold.
-    ``predict`` is derived from it, so ``predict`` and ``decision_function`` always agree.
+    one float per bag, larger meaning more positive, with 0 as the model's own decision
+    threshold. ``predict`` is derived from ``decision_function``, so the two always agree.
+
+    Estimators with a ``threshold`` parameter get it applied here, once, the same way
+    for all: ``threshold`` is an offset on the scale of ``_decision_function`` (an SVM
+    margin, or the log-odds of a probability model), ``threshold_`` is the value used, and
+    ``decision_function`` and ``decision_function_instances`` return the raw scores minus
+    ``threshold_``. ``threshold="auto"`` chooses it by inner cross-validation
+    (:func:`skmil._threshold.cv_threshold`). ``_fit`` may set ``threshold_`` itself when
+    it chooses it jointly with other parameters on the same inner folds.
 
     Labels may be any two values (ints, strings, bools, -1/+1); ``classes_`` is sorted and
     ``classes_[1]`` is the positive class, the one whose bags hold witnesses. More than two
@@ -85,10 +329,20 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         self : object
+            The fitted estimator.
         """
+        self._validate_params()
         bags = self._validate_bags(X, reset=True)
         y_enc = self._encode_labels(y, bags.n_bags)
+        bags, y_enc = self._canonical_training_set(bags, y_enc)
+        if "threshold_" in vars(self):
+            del self.threshold_
         self._fit(bags, y_enc)
+        if "threshold" in self.get_params(deep=False) and "threshold_" not in vars(self):
+            from ._threshold import cv_threshold
+
+            self.threshold_ = cv_threshold(self, bags, y_enc)
+        self._check_training_scores(bags)
         return self
 
     def _encode_labels(self, y: Any, n_bags: int) -> np.ndarray:
@@ -113,11 +367,31 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         return y_enc.astype(np.int64).ravel()
 
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        """Fit on validated bags and 0/1 labels."""
 
-    def _decision_function(self, bags: Bags) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _decision_function(self, bags: Bags) -> np.ndarray:
+        """Raw bag scores (before ``threshold_``), one per bag, positive above 0."""
+
+    def _threshold_offset(self) -> float:
+        return float(getattr(self, "threshold_", 0.0))
+
+    def _check_training_scores(self, bags: Bags) -> None:
+        """Refuse non-finite training scores; warn when every training bag scores the same."""
+        scores = np.asarray(self._decision_function(bags), dtype=np.float64).ravel()
+        name = type(self).__name__
+        _check_finite_output(scores, None, name, "scores on its training bags")
+        if scores.size > 1 and np.ptp(scores) <= 1e-12 * max(1.0, float(np.abs(scores).max())):
+            warnings.warn(
+                f"{name} scores every training bag the same ({scores[0]:.6g}), so it predicts "
+                "one class for every bag. The features' scale may be extreme or the features "
+                "constant: standardise them (skmil.preprocessing.InstanceTransformer) or "
+                "check the parameters.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Bag scores: larger means more likely ``classes_[1]``; positive above 0.
@@ -125,13 +399,18 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            Bags to score.
 
         Returns
         -------
         scores : ndarray of shape (n_bags,)
+            One score per bag.
         """
         bags = self._validate_bags(X, reset=False)
-        return np.asarray(self._decision_function(bags), dtype=np.float64).ravel()
+        scores = np.asarray(self._decision_function(bags), dtype=np.float64).ravel()
+        scores = scores - self._threshold_offset()
+        _check_finite_output(scores, None, type(self).__name__, "scores")
+        return scores
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted bag labels (values of ``classes_``).
@@ -139,16 +418,20 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            Bags to classify.
 
         Returns
         -------
         y_pred : ndarray of shape (n_bags,)
+            One label per bag.
         """
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(np.intp)]
 
     def _proba_from_positive(self, p_pos: np.ndarray) -> np.ndarray:
-        p_pos = np.clip(np.asarray(p_pos, dtype=np.float64).ravel(), 0.0, 1.0)
+        p_pos = np.asarray(p_pos, dtype=np.float64).ravel()
+        _check_finite_output(p_pos, None, type(self).__name__, "probabilities")
+        p_pos = np.clip(p_pos, 0.0, 1.0)
         return np.column_stack([1.0 - p_pos, p_pos])
 
     def __sklearn_tags__(self):
@@ -158,35 +441,53 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator):
 
 
 class InstancePredictionMixin:
-    """Instance-level predictions for classifiers that have an instance model.
+    """Witness scores and labels for classifiers whose instance scores are witness scores.
 
-    A subclass implements ``_decision_function_instances(bags)`` returning one score per
-    instance (flat, in the order of ``bags.instances``), positive meaning a witness of
-    ``classes_[1]``. What the score means (an SVM margin, a probability's log-odds, an
-    attention weight) is documented by each estimator.
+    A subclass implements ``_decision_function_instances(bags)`` returning one raw score
+    per instance (flat, in the order of ``bags.instances``, on the scale of
+    ``_decision_function`` and before ``threshold_``), positive meaning a witness of
+    ``classes_[1]``, and declares its bag rule in ``__mil_tags__`` (see :class:`MILTags`).
+    ``predict_instances`` is always ``decision_function_instances > 0``.
     """
 
-    def _decision_function_instances(self, bags: Bags) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def _decision_function_instances(self, bags: Bags) -> np.ndarray:
+        """Raw witness scores, one per instance of ``bags``."""
 
-    def _predict_instances_mask(self, bags: Bags) -> np.ndarray:
-        """Boolean witness mask per instance; default threshold 0 on the instance score."""
-        return self._decision_function_instances(bags) > 0
+    def _bag_rule(self) -> str | None:
+        """The bag rule of the fitted configuration (see :class:`MILTags`)."""
+        return "max"
+
+    def __mil_tags__(self) -> MILTags:
+        base = super().__mil_tags__()
+        return MILTags(
+            instance_scores=True,
+            bag_rule=self._bag_rule(),
+            instance_outputs=base.instance_outputs,
+            pairwise=base.pairwise,
+        )
+
+    def _instance_scores(self, bags: Bags) -> np.ndarray:
+        scores = np.asarray(self._decision_function_instances(bags), dtype=np.float64).ravel()
+        scores = scores - self._threshold_offset()
+        _check_finite_output(scores, bags.offsets, type(self).__name__, "instance scores")
+        return scores
 
     def decision_function_instances(self, X: Any) -> list[np.ndarray]:
-        """Instance scores, one 1-D array per bag, larger meaning more positive.
+        """Witness scores of ``classes_[1]``, one 1-D array per bag; positive = witness.
 
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            Bags whose instances to score.
 
         Returns
         -------
         scores : list of ndarray of shape (n_instances_i,)
+            On the scale of ``decision_function`` and with the same threshold.
         """
         bags = self._validate_bags(X, reset=False)
-        scores = np.asarray(self._decision_function_instances(bags), dtype=np.float64)
-        return bags.split(scores.ravel())
+        return bags.split(self._instance_scores(bags))
 
     def predict_instances(self, X: Any) -> list[np.ndarray]:
         """Instance labels, one array per bag: ``classes_[1]`` for predicted witnesses.
@@ -194,23 +495,27 @@ class InstancePredictionMixin:
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            Bags whose instances to label.
 
         Returns
         -------
         labels : list of ndarray of shape (n_instances_i,)
+            ``classes_[1]`` where ``decision_function_instances`` is positive.
         """
         bags = self._validate_bags(X, reset=False)
-        mask = np.asarray(self._predict_instances_mask(bags), dtype=bool).ravel()
+        mask = self._instance_scores(bags) > 0
         return bags.split(self.classes_[mask.astype(np.intp)])
 
 
-class BaseMILTransformer(MILEstimatorMixin, TransformerMixin, BaseEstimator):
+class BaseMILTransformer(MILEstimatorMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of skmil's bag transformers.
 
     Bag embeddings (``BagStatistics``, ``VLADEncoder``, ...) turn bags into a 2-D array
     ``(n_bags, n_output_features)`` for any sklearn classifier; instance-wise
     transformers (``InstanceTransformer``) return new bags. Subclasses implement
-    ``_fit(bags, y)`` and ``_transform(bags)``.
+    ``_fit(bags, y)`` and ``_transform(bags)``; bag embeddings also give their output
+    width as ``_n_features_out`` (or override ``get_feature_names_out``), which makes
+    ``get_feature_names_out`` and ``set_output(transform="pandas")`` work.
     """
 
     def fit(self, X: Any, y: Any = None) -> BaseMILTransformer:
@@ -219,26 +524,45 @@ class BaseMILTransformer(MILEstimatorMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            Training bags.
         y : array-like of shape (n_bags,), optional
             Bag labels; ignored by unsupervised transformers.
 
         Returns
         -------
         self : object
+            The fitted transformer.
         """
+        self._validate_params()
         bags = self._validate_bags(X, reset=True)
         if y is not None:
             y = check_bag_labels(y, bags.n_bags)
-        self._fit(bags, y)
+        self._fit(*self._canonical_training_set(bags, y))
         return self
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params):
-        """Fit to ``X`` and transform it, validating the bags once."""
+        """Fit to ``X`` and transform it, validating the bags once.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+            Training bags.
+        y : array-like of shape (n_bags,), optional
+            Bag labels; ignored by unsupervised transformers.
+        **fit_params : dict
+            Unused; accepted for scikit-learn compatibility.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_bags, n_output_features) or Bags
+            The transformed training bags.
+        """
+        self._validate_params()
         bags = self._validate_bags(X, reset=True)
         if y is not None:
             y = check_bag_labels(y, bags.n_bags)
-        self._fit(bags, y)
-        return self._transform(bags)
+        self._fit(*self._canonical_training_set(bags, y))
+        return self._checked_transform(bags)
 
     def transform(self, X: Any):
         """Transform bags (see the subclass for the output type).
@@ -246,12 +570,46 @@ class BaseMILTransformer(MILEstimatorMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            Bags to transform.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_bags, n_output_features) or Bags
+            The transformed bags.
         """
         bags = self._validate_bags(X, reset=False)
-        return self._transform(bags)
+        return self._checked_transform(bags)
 
-    def _fit(self, bags: Bags, y: np.ndarray | None) -> None:  # pragma: no cover
-        raise NotImplementedError
+    def _checked_transform(self, bags: Bags):
+        out = self._transform(bags)
+        values = out.instances if isinstance(out, Bags) else out
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f" and not self._allow_nan:
+            offsets = out.offsets if isinstance(out, Bags) else None
+            _check_finite_output(values, offsets, type(self).__name__, "features")
+        return out
 
-    def _transform(self, bags: Bags):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            Unused except for validation; the output names come from the fitted model.
+
+        Returns
+        -------
+        names : ndarray of str
+            ``<classname><i>`` for each output column, unless the transformer names them.
+        """
+        check_is_fitted(self)
+        n_out = self._n_features_out
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(n_out)], dtype=object)
+
+    @abstractmethod
+    def _fit(self, bags: Bags, y: np.ndarray | None) -> None:
+        """Fit on validated bags (labels as given, or None)."""
+
+    @abstractmethod
+    def _transform(self, bags: Bags):
+        """Transform validated bags."""

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -118,7 +119,33 @@ def test_cli_datasets_and_estimators(capsys):
     out = capsys.readouterr().out
     assert "musk1" in out and "elephant" in out
     assert main(["estimators"]) == 0
-    assert "SIL" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    classifiers, transformers = out.split("\n\nTransformers")
+    assert "  SIL " in classifiers and "BagStatistics" not in classifiers
+    assert "  BagStatistics " in transformers and "  SIL " not in transformers
+    assert "`" not in out and ":class:" not in out  # plain text, no reStructuredText
+    assert main(["estimators", "--type", "transformer"]) == 0
+    assert "SIL" not in capsys.readouterr().out
+
+
+def test_estimator_table_matches_the_registry():
+    from skmil._catalog import CLASSIFIERS, TRANSFORMERS, plain_summary
+    from skmil.utils import all_estimators
+
+    for table, kind in ((CLASSIFIERS, "classifier"), (TRANSFORMERS, "transformer")):
+        registry = {n: plain_summary(c.__doc__) for n, c in all_estimators(kind)}
+        assert table == registry, (
+            f"skmil/_catalog.py is out of date for the {kind}s; the registry says {registry}"
+        )
+
+
+def test_cli_estimators_answers_without_importing_estimators():
+    code = ("import sys; from skmil.cli import main; main(['estimators']); "
+            "sys.stderr.write(' '.join(m for m in ('sklearn', 'torch', 'numba') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert "MIKernelSVM" in out.stdout and out.stderr == ""
 
 
 def test_cli_evaluate_shipped_and_user_csv(tmp_path, capsys):
@@ -135,8 +162,106 @@ def test_cli_evaluate_shipped_and_user_csv(tmp_path, capsys):
                  "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "2 x 3-fold" in out and "ROC AUC" in out
-    with pytest.raises(SystemExit, match="unknown estimator"):
-        main(["evaluate", "--estimator", "nope", "--dataset", "musk1"])
+    assert "positive class 'pos' (the larger label; 'neg' is negative)" in out
+    assert "(std over 2 repetitions)" in out
+
+
+def test_cli_evaluate_one_repetition_shows_the_fold_spread(capsys):
+    assert main(["evaluate", "--estimator", "SimpleMI", "--dataset", "musk1", "--cv", "3",
+                 "--repeats", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "positive class 1 (the larger label; 0 is negative): 47 of 92 bags" in out
+    line = next(x for x in out.splitlines() if "accuracy" in x)
+    assert line.endswith("(std over 3 folds)") and "± 0.000" not in line
+
+
+def _csv(tmp_path, text):
+    path = tmp_path / "bags.csv"
+    path.write_text(text)
+    return str(path)
+
+
+_GOOD = "bag_id,bag_label,f0\n" + "".join(f"b{i},{i % 2},{i}\n" for i in range(8))
+
+
+@pytest.mark.parametrize(
+    "text, args, message",
+    [
+        ("", [], "is empty; it needs a header line"),
+        ("bag_id,bag_label,f0\n", [], "has a header but no data rows"),
+        (_GOOD, ["--bag-col", "patient"], "no column 'patient'"),
+        ("bag_id,bag_label,f0\na,0,1\na,1,2\nb,0,3\n", [],
+         "bag 'a' has two labels, '0' on line 2 and '1' on line 3"),
+        ("bag_id,bag_label,f0\na,0,1\na,0,\nb,1,3\n", [],
+         "column 'f0' has a missing value on line 3"),
+        ("bag_id,bag_label,f0\na,0,1\na,0,x\nb,1,3\n", [],
+         "column 'f0' holds the non-numeric value 'x' on line 3"),
+        ("bag_id,bag_label,f0\na,0,1\n,0,2\nb,1,3\n", [], "have no bag id .*line 3"),
+        (_GOOD, ["--estimator", "SIM"], r"unknown estimator 'SIM' \(did you mean SIL\?\)"),
+        (_GOOD, ["--estimator", "BagStatistics"], "BagStatistics is a transformer, not a "
+         "classifier"),
+        (_GOOD, ["--param", "Cx=1"], "Invalid parameter 'Cx'"),
+        ("bag_id,bag_label,f0\na,0,1\nb,0,2\n", [], "exactly two bag labels; .* has 1: 0"),
+        (_GOOD, ["--cv", "5"], "--cv 5 needs at least 5 bags of each label"),
+    ],
+    ids=["empty", "header_only", "missing_column", "two_labels", "missing_value",
+         "text_value", "missing_bag_id", "unknown_estimator", "transformer", "bad_param",
+         "one_class", "too_few_bags"],
+)
+def test_cli_malformed_input_is_one_line_and_status_2(tmp_path, capsys, text, args, message):
+    argv = ["evaluate", "--estimator", "SIL", "--dataset", _csv(tmp_path, text), "--cv", "2",
+            "--repeats", "1", "--no-progress"]
+    # a later option wins in argparse
+    assert main(argv + args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skmil: error: ")
+    assert re.search(message, lines[0]), lines[0]
+
+
+def test_cli_unreadable_or_unknown_path(tmp_path, capsys):
+    for dataset, message in ((str(tmp_path), "is a directory"),
+                             ("musk3", "nor a file (did you mean musk2 or musk1?)")):
+        assert main(["evaluate", "--estimator", "SIL", "--dataset", dataset]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 1 and message in err[0]
+
+
+@pytest.mark.parametrize("option", [["--repeats", "0"], ["--cv", "1"], ["--cv", "x"]])
+def test_cli_counts_below_their_minimum_are_refused_by_argparse(capsys, option):
+    with pytest.raises(SystemExit) as exc:
+        main(["evaluate", "--estimator", "SIL", "--dataset", "musk1", *option])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith(
+        f"skmil evaluate: error: argument {option[0]}"
+    )
+
+
+def test_cli_benchmark_repeats_zero_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["benchmark", "--repeats", "0", "--out", str(tmp_path)])
+    assert exc.value.code == 2 and "must be at least 1" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "results.md")
+    with pytest.raises(ValueError, match="n_repeats must be at least 1"):
+        run_benchmark(["SimpleMI"], ["musk1"], n_repeats=0, out_dir=str(tmp_path))
+
+
+def test_cli_debug_shows_the_traceback(tmp_path):
+    path = _csv(tmp_path, "")
+    argv = ["evaluate", "--estimator", "SIL", "--dataset", path]
+    quiet = subprocess.run([sys.executable, "-m", "skmil", *argv], capture_output=True,
+                           text=True)
+    assert quiet.returncode == 2 and "Traceback" not in quiet.stderr
+    assert len(quiet.stderr.splitlines()) == 1
+    with pytest.raises(ValueError, match="is empty"):
+        main(["--debug", *argv])
+
+
+def test_cli_and_benchmark_do_not_import_each_other():
+    code = ("import sys; import skmil.benchmark; assert 'skmil.cli' not in sys.modules; "
+            "from skmil.cli import parse_params; from skmil.benchmark import main")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_python_dash_m_entry_point():
@@ -165,6 +290,57 @@ def test_benchmark_runs_resumes_and_writes_outputs(tmp_path):
     assert sorted(r["fold"] for r in rows_again) == sorted(r["fold"] for r in rows)
     table = markdown_table(rows, ["musk1"])
     assert "SimpleMI" in table and "MUSK1" in table
+
+
+def test_benchmark_says_what_it_reuses_and_keys_on_version_and_resolved_params(
+    tmp_path, capsys, monkeypatch
+):
+    import skmil
+    from skmil.benchmark import params_hash
+
+    out = str(tmp_path / "bench")
+    kw = dict(datasets=["musk1"], n_splits=3, n_repeats=1, out_dir=out, n_jobs=1,
+              progress=False)
+    first = run_benchmark(["SimpleMI"], **kw)
+    assert "reusing" not in capsys.readouterr().out
+    assert {r["params_hash"] for r in first} == {params_hash("SimpleMI")}
+    assert {r["skmil_version"] for r in first} == {skmil.__version__}
+    run_benchmark(["SimpleMI"], **kw)
+    assert "reusing 3 stored fold result(s)" in capsys.readouterr().out
+    # another version: nothing is reused, the old rows stay in the file but are not returned
+    monkeypatch.setattr(skmil, "__version__", "99.0")
+    again = run_benchmark(["SimpleMI"], **kw)
+    said = capsys.readouterr().out
+    assert "reusing 0 stored" in said and "3 stored row(s) of another skmil version" in said
+    assert {r["skmil_version"] for r in again} == {"99.0"} and len(again) == 3
+    with open(os.path.join(out, "results.csv")) as fh:
+        assert len(list(csv.DictReader(fh))) == 6
+    # a changed default changes the hash although the recorded params ("{}") do not
+    assert params_hash("SimpleMI") != params_hash("SimpleMI", {"scale": False})
+    # the hash is the same in a fresh process (no memory addresses in it)
+    code = "from skmil.benchmark import params_hash; print(params_hash('SimpleMI'))"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert fresh == params_hash("SimpleMI")
+
+
+def test_benchmark_rewrites_an_old_header_and_reruns_its_cells(tmp_path, capsys):
+    out = tmp_path / "bench"
+    out.mkdir()
+    old = ["estimator", "dataset", "repeat", "fold", "seed", "n_splits", "tuned", "params",
+           "accuracy", "auc", "fit_time", "predict_time", "n_train", "n_test", "best_params",
+           "skmil_version", "timestamp"]
+    with open(out / "results.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(old)
+        w.writerow(["SimpleMI", "musk1", "0", "0", "0", "3", "0", "{}", "1.0", "1.0", "0.1",
+                    "0.1", "61", "31", "", "0.1.0", "t"])
+    rows = run_benchmark(["SimpleMI"], ["musk1"], n_splits=3, n_repeats=1, out_dir=str(out),
+                         n_jobs=1, progress=False)
+    assert len(rows) == 3 and "1 stored row(s)" in capsys.readouterr().out
+    with open(out / "results.csv") as fh:
+        every = list(csv.DictReader(fh))
+    assert len(every) == 4 and every[0]["params_hash"] == ""
 
 
 def test_summarize_times_from_one_repetition():
@@ -297,7 +473,7 @@ def test_benchmark_cli_param_option(tmp_path, capsys):
 
     out = str(tmp_path / "b")
     assert bench_main(["--estimators", "SimpleMI", "--datasets", "musk1", "--cv", "3",
-                       "--repeats", "1", "--param", "scale=False", "--out", out,
+                       "--repeats", "1", "--param", "standardize=False", "--out", out,
                        "--n-jobs", "1", "--no-progress"]) == 0
     with open(os.path.join(out, "results.csv")) as fh:
         assert {r["params"] for r in csv.DictReader(fh)} == {'{"scale": false}'}

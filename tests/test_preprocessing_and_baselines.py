@@ -51,7 +51,7 @@ def test_bag_statistics_order_and_names():
     t = BagStatistics(statistics=("max", "mean")).fit(bags)
     np.testing.assert_array_equal(t.transform(bags), [[1.0, 3.0, 2.0, 5.0]])
     assert list(t.get_feature_names_out()) == ["mean_f0", "mean_f1", "max_f0", "max_f1"]
-    np.testing.assert_array_equal(BagStatistics("std").fit_transform(bags), [[1.0, 2.0]])
+    np.testing.assert_array_equal(BagStatistics(statistics="std").fit_transform(bags), [[1.0, 2.0]])
     with pytest.raises(ValueError, match="statistics"):
         BagStatistics(statistics=("median",)).fit(bags)
 

@@ -13,19 +13,15 @@ from .._kernels.segments import bag_statistics
 from .._proba import decision_scores, proba_available
 from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILTransformer
+from ..utils._param_validation import HasMethods, Subset
 
 __all__ = ["BagStatistics", "SimpleMI"]
 
 _STATISTICS = ("mean", "min", "max", "std")
 
 
-def _check_statistics(statistics: Any) -> tuple[str, ...]:
+def _ordered_statistics(statistics: Any) -> tuple[str, ...]:
     stats = (statistics,) if isinstance(statistics, str) else tuple(statistics)
-    if not stats or any(s not in _STATISTICS for s in stats) or len(set(stats)) != len(stats):
-        raise ValueError(
-            f"statistics must be a non-empty selection of {_STATISTICS} without repeats, "
-            f"got {statistics!r}."
-        )
     # the kernel writes blocks in canonical order; keep that order for the output
     return tuple(s for s in _STATISTICS if s in stats)
 
@@ -60,11 +56,13 @@ class BagStatistics(BaseMILTransformer):
            [4., 5., 4., 5.]])
     """
 
-    def __init__(self, statistics: Any = ("mean", "min", "max")) -> None:
+    _parameter_constraints: dict = {"statistics": [Subset(_STATISTICS)]}
+
+    def __init__(self, *, statistics: Any = ("mean", "min", "max")) -> None:
         self.statistics = statistics
 
     def _fit(self, bags: Bags, y) -> None:
-        self.statistics_ = _check_statistics(self.statistics)
+        self.statistics_ = _ordered_statistics(self.statistics)
 
     def _transform(self, bags: Bags) -> np.ndarray:
         return bag_statistics(bags.instances, bags.offsets, self.statistics_)
@@ -91,7 +89,7 @@ class SimpleMI(BaseMILClassifier):
         See :class:`BagStatistics`.
     estimator : sklearn classifier, default=None
         ``None`` means ``SVC(kernel="rbf", C=1.0, gamma="scale")``.
-    scale : bool, default=True
+    standardize : bool, default=True
         Standardise the embedding before the classifier (fitted on training bags).
 
     Attributes
@@ -109,12 +107,22 @@ class SimpleMI(BaseMILClassifier):
     True
     """
 
+    _parameter_constraints: dict = {
+        "statistics": [Subset(_STATISTICS)],
+        "estimator": [HasMethods(["fit"]), None],
+        "standardize": ["boolean"],
+    }
+
     def __init__(
-        self, statistics: Any = ("mean", "min", "max"), estimator: Any = None, scale: bool = True
+        self,
+        *,
+        statistics: Any = ("mean", "min", "max"),
+        estimator: Any = None,
+        standardize: bool = True,
     ) -> None:
         self.statistics = statistics
         self.estimator = estimator
-        self.scale = scale
+        self.standardize = standardize
 
     def _resolved_estimator(self):
         return SVC(kernel="rbf", gamma="scale") if self.estimator is None else self.estimator
@@ -123,9 +131,9 @@ class SimpleMI(BaseMILClassifier):
         from sklearn.preprocessing import StandardScaler
 
         if fit:
-            self.embedding_ = BagStatistics(self.statistics).fit(bags)
+            self.embedding_ = BagStatistics(statistics=self.statistics).fit(bags)
             Z = self.embedding_.transform(bags)
-            self.scaler_ = StandardScaler().fit(Z) if self.scale else None
+            self.scaler_ = StandardScaler().fit(Z) if self.standardize else None
         else:
             Z = self.embedding_.transform(bags)
         return self.scaler_.transform(Z) if self.scaler_ is not None else Z

@@ -15,7 +15,32 @@ import inspect
 import pkgutil
 import sys
 
-__all__ = ["all_estimators", "get_estimator"]
+__all__ = ["ALIASES", "all_estimators", "get_estimator"]
+
+#: Other names of estimators (the papers' spellings), alias -> class name. Each estimator
+#: is registered once, under its class name; these names only find it.
+ALIASES: dict[str, str] = {
+    "mi-SVM": "InstanceMISVM",
+    "miSVM": "InstanceMISVM",
+    "MI-SVM": "MISVM",
+    "NSK": "MIKernelSVM",
+    "MI-Kernel": "MIKernelSVM",
+    "sMIL": "SparseMIL",
+    "sbMIL": "SparseBalancedMIL",
+    "stMIL": "SparseTransductiveMIL",
+    "mi-Net": "InstanceMINet",
+    "MiNet": "InstanceMINet",
+    "MI-Net": "MINet",
+    "mi-Graph": "MIGraph",
+    "MI-Graph": "MIGraphExplicit",
+    "DD": "DiverseDensity",
+    "EM-DD": "EMDD",
+    "miVLAD": "MiVLAD",
+    "miFV": "MiFV",
+    "Citation-kNN": "CitationKNN",
+    "EMD-SVM": "EMDSVM",
+    "ABMIL": "AttentionMIL",
+}
 
 _SKIP = ("skmil.tests", "skmil.cli", "skmil.__main__")
 
@@ -105,42 +130,73 @@ def all_estimators(type_filter: str | None = None) -> list[tuple[str, type]]:
     for module in _walk_modules():
         for name, obj in inspect.getmembers(module, inspect.isclass):
             if (
-                not name.startswith("_")
+                # a class registers under its own name once; other names bound to it
+                # are aliases (ALIASES), not second estimators
+                name == obj.__name__
+                and not name.startswith("_")
                 and issubclass(obj, bases)
-                and obj not in (BaseMILClassifier, BaseMILTransformer)
                 and obj.__module__.startswith("skmil")
                 and not inspect.isabstract(obj)
-                and not obj.__dict__.get("_abstract", False)
+                and _dependencies_available(obj)
             ):
                 found[name] = obj
     return sorted(found.items())
 
 
-def get_estimator(name: str) -> type:
-    """Look an estimator class up by name.
+def _dependencies_available(cls: type) -> bool:
+    """Whether the optional packages an estimator needs (``_required_dependencies``) import."""
+    import importlib.util
 
-    An exact match wins; otherwise the match ignores case, '-' and '_', which must then
-    be unambiguous (``MISVM`` and ``miSVM`` are different estimators).
+    return all(importlib.util.find_spec(dep) is not None
+               for dep in getattr(cls, "_required_dependencies", ()))
+
+
+def get_estimator(name: str) -> type:
+    """Look an estimator class up by its name or an alias.
+
+    An exact class name wins, then an exact alias from :data:`ALIASES` (the papers'
+    spellings, such as ``"mi-SVM"`` or ``"NSK"``); otherwise the match ignores case,
+    '-' and '_', and must then be unambiguous.
+
+    Parameters
+    ----------
+    name : str
+        A class name (``"InstanceMISVM"``) or an alias (``"mi-SVM"``).
+
+    Returns
+    -------
+    type
+        The estimator class.
 
     Examples
     --------
     >>> from skmil.utils import get_estimator
     >>> get_estimator("sil").__name__
     'SIL'
+    >>> get_estimator("NSK").__name__
+    'MIKernelSVM'
     """
 
     def norm(s: str) -> str:
         return s.lower().replace("-", "").replace("_", "")
 
-    estimators = all_estimators()
-    exact = [cls for n, cls in estimators if n == name]
-    if exact:
-        return exact[0]
-    loose = [cls for n, cls in estimators if norm(n) == norm(name)]
+    estimators = dict(all_estimators())
+    if name in estimators:
+        return estimators[name]
+    if name in ALIASES and ALIASES[name] in estimators:
+        return estimators[ALIASES[name]]
+    names = {n: n for n in estimators}
+    names.update({a: target for a, target in ALIASES.items() if target in estimators})
+    loose = sorted({target for n, target in names.items() if norm(n) == norm(name)})
     if len(loose) == 1:
-        return loose[0]
-    known = ", ".join(n for n, _ in estimators)
+        return estimators[loose[0]]
     if loose:
-        options = " or ".join(c.__name__ for c in loose)
+        options = " or ".join(loose)
         raise ValueError(f"estimator name {name!r} is ambiguous: {options}; spell it exactly.")
-    raise ValueError(f"unknown estimator {name!r}; known estimators: {known}.")
+    import difflib
+
+    close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(
+        f"unknown estimator {name!r}.{hint} Known estimators: {', '.join(estimators)}."
+    )

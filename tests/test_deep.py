@@ -427,6 +427,7 @@ def test_user_encoder_and_head_modules(witness):
     assert cloned.encoder is not enc
 
 
+@pytest.mark.slow  # loky worker processes each import torch
 def test_grid_search_pipeline_and_joblib_processes(witness):
     (bags, y), _ = witness
     base = make_pipeline(InstanceTransformer(),

@@ -93,6 +93,7 @@ def test_calibrated_probabilities(problem):
     assert p.shape == (60, 2) and np.allclose(p.sum(1), 1)
 
 
+@pytest.mark.slow  # starts a LocalCluster of worker processes
 @pytest.mark.dask
 def test_grid_search_on_a_dask_cluster(problem):
     distributed = pytest.importorskip("distributed")

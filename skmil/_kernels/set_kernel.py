@@ -7,8 +7,8 @@ tiles, one BLAS GEMM per tile gives the instance kernel block (for the RBF kerne
 exponents), and ``exp`` with the sums into bag x bag cells is one numba pass (other
 kernels: the power in place, then ``np.add.reduceat``). For the
 RBF kernel two extra columns are appended to the operands so that the GEMM yields
-``-gamma * ||x - x'||**2`` directly (PERFORMANCE.md, "Set kernels": the fastest
-strategy measured on this machine). Memory is ``O(block_size * col_size + B_a * B_b)``:
+``-gamma * ||x - x'||**2`` directly, which saves a separate pass over the block for
+the squared norms. Memory is ``O(block_size * col_size + B_a * B_b)``:
 the ``N x N`` instance kernel is never formed. For the symmetric (train x train) case
 only the upper triangle of blocks is computed and mirrored.
 """

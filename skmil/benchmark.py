@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import time
@@ -25,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ._params import count_at_least, parse_params
+
 __all__ = [
     "BenchmarkSpec",
     "SPECS",
@@ -34,6 +37,7 @@ __all__ = [
     "markdown_table",
     "rst_table",
     "run_digits_benchmark",
+    "params_hash",
     "main",
 ]
 
@@ -141,6 +145,7 @@ _FIELDS = [
     "n_splits",
     "tuned",
     "params",
+    "params_hash",
     "accuracy",
     "auc",
     "fit_time",
@@ -155,6 +160,56 @@ _FIELDS = [
 
 def _params_key(params: dict) -> str:
     return json.dumps(params, sort_keys=True, default=repr)
+
+
+def _stable(value: Any) -> Any:
+    """A JSON-able stand-in for a parameter value that is the same in every process."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _stable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if hasattr(value, "get_params"):
+        # a nested estimator: get_params(deep=True) lists its parameters separately
+        return f"{type(value).__module__}.{type(value).__qualname__}"
+    if callable(value):  # a function's repr holds its memory address
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', '')}"
+    return repr(value)
+
+
+def params_hash(name: str, params: dict | None = None) -> str:
+    """A hash of every parameter ``name`` runs with: the given ones and all defaults.
+
+    Part of the benchmark's resume key, so a changed default (in a new skmil version or
+    a dependency) never reuses stored results under the same label.
+
+    Parameters
+    ----------
+    name : str
+        A registered estimator name.
+    params : dict, optional
+        Parameters set on top of the defaults.
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+
+    Examples
+    --------
+    >>> params_hash("SIL", {"C": 10.0}) == params_hash("SIL", {"C": 1.0})
+    False
+    """
+    from .utils import get_estimator
+
+    est = get_estimator(name)()
+    est.set_params(**(params or {}))
+    resolved = {k: _stable(v) for k, v in est.get_params(deep=True).items()}
+    text = json.dumps([type(est).__qualname__, resolved], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _run_params(name: str, params: dict | None) -> dict:
@@ -205,7 +260,7 @@ def _standardized_estimator(name: str, params: dict, seed: int):
 
 
 def _fold_task(index, name, params, tuned, grid, bags, y, train, test, repeat, fold, seed,
-               params_key=None):
+               params_key=None, phash=""):
     """Run one outer fold in a worker; returns ``(index, CSV row)``.
 
     ``params_key`` is what the row records as its parameters (default: ``params``);
@@ -240,6 +295,7 @@ def _fold_task(index, name, params, tuned, grid, bags, y, train, test, repeat, f
         "seed": seed,
         "tuned": int(bool(tuned)),
         "params": params_key if params_key is not None else _params_key(params),
+        "params_hash": phash,
         "accuracy": res.accuracy,
         "auc": res.auc,
         "fit_time": res.fit_time,
@@ -283,8 +339,11 @@ def run_benchmark(
         Nested selection: an inner 5-fold grid search (the spec's grid) per outer fold.
     out_dir : str
         Where ``results.csv``, ``results.md`` and the plots go. Folds already in
-        ``results.csv`` (same estimator, data set, repetition, fold, seed, parameters)
-        are skipped, so a rerun resumes.
+        ``results.csv`` with the same estimator, data set, repetition, fold, seed,
+        parameters, skmil version and hash of the resolved parameters (defaults
+        included, :func:`params_hash`) are reused, and the run prints how many; rows
+        of another version or other resolved parameters stay in the file but are
+        neither reused nor returned.
     n_jobs : int, default=-1
         Parallel folds (joblib processes).
     progress : bool, default=True
@@ -309,10 +368,16 @@ def run_benchmark(
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
+    from . import __version__
     from .datasets import load_dataset
     from .model_selection import repeated_folds
     from .utils import all_estimators, get_estimator
 
+    if n_repeats < 1 or n_splits < 2:
+        raise ValueError(
+            f"n_repeats must be at least 1 and n_splits at least 2; got n_repeats="
+            f"{n_repeats}, n_splits={n_splits}."
+        )
     if estimators is None:
         names = [n for n, _ in all_estimators("classifier") if _spec(n).default_run]
         estimators = [n for n in names if _spec(n).quick] if quick else names
@@ -327,12 +392,21 @@ def run_benchmark(
                 raise ValueError(f"grid parameters {unknown} are not parameters of {n}.")
     record = {n: _params_key(run_params[n] if grid is None
                              else {**run_params[n], "tune_grid": grid}) for n in estimators}
+    hashes = {n: params_hash(n, run_params[n]) for n in estimators}
     os.makedirs(out_dir, exist_ok=True)
     csv_path = os.path.join(out_dir, "results.csv")
+    stored = _read_rows(csv_path)
+    if stored and _header(csv_path) != _FIELDS:
+        # a file from before the resume key held the version and parameter hash: keep
+        # its rows (they match no key, so their cells rerun) under the current header
+        with open(csv_path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(stored)
     done = {
         (r["estimator"], r["dataset"], r["repeat"], r["fold"], r["seed"], r["n_splits"],
-         r["tuned"], r["params"])
-        for r in _read_rows(csv_path)
+         r["tuned"], r["params"], r.get("skmil_version"), r.get("params_hash"))
+        for r in stored
     }
     from .bags import check_bags
 
@@ -341,23 +415,39 @@ def run_benchmark(
         X, y = load_dataset(ds, return_X_y=True)
         data[ds] = (check_bags(X), y)
     tasks, meta = [], []
+    reused = 0
     for name in estimators:
         spec = _spec(name)
         pkey = record[name]
         for ds in datasets:
             bags, y = data[ds]
             for r, k, s, tr, te in repeated_folds(y, n_splits, n_repeats, seed):
-                key = (name, ds, str(r), str(k), str(s), str(n_splits), str(int(tune)), pkey)
+                key = (name, ds, str(r), str(k), str(s), str(n_splits), str(int(tune)), pkey,
+                       __version__, hashes[name])
                 if key in done:
+                    reused += 1
                     continue
                 tasks.append(
                     delayed(_fold_task)(
                         len(tasks), name, run_params[name], tune,
                         spec.grid if grid is None else grid, bags, y, tr, te, r, k, s,
-                        params_key=pkey,
+                        params_key=pkey, phash=hashes[name],
                     )
                 )
                 meta.append(ds)
+    stale = sum(
+        1 for r in stored
+        if r["estimator"] in record and r["dataset"] in datasets
+        and (r.get("skmil_version"), r.get("params_hash")) != (__version__, hashes[r["estimator"]])
+    )
+    if reused or stale:
+        print(
+            f"{csv_path}: reusing {reused} stored fold result(s) with the same skmil "
+            f"{__version__}, parameters and folds; {len(tasks)} fold(s) to run"
+            + (f"; {stale} stored row(s) of another skmil version or other resolved "
+               "parameters are not used" if stale else "")
+            + ". Use another --out (out_dir) or delete the file to rerun everything."
+        )
     new_file = not os.path.exists(csv_path)
     if tasks:
         with open(csv_path, "a", newline="") as fh:
@@ -380,6 +470,8 @@ def run_benchmark(
         if r["estimator"] in wanted_params
         and r["dataset"] in datasets
         and r["params"] == wanted_params[r["estimator"]]
+        and r.get("skmil_version") == __version__
+        and r.get("params_hash") == hashes[r["estimator"]]
         and int(r["repeat"]) < n_repeats
         and int(r["n_splits"]) == n_splits
         and int(r["seed"]) - int(r["repeat"]) == seed
@@ -694,9 +786,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "quick ones with --quick)")
     p.add_argument("--datasets", nargs="+", default=list(DATASET_ORDER),
                    choices=list(DATASET_ORDER))
-    p.add_argument("--repeats", type=int, default=None,
-                   help="repetitions (default 5; 1 with --quick)")
-    p.add_argument("--cv", type=int, default=10, help="folds (default 10)")
+    p.add_argument("--repeats", type=count_at_least(1), default=None,
+                   help="repetitions, >= 1 (default 5; 1 with --quick)")
+    p.add_argument("--cv", type=count_at_least(2), default=10, help="folds, >= 2 (default 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first repetition")
     p.add_argument("--tune", action="store_true", help="nested inner-CV grid search per fold")
     p.add_argument("--grid", default=None, metavar="JSON",
@@ -710,9 +802,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-jobs", type=int, default=-1, help="parallel folds (default all cores)")
     p.add_argument("--digits", action="store_true",
                    help="run the digits-bags benchmark instead of the classic table")
-    p.add_argument("--train-bags", nargs="+", type=int, default=[50, 100, 300],
+    p.add_argument("--train-bags", nargs="+", type=count_at_least(2), default=[50, 100, 300],
                    help="with --digits: numbers of training bags (default 50 100 300)")
-    p.add_argument("--bag-sizes", nargs="+", type=int, default=[10, 50, 100],
+    p.add_argument("--bag-sizes", nargs="+", type=count_at_least(1), default=[10, 50, 100],
                    help="with --digits: mean bag sizes (default 10 50 100)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="replace a hyperparameter of record for every chosen estimator "
@@ -724,8 +816,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``skmil benchmark`` entry point."""
-    from .cli import parse_params
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -72,7 +72,8 @@ def test_predict_from_scores_equals_predict_without_a_second_pass():
     labels = np.where(y == 1, "pos", "neg")
     pipe = with_standardization(_CountingSimpleMI()).fit(bags, labels)
     search = GridSearchCV(
-        with_standardization(_CountingSimpleMI()), {"_countingsimplemi__scale": [True, False]},
+        with_standardization(_CountingSimpleMI()),
+        {"_countingsimplemi__standardize": [True, False]},
         cv=3,
     ).fit(bags, labels)
     for est in (pipe, search):
@@ -316,7 +317,7 @@ def test_benchmark_says_what_it_reuses_and_keys_on_version_and_resolved_params(
     with open(os.path.join(out, "results.csv")) as fh:
         assert len(list(csv.DictReader(fh))) == 6
     # a changed default changes the hash although the recorded params ("{}") do not
-    assert params_hash("SimpleMI") != params_hash("SimpleMI", {"scale": False})
+    assert params_hash("SimpleMI") != params_hash("SimpleMI", {"standardize": False})
     # the hash is the same in a fresh process (no memory addresses in it)
     code = "from skmil.benchmark import params_hash; print(params_hash('SimpleMI'))"
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -476,6 +477,6 @@ def test_benchmark_cli_param_option(tmp_path, capsys):
                        "--repeats", "1", "--param", "standardize=False", "--out", out,
                        "--n-jobs", "1", "--no-progress"]) == 0
     with open(os.path.join(out, "results.csv")) as fh:
-        assert {r["params"] for r in csv.DictReader(fh)} == {'{"scale": false}'}
+        assert {r["params"] for r in csv.DictReader(fh)} == {'{"standardize": false}'}
     with pytest.raises(SystemExit):
-        bench_main(["--estimators", "SimpleMI", "--param", "scale", "--out", out])
+        bench_main(["--estimators", "SimpleMI", "--param", "standardize", "--out", out])

@@ -18,12 +18,12 @@ from sklearn.pipeline import Pipeline
 __all__ = ["decision_function_instances", "final_estimator", "predict_instances"]
 
 
-def _unwrap(model: Any, X: Any) -> tuple[Any, Any]:
+def _unwrap(model: Any, X: Any, transform: bool = True) -> tuple[Any, Any]:
     """The estimator that owns the instance methods, and ``X`` as it receives it."""
     while True:
         if isinstance(model, Pipeline):
             for _, step in model.steps[:-1]:
-                if step is None or step == "passthrough":
+                if not transform or step is None or step == "passthrough":
                     continue
                 X = step.transform(X)
             model = model.steps[-1][1]
@@ -53,7 +53,7 @@ def final_estimator(model: Any) -> Any:
     >>> type(final_estimator(make_pipeline(InstanceTransformer(), SIL()))).__name__
     'SIL'
     """
-    return _unwrap(model, None)[0]
+    return _unwrap(model, None, transform=False)[0]
 
 
 def _method(model: Any, X: Any, name: str) -> list[np.ndarray]:

@@ -1,5 +1,5 @@
 """Utilities: the estimator registry."""
 
-from ._registry import all_estimators, get_estimator
+from ._registry import ALIASES, all_estimators, get_estimator
 
-__all__ = ["all_estimators", "get_estimator"]
+__all__ = ["ALIASES", "all_estimators", "get_estimator"]

@@ -208,7 +208,7 @@ def bench_emdd(n_starts=1, whole_fit=False):
     print(f"  L-BFGS-B, finite differences {t_fd:7.2f} s  (final NLDD "
           f"{[round(f, 2) for _, f in res_fd]})")
     print(f"  L-BFGS-B, analytic gradient  {t_ours:7.2f} s  (final NLDD "
-          f"{[round(f, 2) for _, f in res_ours]})   ratio {ratio(t_fd, t_ours)}")
+          f"{[round(r[1], 2) for r in res_ours]})   ratio {ratio(t_fd, t_ours)}")
     if whole_fit:
         t_fit, est = timed(lambda: EMDD(random_state=0).fit(bags, y))
         n_fit_starts = int(sum(bags.sizes[b] for b in est.start_bags_))

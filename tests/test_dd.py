@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.optimize import approx_fprime
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from skmil._kernels.dd import nldd_mlc_selected, nldd_noisy_or, segment_argmin_dist
 from skmil.bags import check_bags
+from skmil.base import get_mil_tags
 from skmil.datasets import make_mil_classification
 from skmil.dd import EMDD, DiverseDensity
 
@@ -133,22 +138,42 @@ def test_finds_planted_concept(cls):
 @pytest.mark.parametrize("cls", [DiverseDensity, EMDD])
 def test_decision_is_log_odds_minus_threshold(cls):
     bags, y, _ = make_mil_classification(n_bags=30, n_features=4, bag_size=5, random_state=0)
-    for thr in (0.5, 0.2, "auto"):
-        est = cls(threshold=thr, random_state=0, max_fun=50).fit(bags, y)
+    kw = {"n_init": 5} if cls is DiverseDensity else {}
+    for thr in (0.0, -1.4, "auto"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # max_fun=50 on purpose
+            est = cls(threshold=thr, random_state=0, max_fun=50, **kw).fit(bags, y)
+        if thr != "auto":
+            assert est.threshold_ == thr
         p = est.predict_proba(bags)[:, 1]
         dec = est.decision_function(bags)
-        lo = np.log(est.threshold_) - np.log1p(-est.threshold_)
         mask = (p > 1e-6) & (p < 1 - 1e-6)
-        np.testing.assert_allclose(dec[mask], (np.log(p) - np.log1p(-p))[mask] - lo,
+        np.testing.assert_allclose(dec[mask], (np.log(p) - np.log1p(-p))[mask] - est.threshold_,
                                    rtol=1e-6, atol=1e-6)
         np.testing.assert_array_equal(est.predict(bags), (dec > 0).astype(int))
         # instance scores follow exp(-||x - t||_s^2) with the same threshold
         pi = np.concatenate(est.predict_proba_instances(bags))
         wit = np.concatenate(est.predict_instances(bags))
-        np.testing.assert_array_equal(wit, (pi > est.threshold_).astype(int))
-        if thr == "auto":
-            train_bacc = 0.5 * (np.mean(dec[y == 1] > 0) + np.mean(dec[y == 0] <= 0))
-            assert train_bacc >= 0.5
+        p_thr = 1.0 / (1.0 + np.exp(-est.threshold_))
+        clear = np.abs(pi - p_thr) > 1e-9
+        np.testing.assert_array_equal(wit[clear], (pi > p_thr).astype(int)[clear])
+
+
+def test_auto_threshold_is_the_inner_cv_one():
+    # "auto" goes through the one engine: clones with threshold 0 on the inner folds
+    from skmil._inner_cv import inner_cv_splits, search_refit
+    from skmil._threshold import best_threshold
+    from skmil.bags import check_bags
+
+    bags, y, _ = make_mil_classification(n_bags=30, n_features=4, bag_size=5, random_state=0)
+    est = EMDD(threshold="auto", random_state=0, max_fun=50, max_iter=50).fit(bags, y)
+    b = check_bags(bags)
+    order = est._train_order
+    canon = b.take(order)
+    splits = inner_cv_splits(canon, y[order], 0)
+    base = EMDD(random_state=0, max_fun=50, max_iter=50)
+    _, dec = search_refit(base, canon, y[order], [{}], splits)
+    assert est.threshold_ == best_threshold(dec[0], y[order] == 1, splits)
 
 
 def test_emdd_max_rule_and_dd_noisy_or_rule():
@@ -156,10 +181,16 @@ def test_emdd_max_rule_and_dd_noisy_or_rule():
     em = EMDD(random_state=0, max_fun=50).fit(bags, y)
     pi = em.predict_proba_instances(bags)
     np.testing.assert_allclose(em.predict_proba(bags)[:, 1], [p.max() for p in pi], rtol=1e-9)
-    dd = DiverseDensity(n_starts=3, random_state=0, max_fun=50).fit(bags, y)
+    assert get_mil_tags(em).bag_rule == "max"
+    dd = DiverseDensity(n_init=3, random_state=0, max_fun=50).fit(bags, y)
     pi = dd.predict_proba_instances(bags)
     np.testing.assert_allclose(dd.predict_proba(bags)[:, 1],
                                [1 - np.prod(1 - p) for p in pi], rtol=1e-7, atol=1e-12)
+    assert get_mil_tags(dd).bag_rule == "noisy-or"
+    dd_max = clone(dd).set_params(pooling="max").fit(bags, y)
+    assert get_mil_tags(dd_max).bag_rule == "max"
+    np.testing.assert_allclose(dd_max.decision_function(bags),
+                               [s.max() for s in dd_max.decision_function_instances(bags)])
 
 
 def test_emdd_selection_by_training_error():
@@ -171,15 +202,36 @@ def test_emdd_selection_by_training_error():
     np.testing.assert_allclose(1 - a.score(bags, y), a.train_error_)
 
 
-def test_dd_all_starts_and_bad_params():
+def test_caps_warn():
+    bags, y, _ = make_mil_classification(n_bags=20, n_features=3, bag_size=4, random_state=1)
+    with pytest.warns(ConvergenceWarning, match="max_fun=2"):
+        DiverseDensity(n_init=2, max_fun=2, random_state=0).fit(bags, y)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        EMDD(max_iter=1, random_state=0).fit(bags, y)
+
+
+def test_start_indices_in_the_users_numbering():
     bags, y, _ = make_mil_classification(n_bags=10, n_features=2, bag_size=3, random_state=0)
-    est = DiverseDensity(n_starts="all", max_fun=20).fit(bags, y)
-    assert est.start_indices_.shape[0] == sum(len(b) for b, lab in zip(bags, y) if lab == 1)
-    for est, match in [(DiverseDensity(n_starts=0), "n_starts"),
-                       (DiverseDensity(threshold=1.5), "threshold"),
-                       (DiverseDensity(bag_rule="mean"), "bag_rule"),
+    est = DiverseDensity(n_init="all", max_fun=20).fit(bags, y)
+    pos_rows = np.flatnonzero(np.repeat(y == 1, [len(b) for b in bags]))
+    np.testing.assert_array_equal(est.start_indices_, pos_rows)
+    sub = DiverseDensity(n_init=3, max_fun=20, random_state=0).fit(bags, y)
+    assert set(sub.start_indices_) <= set(pos_rows)
+    em = EMDD(n_pos_bags_init=2, random_state=0, max_fun=20).fit(bags, y)
+    assert np.all(y[em.start_bags_] == 1)
+    perm = np.random.RandomState(0).permutation(len(bags))
+    em_p = EMDD(n_pos_bags_init=2, random_state=0, max_fun=20).fit(
+        [bags[i] for i in perm], y[perm])
+    np.testing.assert_array_equal(np.sort(perm[em_p.start_bags_]), em.start_bags_)
+
+
+def test_bad_params():
+    bags, y, _ = make_mil_classification(n_bags=10, n_features=2, bag_size=3, random_state=0)
+    for est, match in [(DiverseDensity(n_init=0), "n_init"),
+                       (DiverseDensity(threshold="x"), "threshold"),
+                       (DiverseDensity(pooling="mean"), "pooling"),
                        (EMDD(selection="x"), "selection"),
-                       (EMDD(max_em_iter=0), "max_em_iter"),
+                       (EMDD(max_iter=0), "max_iter"),
                        (EMDD(init_scale=0), "init_scale")]:
         with pytest.raises(ValueError, match=match):
             est.fit(bags, y)

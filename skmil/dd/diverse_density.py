@@ -18,8 +18,11 @@ from .._kernels.dd import (
     segment_argmin_dist,
     weighted_sqdist,
 )
+from .._parallel import n_threads
+from .._warnings import warn_not_converged
 from ..bags import Bags
-from ..base import BaseMILClassifier, InstancePredictionMixin
+from ..base import BaseMILClassifier, InstancePredictionMixin, MILTags
+from ..utils._param_validation import Interval, StrOptions
 
 __all__ = ["DiverseDensity", "EMDD"]
 
@@ -50,30 +53,34 @@ def _noisy_or_logit(D: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return log_pos - S
 
 
-def _check_threshold(threshold: Any) -> None:
-    if isinstance(threshold, str):
-        if threshold != "auto":
-            raise ValueError(f"threshold must be a float in (0, 1) or 'auto', got {threshold!r}.")
-    elif not (isinstance(threshold, Real) and 0 < threshold < 1):
-        raise ValueError(f"threshold must be a float in (0, 1) or 'auto', got {threshold!r}.")
-
-
-def _auto_threshold(scores: np.ndarray, y: np.ndarray) -> float:
-    """Midpoint between sorted training scores maximising balanced accuracy."""
-    u = np.unique(scores)
-    cands = np.concatenate([[u[0] - 1.0], (u[:-1] + u[1:]) / 2, [u[-1] + 1.0]])
-    pos, neg = y == 1, y == 0
-    pred = scores[None, :] > cands[:, None]
-    bacc = 0.5 * (pred[:, pos].mean(axis=1) + (~pred[:, neg]).mean(axis=1))
-    best = np.flatnonzero(bacc == bacc.max())
-    # among equally good thresholds take the one closest to p = 0.5 (log-odds 0)
-    return float(cands[best[np.argmin(np.abs(cands[best]))]])
+_THRESHOLD = [Interval(Real, None, None, closed="neither"), StrOptions({"auto"})]
+_COMMON_CONSTRAINTS: dict = {
+    "init_scale": [Interval(Real, 0, None, closed="neither")],
+    "max_fun": [Interval(Integral, 1, None, closed="left")],
+    "threshold": _THRESHOLD,
+    "standardize": ["boolean"],
+    "n_jobs": [Integral, None],
+    "random_state": ["random_state"],
+}
 
 
 class _BaseDD(InstancePredictionMixin, BaseMILClassifier):
-    """Shared model h = (t, s): instance probability exp(-sum_k s_k^2 (x_k - t_k)^2)."""
+    """Shared model h = (t, s): instance probability exp(-sum_k s_k^2 (x_k - t_k)^2).
 
-    _bag_rule = "max"
+    Raw scores are log-odds: ``_decision_function`` the bag's, ``_decision_function_instances``
+    each instance's; the base subtracts ``threshold_`` (0.0 = probability 0.5).
+    """
+
+    def _pooling(self) -> str:
+        return "max"
+
+    def _bag_rule(self) -> str:
+        return self._pooling()
+
+    def __mil_tags__(self) -> MILTags:
+        tags = super().__mil_tags__()
+        return MILTags(instance_scores=tags.instance_scores, bag_rule=tags.bag_rule,
+                       instance_outputs=("predict_proba_instances",), pairwise=tags.pairwise)
 
     def _standardize_fit(self, bags: Bags) -> np.ndarray:
         X = bags.instances
@@ -91,29 +98,22 @@ class _BaseDD(InstancePredictionMixin, BaseMILClassifier):
         return weighted_sqdist(np.ascontiguousarray(X), self.target_, self.scales_)
 
     def _bag_logit(self, D: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        if self._resolved_bag_rule() == "noisy-or":
+        if self._pooling() == "noisy-or":
             return _noisy_or_logit(D, offsets)
         return _logit_from_dist(np.minimum.reduceat(D, offsets[:-1]))
 
-    def _resolved_bag_rule(self) -> str:
-        return self._bag_rule
-
-    def _set_threshold(self, D_train: np.ndarray, offsets: np.ndarray, y: np.ndarray) -> None:
-        if self.threshold == "auto":
-            self.threshold_logit_ = _auto_threshold(self._bag_logit(D_train, offsets), y)
-        else:
-            p = float(self.threshold)
-            self.threshold_logit_ = float(np.log(p) - np.log1p(-p))
-        self.threshold_ = float(1.0 / (1.0 + np.exp(-self.threshold_logit_)))
-
     def _decision_function(self, bags: Bags) -> np.ndarray:
-        return self._bag_logit(self._distances(bags), bags.offsets) - self.threshold_logit_
+        return self._bag_logit(self._distances(bags), bags.offsets)
+
+    def _decision_function_instances(self, bags: Bags) -> np.ndarray:
+        return _logit_from_dist(self._distances(bags))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Bag probabilities ``(1 - P(positive), P(positive))`` under the hypothesis.
 
-        Note that with ``threshold='auto'`` the predicted class follows the fitted
-        threshold, not ``P > 0.5``.
+        These are the model's probabilities, not thresholded: ``predict`` compares their
+        log-odds with ``threshold_``, so with a threshold other than 0.0 (or ``"auto"``)
+        the predicted class need not be the one with probability above 0.5.
 
         Parameters
         ----------
@@ -130,6 +130,8 @@ class _BaseDD(InstancePredictionMixin, BaseMILClassifier):
     def predict_proba_instances(self, X: Any) -> list[np.ndarray]:
         """Instance probabilities ``exp(-||x - t||_s^2)``, one array per bag.
 
+        Their log-odds minus ``threshold_`` are ``decision_function_instances``.
+
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
@@ -141,30 +143,19 @@ class _BaseDD(InstancePredictionMixin, BaseMILClassifier):
         bags = self._validate_bags(X, reset=False)
         return bags.split(np.exp(-self._distances(bags)))
 
-    def _decision_function_instances(self, bags: Bags) -> np.ndarray:
-        return _logit_from_dist(self._distances(bags)) - self.threshold_logit_
-
-    def _check_common(self) -> None:
-        _check_threshold(self.threshold)
-        if not (isinstance(self.init_scale, Real) and self.init_scale > 0):
-            raise ValueError(f"init_scale must be a positive float, got {self.init_scale!r}.")
-        if not (isinstance(self.max_fun, Integral) and self.max_fun > 0):
-            raise ValueError(f"max_fun must be a positive int, got {self.max_fun!r}.")
-
-    def _finish(self, h: np.ndarray, X: np.ndarray, offsets: np.ndarray, y: np.ndarray):
-        d = X.shape[1]
+    def _finish(self, h: np.ndarray, d: int) -> None:
         self.target_ = np.ascontiguousarray(h[:d])
         self.scales_ = np.ascontiguousarray(np.abs(h[d:]))
-        D = weighted_sqdist(X, self.target_, self.scales_)
-        self._set_threshold(D, offsets, y)
 
 
 def _minimize(fun, h0, max_fun):
+    """L-BFGS-B from ``h0``: ``(h, f, capped)``, ``capped`` when it stopped at ``max_fun``."""
     # L-BFGS-B's small dense updates go through BLAS: with several BLAS threads on a
     # loaded machine each iteration was ~10x slower, so the fits pin BLAS to one thread
     res = minimize(fun, h0, jac=True, method="L-BFGS-B",
                    options={"maxfun": max_fun, "maxiter": max_fun})
-    return res.x, float(res.fun)
+    # status 1: the evaluation or iteration limit was reached
+    return res.x, float(res.fun), res.status == 1
 
 
 def _dd_start(X, offsets, y, h0, max_fun):
@@ -180,8 +171,18 @@ def _dd_start(X, offsets, y, h0, max_fun):
 
 def _train_error(X, offsets, y, h, d, bag_logit):
     D = weighted_sqdist(X, np.ascontiguousarray(h[:d]), np.ascontiguousarray(np.abs(h[d:])))
-    pred = bag_logit(D, offsets) > 0  # threshold 0.5, as Weka selects
+    pred = bag_logit(D, offsets) > 0  # probability 0.5, as Weka selects
     return float(np.mean(pred != (y == 1)))
+
+
+def _user_rows(rows: np.ndarray, sizes: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Map flat instance rows of the canonically ordered bags to the user's numbering."""
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    bag = np.searchsorted(offsets, rows, side="right") - 1
+    user_sizes = np.empty_like(sizes)
+    user_sizes[order] = sizes
+    user_offsets = np.concatenate([[0], np.cumsum(user_sizes)])
+    return user_offsets[order[bag]] + (rows - offsets[bag])
 
 
 class DiverseDensity(_BaseDD):
@@ -197,27 +198,32 @@ class DiverseDensity(_BaseDD):
 
     Parameters
     ----------
-    n_starts : int or "all", default=30
-        Starting points, sampled uniformly without replacement from the instances of
-        positive bags. Maron used every positive instance (``"all"``), which makes the
-        fit quadratic in N; 30 starts keep it linear with little loss (see the docs).
+    n_init : int or "all", default=30
+        Starting points (Maron's "starts"), sampled uniformly without replacement from
+        the instances of positive bags. Maron used every positive instance (``"all"``),
+        which makes the fit quadratic in N; 30 starts keep it linear with little loss
+        (see the docs).
     init_scale : float, default=1.0
         Initial value of every scale ``s_k``.
     max_fun : int, default=200
-        Maximum objective evaluations per L-BFGS-B run.
-    threshold : float or "auto", default=0.5
-        Probability above which a bag (or instance) is positive; ``"auto"`` picks the
-        midpoint between training bag scores that maximises balanced training accuracy.
-    bag_rule : {"noisy-or", "max"}, default="noisy-or"
+        Maximum objective evaluations per L-BFGS-B run. A ``ConvergenceWarning`` says
+        when the chosen start stopped at this cap.
+    threshold : float or "auto", default=0.0
+        Offset on the log-odds of the bag (and instance) probability: a bag is positive
+        when ``log(P / (1 - P)) > threshold``, so 0.0 is probability 0.5 and ``t`` is
+        probability ``1 / (1 + exp(-t))``. ``"auto"`` chooses it by the inner
+        cross-validation of :mod:`skmil._inner_cv` (best held-out bag accuracy).
+    pooling : {"noisy-or", "max"}, default="noisy-or"
         Bag probability at prediction: the noisy-or the model was trained with, or the
-        most likely instance.
+        most likely instance. It is the declared bag rule (``MILTags.bag_rule``).
     standardize : bool, default=True
         Standardise features with the training instances' mean and std before fitting
         (Weka's default); ``target_`` lives in that standardised space.
     n_jobs : int, default=None
-        Threads running starts in parallel (the numba objective releases the GIL).
+        Threads running starts in parallel (the numba objective releases the GIL);
+        scikit-learn's meaning.
     random_state : int, RandomState or None, default=None
-        Chooses the starts.
+        Chooses the starts and seeds the inner folds of ``threshold="auto"``.
 
     Attributes
     ----------
@@ -225,82 +231,89 @@ class DiverseDensity(_BaseDD):
         The hypothesis (in standardised units when ``standardize``).
     nldd_ : float
         Negative log diverse density of the chosen hypothesis.
+    start_indices_ : ndarray of int
+        The starting instances, as rows of the training instances stacked in the order
+        the bags were given.
     threshold_ : float
-        Probability threshold used (fitted when ``threshold='auto'``).
+        Log-odds threshold used (chosen by inner CV when ``threshold='auto'``).
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
     Notes
     -----
-    ``decision_function`` is the log-odds of the bag probability minus the log-odds of
-    the threshold, so it is positive exactly when the bag is predicted positive;
-    instance scores are the same for ``P(x)``. Cost: starts x evaluations x O(N d).
+    ``decision_function`` is the log-odds of the bag probability minus ``threshold_``,
+    so it is positive exactly when the bag is predicted positive; instance scores are
+    the same for ``P(x)``. With ``pooling="noisy-or"`` the bag probability is
+    ``1 - prod_j (1 - P(x_j))``, with ``"max"`` it is ``max_j P(x_j)``. Cost: starts x
+    evaluations x O(N d).
 
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
     >>> from skmil.dd import DiverseDensity
     >>> bags, y, _ = make_mil_classification(n_bags=40, random_state=0)
-    >>> clf = DiverseDensity(n_starts=5, random_state=0).fit(bags, y)
+    >>> clf = DiverseDensity(n_init=5, random_state=0).fit(bags, y)
     >>> clf.predict_proba(bags[:2]).shape
     (2, 2)
     """
 
-    _contract_test_params = {"n_starts": 5, "max_fun": 50}
+    _parameter_constraints: dict = {
+        "n_init": [Interval(Integral, 1, None, closed="left"), StrOptions({"all"})],
+        "pooling": [StrOptions({"noisy-or", "max"})],
+        **_COMMON_CONSTRAINTS,
+    }
 
     def __init__(
         self,
-        n_starts: Any = 30,
         *,
+        n_init: Any = 30,
         init_scale: float = 1.0,
         max_fun: int = 200,
-        threshold: Any = 0.5,
-        bag_rule: str = "noisy-or",
+        threshold: Any = 0.0,
+        pooling: str = "noisy-or",
         standardize: bool = True,
         n_jobs: int | None = None,
         random_state: Any = None,
     ) -> None:
-        self.n_starts = n_starts
+        self.n_init = n_init
         self.init_scale = init_scale
         self.max_fun = max_fun
         self.threshold = threshold
-        self.bag_rule = bag_rule
+        self.pooling = pooling
         self.standardize = standardize
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _resolved_bag_rule(self) -> str:
-        return self.bag_rule
+    def _pooling(self) -> str:
+        return self.pooling
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self._check_common()
-        if self.bag_rule not in ("noisy-or", "max"):
-            raise ValueError(f"bag_rule must be 'noisy-or' or 'max', got {self.bag_rule!r}.")
         X = self._standardize_fit(bags)
         offsets = bags.offsets
         pos_rows = np.flatnonzero(np.repeat(y == 1, bags.sizes))
-        if isinstance(self.n_starts, str) and self.n_starts == "all":
+        if isinstance(self.n_init, str):  # "all"
             starts = pos_rows
-        elif isinstance(self.n_starts, Integral) and self.n_starts > 0:
-            rng = check_random_state(self.random_state)
-            k = min(int(self.n_starts), pos_rows.shape[0])
-            starts = np.sort(rng.choice(pos_rows, size=k, replace=False))
         else:
-            raise ValueError(f"n_starts must be a positive int or 'all', got {self.n_starts!r}.")
+            rng = check_random_state(self.random_state)
+            k = min(int(self.n_init), pos_rows.shape[0])
+            starts = np.sort(rng.choice(pos_rows, size=k, replace=False))
         d = X.shape[1]
         h0s = [np.concatenate([X[r], np.full(d, float(self.init_scale))]) for r in starts]
         with threadpool_limits(limits=1, user_api="blas"):
-            results = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+            results = Parallel(n_jobs=n_threads(self.n_jobs), prefer="threads")(
                 delayed(_dd_start)(X, offsets, y, h0, self.max_fun) for h0 in h0s
             )
-        fs = np.array([f for _, f in results])
+        fs = np.array([f for _, f, _ in results])
         best = int(np.argmin(fs))  # first wins on ties
         self.nldd_ = float(fs[best])
-        self.start_indices_ = starts
-        self._finish(results[best][0], X, offsets, y)
+        self.start_indices_ = np.sort(_user_rows(starts, bags.sizes, self._train_order))
+        self._finish(results[best][0], d)
+        if results[best][2]:
+            warn_not_converged(self, "max_fun", "L-BFGS-B of the chosen start")
 
 
-def _emdd_start(X, offsets, y, h0, max_fun, max_em_iter):
+def _emdd_start(X, offsets, y, h0, max_fun, max_iter):
+    """EM from ``h0``: ``(h, nldd, capped)``, ``capped`` when all ``max_iter`` rounds improved."""
     d = X.shape[1]
     grad = np.empty(2 * d)
     is_pos = y == 1
@@ -312,7 +325,7 @@ def _emdd_start(X, offsets, y, h0, max_fun, max_em_iter):
 
     h = h0
     nll = full_nldd(h)
-    for _ in range(max_em_iter):
+    for _ in range(max_iter):
         sel, _ = segment_argmin_dist(X, offsets, np.ascontiguousarray(h[:d]),
                                      np.ascontiguousarray(h[d:]))
         Xsel = np.ascontiguousarray(X[sel])
@@ -321,12 +334,12 @@ def _emdd_start(X, offsets, y, h0, max_fun, max_em_iter):
             f = nldd_mlc_selected(Xsel, y, hh[:d], hh[d:], grad)
             return f, grad.copy()
 
-        h_new, _ = _minimize(fun, h, max_fun)
+        h_new, _, _ = _minimize(fun, h, max_fun)
         nll_new = full_nldd(h_new)
         if not nll_new < nll:
-            break  # keep the previous hypothesis when the step did not improve
+            return h, nll, False  # converged: the step did not improve, keep the previous
         h, nll = h_new, nll_new
-    return h, nll
+    return h, nll, True
 
 
 class EMDD(_BaseDD):
@@ -336,7 +349,7 @@ class EMDD(_BaseDD):
     ``max_j exp(-sum_k s_k^2 (x_jk - t_k)^2)``. From each start, EM alternates an
     E-step (pick every bag's most likely instance) and an M-step (minimise the negative
     log-DD of those instances over ``(t, s)`` by L-BFGS-B with the analytic gradient),
-    while the NLDD decreases (at most ``max_em_iter`` rounds). Starts are all instances
+    while the NLDD decreases (at most ``max_iter`` rounds). Starts are all instances
     of ``n_pos_bags_init`` positive bags drawn uniformly; the hypothesis with the lowest
     training bag error at probability 0.5 is kept (as Weka's MIEMDD does; the first
     wins ties), or the lowest NLDD with ``selection='nldd'`` (the paper).
@@ -347,21 +360,23 @@ class EMDD(_BaseDD):
         Positive bags whose instances are the starting targets (Weka's default).
     init_scale : float, default=1.0
         Initial value of every scale.
-    max_em_iter : int, default=10
-        Maximum EM rounds per start (Weka's limit).
+    max_iter : int, default=10
+        Maximum EM rounds per start (Weka's limit). A ``ConvergenceWarning`` says when
+        the chosen start was still improving at this cap.
     max_fun : int, default=200
         Maximum objective evaluations per M-step.
     selection : {"train_error", "nldd"}, default="train_error"
         How the final hypothesis is chosen among the starts.
-    threshold : float or "auto", default=0.5
-        Probability above which a bag or instance is positive; ``"auto"`` fits the
-        midpoint between training bag scores that maximises balanced training accuracy.
+    threshold : float or "auto", default=0.0
+        Offset on the log-odds of the bag (and instance) probability; 0.0 is probability
+        0.5. ``"auto"`` chooses it by the inner cross-validation of
+        :mod:`skmil._inner_cv` (best held-out bag accuracy).
     standardize : bool, default=True
         Standardise features with the training instances' statistics (Weka's default).
     n_jobs : int, default=None
-        Threads running starts in parallel.
+        Threads running starts in parallel; scikit-learn's meaning.
     random_state : int, RandomState or None, default=None
-        Chooses the start bags.
+        Chooses the start bags and seeds the inner folds of ``threshold="auto"``.
 
     Attributes
     ----------
@@ -371,17 +386,20 @@ class EMDD(_BaseDD):
     train_error_ : float
         Its training bag error at probability 0.5.
     threshold_ : float
+        Log-odds threshold used.
     start_bags_ : ndarray
-        Indices of the positive training bags that supplied the starts.
+        Indices (in the order the bags were given) of the positive training bags that
+        supplied the starts.
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
     Notes
     -----
-    Unlike Weka, whose sampler can never pick the last positive bag, start bags are drawn
-    uniformly from all positive bags. ``decision_function`` is the log-odds of the bag
-    probability minus that of the threshold. Cost per start: at most ``max_em_iter``
-    rounds of an O(N d) E-step and an M-step of up to ``max_fun`` O(B d) evaluations.
+    The bag rule is ``"max"``: a bag's score is its largest instance score, so a bag is
+    predicted positive exactly when one of its instances is. Unlike Weka, whose sampler
+    can never pick the last positive bag, start bags are drawn uniformly from all
+    positive bags. Cost per start: at most ``max_iter`` rounds of an O(N d) E-step and
+    an M-step of up to ``max_fun`` O(B d) evaluations.
 
     Examples
     --------
@@ -393,24 +411,29 @@ class EMDD(_BaseDD):
     True
     """
 
-    _contract_test_params = {"n_pos_bags_init": 1, "max_fun": 50, "max_em_iter": 3}
+    _parameter_constraints: dict = {
+        "n_pos_bags_init": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "selection": [StrOptions({"train_error", "nldd"})],
+        **_COMMON_CONSTRAINTS,
+    }
 
     def __init__(
         self,
-        n_pos_bags_init: int = 3,
         *,
+        n_pos_bags_init: int = 3,
         init_scale: float = 1.0,
-        max_em_iter: int = 10,
+        max_iter: int = 10,
         max_fun: int = 200,
         selection: str = "train_error",
-        threshold: Any = 0.5,
+        threshold: Any = 0.0,
         standardize: bool = True,
         n_jobs: int | None = None,
         random_state: Any = None,
     ) -> None:
         self.n_pos_bags_init = n_pos_bags_init
         self.init_scale = init_scale
-        self.max_em_iter = max_em_iter
+        self.max_iter = max_iter
         self.max_fun = max_fun
         self.selection = selection
         self.threshold = threshold
@@ -419,38 +442,29 @@ class EMDD(_BaseDD):
         self.random_state = random_state
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self._check_common()
-        if self.selection not in ("train_error", "nldd"):
-            raise ValueError(
-                f"selection must be 'train_error' or 'nldd', got {self.selection!r}."
-            )
-        if not (isinstance(self.n_pos_bags_init, Integral) and self.n_pos_bags_init > 0):
-            raise ValueError(
-                f"n_pos_bags_init must be a positive int, got {self.n_pos_bags_init!r}."
-            )
-        if not (isinstance(self.max_em_iter, Integral) and self.max_em_iter > 0):
-            raise ValueError(f"max_em_iter must be a positive int, got {self.max_em_iter!r}.")
         X = self._standardize_fit(bags)
         offsets = bags.offsets
         rng = check_random_state(self.random_state)
         pos_bags = np.flatnonzero(y == 1)
         k = min(int(self.n_pos_bags_init), pos_bags.shape[0])
         chosen = np.sort(rng.choice(pos_bags, size=k, replace=False))
-        self.start_bags_ = chosen
+        self.start_bags_ = np.sort(self._train_order[chosen])
         rows = np.concatenate([np.arange(offsets[b], offsets[b + 1]) for b in chosen])
         d = X.shape[1]
         h0s = [np.concatenate([X[r], np.full(d, float(self.init_scale))]) for r in rows]
         with threadpool_limits(limits=1, user_api="blas"):
-            results = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(_emdd_start)(X, offsets, y, h0, self.max_fun, self.max_em_iter)
+            results = Parallel(n_jobs=n_threads(self.n_jobs), prefer="threads")(
+                delayed(_emdd_start)(X, offsets, y, h0, self.max_fun, self.max_iter)
                 for h0 in h0s
             )
-        nlls = np.array([f for _, f in results])
+        nlls = np.array([f for _, f, _ in results])
         errors = np.array([
-            _train_error(X, offsets, y, h, d, self._bag_logit) for h, _ in results
+            _train_error(X, offsets, y, h, d, self._bag_logit) for h, _, _ in results
         ])
         key = errors if self.selection == "train_error" else nlls
         best = int(np.argmin(key))  # first wins on ties
         self.nldd_ = float(nlls[best])
         self.train_error_ = float(errors[best])
-        self._finish(results[best][0], X, offsets, y)
+        self._finish(results[best][0], d)
+        if results[best][2]:
+            warn_not_converged(self, "max_iter", "EM of the chosen start")

@@ -240,10 +240,9 @@ def _fast_params(cls):
 
 
 @pytest.fixture(scope="module")
-def witness():
-    bags, y, inst = make_mil_classification(n_bags=280, n_features=6, bag_size=8,
-                                            class_sep=4.0, witness_rate=0.2,
-                                            random_state=0)
+def witness(mil_problem):
+    bags, y, inst = mil_problem(n_bags=280, n_features=6, bag_size=8, class_sep=4.0,
+                                witness_rate=0.2, random_state=0)
     return (bags[:80], y[:80]), (bags[80:], y[80:], inst[80:])
 
 

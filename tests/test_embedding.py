@@ -25,11 +25,8 @@ from skmil.embedding import (
 
 
 @pytest.fixture(scope="module")
-def data():
-    bags, y, inst = make_mil_classification(
-        n_bags=24, n_features=3, bag_size=6, class_sep=3.0, random_state=1
-    )
-    return bags, y, inst
+def data(mil_problem):
+    return mil_problem(n_bags=24, n_features=3, bag_size=6, class_sep=3.0, random_state=1)
 
 
 def _ref_nearest(x, C):

@@ -17,15 +17,14 @@ from skmil._kernels.segments import (
     segment_mean,
 )
 from skmil.bags import check_bags
-from skmil.datasets import make_mil_classification
 from skmil.embedding import BagStatistics, SimpleMI
 from skmil.preprocessing import InstanceTransformer
 from skmil.svm import SIL
 
 
 @pytest.fixture(scope="module")
-def problem():
-    return make_mil_classification(n_bags=60, n_features=5, class_sep=5.0, random_state=2)
+def problem(mil_problem):
+    return mil_problem(n_bags=60, n_features=5, class_sep=5.0, random_state=2)
 
 
 def test_segment_kernels_match_loops():

@@ -16,15 +16,14 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from skmil.bags import check_bags
-from skmil.datasets import make_mil_classification
 from skmil.embedding import SimpleMI
 from skmil.preprocessing import InstanceTransformer
 from skmil.svm import SIL
 
 
 @pytest.fixture(scope="module")
-def problem():
-    return make_mil_classification(n_bags=60, n_features=4, class_sep=4.0, random_state=5)
+def problem(mil_problem):
+    return mil_problem(n_bags=60, n_features=4, class_sep=4.0, random_state=5)
 
 
 def test_get_set_params_and_clone():

@@ -13,9 +13,9 @@ from skmil.svm._common import dual_objective
 
 
 @pytest.fixture(scope="module")
-def data():
-    return make_mil_classification(n_bags=60, n_features=5, bag_size=6, class_sep=6.0,
-                                   witness_rate=0.3, random_state=0)
+def data(mil_problem):
+    return mil_problem(n_bags=60, n_features=5, bag_size=6, class_sep=6.0, witness_rate=0.3,
+                       random_state=0)
 
 
 def _bag_of_instance(bags):
@@ -258,9 +258,9 @@ def test_max_precomputed_auto_resolves_per_method(data):
 # -- MI-SVM with one slack per negative bag (negative_slack="bag", group-capped SMO) -----
 
 @pytest.fixture(scope="module")
-def small():
-    return make_mil_classification(n_bags=16, n_features=3, bag_size=4, class_sep=3.0,
-                                   witness_rate=0.3, random_state=1)
+def small(mil_problem):
+    return mil_problem(n_bags=16, n_features=3, bag_size=4, class_sep=3.0, witness_rate=0.3,
+                       random_state=1)
 
 
 def _singleton_negatives(bags, y):

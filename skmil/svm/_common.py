@@ -1,4 +1,4 @@
-"""Shared pieces of the SVM family: kernel expansions, class weights, parameter checks."""
+"""Shared pieces of the SVM family: kernel expansions, class weights, constraints."""
 
 from __future__ import annotations
 
@@ -8,6 +8,14 @@ from typing import Any
 import numpy as np
 
 from .._kernels.set_kernel import instance_kernel
+from ..utils._param_validation import Interval, Real, StrOptions
+
+#: ``gamma`` of the instance-kernel SVMs: a number, or scikit-learn's "scale"/"auto".
+GAMMA_CONSTRAINT = [Interval(Real, 0, None, closed="neither"), StrOptions({"scale", "auto"})]
+#: ``threshold``: an offset on the raw decision scale, or "auto" (inner CV).
+THRESHOLD_CONSTRAINT = [Interval(Real, None, None, closed="neither"), StrOptions({"auto"})]
+#: ``class_weight``: per-class multipliers of ``C`` keyed by bag label, or "balanced".
+CLASS_WEIGHT_CONSTRAINT = [dict, StrOptions({"balanced"}), None]
 
 _ROW_CHUNK = 4096
 #: Kernel-block budget of :class:`KernelExpansion` (elements, ~16 MB): a fixed 4,096-row
@@ -73,25 +81,82 @@ def dual_objective(dual_coef: np.ndarray, K_sv: np.ndarray) -> float:
     return float(np.abs(c).sum() - 0.5 * c @ K_sv @ c)
 
 
-def signed_class_weight(class_weight: Any, classes: np.ndarray) -> Any:
-    """Map a user ``class_weight`` keyed by ``classes_`` values to libsvm's {-1, +1} keys."""
-    if class_weight is None or class_weight == "balanced":
-        return class_weight
-    if not isinstance(class_weight, dict):
-        raise ValueError(
-            f"class_weight must be None, 'balanced' or a dict keyed by class label, got "
-            f"{class_weight!r}."
-        )
+def _class_weight_by_index(class_weight: Any, classes: np.ndarray) -> dict[int, float]:
+    """A user ``class_weight`` dict keyed by ``classes_`` values, keyed by class index."""
     out = {}
     for key, w in class_weight.items():
         match = [i for i, c in enumerate(classes) if c == key]
         if not match:
             raise ValueError(
                 f"class_weight has key {key!r}, which is not a class label; labels are "
-                f"{list(classes)}."
+                f"{list(classes)}. Key the weights by the bag labels passed to fit."
             )
-        out[2 * match[0] - 1] = float(w)
+        out[match[0]] = float(w)
     return out
+
+
+def signed_class_weight(class_weight: Any, classes: np.ndarray) -> Any:
+    """Map a user ``class_weight`` keyed by ``classes_`` values to libsvm's {-1, +1} keys."""
+    if class_weight is None or isinstance(class_weight, str):
+        return class_weight
+    return {2 * i - 1: w for i, w in _class_weight_by_index(class_weight, classes).items()}
+
+
+def encoded_class_weight(class_weight: Any, classes: np.ndarray) -> Any:
+    """Map a user ``class_weight`` keyed by ``classes_`` values to the encoded {0, 1} keys."""
+    if class_weight is None or isinstance(class_weight, str):
+        return class_weight
+    return _class_weight_by_index(class_weight, classes)
+
+
+def bag_class_weights(class_weight: Any, classes: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Multipliers of ``C`` for the negative and the positive class, from bag labels.
+
+    ``None``: both 1; ``"balanced"``: ``n_bags / (2 n_bags_of_class)``, scikit-learn's rule
+    applied to the bags; a dict keyed by ``classes_`` values: its weights (1 if absent).
+    """
+    if class_weight is None:
+        return np.ones(2)
+    if isinstance(class_weight, str):
+        counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=2).astype(np.float64)
+        return counts.sum() / (2.0 * np.maximum(counts, 1.0))
+    w = np.ones(2)
+    for i, v in _class_weight_by_index(class_weight, classes).items():
+        w[i] = v
+    return w
+
+
+def user_instance_index(bags: Any, order: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """Flat instance indices of canonically ordered training bags in the user's numbering.
+
+    ``bags`` are the training bags as ``_fit`` saw them, ``order`` the estimator's
+    ``_train_order`` (bag ``i`` of ``bags`` is the user's bag ``order[i]``). Negative
+    entries (no instance) stay as they are.
+    """
+    flat = np.asarray(flat, dtype=np.int64)
+    sizes_user = np.empty_like(bags.sizes)
+    sizes_user[order] = bags.sizes
+    off_user = np.concatenate([[0], np.cumsum(sizes_user)]).astype(np.int64)
+    valid = flat >= 0
+    bag = np.searchsorted(bags.offsets, flat[valid], side="right") - 1
+    out = flat.copy()
+    out[valid] = off_user[order[bag]] + (flat[valid] - bags.offsets[bag])
+    return out
+
+
+def user_instance_order(bags: Any, order: np.ndarray) -> np.ndarray:
+    """Permutation ``p`` such that ``values[p]`` puts per-instance training values, given
+    in ``_fit``'s (canonical) order, into the user's instance order."""
+    target = user_instance_index(bags, order, np.arange(bags.n_instances))
+    p = np.empty_like(target)
+    p[target] = np.arange(target.shape[0])
+    return p
+
+
+def user_positive_bag_order(order: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Permutation of per-positive-bag values from canonical to the user's bag order."""
+    pos = np.flatnonzero(np.asarray(y) == 1)
+    return np.argsort(order[pos], kind="stable")
 
 
 def sample_weights_for(y_pm: np.ndarray, class_weight: Any) -> np.ndarray:

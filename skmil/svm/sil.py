@@ -12,14 +12,24 @@ from sklearn.utils.metaestimators import available_if
 from .._kernels.segments import segment_logsumexp, segment_max, segment_mean
 from .._kernels.set_kernel import resolve_gamma
 from .._proba import decision_scores, proba_available
-from .._threshold import cv_threshold
 from ..bags import Bags, check_square_kernel_bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
-from ._common import KernelExpansion
+from ..utils._param_validation import HasMethods, Integral, Interval, Real, StrOptions
+from ._common import (
+    CLASS_WEIGHT_CONSTRAINT,
+    GAMMA_CONSTRAINT,
+    THRESHOLD_CONSTRAINT,
+    KernelExpansion,
+    encoded_class_weight,
+    user_instance_index,
+)
 
 __all__ = ["SIL"]
 
 _POOLINGS = ("max", "mean", "lse")
+#: The bag rule (``MILTags.bag_rule``) of each pooling: the log-mean-exp lies between the
+#: smallest and the largest instance score, like a weighted mean.
+_BAG_RULES = {"max": "max", "mean": "mean", "lse": "convex"}
 _EXPANDABLE = ("linear", "rbf", "poly", "sigmoid")
 
 
@@ -44,10 +54,13 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
     estimator : sklearn classifier, default=None
         The instance classifier. ``None`` builds ``sklearn.svm.SVC`` from ``kernel``,
         ``C``, ``gamma``, ``degree``, ``coef0`` and ``class_weight`` (misvm's SIL).
-        When given, those SVM options are ignored. It is cloned, never modified.
+        When given, those SVM options are ignored. It is cloned, never modified, and
+        fitted on the labels 0/1 (1 = ``classes_[1]``).
     pooling : {"max", "mean", "lse"}, default="max"
-        How instance scores become a bag score: the maximum (standard MI assumption),
-        the mean (collective assumption), or the log-mean-exp (a soft maximum).
+        How instance scores become a bag score: the maximum (standard MI assumption,
+        bag rule ``"max"``), the mean (collective assumption, bag rule ``"mean"``), or
+        the log-mean-exp (a soft maximum, between the mean and the maximum; bag rule
+        ``"convex"``).
     kernel : {"linear", "rbf", "poly", "sigmoid", "precomputed"}, default="rbf"
         SVC kernel (only with ``estimator=None``). With ``"precomputed"`` every bag is
         an array of instance-kernel rows: at ``fit`` one column per training instance
@@ -64,17 +77,24 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         Polynomial kernel degree.
     coef0 : float, default=0.0
         Independent term of the poly/sigmoid kernels.
-    class_weight : dict or "balanced", default=None
-        Passed to SVC.
+    class_weight : dict, "balanced" or None, default=None
+        Passed to SVC (only with ``estimator=None``); a dict is keyed by bag label.
     threshold : "auto" or float, default="auto"
-        Threshold on the pooled bag score: a bag is positive when its score exceeds
-        ``threshold_``. ``"auto"`` fits the instance classifier three more times, on
-        two thirds of the training bags each (stratified 3-fold CV), and takes the
-        threshold with the best accuracy on the held-out bags' scores (ties keep 0).
-        Why: the instance classifier's 0 is calibrated for instances that all carry
-        their bag's label, but with ``max`` pooling a bag score is a maximum over many
-        instances, so negative bags cross 0 more often than any one instance does.
-        A number fixes the threshold (``0.0`` is misvm's SIL).
+        Offset on the pooled raw bag score: a bag is positive when its score exceeds
+        ``threshold_``. ``"auto"`` fits the model on the training part of each fold of
+        skmil's inner cross-validation (5 stratified folds of the training bags, see
+        :func:`skmil._inner_cv.inner_cv_splits`) and takes the threshold with the best
+        held-out bag accuracy, averaged over the folds (ties go to the one closest to
+        0), as :class:`sklearn.model_selection.TunedThresholdClassifierCV` does with
+        ``scoring="accuracy"``. Why: the instance classifier's 0 is calibrated for
+        instances that all carry their bag's label, but with ``max`` pooling a bag
+        score is a maximum over many instances, so negative bags cross 0 more often
+        than any one instance does. A number fixes the threshold (``0.0`` is misvm's
+        SIL).
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the inner folds of ``threshold="auto"`` (None: the unshuffled folds of
+        the canonical bag order, so the model does not depend on the order of the
+        training bags either way).
 
     Attributes
     ----------
@@ -82,7 +102,8 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         The fitted instance classifier (trained on labels 0/1). The built-in SVC is
         given ``gamma`` as the number that ``"scale"``/``"auto"`` stand for.
     threshold_ : float
-        The bag-score threshold used; bag and instance scores have it subtracted.
+        The threshold used; ``decision_function`` and ``decision_function_instances``
+        return the raw scores minus it.
     classes_ : ndarray of shape (2,)
         Bag labels; ``classes_[1]`` is positive.
     n_features_in_ : int
@@ -91,16 +112,17 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
     -----
     ``decision_function_instances`` returns the instance classifier's decision value
     (or the log-odds of ``predict_proba`` when it has no ``decision_function``) minus
-    ``threshold_``; an instance is predicted a witness when it is positive, so with
-    ``max`` pooling a bag is predicted positive exactly when one of its instances is.
+    ``threshold_``, a witness score of ``classes_[1]``; an instance is predicted a witness
+    when it is positive, so with ``max`` pooling a bag is predicted positive exactly when
+    one of its instances is.
     With the built-in SVC (``estimator=None``) the decision values are computed from its
     support vectors by skmil's blocked kernel (BLAS products, a vectorised ``exp``),
     equal to ``estimator_.decision_function`` up to rounding and about an order of
     magnitude faster than libsvm's per-pair loop on large bags
     (``benchmarks/bench_kernel_expansion.py``).
     ``predict_proba`` exists when the instance classifier has one and pools instance
-    probabilities the same way (without the threshold, so its 0.5 crossing can differ
-    from ``predict`` when ``threshold_ != 0``).
+    probabilities the same way. It is the model's probability, not thresholded: its 0.5
+    crossing can differ from ``predict`` when ``threshold_ != 0``.
 
     Examples
     --------
@@ -114,10 +136,23 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
     True
     """
 
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit"]), None],
+        "pooling": [StrOptions(set(_POOLINGS))],
+        "kernel": [StrOptions({"linear", "rbf", "poly", "sigmoid", "precomputed"})],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "gamma": GAMMA_CONSTRAINT,
+        "degree": [Interval(Integral, 0, None, closed="left")],
+        "coef0": [Interval(Real, None, None, closed="neither")],
+        "class_weight": CLASS_WEIGHT_CONSTRAINT,
+        "threshold": THRESHOLD_CONSTRAINT,
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
-        estimator: Any = None,
         *,
+        estimator: Any = None,
         pooling: str = "max",
         kernel: str = "rbf",
         C: float = 1.0,
@@ -126,6 +161,7 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         coef0: float = 0.0,
         class_weight: Any = None,
         threshold: Any = "auto",
+        random_state: Any = None,
     ) -> None:
         self.estimator = estimator
         self.pooling = pooling
@@ -136,8 +172,9 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         self.coef0 = coef0
         self.class_weight = class_weight
         self.threshold = threshold
+        self.random_state = random_state
 
-    def _resolved_estimator(self, gamma: Any = None):
+    def _resolved_estimator(self, gamma: Any = None, class_weight: Any = None):
         if self.estimator is not None:
             return self.estimator
         return SVC(
@@ -146,8 +183,11 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
             gamma=self.gamma if gamma is None else gamma,
             degree=self.degree,
             coef0=self.coef0,
-            class_weight=self.class_weight,
+            class_weight=class_weight,
         )
+
+    def _bag_rule(self) -> str:
+        return _BAG_RULES[self.pooling]
 
     @property
     def _pairwise_bags(self) -> bool:
@@ -156,29 +196,38 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         return getattr(self.estimator, "kernel", None) == "precomputed"
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        if self.pooling not in _POOLINGS:
-            raise ValueError(f"pooling must be one of {_POOLINGS}, got {self.pooling!r}.")
         if self._pairwise_bags:
             check_square_kernel_bags(bags)
-        self.threshold_ = cv_threshold(self, bags, y)
         y_inst = np.repeat(y, bags.sizes)
+        # the built-in SVC is fitted on 0/1, so a dict keyed by bag labels is re-keyed
+        cw = encoded_class_weight(self.class_weight, self.classes_)
         self._expansion = None
         if self.estimator is None and self.kernel in _EXPANDABLE:
             # gamma as a number (sklearn's "scale"/"auto" formulas), so that the built-in
             # SVC's decision values can be evaluated by skmil's blocked BLAS kernel: libsvm
             # evaluates one instance x support vector pair at a time, ~10x slower
             gamma = resolve_gamma(self.gamma, bags.instances)
-            svc = clone(self._resolved_estimator(gamma)).fit(bags.instances, y_inst)
+            svc = clone(self._resolved_estimator(gamma, cw)).fit(bags.instances, y_inst)
             self._expansion = KernelExpansion.from_svc(svc, self.kernel, gamma, self.degree,
                                                        self.coef0)
             self.estimator_ = svc
         else:
-            self.estimator_ = clone(self._resolved_estimator()).fit(bags.instances, y_inst)
+            est = self._resolved_estimator(None, cw)
+            self.estimator_ = clone(est).fit(bags.instances, y_inst)
+        # the model was fitted on the training instances in canonical order; new kernel
+        # rows come with one column per training instance in the user's order
+        self._kernel_columns = (
+            user_instance_index(bags, self._train_order, np.arange(bags.n_instances))
+            if self._pairwise_bags else None)
+
+    def _instances(self, bags: Bags) -> np.ndarray:
+        cols = getattr(self, "_kernel_columns", None)
+        return bags.instances if cols is None else bags.instances[:, cols]
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
         if getattr(self, "_expansion", None) is not None:
-            return self._expansion(bags.instances) - self.threshold_
-        return decision_scores(self.estimator_, bags.instances) - self.threshold_
+            return self._expansion(bags.instances)
+        return decision_scores(self.estimator_, self._instances(bags))
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         return _pool(self._decision_function_instances(bags), bags.offsets, self.pooling)
@@ -189,6 +238,9 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Bag probabilities: pooled instance probabilities of the positive class.
 
+        The model's probability, not thresholded: ``predict`` uses ``threshold_`` on the
+        decision scale, so it can differ from this 0.5 crossing.
+
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
@@ -198,7 +250,7 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         proba : ndarray of shape (n_bags, 2)
         """
         bags = self._validate_bags(X, reset=False)
-        p = self.estimator_.predict_proba(bags.instances)[:, 1]
+        p = self.estimator_.predict_proba(self._instances(bags))[:, 1]
         if self.pooling == "lse":
             p_bag = np.exp(segment_logsumexp(np.log(np.clip(p, 1e-300, 1.0)), bags.offsets))
         else:

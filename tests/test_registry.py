@@ -63,3 +63,14 @@ def test_a_package_that_fails_while_walked_is_reported(monkeypatch):
     monkeypatch.setitem(sys.modules, "skmil.dd", None)
     with pytest.raises(ImportError, match=r"could not import 'skmil\.dd'"):
         all_estimators()
+
+
+def test_a_shadowing_namespace_package_is_reported(monkeypatch, tmp_path):
+    # a leftover site-packages/skmil without __init__.py makes `skmil` a namespace
+    # package whose path holds no estimator modules
+    import skmil
+
+    monkeypatch.setattr(skmil, "__file__", None)
+    monkeypatch.setattr(skmil, "__path__", [str(tmp_path / "skmil")])
+    with pytest.raises(ImportError, match="without __init__.py .*shadows the installed skmil"):
+        all_estimators()

@@ -72,6 +72,18 @@ def _import_failed(name: str, exc: ImportError) -> ImportError:
 def _walk_modules():
     import skmil
 
+    if getattr(skmil, "__file__", None) is None:
+        # `skmil` came in as a namespace package: a directory without __init__.py (such
+        # as one left in site-packages by an earlier non-editable install, holding only
+        # numba cache files) shadows the real package, whose modules then cannot be
+        # walked; the registry would look empty.
+        where = ", ".join(str(path) for path in skmil.__path__)
+        raise ImportError(
+            f"`import skmil` found a directory without __init__.py ({where}) that shadows "
+            "the installed skmil. Remove that directory, then reinstall skmil (from a "
+            "clone: `pip install -e .`)."
+        )
+
     def onerror(name: str) -> None:
         # pkgutil calls this when importing a package to look inside it fails; without
         # it, pkgutil would silently skip the package and everything below it.

@@ -25,7 +25,7 @@ from _timing import add_tiny_flag, best_of, print_reproduce, ratio
 from skmil.datasets import load_dataset
 from skmil.preprocessing import InstanceTransformer
 
-HEADS = ["MiNet", "MINet", "AttentionMIL", "DSMIL"]
+HEADS = ["InstanceMINet", "MINet", "AttentionMIL", "DSMIL"]
 
 
 def bags_per_second(cls, bags, y, batch_size, epochs, device):

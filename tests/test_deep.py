@@ -6,14 +6,19 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
+from skmil._threshold import cv_threshold
+from skmil.bags import check_bags
+from skmil.base import get_mil_tags
 from skmil.datasets import make_mil_classification
 from skmil.preprocessing import InstanceTransformer
 
@@ -24,11 +29,12 @@ from skmil.deep import (  # noqa: E402
     AttentionMIL,
     DeepMILClassifier,
     GatedAttentionMIL,
+    InstanceMINet,
     MINet,
-    MiNet,
     MINetDS,
     MINetRC,
 )
+from skmil.deep._estimators import _named_bag_rule  # noqa: E402
 from skmil.deep._nets import HEADS, MILNet, MLPEncoder  # noqa: E402
 from skmil.deep._train import (  # noqa: E402
     batch_loss,
@@ -39,7 +45,7 @@ from skmil.deep._train import (  # noqa: E402
 )
 
 HEAD_NAMES = sorted(HEADS)
-ALL_NAMED = [MiNet, MINet, MINetDS, MINetRC, AttentionMIL, GatedAttentionMIL, DSMIL]
+ALL_NAMED = [InstanceMINet, MINet, MINetDS, MINetRC, AttentionMIL, GatedAttentionMIL, DSMIL]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -90,7 +96,7 @@ def test_encoder_dropout_placement(dropout_at):
 
 
 def test_minns_heads_drop_pooled_outputs_only():
-    assert all(cls().dropout_at == "pooled" for cls in (MiNet, MINet, MINetDS, MINetRC))
+    assert all(cls().dropout_at == "pooled" for cls in (InstanceMINet, MINet, MINetDS, MINetRC))
     assert AttentionMIL().dropout_at == DeepMILClassifier().dropout_at == "hidden"
 
 
@@ -251,33 +257,39 @@ def test_each_head_learns_a_witness_problem(cls, witness):
     (bags, y), (bt, yt, it) = witness
     clf = cls(random_state=0, **_fast_params(cls)).fit(bags, y)
     assert roc_auc_score(yt, clf.decision_function(bt)) > 0.95
-    has_inst = cls in (MiNet, DSMIL, AttentionMIL, GatedAttentionMIL)
+    # with their default (max) pooling, MI-Net and its variants have no witness score
+    has_inst = cls in (InstanceMINet, DSMIL, AttentionMIL, GatedAttentionMIL)
     assert hasattr(clf, "decision_function_instances") == has_inst
     assert hasattr(clf, "predict_instances") == has_inst
-    if not has_inst:
-        return
-    scores = clf.decision_function_instances(bt)
-    if cls in (MiNet, DSMIL):  # instance probabilities/logits: a global ranking
-        assert roc_auc_score(np.concatenate(it), np.concatenate(scores)) > 0.9
-    else:  # attention ranks instances within a bag: witnesses first in positive bags
+    assert get_mil_tags(clf).instance_scores == has_inst
+    has_attention = cls in (DSMIL, AttentionMIL, GatedAttentionMIL)
+    assert hasattr(clf, "attention_weights") == has_attention
+    assert ("attention_weights" in get_mil_tags(clf).instance_outputs) == has_attention
+    if has_attention and cls is not DSMIL:
+        # attention ranks instances within a bag: witnesses first in positive bags
+        att = clf.attention_weights(bt)
         pos = np.flatnonzero(yt == 1)
         auc = roc_auc_score(np.concatenate([it[i] for i in pos]),
-                            np.concatenate([scores[i] for i in pos]))
+                            np.concatenate([att[i] for i in pos]))
         assert auc > 0.9
-        for s in scores:
-            np.testing.assert_allclose(s.sum(), 1.0, rtol=1e-9)
+        for a in att:
+            np.testing.assert_allclose(a.sum(), 1.0, rtol=1e-9)
+    if not has_inst:
+        return
+    # witness scores rank instances across bags
+    scores = clf.decision_function_instances(bt)
+    assert roc_auc_score(np.concatenate(it), np.concatenate(scores)) > 0.9
 
 
 def test_predictions_agree_and_outputs(witness):
     (bags, y), (bt, _, _) = witness
-    clf = DSMIL(random_state=0, validation_fraction=0.2, threshold="auto",
-                **{k: v for k, v in _fast_params(DSMIL).items() if k != "validation_fraction"})
-    clf.fit(bags, y)
+    clf = DSMIL(random_state=0, threshold=0.3, **_fast_params(DSMIL)).fit(bags, y)
+    assert clf.threshold_ == 0.3
     scores = clf.decision_function(bt)
     np.testing.assert_array_equal(clf.predict(bt), (scores > 0).astype(int))
+    # predict_proba is the network's probability; threshold is an offset on its log-odds
     proba = clf.predict_proba(bt)[:, 1]
-    logit_t = np.log(clf.threshold_) - np.log1p(-clf.threshold_)
-    np.testing.assert_allclose(np.log(proba) - np.log1p(-proba) - logit_t, scores,
+    np.testing.assert_allclose(np.log(proba) - np.log1p(-proba) - 0.3, scores,
                                rtol=1e-6, atol=1e-6)
     out = clf.predict_head_outputs(bt)
     np.testing.assert_allclose(out["proba"],
@@ -286,12 +298,107 @@ def test_predictions_agree_and_outputs(witness):
     # the max stream is the sigmoid of the largest instance logit
     np.testing.assert_allclose(out["max_stream_proba"],
                                [p.max() for p in out["instance_proba"]], rtol=1e-9)
-    assert 1 <= clf.best_epoch_ <= clf.n_epochs_ == len(clf.history_)
-    assert all("val_loss" in h for h in clf.history_)
     inst = clf.predict_instances(bt)
     dfi = clf.decision_function_instances(bt)
-    for lab, s in zip(inst, dfi):
+    for lab, s, c, wl in zip(inst, dfi, out["instance_logit"], out["witness_logit"]):
         np.testing.assert_array_equal(lab, (s > 0).astype(int))
+        np.testing.assert_allclose(s, wl - 0.3, rtol=1e-12, atol=1e-12)
+        # witness scores rank a bag's instances as the instance classifier does
+        np.testing.assert_array_equal(np.argsort(s, kind="stable"),
+                                      np.argsort(c, kind="stable"))
+    # bag rule "max": the bag score is the largest witness score
+    np.testing.assert_allclose(scores, [s.max() for s in dfi], rtol=1e-9, atol=1e-9)
+    for a, b in zip(clf.attention_weights(bt), out["attention"]):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cls, pooling, rule", [
+    (InstanceMINet, "max", "max"), (InstanceMINet, "mean", "convex"),
+    (InstanceMINet, "lse", "convex"), (MINet, "mean", "mean"), (MINet, "lse", None),
+    (MINetRC, "mean", "mean"), (MINetDS, "mean", None), (AttentionMIL, None, "convex"),
+    (GatedAttentionMIL, None, "convex"), (DSMIL, None, "max"),
+], ids=str)
+def test_declared_bag_rule_holds(cls, pooling, rule, witness):
+    """Each head's witness scores give its bag scores by the rule it declares."""
+    (bags, y), (bt, _, _) = witness
+    params = {**_fast_params(cls), "max_epochs": 3, "threshold": 0.2}
+    if pooling is not None:
+        params["pooling"] = pooling
+    clf = cls(random_state=0, **params)
+    assert get_mil_tags(clf).bag_rule == rule  # declared before fitting, from the params
+    clf.fit(bags[:40], y[:40])
+    head = clf.network_.head
+    assert getattr(head, "bag_rule", None) == rule  # the module agrees with the estimator
+    if rule is None:
+        assert not hasattr(clf, "decision_function_instances")
+        return
+    bag = clf.decision_function(bt)
+    s = clf.decision_function_instances(bt)
+    if rule == "max":
+        np.testing.assert_allclose(bag, [v.max() for v in s], rtol=1e-9, atol=1e-9)
+    elif rule == "mean":
+        np.testing.assert_allclose(bag, [v.mean() for v in s], rtol=1e-9, atol=1e-9)
+    else:
+        assert np.all(bag >= np.array([v.min() for v in s]) - 1e-9)
+        assert np.all(bag <= np.array([v.max() for v in s]) + 1e-9)
+    if cls in (AttentionMIL, GatedAttentionMIL):  # exactly the attention-weighted mean
+        np.testing.assert_allclose(
+            bag, [a @ v for a, v in zip(clf.attention_weights(bt), s)], rtol=1e-9, atol=1e-9)
+
+
+def test_named_bag_rule_mirrors_the_head_modules():
+    for kind in HEAD_NAMES:
+        for pooling in ("max", "mean", "lse"):
+            kwargs = {"pooling": pooling} if kind in ("instance", "embedding", "embedding-ds",
+                                                       "embedding-rc") else {}
+            if kind == "gated-attention":
+                kwargs = {"gated": True}
+            head = HEADS[kind]([8, 8], **kwargs)
+            assert head.bag_rule == _named_bag_rule(kind, pooling), (kind, pooling)
+
+
+def test_lse_pooling_logit_is_exact_where_probabilities_saturate():
+    torch.manual_seed(0)
+    enc = MLPEncoder(1, (), dropout=0.0)
+    head = HEADS["instance"](enc.out_sizes, pooling="lse", lse_r=1.0)
+    with torch.no_grad():
+        head.fc.weight.fill_(1.0)
+        head.fc.bias.fill_(0.0)
+    net = MILNet(enc, head).double().eval()
+    X = np.array([[30.0], [40.0], [-35.0], [-50.0]])
+    offsets = np.array([0, 2, 4])
+    with torch.no_grad():
+        out, _ = forward_batch(net, torch.as_tensor(X), offsets, np.arange(2))
+    logit = out["bag_logit"].numpy()
+    # LSE of the probabilities lies between their min and max, so the logit lies between
+    # the instance logits (a clamp of the probabilities would cap it near +-16)
+    assert 30.0 <= logit[0] <= 40.0 and -50.0 <= logit[1] <= -35.0
+
+
+def test_threshold_auto_is_the_inner_cv_of_the_base(witness):
+    (bags, y), _ = witness
+    params = {**_fast_params(MINet), "max_epochs": 2}
+    clf = MINet(random_state=0, threshold="auto", **params).fit(bags[:40], y[:40])
+    expected = cv_threshold(clone(clf), check_bags(bags[:40]), y[:40])
+    assert clf.threshold_ == expected
+    assert all("val_loss" not in h for h in clf.history_)  # no validation split
+
+
+def test_diverging_loss_is_an_error_naming_the_epoch(witness):
+    (bags, y), _ = witness
+    for cls in (AttentionMIL, InstanceMINet):
+        params = {**_fast_params(cls), "lr": 1e6, "max_epochs": 5}
+        with pytest.raises(ValueError, match=r"diverged at epoch \d.*smaller lr"):
+            cls(random_state=0, **params).fit(bags[:40], y[:40])
+
+
+def test_early_stopping_at_max_epochs_warns(witness):
+    (bags, y), _ = witness
+    params = {**_fast_params(MINet), "max_epochs": 3, "validation_fraction": 0.25}
+    est = MINet(random_state=0, early_stopping=True, n_iter_no_change=5, **params)
+    with pytest.warns(ConvergenceWarning, match="max_epochs=3"):
+        est.fit(bags, y)
+    assert est.n_epochs_ == 3
 
 
 def test_deep_supervision_outputs(witness):
@@ -313,28 +420,32 @@ def test_predict_batching_does_not_change_outputs(witness):
 
 def test_determinism_and_global_rng_untouched(witness):
     (bags, y), _ = witness
-    params = {**_fast_params(MiNet), "max_epochs": 4, "dropout": 0.3,
+    params = {**_fast_params(InstanceMINet), "max_epochs": 4, "dropout": 0.3,
               "validation_fraction": 0.2, "early_stopping": True}
     torch.manual_seed(123)
     expected_next = torch.rand(3)
     torch.manual_seed(123)
-    a = MiNet(random_state=7, **params).fit(bags, y)
+    # n_iter_no_change=10 > max_epochs: early stopping cannot stop, and says so
+    with pytest.warns(ConvergenceWarning, match="max_epochs"):
+        a = InstanceMINet(random_state=7, **params).fit(bags, y)
     torch.testing.assert_close(torch.rand(3), expected_next)  # global RNG restored
-    b = MiNet(random_state=7, **params).fit(bags, y)
+    with pytest.warns(ConvergenceWarning, match="max_epochs"):
+        b = InstanceMINet(random_state=7, **params).fit(bags, y)
     np.testing.assert_array_equal(a.decision_function(bags), b.decision_function(bags))
     assert a.history_ == b.history_
-    c = MiNet(random_state=8, **params).fit(bags, y)
+    with pytest.warns(ConvergenceWarning, match="max_epochs"):
+        c = InstanceMINet(random_state=8, **params).fit(bags, y)
     assert not np.array_equal(a.decision_function(bags), c.decision_function(bags))
 
 
 def test_n_init_keeps_the_initialisation_of_lowest_training_loss(witness):
     (bags, y), _ = witness
-    params = {**_fast_params(MiNet), "max_epochs": 2, "dropout": 0.3, "device": "cpu"}
-    one = MiNet(random_state=5, n_init=1, **params).fit(bags, y)
-    three = MiNet(random_state=5, **params).fit(bags, y)  # mi-Net's default: 3
+    params = {**_fast_params(InstanceMINet), "max_epochs": 2, "dropout": 0.3, "device": "cpu"}
+    one = InstanceMINet(random_state=5, n_init=1, **params).fit(bags, y)
+    three = InstanceMINet(random_state=5, **params).fit(bags, y)  # mi-Net's default: 3
     assert one.init_losses_.shape == (1,) and three.init_losses_.shape == (3,)
     # only mi-Net restarts by default (its max pooling is the head that fails to start)
-    assert {cls().n_init for cls in ALL_NAMED if cls is not MiNet} == {1}
+    assert {cls().n_init for cls in ALL_NAMED if cls is not InstanceMINet} == {1}
     # the first initialisation is the n_init=1 fit; the others differ
     assert three.init_losses_[0] == one.init_losses_[0]
     assert len(set(three.init_losses_.tolist())) == 3
@@ -356,7 +467,10 @@ def test_batch_size_one_equals_padded_batches_in_training(witness, batch_size):
               "lr": 0.05, "max_epochs": 2, "dtype": "float64", "batch_size": batch_size}
     clf = GatedAttentionMIL(random_state=3, **params).fit(bags, y)
     # reference: the same initialisation and bag order, one bag at a time, the
-    # gradient averaged by hand
+    # gradient averaged by hand; the estimator trains on the bags in the base's
+    # canonical order, so the reference does too
+    bags = [bags[i] for i in clf._train_order]
+    y = y[clf._train_order]
     seed = np.random.RandomState(3).randint(0, 2**31 - 1)
     torch.manual_seed(seed)
     net = build_network(clf.network_spec_).double()
@@ -394,7 +508,8 @@ def test_pickle_stores_state_dict_not_modules(witness):
 
 
 class MaxHead(torch.nn.Module):
-    instance_output = None
+    bag_rule = None
+    has_attention = False
 
     def __init__(self):
         super().__init__()
@@ -442,15 +557,22 @@ def test_grid_search_pipeline_and_joblib_processes(witness):
 
 
 @pytest.mark.parametrize("params, match", [
-    ({"head": "nope"}, "unknown head"),
+    ({"head": "nope"}, "'head' parameter of DeepMILClassifier"),
+    ({"head": "mi-Net"}, "'head' parameter"),
     ({"pooling": "median", "head": "instance"}, "pooling"),
     ({"optimizer": "rmsprop"}, "optimizer"),
     ({"batch_size": 0}, "batch_size"),
     ({"n_init": 0}, "n_init"),
     ({"dropout": 1.5}, "dropout"),
     ({"dropout_at": "input"}, "dropout_at"),
-    ({"threshold": 2.0}, "threshold"),
+    ({"threshold": float("nan")}, "threshold"),
+    ({"threshold": 2.0}, None),  # a log-odds offset: any finite number
     ({"head_params": {"bogus": 1}}, "head_params"),
+    ({"head_params": {"pooling": "mean"}, "head": "instance"}, "head_params"),
+    ({"head_params": {"lse_r": -1.0}, "head": "instance"}, "lse_r"),
+    ({"hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes"),
+    ({"betas": (0.9,)}, "betas"),
+    ({"class_weight": {0: 1.0}}, "class_weight"),
     ({"validation_fraction": 0.5, "max_epochs": 1}, None),
     ({"head": "embedding-rc", "hidden_layer_sizes": (8, 4)}, "same width"),
 ])
@@ -483,9 +605,18 @@ def test_validation_split_only_when_used(witness):
     np.testing.assert_array_equal(plain.decision_function(bags),
                                   none.fit(bags, y).decision_function(bags))
     stopped = DeepMILClassifier(random_state=0, early_stopping=True,
-                                **{**params, "n_iter_no_change": 1}).fit(bags, y)
+                                **{**params, "n_iter_no_change": 1})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stopped.fit(bags, y)
     assert all("val_loss" in h for h in stopped.history_)
     assert 1 <= stopped.best_epoch_ <= stopped.n_epochs_ <= 5
+    # the cap warning comes exactly when early stopping did not end the run: all five
+    # epochs ran and the last one still lowered the validation loss
+    capped = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    losses = [h["val_loss"] for h in stopped.history_]
+    last_improved = len(losses) == 1 or losses[-1] < min(losses[:-1]) - 1e-12
+    assert bool(capped) == (stopped.n_epochs_ == 5 and last_improved)
 
 
 # --------------------------------------------------------------------- without torch
@@ -509,19 +640,26 @@ def test_behaviour_without_torch():
     res = _run("""
         import sys
 
-        class BlockTorch:  # as if torch were not installed
+        class HideTorch:  # as if torch were not installed: no finder finds it
+            def __init__(self, inner):
+                self.inner = inner
+
             def find_spec(self, name, path=None, target=None):
                 if name == "torch" or name.startswith("torch."):
-                    raise ModuleNotFoundError("No module named 'torch'")
-                return None
+                    return None
+                return self.inner.find_spec(name, path, target)
 
-        sys.meta_path.insert(0, BlockTorch())
+            def __getattr__(self, attr):
+                return getattr(self.inner, attr)
+
+        sys.meta_path[:] = [HideTorch(f) if hasattr(f, "find_spec") else f
+                            for f in sys.meta_path]
         import skmil.deep
         from skmil.utils import all_estimators
         names = [n for n, _ in all_estimators()]
         assert "SIL" in names and not any(n in names for n in skmil.deep.__all__), names
         assert not skmil.deep.torch_available()
-        for name in ("DeepMILClassifier", "MiNet", "DSMIL", "AttentionMIL"):
+        for name in ("DeepMILClassifier", "InstanceMINet", "DSMIL", "AttentionMIL"):
             try:
                 getattr(skmil.deep, name)()
             except ImportError as exc:

@@ -3,7 +3,8 @@
 The estimators are ordinary scikit-learn classifiers taking lists of bags. Importing
 this package never imports torch; without torch the names exist but constructing one
 raises an :class:`ImportError` naming the extra to install, and the estimator registry
-(:func:`skmil.utils.all_estimators`) leaves them out.
+(:func:`skmil.utils.all_estimators`) leaves them out (they declare
+``_required_dependencies = ("torch",)``).
 """
 
 from ._estimators import (
@@ -11,8 +12,8 @@ from ._estimators import (
     AttentionMIL,
     DeepMILClassifier,
     GatedAttentionMIL,
+    InstanceMINet,
     MINet,
-    MiNet,
     MINetDS,
     MINetRC,
     torch_available,
@@ -20,7 +21,7 @@ from ._estimators import (
 
 __all__ = [
     "DeepMILClassifier",
-    "MiNet",
+    "InstanceMINet",
     "MINet",
     "MINetDS",
     "MINetRC",
@@ -30,8 +31,3 @@ __all__ = [
     "torch_available",
 ]
 
-# the registry skips classes flagged abstract: without torch they cannot be built
-for _cls in (DeepMILClassifier, MiNet, MINet, MINetDS, MINetRC, AttentionMIL,
-             GatedAttentionMIL, DSMIL):
-    _cls._abstract = not torch_available()
-del _cls

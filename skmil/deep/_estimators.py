@@ -7,6 +7,7 @@ This module never imports torch at import time: the torch parts live in ``_nets`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 from typing import Any
 
@@ -15,13 +16,22 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
-from .._threshold import accuracy_threshold
+from .._parallel import n_threads
+from .._warnings import warn_not_converged
 from ..bags import Bags
-from ..base import BaseMILClassifier, InstancePredictionMixin
+from ..base import BaseMILClassifier, InstancePredictionMixin, MILTags
+from ..utils._param_validation import (
+    HasMethods,
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
 __all__ = [
     "DeepMILClassifier",
-    "MiNet",
+    "InstanceMINet",
     "MINet",
     "MINetDS",
     "MINetRC",
@@ -54,18 +64,66 @@ def _require_torch():
     return torch
 
 
-_HEAD_ALIASES = {
-    "instance": "instance", "mi-net": "instance", "mi-Net": "instance",
-    "embedding": "embedding", "MI-Net": "embedding",
-    "embedding-ds": "embedding-ds", "MI-Net-DS": "embedding-ds",
-    "embedding-rc": "embedding-rc", "MI-Net-RC": "embedding-rc",
-    "attention": "attention",
-    "gated-attention": "gated-attention", "gated_attention": "gated-attention",
-    "dsmil": "dsmil", "DSMIL": "dsmil",
-}
+_HEAD_NAMES = ("instance", "embedding", "embedding-ds", "embedding-rc", "attention",
+               "gated-attention", "dsmil")
 _POOLED_HEADS = ("instance", "embedding", "embedding-ds", "embedding-rc")
-_INSTANCE_KIND = {"instance": "logit", "dsmil": "logit",
-                  "attention": "attention", "gated-attention": "attention"}
+_ATTENTION_HEADS = ("attention", "gated-attention", "dsmil")
+
+
+def _named_bag_rule(kind: str, pooling: str) -> str | None:
+    """The bag rule of a named head (mirrors the heads' ``bag_rule`` in ``_nets``)."""
+    if kind == "instance":
+        return "max" if pooling == "max" else "convex"
+    if kind in ("embedding", "embedding-rc"):
+        return "mean" if pooling == "mean" else None
+    if kind in ("attention", "gated-attention"):
+        return "convex"
+    if kind == "dsmil":
+        return "max"
+    return None
+
+
+_REAL_POSITIVE = Interval(Real, 0, None, closed="neither")
+_REAL_NONNEG = Interval(Real, 0, None, closed="left")
+_INT_POSITIVE = Interval(Integral, 1, None, closed="left")
+_FRACTION = Interval(Real, 0, 1, closed="left")
+
+# the constraints of every parameter any deep estimator has (each class takes a subset)
+_CONSTRAINTS: dict[str, list] = {
+    "encoder": [None, HasMethods(["forward"])],
+    "hidden_layer_sizes": ["array-like", _INT_POSITIVE],
+    "dropout": [_FRACTION],
+    "dropout_at": [StrOptions({"hidden", "pooled"})],
+    "head": [StrOptions(set(_HEAD_NAMES)), HasMethods(["forward"])],
+    "pooling": [StrOptions({"max", "mean", "lse"})],
+    "lse_r": [_REAL_POSITIVE],
+    "attention_dim": [_INT_POSITIVE],
+    "query_dim": [_INT_POSITIVE],
+    "passing_v": ["boolean"],
+    "dropout_v": [_FRACTION],
+    "head_params": [None, dict],
+    "optimizer": [StrOptions({"adam", "sgd"})],
+    "lr": [_REAL_POSITIVE],
+    "weight_decay": [_REAL_NONNEG],
+    "momentum": [_REAL_NONNEG],
+    "nesterov": ["boolean"],
+    "betas": ["array-like"],
+    "lr_schedule": [StrOptions({"constant", "inverse_time", "cosine"})],
+    "lr_decay": [_REAL_NONNEG],
+    "max_epochs": [_INT_POSITIVE],
+    "batch_size": [_INT_POSITIVE],
+    "class_weight": [None, StrOptions({"balanced"}), dict],
+    "validation_fraction": [_FRACTION],
+    "early_stopping": ["boolean"],
+    "n_iter_no_change": [_INT_POSITIVE],
+    "n_init": [_INT_POSITIVE],
+    "threshold": [Interval(Real, None, None, closed="neither"), StrOptions({"auto"})],
+    "dtype": [StrOptions({"float32", "float64"})],
+    "device": [str],
+    "random_state": ["random_state"],
+    "n_jobs": [None, Integral],
+    "verbose": ["verbose"],
+}
 
 # every setting of the wrapper with its default; named estimators fix some (``_fixed``)
 _DEFAULTS: dict[str, Any] = {
@@ -96,7 +154,7 @@ _DEFAULTS: dict[str, Any] = {
     "early_stopping": False,
     "n_iter_no_change": 10,
     "n_init": 1,
-    "threshold": 0.5,
+    "threshold": 0.0,
     "dtype": "float32",
     "device": "auto",
     "random_state": None,
@@ -115,11 +173,9 @@ def _store(obj, params: dict) -> None:
 @contextlib.contextmanager
 def _torch_threads(n_jobs):
     """Run torch with ``n_jobs`` CPU threads (sklearn semantics), then restore."""
-    from joblib import effective_n_jobs
-
     torch = _require_torch()
     before = torch.get_num_threads()
-    n = max(1, int(effective_n_jobs(n_jobs)))
+    n = n_threads(n_jobs)
     if n != before:
         torch.set_num_threads(n)
     try:
@@ -161,12 +217,14 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Pooling head: ``"instance"`` (mi-Net), ``"embedding"`` (MI-Net),
         ``"embedding-ds"`` (MI-Net + deep supervision), ``"embedding-rc"`` (MI-Net +
         residual connections), ``"attention"``, ``"gated-attention"`` or ``"dsmil"``;
-        or a module following the head protocol described in :doc:`/deep`.
+        or a module following the head protocol described in :doc:`/deep` (its
+        ``bag_rule`` and ``has_attention`` attributes declare its instance outputs).
     pooling : {"max", "mean", "lse"}, default="max"
         Pooling of the mi-Net/MI-Net heads.
     head_params : dict or None, default=None
-        Extra keyword arguments of a named head (``lse_r``, ``attention_dim``,
-        ``query_dim``, ``passing_v``, ``dropout_v``).
+        Extra keyword arguments of a named head (``lse_r`` for the pooled heads,
+        ``attention_dim`` for the attention heads, ``query_dim``, ``passing_v``,
+        ``dropout_v`` for DSMIL).
     optimizer : {"adam", "sgd"}, default="adam"
     lr : float, default=5e-4
         Initial learning rate.
@@ -190,10 +248,10 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     class_weight : None, "balanced" or dict, default=None
         Per-class weights of the BCE loss (``"balanced"``: ``n / (2 n_c)``, which gives the
         ``pos_weight = n_neg / n_pos`` ratio of DSMIL); dict keys are class labels.
-    validation_fraction : float, default=0.1
+    validation_fraction : float in [0, 1), default=0.1
         Fraction of the training bags (stratified) held out when ``early_stopping=True``
-        (to pick the epoch) or ``threshold="auto"`` (to pick the threshold); otherwise
-        every bag is trained on, as in scikit-learn's ``MLPClassifier``.
+        (to pick the epoch); otherwise every bag is trained on, as in scikit-learn's
+        ``MLPClassifier``.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the bags, stop after ``n_iter_no_change``
         epochs without a lower validation loss and keep the weights of the best epoch.
@@ -204,7 +262,9 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         chance in six of eight runs, and training without it gave a higher bag AUC in
         21 of 28 digits runs; on the five classic sets the two were about equally
         accurate (docs: deep MIL, "Epochs and validation"). Turn it on when the split
-        holds enough bags (hundreds) for its loss to rank epochs.
+        holds enough bags (hundreds) for its loss to rank epochs. A run that reaches
+        ``max_epochs`` with the validation loss still improving emits a
+        :class:`~sklearn.exceptions.ConvergenceWarning` naming ``max_epochs``.
     n_iter_no_change : int, default=10
     n_init : int, default=1
         Number of networks trained from different initialisations (each its own seed
@@ -216,14 +276,14 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         initialisations never learn the witness rule, and they fit their training
         bags worse; on the digits bags, keeping the best of three by training loss
         removed those failures (docs: deep MIL, "Restarts").
-    threshold : "auto" or float in (0, 1), default=0.5
-        Probability above which a bag is positive. ``"auto"``: the threshold maximising
-        accuracy on the ``validation_fraction`` split (closest to 0.5 among ties); 0.5
-        when ``validation_fraction=0``. The default is 0.5, where a BCE-trained
-        probability is calibrated: on the classic MIL sets the 10 % validation split
-        holds 5-20 bags, too few to choose a threshold: on the same networks,
-        ``"auto"`` was less accurate than 0.5 in 29 of 35 harness cells (7 heads x 5
-        sets; docs, Benchmarks page).
+    threshold : float or "auto", default=0.0
+        Offset on the bag log-odds: a bag is positive when ``logit(p) > threshold``, so
+        0.0 is the probability 0.5 and ``log(t / (1 - t))`` the probability ``t``.
+        ``"auto"``: chosen by skmil's inner cross-validation (5 stratified folds of the
+        training bags, shuffled by ``random_state``; the offset with the best held-out
+        bag accuracy, closest to 0 among ties), which trains 5 more networks (each
+        with ``n_init`` initialisations), so a fit costs about six.
+        The default 0.0 is where a BCE-trained probability is calibrated.
     dtype : {"float32", "float64"}, default="float32"
         Training precision. Prediction always runs in float64.
     device : str, default="auto"
@@ -233,7 +293,8 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         results on the CPU are identical from run to run. Torch's global RNG state is
         restored after fitting.
     n_jobs : int or None, default=None
-        CPU threads torch may use while fitting and predicting (``None``: 1, ``-1``: all
+        CPU threads torch may use while fitting and predicting (scikit-learn's meaning:
+        ``None`` is 1 unless in a :func:`joblib.parallel_config` context, ``-1`` all
         cores); torch's own setting is restored afterwards. One thread is fastest for
         the small tabular networks and avoids oversubscription under ``GridSearchCV``.
     verbose : int, default=0
@@ -253,23 +314,35 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Training loss of each initialisation (see ``n_init``); the kept network is the
         one of the lowest.
     threshold_ : float
-        Bag probability threshold used by ``predict`` and ``decision_function``.
+        The log-odds offset used by ``predict`` and ``decision_function``.
+
+    Raises
+    ------
+    ValueError
+        At ``fit``, when the training loss becomes non-finite or diverges (an epoch's
+        mean loss above 1000 times the untrained network's): the message names the
+        epoch and suggests a smaller ``lr`` or standardised features.
 
     Notes
     -----
-    ``decision_function`` is ``logit(p) - logit(threshold_)``, so it is positive exactly
-    when ``predict`` says positive; ``predict_proba`` is the network's probability ``p``,
-    whose 0.5 crossing may differ from ``predict`` when ``threshold_ != 0.5``.
+    ``decision_function`` is ``logit(p) - threshold_``, so it is positive exactly when
+    ``predict`` says positive; ``predict_proba`` is the network's probability ``p``
+    (not thresholded), whose 0.5 crossing may differ from ``predict`` when
+    ``threshold_ != 0``.
 
-    Native instance outputs (``decision_function_instances``): the mi-Net head returns
-    the instance logit minus the threshold's logit (positive iff the instance
-    probability exceeds ``threshold_``; with max pooling a bag is positive iff one of
-    its instances is); DSMIL returns the instance-classifier logit ``c_k``; attention
-    heads return the attention weights ``a_k`` (relevance in (0, 1], summing to 1 per
-    bag, *not* a positivity probability), and ``predict_instances`` marks an instance
-    as a witness when its bag is predicted positive and ``a_k > 1 / n_bag``. MI-Net and
-    its DS/RC variants have no instance output. :meth:`predict_head_outputs` gives all
-    native outputs (instance probabilities, attention, DSMIL's two streams).
+    Witness scores (``decision_function_instances``, minus ``threshold_`` like the bag
+    scores) exist where the head defines them, with the bag rule it obeys
+    (:class:`~skmil.base.MILTags`): mi-Net (``"instance"``) the instance logits,
+    ``"max"`` with max pooling and ``"convex"`` with mean or LSE pooling (the bag
+    probability averages the instance probabilities); the attention heads the instance
+    logits ``w_c^T h_k + b`` of the bag classifier, whose attention-weighted mean is the
+    bag logit (``"convex"``); DSMIL ``logit(0.5 (sigmoid(c_k) + sigmoid(c_b)))``, whose
+    max is the bag logit (``"max"``); MI-Net and MI-Net + RC with mean pooling
+    ``w^T h_k + b``, whose mean is the bag logit (``"mean"``). MI-Net and MI-Net + RC
+    with max or LSE pooling and MI-Net + DS have none (their pooling acts on embedding
+    dimensions, not on instance scores). The attention weights of the attention heads
+    and DSMIL are given by :meth:`attention_weights`. :meth:`predict_head_outputs`
+    gives every native output (instance probabilities, attention, DSMIL's two streams).
 
     Examples
     --------
@@ -283,15 +356,15 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     """
 
     _fixed: dict[str, Any] = {}
-    _contract_test_params = {"hidden_layer_sizes": (16,), "lr": 3e-2, "max_epochs": 6,
-                             "batch_size": 10, "validation_fraction": 0.0, "dropout": 0.0}
+    _required_dependencies = ("torch",)
+    _parameter_constraints: dict = _CONSTRAINTS
 
     def __init__(self, *, encoder=None, hidden_layer_sizes=(256, 128, 64), dropout=0.5,
                  dropout_at="hidden", head="attention", pooling="max", head_params=None,
                  optimizer="adam", lr=5e-4, weight_decay=5e-3, momentum=0.9, nesterov=True,
                  betas=(0.9, 0.999), lr_schedule="constant", lr_decay=1e-4, max_epochs=100,
                  batch_size=1, class_weight=None, validation_fraction=0.1,
-                 early_stopping=False, n_iter_no_change=10, n_init=1, threshold=0.5,
+                 early_stopping=False, n_iter_no_change=10, n_init=1, threshold=0.0,
                  dtype="float32", device="auto", random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -303,27 +376,40 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         cfg["name"] = type(self).__name__
         return cfg
 
-    def _head_kind(self, cfg: dict | None = None):
+    def _head_kind(self, cfg: dict | None = None) -> str | None:
+        """The named head's kind, or None for a user module."""
         head = (cfg or self._config())["head"]
-        if isinstance(head, str):
-            if head not in _HEAD_ALIASES:
-                raise ValueError(
-                    f"unknown head {head!r}; use one of 'instance' (mi-Net), 'embedding' "
-                    "(MI-Net), 'embedding-ds', 'embedding-rc', 'attention', "
-                    "'gated-attention', 'dsmil', or pass a torch.nn.Module."
-                )
-            return _HEAD_ALIASES[head]
-        return None
+        return head if isinstance(head, str) else None
 
-    def _instance_kind(self):
+    def _bag_rule(self) -> str | None:
+        """The bag rule of the configured head (None: no witness scores)."""
         cfg = self._config()
-        head = cfg["head"]
-        if isinstance(head, str):
-            return _INSTANCE_KIND.get(_HEAD_ALIASES.get(head))
-        kind = getattr(head, "instance_output", None)
-        return kind if kind in ("logit", "attention") else None
+        kind = self._head_kind(cfg)
+        if kind is None:
+            return getattr(cfg["head"], "bag_rule", None)
+        return _named_bag_rule(kind, cfg["pooling"])
 
-    def _checked_config(self, n_bags: int) -> dict:
+    def _has_attention(self) -> bool:
+        cfg = self._config()
+        kind = self._head_kind(cfg)
+        if kind is None:
+            return bool(getattr(cfg["head"], "has_attention", False))
+        return kind in _ATTENTION_HEADS
+
+    def __mil_tags__(self) -> MILTags:
+        tags = super().__mil_tags__()
+        rule = self._bag_rule()
+        extra = ("attention_weights",) if self._has_attention() else ()
+        return dataclasses.replace(tags, instance_scores=rule is not None, bag_rule=rule,
+                                   instance_outputs=tags.instance_outputs + extra)
+
+    def _checked_config(self) -> dict:
+        """The resolved configuration; the checks ``_parameter_constraints`` cannot express.
+
+        Runs at the start of ``_fit``, before any work: module types (torch is imported
+        only here), the widths inside ``hidden_layer_sizes``, ``betas``, the keys of
+        ``head_params`` and the rules that tie two parameters together.
+        """
         cfg = self._config()
         name = cfg["name"]
         torch = _require_torch()
@@ -342,7 +428,7 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
             sizes = (int(sizes),)
         try:
             sizes = tuple(int(h) for h in sizes)
-        except TypeError:
+        except (TypeError, ValueError):
             bad("hidden_layer_sizes", "pass a tuple of positive ints, e.g. (256, 128, 64).")
         if any(h < 1 for h in sizes):
             bad("hidden_layer_sizes", "every width must be >= 1.")
@@ -350,47 +436,36 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         if kind in ("embedding-ds", "embedding-rc") and cfg["encoder"] is None and not sizes:
             bad("hidden_layer_sizes", f"the {kind} head pools every hidden layer; give at "
                 "least one.")
-        if not 0.0 <= float(cfg["dropout"]) < 1.0:
-            bad("dropout", "it must be in [0, 1).")
-        if cfg["dropout_at"] not in ("hidden", "pooled"):
-            bad("dropout_at", "use 'hidden' or 'pooled'.")
-        if cfg["pooling"] not in ("max", "mean", "lse"):
-            bad("pooling", "use 'max', 'mean' or 'lse'.")
-        if cfg["optimizer"] not in ("adam", "sgd"):
-            bad("optimizer", "use 'adam' or 'sgd'.")
-        if cfg["lr_schedule"] not in ("constant", "inverse_time", "cosine"):
-            bad("lr_schedule", "use 'constant', 'inverse_time' or 'cosine'.")
-        for param in ("lr",):
-            if not float(cfg[param]) > 0:
-                bad(param, "it must be > 0.")
-        for param in ("weight_decay", "lr_decay", "momentum"):
-            if not float(cfg[param]) >= 0:
-                bad(param, "it must be >= 0.")
-        for param in ("max_epochs", "batch_size", "n_iter_no_change", "n_init"):
-            if not isinstance(cfg[param], (int, np.integer)) or cfg[param] < 1:
-                bad(param, "it must be an int >= 1.")
-        if not 0.0 <= float(cfg["validation_fraction"]) < 1.0:
-            bad("validation_fraction", "it must be in [0, 1).")
-        thr = cfg["threshold"]
-        if not (thr == "auto" or (isinstance(thr, (float, int)) and 0.0 < float(thr) < 1.0)):
-            bad("threshold", "use 'auto' or a probability in (0, 1).")
-        if cfg["dtype"] not in ("float32", "float64"):
-            bad("dtype", "use 'float32' or 'float64'.")
+        if kind == "embedding-rc" and cfg["encoder"] is None and len(set(sizes)) > 1:
+            bad("hidden_layer_sizes", "the embedding-rc head (MI-Net + RC) sums the pooled "
+                "outputs of every layer, so all layers need the same width, e.g. "
+                "(128, 128, 128).")
+        betas = tuple(np.asarray(cfg["betas"], dtype=float).ravel())
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            bad("betas", "pass two numbers in [0, 1), e.g. (0.9, 0.999).")
+        cfg["betas"] = betas
         hp = dict(cfg["head_params"] or {})
         head_kwargs: dict[str, Any] = {}
+        allowed: tuple[str, ...] = ()
         if kind in _POOLED_HEADS:
             head_kwargs = {"pooling": cfg["pooling"], "lse_r": float(cfg["lse_r"])}
+            allowed = ("lse_r",)
         elif kind in ("attention", "gated-attention"):
             head_kwargs = {"attention_dim": int(cfg["attention_dim"]),
                            "gated": kind == "gated-attention"}
+            allowed = ("attention_dim",)
         elif kind == "dsmil":
             head_kwargs = {"query_dim": int(cfg["query_dim"]),
                            "passing_v": bool(cfg["passing_v"]),
                            "dropout_v": float(cfg["dropout_v"])}
-        unknown = set(hp) - (set(head_kwargs) - {"gated"})
+            allowed = ("query_dim", "passing_v", "dropout_v")
+        unknown = set(hp) - set(allowed)
         if kind is not None and unknown:
             bad("head_params", f"the {kind!r} head has no option(s) {sorted(unknown)}; "
-                f"valid: {sorted(set(head_kwargs) - {'gated'})}.")
+                f"valid: {sorted(allowed)}.")
+        if kind is not None:
+            validate_parameter_constraints({k: _CONSTRAINTS[k] for k in allowed}, hp,
+                                           caller_name=f"{name}(head_params=...)")
         head_kwargs.update(hp)
         cfg["head_kind"] = kind
         cfg["head_module"] = None if kind is not None else head
@@ -399,25 +474,24 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
 
     # --------------------------------------------------------------- training
     def _bag_weights(self, y: np.ndarray) -> np.ndarray:
-        cw = self.class_weight if "class_weight" in self.get_params(deep=False) else None
+        cw = self.class_weight
         if cw is None:
             return np.ones(y.shape[0])
-        if isinstance(cw, str):
-            if cw != "balanced":
-                raise ValueError(f"class_weight={cw!r}; use None, 'balanced' or a dict.")
+        if isinstance(cw, str):  # "balanced" (the constraints allow no other string)
             counts = np.bincount(y, minlength=2).astype(float)
             w = y.shape[0] / (2.0 * counts)
             return w[y]
-        if isinstance(cw, dict):
-            missing = [c for c in self.classes_ if c not in cw]
-            if missing:
-                raise ValueError(f"class_weight is missing the classes {missing}.")
-            w = np.array([float(cw[c]) for c in self.classes_])
-            return w[y]
-        raise ValueError(f"class_weight={cw!r}; use None, 'balanced' or a dict.")
+        missing = [c for c in self.classes_ if c not in cw]
+        if missing:
+            raise ValueError(
+                f"{type(self).__name__}: class_weight={cw!r} has no weight for the "
+                f"class(es) {missing}; give one per class of y ({list(self.classes_)}).")
+        w = np.array([float(cw[c]) for c in self.classes_])
+        return w[y]
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        cfg = self._checked_config(bags.n_bags)
+        cfg = self._checked_config()
+        weights = self._bag_weights(y)
         torch = _require_torch()
         from ._train import build_network, make_spec, resolve_device, train
 
@@ -430,7 +504,7 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         train_idx, val_idx = all_idx, None
         vf = float(cfg["validation_fraction"])
         counts = np.bincount(y, minlength=2)
-        if vf > 0 and (cfg["early_stopping"] or cfg["threshold"] == "auto"):
+        if vf > 0 and cfg["early_stopping"]:
             n_val = int(np.ceil(vf * bags.n_bags))
             if n_val < 2 or counts.min() < 2 or bags.n_bags - n_val < 2:
                 raise ValueError(
@@ -442,7 +516,6 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
                                          random_state=rs.randint(0, 2**31 - 1))
             train_idx, val_idx = next(sss.split(np.zeros(bags.n_bags), y))
             train_idx, val_idx = np.sort(train_idx), np.sort(val_idx)
-        weights = self._bag_weights(y)
         spec = make_spec(cfg, bags.n_features)
         # seeds of the extra initialisations come after the split's, so n_init=1 draws
         # exactly what it always drew
@@ -453,14 +526,13 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
             with torch.random.fork_rng(devices=fork_devices), _torch_threads(cfg["n_jobs"]):
                 torch.manual_seed(init_seed)
                 net = build_network(spec).to(device=device, dtype=dtype)
-                history, best_epoch, loss = train(
+                history, best_epoch, loss, stopped = train(
                     net, bags.instances, bags.offsets, y, weights, train_idx, val_idx, cfg,
                     init_seed, device, dtype)
             losses.append(loss)
-            key = loss if np.isfinite(loss) else np.inf  # a diverged run never wins
-            if best is None or key < best[0]:
-                best = (key, net, history, best_epoch)
-        _, net, history, best_epoch = best
+            if best is None or loss < best[0]:
+                best = (loss, net, history, best_epoch, stopped)
+        _, net, history, best_epoch, stopped = best
         self.init_losses_ = np.asarray(losses)
         net.eval()
         self.network_ = net
@@ -470,16 +542,11 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         self.history_ = history
         self.best_epoch_ = best_epoch
         self.n_epochs_ = len(history)
-        self.threshold_logit_ = 0.0
-        thr = cfg["threshold"]
-        if thr != "auto":
-            p = float(thr)
-            self.threshold_logit_ = float(np.log(p) - np.log1p(-p))
-        elif val_idx is not None:
-            val = bags.take(val_idx)
-            out = self._outputs(val)
-            self.threshold_logit_ = accuracy_threshold(out["bag_logit"], y[val_idx])
-        self.threshold_ = float(_sigmoid(np.array(self.threshold_logit_)))
+        if val_idx is not None and not stopped:
+            warn_not_converged(
+                self, "max_epochs",
+                f"early stopping: the validation loss improved within the last "
+                f"{cfg['n_iter_no_change']} epochs")
 
     def _inference_net(self):
         cache = getattr(self, "_infer_cache", None)
@@ -501,7 +568,7 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
 
     # -------------------------------------------------------------- prediction
     def _decision_function(self, bags: Bags) -> np.ndarray:
-        return self._outputs(bags)["bag_logit"] - self.threshold_logit_
+        return self._outputs(bags)["bag_logit"]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Bag probabilities from the network, columns ``classes_``.
@@ -530,8 +597,9 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
             ``"proba"`` (n_bags,) bag probability; head-specific bag outputs
             (``"max_stream_proba"`` and ``"bag_stream_proba"`` for DSMIL,
             ``"layer_proba"`` (n_bags, n_layers) for deep supervision); instance outputs
-            as lists of per-bag arrays (``"instance_proba"``, ``"instance_logit"``,
-            ``"attention"``).
+            as lists of per-bag arrays (``"witness_logit"``, the raw witness scores;
+            ``"instance_proba"`` of mi-Net and DSMIL; DSMIL's instance-classifier
+            logits ``"instance_logit"``; ``"attention"``).
         """
         bags = self._validate_bags(X, reset=False)
         out = self._outputs(bags)
@@ -544,29 +612,14 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         return res
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
-        out = self._outputs(bags)["instance"]
-        if "instance_logit" in out and self._instance_kind() == "logit":
-            score = out["instance_logit"]
-            if self._head_kind() == "instance":
-                score = score - self.threshold_logit_
-            return score
-        return out["attention"]
+        return self._outputs(bags)["instance"]["witness_logit"]
 
-    def _predict_instances_mask(self, bags: Bags) -> np.ndarray:
-        if self._instance_kind() == "logit":
-            return self._decision_function_instances(bags) > 0
-        out = self._outputs(bags)
-        bag_pos = (out["bag_logit"] - self.threshold_logit_) > 0
-        sizes = bags.sizes
-        return (out["instance"]["attention"] * np.repeat(sizes, sizes) > 1.0) & np.repeat(
-            bag_pos, sizes)
+    def _has_witness_scores(self) -> bool:
+        return self._bag_rule() is not None
 
-    def _has_instance_output(self) -> bool:
-        return self._instance_kind() is not None
-
-    @available_if(_has_instance_output)
+    @available_if(_has_witness_scores)
     def decision_function_instances(self, X: Any) -> list[np.ndarray]:
-        """Native instance scores, one array per bag (see the class Notes).
+        """Witness scores of ``classes_[1]``, one array per bag (see the class Notes).
 
         Parameters
         ----------
@@ -575,12 +628,14 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Returns
         -------
         scores : list of ndarray of shape (n_instances_i,)
+            On the scale of ``decision_function`` (log-odds minus ``threshold_``);
+            the bag scores follow from them by the head's bag rule.
         """
         return super().decision_function_instances(X)
 
-    @available_if(_has_instance_output)
+    @available_if(_has_witness_scores)
     def predict_instances(self, X: Any) -> list[np.ndarray]:
-        """Instance labels, one array per bag (see the class Notes for the rule).
+        """Instance labels, one array per bag: ``decision_function_instances > 0``.
 
         Parameters
         ----------
@@ -591,6 +646,26 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         labels : list of ndarray of shape (n_instances_i,)
         """
         return super().predict_instances(X)
+
+    @available_if(_has_attention)
+    def attention_weights(self, X: Any) -> list[np.ndarray]:
+        """Attention weights of the instances, one array per bag.
+
+        The weights of the attention pooling (DSMIL: of the bag stream), each in [0, 1]
+        and summing to 1 per bag. They say how much each instance contributes to the
+        bag's embedding, not whether it is a witness: see
+        ``decision_function_instances`` for witness scores.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+
+        Returns
+        -------
+        weights : list of ndarray of shape (n_instances_i,)
+        """
+        bags = self._validate_bags(X, reset=False)
+        return bags.split(self._outputs(bags)["instance"]["attention"])
 
     # ------------------------------------------------------------------ pickle
     def __getstate__(self):
@@ -629,17 +704,21 @@ _MINN_DOC = """
     encoder fc-256/128/64 (MI-Net + RC: three fc-128) with dropout 0.5 on the pooled
     layer outputs only (``dropout_at="pooled"``, as in the scripts). As in the
     MINNs scripts, every training bag is trained on for the 50 epochs (no validation
-    split unless ``early_stopping=True``) and the threshold is 0.5.
+    split unless ``early_stopping=True``) and the threshold is the probability 0.5
+    (``threshold=0.0`` in log-odds).
     All other parameters are those of :class:`DeepMILClassifier`.
 """
 
 
-class MiNet(DeepMILClassifier):
+class InstanceMINet(DeepMILClassifier):
     """mi-Net (Wang et al. 2018): instance probabilities pooled into a bag probability.
 
     p_k = sigmoid(w^T h_k + b) on the encoder's embedding h_k; the bag probability is
     ``max`` (default), ``mean`` or ``lse`` (``(1/r) log mean exp(r p_k)``, ``r=lse_r``)
-    of the p_k. ``decision_function_instances`` gives ``logit(p_k) - logit(threshold_)``.
+    of the p_k. ``decision_function_instances`` gives the witness scores
+    ``logit(p_k) - threshold_``; the bag rule is ``"max"`` with max pooling (a bag is
+    positive exactly when one of its instances is) and ``"convex"`` with mean or LSE
+    pooling (the bag score lies between its instances' smallest and largest).
 
     Unlike the papers' single run, mi-Net trains ``n_init=3`` networks by default and
     keeps the one of lowest training loss: with max pooling some initialisations never
@@ -650,24 +729,22 @@ class MiNet(DeepMILClassifier):
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
-    >>> from skmil.deep import MiNet
+    >>> from skmil.deep import InstanceMINet
     >>> bags, y, _ = make_mil_classification(n_bags=40, n_features=5, random_state=0)
-    >>> clf = MiNet(optimizer="adam", lr=1e-2, max_epochs=10, batch_size=8, random_state=0)
+    >>> clf = InstanceMINet(optimizer="adam", lr=1e-2, max_epochs=10, batch_size=8,
+    ...                     random_state=0)
     >>> len(clf.fit(bags, y).predict_instances(bags)) == len(bags)
     True
     """
 
     _fixed = {"head": "instance"}
-    _contract_test_params = {"hidden_layer_sizes": (16,), "optimizer": "adam", "lr": 3e-2,
-                             "max_epochs": 6, "batch_size": 10, "validation_fraction": 0.0,
-                             "dropout": 0.0, "lr_schedule": "constant"}
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
                  optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
                  betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
                  batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
-                 n_iter_no_change=10, n_init=3, threshold=0.5, dtype="float32", device="auto",
+                 n_iter_no_change=10, n_init=3, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -676,7 +753,10 @@ class MINet(DeepMILClassifier):
     """MI-Net (Wang et al. 2018): pooled instance embeddings, then a bag classifier.
 
     z = pool_k h_k element-wise (``max``, ``mean`` or ``lse``); bag probability
-    sigmoid(w^T z + b). No instance output.
+    sigmoid(w^T z + b). With max or LSE pooling there is no witness score (the pooling
+    mixes instances per embedding dimension); with ``pooling="mean"`` the bag logit is
+    the mean of the instance logits w^T h_k + b, which ``decision_function_instances``
+    returns (bag rule ``"mean"``).
     {doc}
     Examples
     --------
@@ -689,14 +769,13 @@ class MINet(DeepMILClassifier):
     """
 
     _fixed = {"head": "embedding"}
-    _contract_test_params = MiNet._contract_test_params
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
                  optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
                  betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
                  batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
-                 n_iter_no_change=10, n_init=1, threshold=0.5, dtype="float32", device="auto",
+                 n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -706,7 +785,8 @@ class MINetDS(DeepMILClassifier):
 
     Every encoder layer gets its own pooling and fc-1 classifier; the loss is the sum
     of the layers' BCEs and the bag probability the mean of their probabilities
-    (``predict_head_outputs(X)["layer_proba"]`` has each). No instance output.
+    (``predict_head_outputs(X)["layer_proba"]`` has each). No witness score: the mean
+    of the layers' probabilities is no weighted mean of per-instance scores.
     {doc}
     Examples
     --------
@@ -719,14 +799,13 @@ class MINetDS(DeepMILClassifier):
     """
 
     _fixed = {"head": "embedding-ds"}
-    _contract_test_params = {**MiNet._contract_test_params, "hidden_layer_sizes": (16, 8)}
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
                  optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
                  betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
                  batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
-                 n_iter_no_change=10, n_init=1, threshold=0.5, dtype="float32", device="auto",
+                 n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -736,7 +815,9 @@ class MINetRC(DeepMILClassifier):
 
     Three equal-width layers (fc-128); the bag representation is the sum of every
     layer's pooled embedding, b = sum_l pool_k h_k^(l); bag probability
-    sigmoid(w^T b + c). No instance output.
+    sigmoid(w^T b + c). As for :class:`MINet`, witness scores exist only with
+    ``pooling="mean"``: the instance logits w^T sum_l h_k^(l) + c, whose mean is the bag
+    logit (bag rule ``"mean"``).
     {doc}
     Examples
     --------
@@ -749,14 +830,13 @@ class MINetRC(DeepMILClassifier):
     """
 
     _fixed = {"head": "embedding-rc"}
-    _contract_test_params = {**MiNet._contract_test_params, "hidden_layer_sizes": (16, 16)}
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(128, 128, 128), dropout=0.5, dropout_at="pooled",
                  optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
                  betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
                  batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
-                 n_iter_no_change=10, n_init=1, threshold=0.5, dtype="float32", device="auto",
+                 n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -767,8 +847,11 @@ _ILSE_DOC = """
     128 on a 500-d embedding), Adam ``lr=5e-4``, ``weight_decay=5e-3``, 100 epochs
     on every training bag (the paper stopped early within them on a validation split:
     ``early_stopping=True``), one bag per step.
-    ``decision_function_instances`` returns the attention weights a_k (relevance, not
-    a probability). All other parameters are those of :class:`DeepMILClassifier`.
+    The bag classifier is linear in z and the a_k sum to 1, so the bag logit is the
+    attention-weighted mean of the instance logits w_c^T h_k + b:
+    ``decision_function_instances`` returns these witness scores (bag rule
+    ``"convex"``) and ``attention_weights`` the a_k (relevance, not a witness score).
+    All other parameters are those of :class:`DeepMILClassifier`.
 """
 
 
@@ -784,20 +867,19 @@ class AttentionMIL(DeepMILClassifier):
     >>> from skmil.deep import AttentionMIL
     >>> bags, y, _ = make_mil_classification(n_bags=40, n_features=5, random_state=0)
     >>> clf = AttentionMIL(lr=1e-2, max_epochs=10, batch_size=8, random_state=0)
-    >>> att = clf.fit(bags, y).decision_function_instances(bags)
+    >>> att = clf.fit(bags, y).attention_weights(bags)
     >>> bool(abs(att[0].sum() - 1) < 1e-9)
     True
     """
 
     _fixed = {"head": "attention"}
-    _contract_test_params = DeepMILClassifier._contract_test_params
 
     def __init__(self, *, attention_dim=64, encoder=None, hidden_layer_sizes=(256, 128, 64),
                  dropout=0.5, dropout_at="hidden", optimizer="adam", lr=5e-4,
                  weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
                  lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=1,
                  class_weight=None, validation_fraction=0.1, early_stopping=False,
-                 n_iter_no_change=10, n_init=1, threshold=0.5, dtype="float32", device="auto",
+                 n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -819,14 +901,13 @@ class GatedAttentionMIL(DeepMILClassifier):
     """
 
     _fixed = {"head": "gated-attention"}
-    _contract_test_params = DeepMILClassifier._contract_test_params
 
     def __init__(self, *, attention_dim=64, encoder=None, hidden_layer_sizes=(256, 128, 64),
                  dropout=0.5, dropout_at="hidden", optimizer="adam", lr=5e-4,
                  weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
                  lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=1,
                  class_weight=None, validation_fraction=0.1, early_stopping=False,
-                 n_iter_no_change=10, n_init=1, threshold=0.5, dtype="float32", device="auto",
+                 n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -841,13 +922,17 @@ class DSMIL(DeepMILClassifier):
     Loss 0.5 BCE(c_b) + 0.5 BCE(c_m); the bag probability is
     0.5 (sigmoid(c_m) + sigmoid(c_b)). ``predict_head_outputs`` returns both streams
     (``max_stream_proba``, ``bag_stream_proba``) and the instance outputs
-    (``instance_proba`` sigmoid(c_k), ``attention`` U_k);
-    ``decision_function_instances`` returns c_k.
+    (``instance_logit`` c_k, ``instance_proba`` sigmoid(c_k), ``attention`` U_k, also
+    given by ``attention_weights``). ``decision_function_instances`` returns the witness
+    scores logit(0.5 (sigmoid(c_k) + sigmoid(c_b))) (minus ``threshold_``): the bag
+    score if instance k were the critical one, so the bag score is their largest (bag
+    rule ``"max"``); within a bag they rank the instances as c_k does.
 
     Training defaults follow the DSMIL code on MUSK/Corel (``train_mil.py``): Adam
     ``lr=2e-4``, ``betas=(0.5, 0.9)``, ``weight_decay=5e-3``, 40 epochs with cosine
     annealing to 0, ``class_weight="balanced"`` (the code's pos_weight = n_neg/n_pos).
-    The 40 epochs run on every training bag and the threshold is 0.5; the published
+    The 40 epochs run on every training bag and the threshold is the probability 0.5
+    (``threshold=0.0``); the published
     protocol instead took the best test epoch and a test-fold threshold.
 
     The instance embedder is the one departure: DSMIL learns its two streams on the
@@ -871,9 +956,6 @@ class DSMIL(DeepMILClassifier):
     """
 
     _fixed = {"head": "dsmil"}
-    _contract_test_params = {"lr": 3e-2, "max_epochs": 15, "batch_size": 10,
-                             "validation_fraction": 0.0, "query_dim": 16,
-                             "lr_schedule": "constant"}
 
     def __init__(self, *, query_dim=128, passing_v=False, dropout_v=0.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="hidden",
@@ -881,12 +963,12 @@ class DSMIL(DeepMILClassifier):
                  betas=(0.5, 0.9), lr_schedule="cosine", lr_decay=1e-4, max_epochs=40,
                  batch_size=1, class_weight="balanced", validation_fraction=0.1,
                  early_stopping=False,
-                 n_iter_no_change=10, n_init=1, threshold=0.5, dtype="float32", device="auto",
+                 n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
 
-for _cls in (MiNet, MINet, MINetDS, MINetRC):
+for _cls in (InstanceMINet, MINet, MINetDS, MINetRC):
     _cls.__doc__ = _cls.__doc__.replace("{doc}", _MINN_DOC)
 for _cls in (AttentionMIL, GatedAttentionMIL):
     _cls.__doc__ = _cls.__doc__.replace("{doc}", _ILSE_DOC)

@@ -19,7 +19,13 @@ and returns a dict:
 ``bag``
     dict of extra per-bag outputs, each ``(B,)`` or ``(B, k)``;
 ``instance``
-    dict of native per-instance outputs, each ``(B, n_max)``.
+    dict of native per-instance outputs, each ``(B, n_max)``; ``witness_logit`` when
+    the head has witness scores, ``attention`` when it has attention weights.
+
+A head declares what its instance outputs mean with two attributes: ``bag_rule``, the
+rule by which ``bag_logit`` follows from ``witness_logit`` (one of
+:data:`skmil.base.BAG_RULES`, or None when the head has no witness score), and
+``has_attention``.
 """
 
 from __future__ import annotations
@@ -70,16 +76,26 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.softmax(_masked_fill(scores, mask, float("-inf")), dim=1)
 
 
-def logit_of_mean_sigmoid(logits: torch.Tensor) -> torch.Tensor:
-    """logit((1/k) sum_l sigmoid(logits[:, l])) computed in log space (no saturation)."""
-    log_p = torch.logsumexp(F.logsigmoid(logits), dim=1)
-    log_q = torch.logsumexp(F.logsigmoid(-logits), dim=1)
+def logit_of_mean_sigmoid(logits: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """logit(mean over ``dim`` of sigmoid(logits)) computed in log space (no saturation)."""
+    log_p = torch.logsumexp(F.logsigmoid(logits), dim=dim)
+    log_q = torch.logsumexp(F.logsigmoid(-logits), dim=dim)
     return log_p - log_q
 
 
-def prob_to_logit(p: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
-    p = p.clamp(eps, 1.0 - eps)
-    return torch.log(p) - torch.log1p(-p)
+def lse_of_sigmoid_logit(s: torch.Tensor, mask: torch.Tensor, r: float) -> torch.Tensor:
+    """logit of q = (1/r) log mean_k exp(r sigmoid(s_k)), the LSE pooling of probabilities.
+
+    q and 1 - q are both computed from ``expm1`` of small arguments: with p = sigmoid(s)
+    and u = sigmoid(-s) = 1 - p, q = (1/r) log1p(mean expm1(r p)) and
+    1 - q = -(1/r) log1p(mean expm1(-r u)). So the logit stays exact where the
+    probabilities saturate, and lies between the smallest and the largest s_k (q is a
+    mean of the p_k in the sense of a quasi-arithmetic mean).
+    """
+    tiny = torch.finfo(s.dtype).tiny
+    q = torch.log1p(masked_mean(torch.expm1(r * torch.sigmoid(s)), mask)) / r
+    one_minus_q = -torch.log1p(masked_mean(torch.expm1(-r * torch.sigmoid(-s)), mask)) / r
+    return torch.log(q.clamp_min(tiny)) - torch.log(one_minus_q.clamp_min(tiny))
 
 
 class MLPEncoder(nn.Module):
@@ -132,15 +148,21 @@ class ModuleEncoder(nn.Module):
 
 
 class InstanceHead(nn.Module):
-    """mi-Net: p_k = sigmoid(w^T h_k + b); bag probability = pool_k p_k."""
+    """mi-Net: p_k = sigmoid(w^T h_k + b); bag probability = pool_k p_k.
 
-    instance_output = "logit"
+    The instance logits s_k are witness scores: with max pooling the bag logit is their
+    max (sigmoid is monotone); mean and LSE pooling average the probabilities, so the
+    bag logit lies between the smallest and the largest s_k (a "convex" rule).
+    """
+
+    has_attention = False
 
     def __init__(self, in_sizes, pooling: str = "max", lse_r: float = 1.0) -> None:
         super().__init__()
         self.fc = nn.Linear(in_sizes[-1], 1)
         self.pooling = pooling
         self.lse_r = float(lse_r)
+        self.bag_rule = "max" if pooling == "max" else "convex"
 
     def forward(self, hs, mask):
         s = self.fc(hs[-1]).squeeze(-1)
@@ -152,40 +174,52 @@ class InstanceHead(nn.Module):
             log_q = torch.logsumexp(_masked_fill(F.logsigmoid(-s), mask, float("-inf")), 1)
             logit = log_p - log_q
         else:
-            logit = prob_to_logit(masked_lse(torch.sigmoid(s), mask, self.lse_r))
+            logit = lse_of_sigmoid_logit(s, mask, self.lse_r)
         return {
             "loss_logits": [logit],
             "loss_weights": [1.0],
             "bag_logit": logit,
             "bag": {},
-            "instance": {"instance_logit": s, "instance_proba": torch.sigmoid(s)},
+            "instance": {"witness_logit": s, "instance_proba": torch.sigmoid(s)},
         }
 
 
 class EmbeddingHead(nn.Module):
-    """MI-Net: z = pool_k h_k (element-wise); bag logit = w^T z + b."""
+    """MI-Net: z = pool_k h_k (element-wise); bag logit = w^T z + b.
 
-    instance_output = None
+    Max and LSE pooling act on each embedding dimension separately, so the bag logit
+    is no function of per-instance scores: no witness score. Mean pooling is linear:
+    w^T mean_k h_k + b = mean_k (w^T h_k + b), so s_k = w^T h_k + b are witness scores
+    whose mean is the bag logit (rule "mean").
+    """
+
+    has_attention = False
 
     def __init__(self, in_sizes, pooling: str = "max", lse_r: float = 1.0) -> None:
         super().__init__()
         self.fc = nn.Linear(in_sizes[-1], 1)
         self.pooling = pooling
         self.lse_r = float(lse_r)
+        self.bag_rule = "mean" if pooling == "mean" else None
 
     def forward(self, hs, mask):
         logit = self.fc(pool(hs[-1], mask, self.pooling, self.lse_r)).squeeze(-1)
+        inst = {"witness_logit": self.fc(hs[-1]).squeeze(-1)} if self.bag_rule else {}
         return {"loss_logits": [logit], "loss_weights": [1.0], "bag_logit": logit,
-                "bag": {}, "instance": {}}
+                "bag": {}, "instance": inst}
 
 
 class DeepSupervisionHead(nn.Module):
     """MI-Net + DS: one pooling and fc-1 per encoder layer; loss = sum of the BCEs.
 
-    The prediction is the mean of the layers' probabilities.
+    The prediction is the mean of the layers' probabilities. That mean of sigmoids of
+    per-layer pooled logits is no weighted mean of any per-instance score (with mean
+    pooling, instances whose layers disagree can give a bag logit above every
+    instance's own combined logit), so the head has no witness score.
     """
 
-    instance_output = None
+    bag_rule = None
+    has_attention = False
 
     def __init__(self, in_sizes, pooling: str = "max", lse_r: float = 1.0) -> None:
         super().__init__()
@@ -207,9 +241,13 @@ class DeepSupervisionHead(nn.Module):
 
 
 class ResidualHead(nn.Module):
-    """MI-Net + RC: bag representation b = sum_l pool(h^(l)); bag logit = w^T b + c."""
+    """MI-Net + RC: bag representation b = sum_l pool(h^(l)); bag logit = w^T b + c.
 
-    instance_output = None
+    As for MI-Net, only mean pooling is linear: the bag logit is then the mean of
+    s_k = w^T sum_l h_k^(l) + c, the witness scores (rule "mean").
+    """
+
+    has_attention = False
 
     def __init__(self, in_sizes, pooling: str = "max", lse_r: float = 1.0) -> None:
         super().__init__()
@@ -222,21 +260,31 @@ class ResidualHead(nn.Module):
         self.fc = nn.Linear(in_sizes[-1], 1)
         self.pooling = pooling
         self.lse_r = float(lse_r)
+        self.bag_rule = "mean" if pooling == "mean" else None
 
     def forward(self, hs, mask):
         b = pool(hs[0], mask, self.pooling, self.lse_r)
         for h in hs[1:]:
             b = b + pool(h, mask, self.pooling, self.lse_r)
         logit = self.fc(b).squeeze(-1)
+        inst = {}
+        if self.bag_rule:
+            inst["witness_logit"] = self.fc(torch.stack(hs, dim=0).sum(dim=0)).squeeze(-1)
         return {"loss_logits": [logit], "loss_weights": [1.0], "bag_logit": logit,
-                "bag": {}, "instance": {}}
+                "bag": {}, "instance": inst}
 
 
 class AttentionHead(nn.Module):
     """Attention (Ilse et al. 2018): a_k = softmax_k(w^T tanh(V h_k)); gated variant
-    multiplies by sigmoid(U h_k). z = sum_k a_k h_k; bag logit = w_c^T z + b."""
+    multiplies by sigmoid(U h_k). z = sum_k a_k h_k; bag logit = w_c^T z + b.
 
-    instance_output = "attention"
+    The classifier is linear after the pooling and the a_k sum to 1, so the bag logit
+    is the attention-weighted mean of the instance logits s_k = w_c^T h_k + b: these
+    are the witness scores (rule "convex"); the a_k are attention weights, not scores.
+    """
+
+    bag_rule = "convex"
+    has_attention = True
 
     def __init__(self, in_sizes, attention_dim: int = 64, gated: bool = False) -> None:
         super().__init__()
@@ -255,7 +303,8 @@ class AttentionHead(nn.Module):
         z = (att.unsqueeze(-1) * h).sum(dim=1)
         logit = self.fc(z).squeeze(-1)
         return {"loss_logits": [logit], "loss_weights": [1.0], "bag_logit": logit,
-                "bag": {}, "instance": {"attention": att}}
+                "bag": {}, "instance": {"witness_logit": self.fc(h).squeeze(-1),
+                                        "attention": att}}
 
 
 class DSMILHead(nn.Module):
@@ -265,9 +314,16 @@ class DSMILHead(nn.Module):
     Stream 2: queries q_k = tanh(W_2 relu(W_1 h_k)), attention
     U_k = softmax_k(<q_k, q_m> / sqrt(D_q)), b = sum_k U_k v_k, c_b = w_b^T b.
     Training loss 0.5 BCE(c_b) + 0.5 BCE(c_m); prediction 0.5 (sigmoid(c_m) + sigmoid(c_b)).
+
+    Witness scores: s_k = logit(0.5 (sigmoid(c_k) + sigmoid(c_b))), the bag logit the
+    head would give if instance k were the critical one (the bag stream held fixed).
+    It increases with c_k, so the bag logit is exactly the largest s_k (rule "max"):
+    instances rank by the instance classifier, and the bag stream sets how high c_k
+    must be for the instance to make its bag positive.
     """
 
-    instance_output = "logit"
+    bag_rule = "max"
+    has_attention = True
 
     def __init__(self, in_sizes, query_dim: int = 128, passing_v: bool = False,
                  dropout_v: float = 0.0) -> None:
@@ -293,14 +349,16 @@ class DSMILHead(nn.Module):
         b = (att.unsqueeze(-1) * self.v(h)).sum(dim=1)
         c_b = self.fcc(b).squeeze(-1)
         both = torch.stack([c_m, c_b], dim=1)
+        witness = logit_of_mean_sigmoid(
+            torch.stack([c, c_b.unsqueeze(1).expand_as(c)], dim=-1), dim=-1)
         return {
             "loss_logits": [c_b, c_m],
             "loss_weights": [0.5, 0.5],
             "bag_logit": logit_of_mean_sigmoid(both),
             "bag": {"max_stream_proba": torch.sigmoid(c_m),
                     "bag_stream_proba": torch.sigmoid(c_b)},
-            "instance": {"instance_logit": c, "instance_proba": torch.sigmoid(c),
-                         "attention": att},
+            "instance": {"witness_logit": witness, "instance_logit": c,
+                         "instance_proba": torch.sigmoid(c), "attention": att},
         }
 
 

@@ -184,14 +184,34 @@ def mean_loss(net, X: torch.Tensor, offsets: np.ndarray, y_t: torch.Tensor,
     return total / idx.shape[0]
 
 
+#: An epoch whose mean training loss exceeds this multiple of the untrained network's
+#: (or of 1, if larger) has diverged: BCE of a network that learns stays near or below
+#: its starting value, while a step size that is too large multiplies it by orders of
+#: magnitude within a few steps.
+DIVERGENCE_FACTOR = 1e3
+
+
+def _diverged(name: str, cfg: dict, epoch: int, loss: float, initial: float) -> ValueError:
+    return ValueError(
+        f"{name}: the training loss diverged at epoch {epoch} (mean BCE {loss:.3g}; "
+        f"{initial:.3g} before training), so the network's scores are meaningless. Use a "
+        f"smaller lr (now {cfg['lr']!r}) or standardise the features, e.g. "
+        f"make_pipeline(skmil.preprocessing.InstanceTransformer(), {name}(...))."
+    )
+
+
 def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device, dtype):
-    """Train ``net`` in place; return (history, best_epoch, final training loss).
+    """Train ``net`` in place; return (history, best_epoch, final training loss, stopped).
 
     The final training loss is :func:`mean_loss` over ``train_idx`` with the bag weights,
-    after the kept epoch's weights are restored.
+    after the kept epoch's weights are restored. ``stopped`` is True when early stopping
+    ended the run before ``max_epochs`` (the validation loss stopped improving).
 
     Bags are shuffled every epoch with a numpy RandomState seeded from ``seed``; torch's
     global RNG (dropout, init) is seeded inside a forked RNG state by the caller.
+
+    Raises ``ValueError`` naming the epoch as soon as a batch loss is non-finite or an
+    epoch's mean loss exceeds :data:`DIVERGENCE_FACTOR` times the untrained network's.
     """
     rng = np.random.RandomState(seed)
     X = torch.as_tensor(X_np, dtype=dtype, device=device)
@@ -211,6 +231,9 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
         opt, _lr_lambda(cfg["lr_schedule"], cfg["lr_decay"], n_batches * cfg["max_epochs"]))
     use_val = val_idx is not None and val_idx.shape[0] > 0
     best_loss, best_state, best_epoch, stale = math.inf, None, cfg["max_epochs"], 0
+    stopped = False
+    initial = mean_loss(net, X, offsets, y_t, w_t, train_idx)
+    limit = DIVERGENCE_FACTOR * max(initial, 1.0) if math.isfinite(initial) else math.inf
     history = []
     epochs = range(int(cfg["max_epochs"]))
     bar = None
@@ -228,12 +251,16 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
             out, _ = forward_batch(net, X, offsets, idx)
             idx_t = torch.from_numpy(idx).to(device)
             loss = batch_loss(out, y_t[idx_t], w_t[idx_t])
+            if not bool(torch.isfinite(loss)):
+                raise _diverged(cfg["name"], cfg, epoch + 1, float(loss), initial)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             total += float(loss.detach()) * idx.shape[0]
         record = {"epoch": epoch + 1, "train_loss": total / train_idx.shape[0]}
+        if not record["train_loss"] <= limit:
+            raise _diverged(cfg["name"], cfg, epoch + 1, record["train_loss"], initial)
         if use_val:
             record["val_loss"] = mean_loss(net, X, offsets, y_t, torch.ones_like(y_t),
                                            val_idx)
@@ -247,6 +274,7 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
         if bar is not None:
             bar.set_postfix({k: round(v, 4) for k, v in record.items() if k != "epoch"})
         if use_val and cfg["early_stopping"] and stale >= cfg["n_iter_no_change"]:
+            stopped = True
             break
     if bar is not None:
         bar.close()
@@ -254,4 +282,4 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
         net.load_state_dict(best_state)
     else:
         best_epoch = len(history)
-    return history, best_epoch, mean_loss(net, X, offsets, y_t, w_t, train_idx)
+    return history, best_epoch, mean_loss(net, X, offsets, y_t, w_t, train_idx), stopped

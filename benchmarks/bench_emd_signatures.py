@@ -4,7 +4,7 @@ k-means signatures shrink a bag of n_i instances to at most k weighted centres, 
 transport problems shrink from n_i x n_j to at most k x k; bags with at most k
 instances are unchanged. Fits ``EMDSVM`` on the standardised data set (one thread,
 ``n_jobs=1``) with ``signature="uniform"`` and with ``signature="kmeans"`` for several
-``n_signature_clusters`` (best of ``--repeat`` fits each, the settings taking turns in
+``n_clusters`` (best of ``--repeat`` fits each, the settings taking turns in
 this one run so that load changes on a shared machine hit them alike), and
 prints each fit time, the ratio uniform / kmeans, the share of the k-means fit spent
 computing signatures, and the fraction of bags that k-means compresses.
@@ -54,7 +54,7 @@ def main() -> None:
         return lambda: EMDSVM(n_jobs=1, random_state=0, **params).fit(bags, y)
 
     fits = [fit(signature="uniform")]
-    fits += [fit(signature="kmeans", n_signature_clusters=k) for k in args.k]
+    fits += [fit(signature="kmeans", n_clusters=k) for k in args.k]
     sigs = [lambda k=k: _kmeans_bag_signatures(bags, k, 0) for k in args.k]
     times = best_of_interleaved(fits + sigs, repeats=args.repeat)
     t_uni, t_kms, t_sigs = times[0], times[1:1 + len(args.k)], times[1 + len(args.k):]

@@ -56,7 +56,7 @@ def bench_gram(n_bags=5000, bag_size=10, d=100, gemm_n=2000):
     rng = np.random.default_rng(0)
     bags = list(rng.normal(size=(n_bags, bag_size, d)))
     rate = gemm_rate(gemm_n)
-    dt, K = best_of(lambda: set_kernel(bags, gamma=1.0 / d, normalization="featurespace"),
+    dt, K = best_of(lambda: set_kernel(bags, gamma=1.0 / d, normalize="featurespace"),
                     repeats=1)
     N = n_bags * bag_size
     # upper-triangle block GEMMs: ~N^2/2 pairs (plus the diagonal blocks), d + 2 columns

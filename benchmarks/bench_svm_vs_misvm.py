@@ -150,7 +150,7 @@ def main(argv=None):
                 theirs = (lambda c_m=c_m: misvm.miSVM(kernel="rbf", gamma=g, C=c_m,
                                                       max_iters=args.max_iter, verbose=False))
             elif meth == "NSK":
-                ours = MIKernelSVM(kernel="rbf", gamma=g, C=C, normalization="featurespace")
+                ours = MIKernelSVM(kernel="rbf", gamma=g, C=C, normalize="featurespace")
                 c_m = C * len(btr)
                 theirs = (lambda c_m=c_m: misvm.NSK(kernel="rbf_fs", gamma=g, C=c_m,
                                                     verbose=False))

@@ -154,14 +154,23 @@ def test_citation_knn_bad_params():
         CitationKNN(n_references=0, n_citers=0).fit(bags, y)
 
 
+def _canonical(bags, y):
+    """The training bags in the order fit sees them (the reference SVC is fit on it)."""
+    from skmil._inner_cv import canonical_order
+
+    order = canonical_order(check_bags(bags), np.asarray(y))
+    return [bags[i] for i in order], np.asarray(y)[order]
+
+
 def test_emdsvm_matches_manual_pipeline():
     bags, y, _ = make_mil_classification(n_bags=30, n_features=3, bag_size=4, random_state=1)
     clf = EMDSVM(C=3.0).fit(bags[:20], y[:20])
-    D = emd_matrix(bags[:20])
+    train, ytr = _canonical(bags[:20], y[:20])
+    D = emd_matrix(train)
     A = D[np.triu_indices(20, 1)].mean()
-    assert clf.A_ == pytest.approx(A)
-    svc = SVC(kernel="precomputed", C=3.0).fit(np.exp(-D / A), y[:20])
-    Dt = emd_matrix(bags[20:], bags[:20])
+    assert clf.gamma_ == pytest.approx(1 / A)
+    svc = SVC(kernel="precomputed", C=3.0).fit(np.exp(-D / A), ytr)
+    Dt = emd_matrix(bags[20:], train)
     np.testing.assert_allclose(clf.decision_function(bags[20:]),
                                svc.decision_function(np.exp(-Dt / A)), rtol=1e-6, atol=1e-8)
 
@@ -185,7 +194,8 @@ def test_psd_repair():
 
 def test_emdsvm_bad_params():
     bags, y, _ = make_mil_classification(n_bags=10, random_state=0)
-    for params, match in [({"psd_fix": "x"}, "psd_fix"), ({"A": -1.0}, "A must"),
+    for params, match in [({"psd_fix": "x"}, "psd_fix"), ({"gamma": -1.0}, "'gamma'"),
+                          ({"gamma": "auto"}, "'gamma'"), ({"C": "auto"}, "'C'"),
                           ({"ground_metric": "l1"}, "ground_metric")]:
         with pytest.raises(ValueError, match=match):
             EMDSVM(**params).fit(bags, y)
@@ -288,16 +298,22 @@ def test_kmeans_signature_order_batch_and_seed():
 
 def test_emdsvm_kmeans_matches_emd_matrix_and_linprog():
     bags, y = _clustered_bags(2, n_bags=16)
-    train, test = bags[:12], bags[12:]
-    clf = EMDSVM(C=2.0, signature="kmeans", n_signature_clusters=3, random_state=0)
-    clf.fit(train, y[:12])
-    tsig = clf.train_signatures_
-    tw = tsig.split(clf.train_signature_weights_)
+    test = bags[12:]
+    clf = EMDSVM(C=2.0, signature="kmeans", n_clusters=3, random_state=0)
+    clf.fit(bags[:12], y[:12])
+    train, ytr = _canonical(bags[:12], y[:12])
+    tsig, tw = _kmeans_bag_signatures(check_bags(train), 3, clf.signature_seed_)
+    tw = tsig.split(tw)
     assert tsig.sizes.max() == 3
+    # the support bags' signatures are those of the training bags
+    ssig = clf.support_signatures_
+    for k, i in enumerate(clf.support_):
+        alone, _ = _kmeans_bag_signatures(check_bags([bags[i]]), 3, clf.signature_seed_)
+        np.testing.assert_array_equal(ssig[k], alone.instances)
     D = emd_matrix(tsig, weights=tw)
     A = D[np.triu_indices(12, 1)].mean()
-    assert clf.A_ == pytest.approx(A)
-    svc = SVC(kernel="precomputed", C=2.0).fit(np.exp(-D / A), y[:12])
+    assert clf.gamma_ == pytest.approx(1 / A)
+    svc = SVC(kernel="precomputed", C=2.0).fit(np.exp(-D / A), ytr)
     qsig, qw = _kmeans_bag_signatures(check_bags(test), 3, clf.signature_seed_)
     qw = qsig.split(qw)
     Dt = emd_matrix(qsig, tsig, weights=qw, weights_y=tw)
@@ -313,18 +329,19 @@ def test_emdsvm_kmeans_matches_emd_matrix_and_linprog():
 def test_emdsvm_kmeans_equals_uniform_when_bags_fit():
     bags, y, _ = make_mil_classification(n_bags=20, n_features=3, bag_size=4, random_state=4)
     uni = EMDSVM().fit(bags, y)
-    km = EMDSVM(signature="kmeans", n_signature_clusters=50, random_state=0).fit(bags, y)
-    assert km.A_ == pytest.approx(uni.A_)
+    km = EMDSVM(signature="kmeans", n_clusters=50, random_state=0).fit(bags, y)
+    assert km.gamma_ == pytest.approx(uni.gamma_)
     np.testing.assert_allclose(km.decision_function(bags), uni.decision_function(bags),
                                rtol=1e-6, atol=1e-8)
 
 
 def test_emdsvm_kmeans_deterministic():
     bags, y = _clustered_bags(5, n_bags=14)
-    a = EMDSVM(signature="kmeans", n_signature_clusters=3, random_state=3).fit(bags, y)
-    b = EMDSVM(signature="kmeans", n_signature_clusters=3, random_state=3).fit(bags, y)
+    a = EMDSVM(signature="kmeans", n_clusters=3, random_state=3).fit(bags, y)
+    b = EMDSVM(signature="kmeans", n_clusters=3, random_state=3).fit(bags, y)
     assert a.signature_seed_ == b.signature_seed_
-    np.testing.assert_array_equal(a.train_signatures_.instances, b.train_signatures_.instances)
+    np.testing.assert_array_equal(a.support_signatures_.instances,
+                                  b.support_signatures_.instances)
     np.testing.assert_array_equal(a.decision_function(bags), b.decision_function(bags))
 
 
@@ -348,25 +365,29 @@ def test_emdsvm_callable_signature():
     clf = EMDSVM(signature=first_heavy).fit(bags[:8], y[:8])
     w = [np.arange(1.0, len(b) + 1) for b in bags]
     pts = [b[:, :1] * 2.0 for b in bags]
-    D = emd_matrix(pts[:8], weights=w[:8])
+    from skmil._inner_cv import canonical_order
+
+    canon = canonical_order(check_bags(bags[:8]), y[:8])
+    D = emd_matrix([pts[i] for i in canon], weights=[w[i] for i in canon])
     A = D[np.triu_indices(8, 1)].mean()
-    assert clf.A_ == pytest.approx(A)
-    assert clf.train_signatures_.n_features == 1
-    svc = SVC(kernel="precomputed", C=clf.C).fit(np.exp(-D / A), y[:8])
-    Dt = emd_matrix(pts[8:], pts[:8], weights=w[8:], weights_y=w[:8])
+    assert clf.gamma_ == pytest.approx(1 / A)
+    assert clf.support_signatures_.n_features == 1
+    svc = SVC(kernel="precomputed", C=clf.C).fit(np.exp(-D / A), y[:8][canon])
+    Dt = emd_matrix(pts[8:], [pts[i] for i in canon], weights=w[8:],
+                    weights_y=[w[i] for i in canon])
     np.testing.assert_allclose(clf.decision_function(bags[8:]),
                                svc.decision_function(np.exp(-Dt / A)), rtol=1e-6, atol=1e-8)
-    ref = _emd_linprog(pts[8], pts[0], w[8] / w[8].sum(), w[0] / w[0].sum())
+    c0 = canon[0]
+    ref = _emd_linprog(pts[8], pts[c0], w[8] / w[8].sum(), w[c0] / w[c0].sum())
     assert Dt[0, 0] == pytest.approx(ref, rel=1e-6, abs=1e-7)
 
 
 def test_emdsvm_bad_signatures():
     bags, y = _clustered_bags(7, n_bags=8)
     for params, match in [
-        ({"signature": "clusters"}, "signature must be one of"),
-        ({"signature": "kmeans", "n_signature_clusters": 0}, "n_signature_clusters"),
-        ({"signature": "kmeans", "n_signature_clusters": 2.5}, "n_signature_clusters"),
-        ({"signature": "kmeans", "n_signature_clusters": True}, "n_signature_clusters"),
+        ({"signature": "clusters"}, "'signature' parameter of EMDSVM"),
+        ({"signature": "kmeans", "n_clusters": 0}, "n_clusters"),
+        ({"signature": "kmeans", "n_clusters": 2.5}, "n_clusters"),
     ]:
         with pytest.raises(ValueError, match=match):
             EMDSVM(**params).fit(bags, y)
@@ -391,9 +412,13 @@ def test_emdsvm_bad_signatures():
         (lambda b: (b, np.zeros(len(b))), ValueError, "invalid weights"),
         (lambda b: (b * np.nan, np.ones(len(b))), ValueError, "non-finite points"),
     ]
+    # fit calls the function on the bags in canonical order; errors name the user's bag
+    from skmil._inner_cv import canonical_order
+
+    b2 = f"bag {int(canonical_order(check_bags(bags), y)[2])}"
     for out, exc, match in cases:
         calls = []
-        with pytest.raises(exc, match=match + ".*bag 2|bag 2.*" + match):
+        with pytest.raises(exc, match=f"{match}.*{b2}\\b|{b2}\\b.*{match}"):
             EMDSVM(signature=bad_at(2, out)).fit(bags, y)
     # at predict time the signature space must match the training one
 

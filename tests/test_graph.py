@@ -13,6 +13,7 @@ from skmil._kernels.graph import (
     graph_structure,
 )
 from skmil.bags import check_bags
+from skmil.datasets import make_mil_classification
 from skmil.graph import MIGraph, MIGraphExplicit
 
 
@@ -58,8 +59,8 @@ def _migraph_kernel_ref(A, B, gamma, metric, normalization):
 
 
 @pytest.fixture(scope="module")
-def data(mil_problem):
-    bags, y, _ = mil_problem(n_bags=12, n_features=3, bag_size=4, random_state=4)
+def data():
+    bags, y, _ = make_mil_classification(n_bags=12, n_features=3, bag_size=4, random_state=4)
     return bags, y
 
 
@@ -84,19 +85,32 @@ def test_weighted_set_kernel_matches_double_loop():
     np.testing.assert_allclose(K2, ref2, rtol=1e-10)
 
 
-@pytest.mark.parametrize("normalization, metric", [
+def _canonical(bags, y):
+    """The training bags in the order fit sees them (the reference SVC is fit on it)."""
+    from skmil._inner_cv import canonical_order
+
+    order = canonical_order(check_bags(bags), np.asarray(y))
+    return [bags[i] for i in order], np.asarray(y)[order]
+
+
+@pytest.mark.parametrize("normalize, metric", [
     ("cosine", "sqeuclidean"), ("paper", "sqeuclidean"), ("code", "sqeuclidean"),
-    ("none", "sqeuclidean"), ("cosine", "euclidean"), ("cosine", "gaussian")])
-def test_migraph_matches_reference_svm(data, normalization, metric):
+    (None, "sqeuclidean"), ("cosine", "euclidean"), ("cosine", "gaussian")])
+def test_migraph_matches_reference_svm(data, normalize, metric):
     bags, y = data
-    train, test, ytr = bags[:8], bags[8:], y[:8]
-    clf = MIGraph(C=2.0, gamma=0.4, normalization=normalization, edge_metric=metric)
-    clf.fit(train, ytr)
+    test = bags[8:]
+    train, ytr = _canonical(bags[:8], y[:8])
+    clf = MIGraph(C=2.0, gamma=0.4, normalize=normalize, edge_metric=metric)
+    clf.fit(bags[:8], y[:8])
+    normalization = "none" if normalize is None else normalize
     Ktr = _migraph_kernel_ref(train, train, 0.4, metric, normalization)
     Kte = _migraph_kernel_ref(test, train, 0.4, metric, normalization)
+    np.testing.assert_allclose(clf._train_gram(check_bags(train))[0], Ktr, rtol=1e-10,
+                               atol=1e-12)
     svc = SVC(kernel="precomputed", C=2.0).fit(Ktr, ytr)
+    # kernels equal to rounding can steer libsvm's SMO to another point within its tol
     np.testing.assert_allclose(clf.decision_function(test), svc.decision_function(Kte),
-                               rtol=1e-6, atol=1e-8)
+                               rtol=0, atol=1e-3)
 
 
 def test_migraph_clique_weights_worked_example():
@@ -104,8 +118,9 @@ def test_migraph_clique_weights_worked_example():
     # the isolated bag of one instance keeps its self-loop: weight 1
     bag = np.array([[0.0, 0.0], [0.1, 0.0], [10.0, 0.0], [10.1, 0.0]])
     single = np.array([[3.0, 3.0]])
-    clf = MIGraph(gamma=1.0).fit([bag, single, bag + 1, single + 1], [1, 0, 1, 0])
-    np.testing.assert_allclose(clf.train_weights_, [0.5] * 4 + [1.0] + [0.5] * 4 + [1.0])
+    bags = check_bags([bag, single, bag + 1, single + 1])
+    clf = MIGraph(gamma=1.0, C=10.0).fit(bags, [1, 0, 1, 0])
+    np.testing.assert_allclose(clf._weights(bags), [0.5] * 4 + [1.0] + [0.5] * 4 + [1.0])
 
 
 def test_paper_and_code_variants_agree_under_cosine(data):
@@ -142,8 +157,9 @@ def _explicit_kernel_ref(A, B, gn, ge, metric):
 
 def test_migraph_explicit_matches_reference(data):
     bags, y = data
-    train, test, ytr = bags[:8], bags[8:], y[:8]
-    clf = MIGraphExplicit(C=1.0, gamma_node=0.4, gamma_edge=3.0).fit(train, ytr)
+    test = bags[8:]
+    train, ytr = _canonical(bags[:8], y[:8])
+    clf = MIGraphExplicit(C=1.0, gamma_node=0.4, gamma_edge=3.0).fit(bags[:8], y[:8])
     Ktr = _explicit_kernel_ref(train, train, 0.4, 3.0, "sqeuclidean")
     Kte = _explicit_kernel_ref(test, train, 0.4, 3.0, "sqeuclidean")
     svc = SVC(kernel="precomputed", C=1.0).fit(Ktr, ytr)
@@ -208,22 +224,56 @@ def test_migraph_explicit_bags_without_edges():
 
 def test_graph_bad_params(data):
     bags, y = data
-    for est, match in [(MIGraph(gamma="x"), "gamma"), (MIGraph(normalization="l2"),
-                       "normalization"), (MIGraph(edge_metric="l1"), "edge_metric"),
-                       (MIGraphExplicit(C=-1), "C must")]:
+    for est, match in [(MIGraph(gamma="x"), "gamma"), (MIGraph(gamma="1/d"), "gamma"),
+                       (MIGraph(normalize="l2"), "normalize"),
+                       (MIGraph(edge_metric="l1"), "edge_metric"),
+                       (MIGraphExplicit(C=-1), "'C' parameter of MIGraphExplicit"),
+                       (MIGraphExplicit(normalize=True), "normalize")]:
         with pytest.raises(ValueError, match=match):
             est.fit(bags, y)
 
 
-def test_migraph_auto_selects_from_grids_and_refits(data):
-    from skmil._precomputed import C_GRID
+def test_migraph_gamma_meanings(data):
+    bags, y = data
+    X = np.vstack(bags)
+    d = X.shape[1]
+    assert np.isclose(MIGraph(C=1.0).fit(bags, y).gamma_, 1 / d)
+    assert np.isclose(MIGraph(C=1.0, gamma="scale").fit(bags, y).gamma_, 1 / (d * X.var()))
+    ex = MIGraphExplicit(C=1.0).fit(bags, y)
+    assert np.isclose(ex.gamma_node_, 1 / d) and ex.gamma_edge_ == 0.25
+
+
+def test_migraph_cv_selects_from_grids_and_refits(data):
+    from skmil._inner_cv import C_GRID
     from skmil.graph.migraph import GAMMA_GRID
 
     bags, y = data
-    auto = MIGraph(gamma="auto").fit(bags, y)
+    auto = MIGraph(gamma="cv").fit(bags, y)
     d = bags[0].shape[1]
     assert auto.C_ in C_GRID
     assert any(np.isclose(auto.gamma_, g / d) for g in GAMMA_GRID)
+    params = auto.cv_results_["params"]
+    assert len(params) == len(GAMMA_GRID) * len(C_GRID) and set(params[0]) == {"gamma", "C"}
     fixed = MIGraph(C=auto.C_, gamma=auto.gamma_).fit(bags, y)
     np.testing.assert_allclose(auto.decision_function(bags), fixed.decision_function(bags),
                                rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("est", [MIGraph(C=1.0), MIGraphExplicit(C=1.0)])
+def test_graph_n_jobs_bounds_numba_threads(data, est, monkeypatch):
+    # the numba loops run under numba_threads(n_jobs), and the result does not depend on it
+    import skmil.graph.migraph as mod
+
+    seen = []
+    real = mod.numba_threads
+
+    def spy(n_jobs):
+        seen.append(n_jobs)
+        return real(n_jobs)
+
+    bags, y = data
+    ref = est.fit(bags, y).decision_function(bags)
+    monkeypatch.setattr(mod, "numba_threads", spy)
+    est.set_params(n_jobs=2)
+    np.testing.assert_allclose(est.fit(bags, y).decision_function(bags), ref, rtol=1e-12)
+    assert seen and set(seen) == {2}

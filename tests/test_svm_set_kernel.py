@@ -17,7 +17,7 @@ def _k(x, z, kernel, gamma, degree, coef0):
     return (gamma * float(x @ z) + coef0) ** degree
 
 
-def _reference(A, B, kernel, gamma, degree, coef0, p, normalization):
+def _reference(A, B, kernel, gamma, degree, coef0, p, normalize):
     def raw(a, b):
         return sum(_k(x, z, kernel, gamma, degree, coef0) ** p for x in a for z in b)
 
@@ -25,9 +25,9 @@ def _reference(A, B, kernel, gamma, degree, coef0, p, normalization):
     for i, a in enumerate(A):
         for j, b in enumerate(B):
             K[i, j] = raw(a, b)
-            if normalization == "averaging":
+            if normalize == "averaging":
                 K[i, j] /= len(a) * len(b)
-            elif normalization == "featurespace":
+            elif normalize == "featurespace":
                 K[i, j] /= np.sqrt(raw(a, a) * raw(b, b))
     return K
 
@@ -36,24 +36,24 @@ def _bags(rng, n, d=4):
     return [rng.normal(size=(int(rng.integers(1, 7)), d)) for _ in range(n)]
 
 
-@pytest.mark.parametrize("normalization", ["none", "averaging", "featurespace"])
+@pytest.mark.parametrize("normalize", [None, "averaging", "featurespace"])
 @pytest.mark.parametrize(
     "kernel, p", [("rbf", 1.0), ("rbf", 2.5), ("linear", 1.0), ("poly", 1.0), ("poly", 2.0)]
 )
-def test_set_kernel_matches_double_loop(kernel, p, normalization):
+def test_set_kernel_matches_double_loop(kernel, p, normalize):
     rng = np.random.default_rng(0)
     A, B = _bags(rng, 9), _bags(rng, 5)
-    kw = dict(kernel=kernel, gamma=0.3, degree=2, coef0=1.0, p=p, normalization=normalization)
-    # a tiny block_size forces many row blocks (block boundaries are the tricky part)
-    K = set_kernel(A, **kw, block_size=7)
-    np.testing.assert_allclose(K, _reference(A, A, kernel, 0.3, 2, 1.0, p, normalization),
+    kw = dict(kernel=kernel, gamma=0.3, degree=2, coef0=1.0, p=p, normalize=normalize)
+    # a tiny chunk_size forces many row blocks (block boundaries are the tricky part)
+    K = set_kernel(A, **kw, chunk_size=7)
+    np.testing.assert_allclose(K, _reference(A, A, kernel, 0.3, 2, 1.0, p, normalize),
                                rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(K, K.T)
-    Kab = set_kernel(B, A, **kw, block_size=5)
-    np.testing.assert_allclose(Kab, _reference(B, A, kernel, 0.3, 2, 1.0, p, normalization),
+    Kab = set_kernel(B, A, **kw, chunk_size=5)
+    np.testing.assert_allclose(Kab, _reference(B, A, kernel, 0.3, 2, 1.0, p, normalize),
                                rtol=1e-10, atol=1e-10)
-    # block size must not change the result
-    np.testing.assert_allclose(set_kernel(B, A, **kw, block_size=10_000), Kab, rtol=1e-12)
+    # the chunk size must not change the result
+    np.testing.assert_allclose(set_kernel(B, A, **kw, chunk_size=10_000), Kab, rtol=1e-12)
 
 
 def test_set_kernel_gamma_scale_and_errors():
@@ -62,10 +62,13 @@ def test_set_kernel_gamma_scale_and_errors():
     X = np.vstack(A)
     g = 1.0 / (X.shape[1] * X.var())
     np.testing.assert_allclose(set_kernel(A), set_kernel(A, gamma=g))
-    with pytest.raises(ValueError, match="normalization"):
-        set_kernel(A, normalization="cosine")
+    np.testing.assert_allclose(set_kernel(A, gamma="auto"), set_kernel(A, gamma=1 / X.shape[1]))
+    with pytest.raises(ValueError, match="normalize"):
+        set_kernel(A, normalize="cosine")
     with pytest.raises(ValueError, match="kernel"):
         set_kernel(A, kernel="sigmoid")
+    with pytest.raises(ValueError, match="chunk_size"):
+        set_kernel(A, chunk_size=0)
     with pytest.raises(ValueError, match="features"):
         set_kernel(A, [np.ones((2, 5))])
 
@@ -73,16 +76,43 @@ def test_set_kernel_gamma_scale_and_errors():
 def test_mikernel_decision_equals_kernel_expansion():
     bags, y, _ = make_mil_classification(n_bags=30, n_features=4, random_state=0)
     clf = MIKernelSVM(gamma=0.2, C=10.0).fit(bags, y)
-    # decision = K(test, train) @ (y * alpha) + b over all training bags, via the public Gram
-    K = set_kernel(bags[:7], bags, gamma=0.2)
-    full = np.zeros(len(bags))
-    full[clf.support_] = clf.dual_coef_
-    np.testing.assert_allclose(clf.decision_function(bags[:7]), K @ full + clf.intercept_,
+    # decision = K(test, support) @ (y * alpha) + b, via the public Gram
+    K = set_kernel(bags[:7], [bags[i] for i in clf.support_], gamma=0.2)
+    np.testing.assert_allclose(clf.decision_function(bags[:7]), K @ clf.dual_coef_ + clf.intercept_,
                                rtol=1e-9, atol=1e-9)
-    # instance scores are the scores of singleton bags
-    inst = clf.decision_function_instances(bags[:2])
-    single = [row[None, :] for b in bags[:2] for row in b]
-    np.testing.assert_allclose(np.concatenate(inst), clf.decision_function(single))
+    # support_ is in the user's numbering: support_bags_ are those training bags
+    for i, b in zip(clf.support_, clf.support_bags_):
+        np.testing.assert_array_equal(b, bags[i])
+
+
+@pytest.mark.parametrize("normalize", ["featurespace", "averaging", None])
+@pytest.mark.parametrize("kernel, p", [("rbf", 1.0), ("rbf", 2.0), ("poly", 3.0)])
+def test_mikernel_instance_contributions_sum_to_the_bag_score(normalize, kernel, p):
+    bags, y, _ = make_mil_classification(n_bags=30, n_features=4, random_state=0)
+    clf = MIKernelSVM(kernel=kernel, p=p, gamma=0.2, C=10.0, coef0=1.0, degree=2,
+                      normalize=normalize).fit(bags, y)
+    test = bags[:6]
+    contrib = clf.instance_contributions(test)
+    scores = clf.decision_function(test)
+    np.testing.assert_allclose([c.sum() + clf.intercept_ for c in contrib], scores,
+                               rtol=1e-9, atol=1e-9)
+    # the witness scores are intercept + |B| c(x): their mean is the bag score ("mean")
+    inst = clf.decision_function_instances(test)
+    for c, s, b in zip(contrib, inst, test):
+        np.testing.assert_allclose(s, clf.intercept_ + len(b) * c, rtol=1e-12, atol=1e-12)
+    if normalize == "averaging":
+        # ... and, averaged, the scores of the singleton bags {x}
+        single = [row[None, :] for b in test for row in b]
+        np.testing.assert_allclose(np.concatenate(inst), clf.decision_function(single),
+                                   rtol=1e-9, atol=1e-9)
+
+
+def test_mikernel_tags_declare_the_mean_rule_and_contributions():
+    from skmil.base import get_mil_tags
+
+    tags = get_mil_tags(MIKernelSVM())
+    assert tags.instance_scores and tags.bag_rule == "mean"
+    assert tags.instance_outputs == ("instance_contributions",)
 
 
 def test_mikernel_learns_separable_problem():
@@ -121,80 +151,88 @@ def test_row_and_column_tiling_is_exact(symmetric, weighted):
             blocked_set_kernel(A.instances, A.offsets, kernel="linear", weights=wa)
 
 
-def test_mikernel_c_auto_picks_from_the_grid_by_inner_cv():
-    from skmil._precomputed import C_GRID, inner_cv_scores
+def _refit_scores(est, bags, y, candidates, random_state=None):
+    """Mean inner-CV accuracy of each candidate by full fits of clones (the reference)."""
+    from skmil._inner_cv import inner_cv_splits, search_refit
+    from skmil.bags import check_bags
+
+    B = check_bags(bags)
+    splits = inner_cv_splits(B, y, random_state)
+    return search_refit(est, B, y, candidates, splits)[0]["mean_test_score"]
+
+
+def test_mikernel_c_cv_scores_like_refits_on_the_same_folds():
+    from skmil._inner_cv import C_GRID
 
     bags, y, _ = make_mil_classification(n_bags=40, n_features=4, random_state=1)
-    auto = MIKernelSVM().fit(bags, y)
-    assert auto.C_ in C_GRID
-    # the choice is the grid value with the best inner-CV score (ties: smaller C)
-    gram = set_kernel(bags, gamma=auto.gamma_, normalization="featurespace")
-    scores = inner_cv_scores([gram], np.where(y == 1, 1, -1), None)[0]
-    assert auto.C_ == C_GRID[int(np.argmax(scores))]
-    fixed = MIKernelSVM(C=auto.C_).fit(bags, y)
-    np.testing.assert_allclose(fixed.decision_function(bags), auto.decision_function(bags))
-    with pytest.raises(ValueError, match="'auto' or a positive"):
-        MIKernelSVM(C="best").fit(bags, y)
-
-
-@pytest.mark.parametrize("labels", [(0, 1), (-1, 1)])
-def test_inner_cv_scores_equal_those_of_svc(labels):
-    # the direct libsvm call must score exactly like SVC(kernel="precomputed") would
-    from sklearn.model_selection import StratifiedKFold
-    from sklearn.svm import SVC
-
-    from skmil._precomputed import C_GRID, inner_cv_scores
-
-    rng = np.random.RandomState(0)
-    for trial in range(6):
-        n = 30 + 15 * trial
-        X = rng.randn(n, 5)
-        y = np.where(X[:, 0] + rng.randn(n) > 0.3, labels[1], labels[0])
-        K = np.exp(-0.2 * ((X[:, None] - X[None]) ** 2).sum(-1))
-        Ks = [K, 0.5 * K + 0.5 * np.eye(n)]
-        for cw in (None, "balanced", {labels[0]: 1.0, labels[1]: 3.0}):
-            ref = np.zeros((2, len(C_GRID)))
-            cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
-            for tr, te in cv.split(np.zeros(n), y):
-                for g, G in enumerate(Ks):
-                    for k, C in enumerate(C_GRID):
-                        svc = SVC(kernel="precomputed", C=C, class_weight=cw)
-                        svc.fit(G[np.ix_(tr, tr)], y[tr])
-                        ref[g, k] += np.mean(svc.predict(G[np.ix_(te, tr)]) == y[te])
-            np.testing.assert_allclose(inner_cv_scores(Ks, y, cw), ref)
+    clf = MIKernelSVM().fit(bags, y)
+    res = clf.cv_results_
+    assert [p["C"] for p in res["params"]] == list(C_GRID)
+    # slices of one Gram matrix score every C as full fits of clones on the same folds
+    ref = _refit_scores(MIKernelSVM(gamma=clf.gamma_), bags, y, [{"C": c} for c in C_GRID])
+    np.testing.assert_allclose(res["mean_test_score"], ref)
+    # the choice: the best mean score, ties to the smaller C
+    best = int(np.flatnonzero(np.isclose(ref, ref.max()))[0])
+    assert clf.C_ == C_GRID[best] and res["rank_test_score"][best] == 1
+    fixed = MIKernelSVM(C=clf.C_).fit(bags, y)
+    np.testing.assert_allclose(fixed.decision_function(bags), clf.decision_function(bags))
+    with pytest.raises(ValueError, match="C"):
+        MIKernelSVM(C="auto").fit(bags, y)
 
 
 def test_mikernel_gamma_cv_picks_gamma_and_C_jointly():
-    from skmil._precomputed import C_GRID, inner_cv_scores
+    from skmil._inner_cv import C_GRID
     from skmil.svm.nsk import GAMMA_CV_GRID
 
     bags, y, _ = make_mil_classification(n_bags=40, n_features=4, random_state=1)
-    clf = MIKernelSVM(gamma="cv").fit(bags, y)
-    assert clf.cv_scores_.shape == (len(GAMMA_CV_GRID), len(C_GRID))
+    clf = MIKernelSVM(gamma="cv", random_state=3).fit(bags, y)
+    res = clf.cv_results_
+    assert len(res["params"]) == len(GAMMA_CV_GRID) * len(C_GRID)
     base = MIKernelSVM(C=1.0, gamma="scale").fit(bags, y).gamma_
-    grams = [set_kernel(bags, gamma=base * f, normalization="featurespace")
-             for f in GAMMA_CV_GRID]
-    scores = inner_cv_scores(grams, np.where(y == 1, 1, -1), None, C_GRID)
-    g, c = np.unravel_index(int(np.argmax(scores)), scores.shape)
-    assert np.isclose(clf.gamma_, base * GAMMA_CV_GRID[g]) and clf.C_ == C_GRID[c]
+    cands = [{"gamma": base * f, "C": c} for f in GAMMA_CV_GRID for c in C_GRID]
+    np.testing.assert_allclose([p["gamma"] for p in res["params"]], [c["gamma"] for c in cands])
+    ref = _refit_scores(MIKernelSVM(), bags, y, cands, random_state=3)
+    np.testing.assert_allclose(res["mean_test_score"], ref)
+    best = cands[int(np.flatnonzero(np.isclose(ref, ref.max()))[0])]
+    assert np.isclose(clf.gamma_, best["gamma"]) and clf.C_ == best["C"]
     fixed = MIKernelSVM(gamma=clf.gamma_, C=clf.C_).fit(bags, y)
     np.testing.assert_allclose(fixed.decision_function(bags), clf.decision_function(bags))
     # the linear kernel has no gamma: "cv" selects C only
-    lin = MIKernelSVM(kernel="linear").fit(bags, y)
-    assert lin.cv_scores_ is None and lin.C_ in C_GRID
+    lin = MIKernelSVM(kernel="linear", gamma="cv").fit(bags, y)
+    assert [p for p in lin.cv_results_["params"]] == [{"C": c} for c in C_GRID]
+    # fixed C and gamma: no search, no cv_results_
+    assert not hasattr(MIKernelSVM(C=1.0).fit(bags, y), "cv_results_")
+
+
+def test_bag_kernel_c_cv_falls_back_without_inner_split():
+    from skmil.svm._bag_kernel import C_FALLBACK
+
+    rng = np.random.default_rng(0)
+    bags = [rng.normal(size=(3, 2)) for _ in range(6)]
+    y = np.array([0, 0, 0, 0, 0, 1])  # one positive bag: no stratified split
+    clf = MIKernelSVM().fit(bags, y)
+    assert clf.C_ == C_FALLBACK and not hasattr(clf, "cv_results_")
 
 
 @pytest.mark.parametrize("class_weight", [None, "balanced", {0: 3.0, 1: 1.0}])
 def test_mikernel_is_the_svc_on_the_set_kernel(class_weight):
-    # the bag SVM goes to libsvm's binding directly; it must be SVC's model exactly
+    # the bag SVM goes to libsvm's binding directly; it must be SVC's model
     from sklearn.svm import SVC
 
     bags, y, _ = make_mil_classification(n_bags=40, n_features=4, random_state=2)
     clf = MIKernelSVM(gamma=0.2, C=3.0, class_weight=class_weight).fit(bags, y)
-    K = set_kernel(bags, bags, gamma=0.2)
-    svc = SVC(kernel="precomputed", C=3.0, class_weight=class_weight).fit(K, y)
-    np.testing.assert_array_equal(clf.support_, svc.support_)
-    np.testing.assert_allclose(clf.dual_coef_, svc.dual_coef_[0], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(clf.decision_function(bags[:9]),
-                               svc.decision_function(set_kernel(bags[:9], bags, gamma=0.2)),
+    # fit sees the bags in the canonical order: the same libsvm problem is SVC's on it
+    from skmil._inner_cv import canonical_order
+    from skmil.bags import check_bags
+
+    canon = canonical_order(check_bags(bags), y)
+    K = set_kernel([bags[i] for i in canon], gamma=0.2)
+    svc = SVC(kernel="precomputed", C=3.0, class_weight=class_weight).fit(K, y[canon])
+    user = canon[svc.support_]
+    order = np.argsort(user)
+    np.testing.assert_array_equal(clf.support_, user[order])
+    np.testing.assert_allclose(clf.dual_coef_, svc.dual_coef_[0][order], rtol=1e-12,
+                               atol=1e-12)
+    Kte = set_kernel(bags[:9], [bags[i] for i in canon], gamma=0.2)
+    np.testing.assert_allclose(clf.decision_function(bags[:9]), svc.decision_function(Kte),
                                rtol=1e-9, atol=1e-9)

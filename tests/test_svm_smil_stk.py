@@ -149,12 +149,32 @@ def test_bag_threshold(cls, params):
 
 
 def test_stk_uses_min_max_statistics():
+    from skmil._inner_cv import canonical_order
+    from skmil.bags import check_bags
+
     bags, y, _ = make_mil_classification(n_bags=30, n_features=3, random_state=4)
-    clf = STK(kernel="linear", C=1.0).fit(bags, y)
-    S = np.array([np.concatenate([b.min(0), b.max(0)]) for b in bags])
-    ref = SVC(kernel="linear", C=1.0).fit(S, np.where(y == 1, 1, -1))
-    np.testing.assert_allclose(clf.decision_function(bags), ref.decision_function(S),
-                               rtol=1e-6, atol=1e-8)
+    for kernel in ("linear", "rbf", "poly"):
+        clf = STK(kernel=kernel, C=1.0).fit(bags, y)
+        S = np.array([np.concatenate([b.min(0), b.max(0)]) for b in bags])
+        # fit sees the bags in canonical order; SVC on the same order is the same problem
+        canon = canonical_order(check_bags(bags), y)
+        ref = SVC(kernel=kernel, C=1.0, gamma=clf.gamma_, coef0=0.0).fit(
+            S[canon], np.where(y[canon] == 1, 1, -1))
+        np.testing.assert_allclose(clf.decision_function(bags), ref.decision_function(S),
+                                   rtol=1e-6, atol=1e-8)
+        np.testing.assert_array_equal(clf.support_, np.sort(canon[ref.support_]))
+    assert np.isclose(STK().fit(bags, y).gamma_, 1 / (S.shape[1] * S.var()))
+
+
+def test_stk_c_cv_uses_the_inner_cv():
+    from skmil._inner_cv import C_GRID
+
+    bags, y, _ = make_mil_classification(n_bags=30, n_features=3, random_state=4)
+    clf = STK(C="cv", random_state=0).fit(bags, y)
+    assert [p["C"] for p in clf.cv_results_["params"]] == list(C_GRID)
+    fixed = STK(C=clf.C_).fit(bags, y)
+    np.testing.assert_allclose(fixed.decision_function(bags), clf.decision_function(bags))
+    assert not hasattr(fixed, "cv_results_")
 
 
 def test_stmil_and_misssvm_learn_a_separable_problem():

@@ -10,6 +10,7 @@ import numpy as np
 from .._kernels.bagpairs import min_sqdist_matrix
 from ..bags import Bags, check_bags
 from ..base import BaseMILClassifier
+from ..utils._param_validation import Interval
 
 __all__ = ["CitationKNN", "min_hausdorff_distances"]
 
@@ -63,11 +64,12 @@ class CitationKNN(BaseMILClassifier):
     n_citers : int, default=4
         C, the neighbourhood rank within which a training bag cites the query.
         R=2, C=4 is the setting Wang & Zucker report best on MUSK and the usual default.
+        ``n_references`` and ``n_citers`` cannot both be 0.
 
     Attributes
     ----------
     train_bags_ : Bags
-        Copy of the training bags.
+        Copy of the training bags, in the order given to ``fit``.
     y_ : ndarray of shape (n_bags,)
         Training labels (0/1).
     citer_radius_ : ndarray of shape (n_bags,)
@@ -93,27 +95,35 @@ class CitationKNN(BaseMILClassifier):
     (3,)
     """
 
-    def __init__(self, n_references: int = 2, n_citers: int = 4) -> None:
+    _parameter_constraints: dict = {
+        "n_references": [Interval(Integral, 0, None, closed="left")],
+        "n_citers": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, *, n_references: int = 2, n_citers: int = 4) -> None:
         self.n_references = n_references
         self.n_citers = n_citers
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        for name in ("n_references", "n_citers"):
-            v = getattr(self, name)
-            if not isinstance(v, Integral) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"{name} must be a non-negative int, got {v!r}.")
         if self.n_references == 0 and self.n_citers == 0:
-            raise ValueError("n_references and n_citers cannot both be 0.")
-        self.train_bags_ = Bags(bags.instances.copy(), bags.offsets.copy())
-        self.y_ = y.copy()
+            raise ValueError(
+                "CitationKNN: n_references and n_citers cannot both be 0 (no bag would "
+                "vote); set at least one of them to a positive int."
+            )
         n = bags.n_bags
         D = np.sqrt(min_sqdist_matrix(bags.instances, bags.offsets))
         np.fill_diagonal(D, np.inf)  # a training bag is not its own neighbour
         c = min(self.n_citers, n - 1)
         if c > 0:
-            self.citer_radius_ = np.partition(D, c - 1, axis=1)[:, c - 1]
+            radius = np.partition(D, c - 1, axis=1)[:, c - 1]
         else:
-            self.citer_radius_ = np.full(n, -np.inf)
+            radius = np.full(n, -np.inf)
+        # fit sees the bags in canonical order (its bag i is the user's bag
+        # _train_order[i]); the fitted attributes follow the user's numbering
+        user = np.argsort(self._train_order)
+        self.train_bags_ = bags.take(user)
+        self.y_ = y[user]
+        self.citer_radius_ = radius[user]
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         tb = self.train_bags_
@@ -122,7 +132,10 @@ class CitationKNN(BaseMILClassifier):
         r = min(self.n_references, tb.n_bags)
         votes = np.zeros(bags.n_bags)
         if r > 0:
-            refs = np.argsort(D, axis=1, kind="stable")[:, :r]
+            # references among equally distant bags go by the canonical order, so the
+            # model does not depend on the order the training bags were given in
+            canon = self._train_order
+            refs = canon[np.argsort(D[:, canon], axis=1, kind="stable")[:, :r]]
             votes += sign[refs].sum(axis=1)
         if self.n_citers > 0:
             citers = D <= self.citer_radius_[None, :]

@@ -8,13 +8,14 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.svm import SVC
 from sklearn.utils import check_random_state
 
 from .._kernels.emd import emd_pairs
 from .._kernels.signatures import canonical_order, kmeans_signatures
 from ..bags import Bags, check_bags
-from ..base import BaseMILClassifier
+from ..svm._bag_kernel import BagKernelSVM
+from ..svm._common import CLASS_WEIGHT_CONSTRAINT
+from ..utils._param_validation import Interval, StrOptions
 
 __all__ = ["EMDSVM", "emd_matrix"]
 
@@ -141,12 +142,17 @@ def _kmeans_bag_signatures(bags: Bags, k: int, seed: int) -> tuple[Bags, np.ndar
 
 
 def _callable_signatures(
-    bags: Bags, func: Callable, n_dims: int | None
+    bags: Bags, func: Callable, n_dims: int | None, names: np.ndarray | None = None
 ) -> tuple[Bags, np.ndarray]:
-    """Apply a user signature function to every bag and validate what it returns."""
+    """Apply a user signature function to every bag and validate what it returns.
+
+    Errors name bag ``names[k]`` for the ``k``-th bag (default ``k``): the user's
+    numbering of bags that ``fit`` sees in canonical order.
+    """
     points, weights = [], []
-    for i in range(bags.n_bags):
-        bag = bags[i].view()
+    for k in range(bags.n_bags):
+        i = k if names is None else int(names[k])
+        bag = bags[k].view()
         bag.flags.writeable = False  # the user function must not edit the data
         out = func(bag)
         if not (isinstance(out, tuple | list) and len(out) == 2):
@@ -207,24 +213,28 @@ def _psd_repair(K: np.ndarray, how: str) -> tuple[np.ndarray, float]:
     return K, lam_min
 
 
-class EMDSVM(BaseMILClassifier):
+class EMDSVM(BagKernelSVM):
     """SVM with the earth-mover's-distance kernel between bags (EMD-SVM).
 
     Every bag is turned into a *signature*, a discrete distribution ``{(p_a, u_a)}``
     (by default: its instances, each with weight ``1 / n_i``); two bags are compared
     by the earth mover's distance between their signatures with a Euclidean ground
-    distance, and the kernel ``K = exp(-EMD / A)`` with ``A`` the mean EMD between
-    training bags feeds ``SVC(kernel="precomputed")`` (Zhang, Marszałek, Lazebnik &
-    Schmid, IJCV 2007).
+    distance, and the kernel ``K = exp(-gamma * EMD)`` with ``gamma`` one over the mean
+    EMD between training bags feeds a C-SVM on the precomputed kernel (Zhang,
+    Marszałek, Lazebnik & Schmid, IJCV 2007, whose ``A`` is ``1 / gamma``).
 
     Parameters
     ----------
-    C : float, default=10.0
+    C : float or "cv", default=10.0
         SVC regularisation. The kernel lies in (0, 1] and is fairly flat around
         ``exp(-1)``, so libsvm's C=1 underfits; 10 is the value used for the same kind of
         bounded bag kernel by the reference mi-Graph code (see :class:`skmil.graph.MIGraph`).
-    A : "mean" or float, default="mean"
-        Kernel scale; ``"mean"`` is the mean EMD over training bag pairs (the paper).
+        ``"cv"`` picks it from (0.1, 1, 10, 100, 1000) by skmil's inner 5-fold CV on
+        slices of the training Gram matrix.
+    gamma : "mean" or float, default="mean"
+        Kernel coefficient of ``exp(-gamma * EMD)`` (EMD, not its square);
+        ``"mean"`` is one over the mean EMD over training bag pairs (the paper's
+        ``A`` = mean EMD).
     ground_metric : {"euclidean", "sqeuclidean"}, default="euclidean"
         Ground distance between instances.
     psd_fix : {"none", "clip", "shift"}, default="none"
@@ -237,22 +247,21 @@ class EMDSVM(BaseMILClassifier):
         - ``"uniform"``: the instances, each weighted ``1 / n_i`` (the MIL reading of
           a bag; nothing is approximated).
         - ``"kmeans"``: the paper's image signature. The bag's instances are clustered
-          by k-means into ``k = min(n_signature_clusters, n_i)`` clusters; the
-          signature is the cluster centres, each weighted by the fraction of the bag's
-          instances in its cluster. Bags with at most ``n_signature_clusters``
-          instances keep their instances exactly (as ``"uniform"``); larger bags shrink
-          to ``k`` points, so their transport problems shrink from ``n_i x n_j`` to at
-          most ``k x k``. Clustering uses k-means++ seeding and Lloyd iterations, in a
-          canonical instance order and with random numbers seeded by
-          ``random_state`` and the bag's content, so a bag's signature does not
-          depend on instance order or on the other bags. Test bags get the same
-          transformation at prediction time.
+          by k-means into ``k = min(n_clusters, n_i)`` clusters; the signature is the
+          cluster centres, each weighted by the fraction of the bag's instances in its
+          cluster. Bags with at most ``n_clusters`` instances keep their instances
+          exactly (as ``"uniform"``); larger bags shrink to ``k`` points, so their
+          transport problems shrink from ``n_i x n_j`` to at most ``k x k``. Clustering
+          uses k-means++ seeding and Lloyd iterations, in a canonical instance order and
+          with random numbers seeded by ``random_state`` and the bag's content, so a
+          bag's signature does not depend on instance order or on the other bags. Test
+          bags get the same transformation at prediction time.
         - a callable ``signature(bag) -> (points, weights)``: ``bag`` is a read-only
           ``(n_i, n_features)`` array; ``points`` is ``(m, n_dims)`` with ``m >= 1``
           and the same ``n_dims`` for every bag, ``weights`` is ``(m,)``,
           non-negative and not all zero (normalised to sum 1). Applied to training
           and test bags alike.
-    n_signature_clusters : int, default=10
+    n_clusters : int, default=10
         Largest signature size for ``signature="kmeans"``. Zhang et al. compress an
         image's many local features into a fixed, much smaller number of clusters;
         MIL bags are small, and 10 lies at the upper end of the typical bag sizes of
@@ -260,29 +269,36 @@ class EMDSVM(BaseMILClassifier):
         12 on MUSK2), so typical bags are kept exactly and only the large ones (MUSK2
         has bags of up to 1044 instances) are compressed. Ignored by the other
         signatures.
-    class_weight : dict or "balanced", default=None
-        Passed to SVC.
+    class_weight : dict, "balanced" or None, default=None
+        Multipliers of ``C`` per class (dict keyed by bag label), as in SVC.
     n_jobs : int, default=None
-        Threads solving EMD bag pairs in parallel.
+        Threads solving EMD bag pairs in parallel (scikit-learn's meaning).
     random_state : int, RandomState instance or None, default=None
-        Seeds the k-means signatures (``signature="kmeans"``); pass an int for
-        reproducible results.
+        Seeds the k-means signatures (``signature="kmeans"``) and shuffles the inner-CV
+        folds of ``C="cv"``; pass an int for reproducible results.
 
     Attributes
     ----------
-    svc_ : SVC
-        Fitted SVM on the precomputed kernel.
-    A_ : float
-        The kernel scale used.
+    support_ : ndarray of shape (n_support_bags,)
+        Indices of the support bags among the training bags (as given to ``fit``).
+    support_bags_ : Bags
+        The support bags.
+    dual_coef_ : ndarray of shape (n_support_bags,)
+        ``y_i alpha_i`` of the support bags (positive for ``classes_[1]``).
+    intercept_ : float
+    C_ : float
+        The C used.
+    gamma_ : float
+        The kernel coefficient used.
+    cv_results_ : dict
+        The inner CV of ``C="cv"`` (GridSearchCV's format); only after a search.
     min_eigenvalue_ : float
         Smallest eigenvalue of the training Gram matrix before any repair.
-    train_bags_ : Bags
-        The training bags (``signature="uniform"`` only).
-    train_signatures_ : Bags
-        Signature points of the training bags, one "bag" of points per training bag
+    support_signatures_ : Bags
+        Signature points of the support bags, one "bag" of points per support bag
         (``"kmeans"`` or a callable only).
-    train_signature_weights_ : ndarray of shape (n_signature_points,)
-        Their weights, summing to 1 within each training bag.
+    support_signature_weights_ : ndarray of shape (n_signature_points,)
+        Their weights, summing to 1 within each support bag.
     signature_seed_ : int
         Seed drawn from ``random_state`` at fit time; test bags' k-means signatures
         reuse it.
@@ -291,11 +307,11 @@ class EMDSVM(BaseMILClassifier):
 
     Notes
     -----
-    EMD is not negative definite, so ``exp(-EMD/A)`` can be indefinite
+    EMD is not negative definite, so ``exp(-gamma * EMD)`` can be indefinite
     (see "On the definiteness of earth mover's distance", arXiv:1510.02833). Training
     costs B(B-1)/2 exact transport problems, each roughly cubic in the signature size
-    (the bag size, or at most ``n_signature_clusters`` with ``"kmeans"``); a
-    prediction costs B_test x B_train more. The training signatures are stored.
+    (the bag size, or at most ``n_clusters`` with ``"kmeans"``); a prediction costs
+    B_test x B_support more.
 
     Examples
     --------
@@ -309,8 +325,8 @@ class EMDSVM(BaseMILClassifier):
     The paper's k-means signatures, and a user-defined signature (here: each bag's
     distinct instances, weighted by how often they occur):
 
-    >>> km = EMDSVM(signature="kmeans", n_signature_clusters=3, random_state=0)
-    >>> int(km.fit(bags, y).train_signatures_.sizes.max())
+    >>> km = EMDSVM(signature="kmeans", n_clusters=3, random_state=0)
+    >>> int(km.fit(bags, y).support_signatures_.sizes.max())
     3
     >>> import numpy as np
     >>> def distinct(bag):
@@ -320,102 +336,85 @@ class EMDSVM(BaseMILClassifier):
     (3,)
     """
 
-    # the contract exercises the k-means signature path (determinism through
-    # random_state, instance-order invariance, pickling of the stored signatures);
-    # the default uniform path is checked against a manual pipeline in test_distance
-    _contract_test_params = {"signature": "kmeans", "n_signature_clusters": 3}
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
+        "gamma": [Interval(Real, 0, None, closed="neither"), StrOptions({"mean"})],
+        "ground_metric": [StrOptions(set(_METRICS))],
+        "psd_fix": [StrOptions(set(_PSD_FIXES))],
+        "signature": [StrOptions(set(_SIGNATURES)), callable],
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": CLASS_WEIGHT_CONSTRAINT,
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
-        C: float = 10.0,
         *,
-        A: Any = "mean",
+        C: Any = 10.0,
+        gamma: Any = "mean",
         ground_metric: str = "euclidean",
         psd_fix: str = "none",
         signature: str | Callable = "uniform",
-        n_signature_clusters: int = 10,
+        n_clusters: int = 10,
         class_weight: Any = None,
         n_jobs: int | None = None,
         random_state: Any = None,
     ) -> None:
         self.C = C
-        self.A = A
+        self.gamma = gamma
         self.ground_metric = ground_metric
         self.psd_fix = psd_fix
         self.signature = signature
-        self.n_signature_clusters = n_signature_clusters
+        self.n_clusters = n_clusters
         self.class_weight = class_weight
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _check_signature_params(self) -> None:
-        sig = self.signature
-        if not (callable(sig) or (isinstance(sig, str) and sig in _SIGNATURES)):
-            raise ValueError(
-                f"signature must be one of {_SIGNATURES} or a callable "
-                f"bag -> (points, weights), got {sig!r}."
-            )
-        if sig == "kmeans":
-            k = self.n_signature_clusters
-            if not (isinstance(k, Integral) and not isinstance(k, bool) and k >= 1):
-                raise ValueError(
-                    f"n_signature_clusters must be a positive integer, got {k!r}."
-                )
-
-    def _signatures(self, bags: Bags) -> tuple[Bags, list[np.ndarray] | None]:
-        """The bags as signatures: (points, per-bag weights or None for uniform)."""
+    def _signatures(self, bags: Bags, n_dims: int | None,
+                    names: np.ndarray | None = None) -> tuple[Bags, np.ndarray | None]:
+        """The bags as signatures: (points, flat weights, or None for uniform)."""
         if isinstance(self.signature, str) and self.signature == "uniform":
             return bags, None
         if callable(self.signature):
-            n_dims = getattr(self, "train_signatures_", None)
-            n_dims = None if n_dims is None else n_dims.n_features
-            sig, w = _callable_signatures(bags, self.signature, n_dims)
-        else:
-            sig, w = _kmeans_bag_signatures(bags, self.n_signature_clusters,
-                                            self.signature_seed_)
-        return sig, sig.split(w)
+            return _callable_signatures(bags, self.signature, n_dims, names)
+        return _kmeans_bag_signatures(bags, self.n_clusters, self.signature_seed_)
 
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        if self.ground_metric not in _METRICS:
-            raise ValueError(
-                f"ground_metric must be one of {_METRICS}, got {self.ground_metric!r}."
-            )
-        if self.psd_fix not in _PSD_FIXES:
-            raise ValueError(f"psd_fix must be one of {_PSD_FIXES}, got {self.psd_fix!r}.")
-        if not (self.A == "mean" or (isinstance(self.A, Real) and self.A > 0)):
-            raise ValueError(f"A must be 'mean' or a positive float, got {self.A!r}.")
-        self._check_signature_params()
-        for attr in ("train_bags_", "train_signatures_", "train_signature_weights_"):
+    def _train_gram(self, bags: Bags):
+        for attr in ("support_signatures_", "support_signature_weights_"):
             self.__dict__.pop(attr, None)  # a refit must not see the previous fit's state
         # drawn even for "uniform" so that the fitted state does not depend on the mode
         self.signature_seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
-        if isinstance(self.signature, str) and self.signature == "uniform":
-            self.train_bags_ = Bags(bags.instances.copy(), bags.offsets.copy())
-            D = emd_matrix(self.train_bags_, metric=self.ground_metric, n_jobs=self.n_jobs)
-        else:
-            sig, w = self._signatures(bags)
-            self.train_signatures_ = sig
-            self.train_signature_weights_ = np.concatenate(w)
-            D = emd_matrix(sig, weights=w, metric=self.ground_metric, n_jobs=self.n_jobs)
-        if self.A == "mean":
+        sig, w = self._signatures(bags, None, self._train_order)
+        self._train_signatures = (sig, w)
+        D = emd_matrix(sig, weights=None if w is None else sig.split(w),
+                       metric=self.ground_metric, n_jobs=self.n_jobs)
+        if self.gamma == "mean":
             iu = np.triu_indices(bags.n_bags, 1)
-            A = float(D[iu].mean()) if iu[0].size else 1.0
-            A = A if A > 0 else 1.0
+            mean = float(D[iu].mean()) if iu[0].size else 1.0
+            self.gamma_ = 1.0 / mean if mean > 0 else 1.0
         else:
-            A = float(self.A)
-        self.A_ = A
-        K, self.min_eigenvalue_ = _psd_repair(np.exp(-D / A), self.psd_fix)
-        self.svc_ = SVC(kernel="precomputed", C=self.C, class_weight=self.class_weight)
-        self.svc_.fit(K, y)
+            self.gamma_ = float(self.gamma)
+        K, self.min_eigenvalue_ = _psd_repair(np.exp(-self.gamma_ * D), self.psd_fix)
+        return K, None
 
-    def _decision_function(self, bags: Bags) -> np.ndarray:
-        if hasattr(self, "train_bags_"):
-            D = emd_matrix(bags, self.train_bags_, metric=self.ground_metric,
+    def _prepare_support(self, rows: np.ndarray) -> None:
+        sig, w = self.__dict__.pop("_train_signatures")
+        if w is None:
+            return
+        # the support bags' signatures, sliced from the training ones (a signature
+        # depends on its bag alone)
+        self.support_signatures_ = sig.take(rows)
+        self.support_signature_weights_ = np.concatenate([sig.split(w)[i] for i in rows])
+
+    def _cross_gram(self, bags: Bags) -> np.ndarray:
+        if "support_signatures_" not in self.__dict__:
+            D = emd_matrix(bags, self.support_bags_, metric=self.ground_metric,
                            n_jobs=self.n_jobs)
         else:
-            sig, w = self._signatures(bags)
-            tsig = self.train_signatures_
-            D = emd_matrix(sig, tsig, weights=w,
-                           weights_y=tsig.split(self.train_signature_weights_),
+            tsig = self.support_signatures_
+            sig, w = self._signatures(bags, tsig.n_features)
+            D = emd_matrix(sig, tsig, weights=sig.split(w),
+                           weights_y=tsig.split(self.support_signature_weights_),
                            metric=self.ground_metric, n_jobs=self.n_jobs)
-        return self.svc_.decision_function(np.exp(-D / self.A_))
+        return np.exp(-self.gamma_ * D)

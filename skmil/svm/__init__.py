@@ -3,7 +3,7 @@
 from .mi_svm import MISVM, miSVM
 from .mica import MICA
 from .misssvm import MissSVM
-from .nsk import NSK, MIKernelSVM, set_kernel
+from .nsk import MIKernelSVM, set_kernel
 from .sil import SIL
 from .smil import sbMIL, sMIL, stMIL
 from .stk import STK
@@ -13,7 +13,6 @@ __all__ = [
     "MISVM",
     "MIKernelSVM",
     "MissSVM",
-    "NSK",
     "SIL",
     "STK",
     "miSVM",

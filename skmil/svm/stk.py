@@ -2,47 +2,66 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from sklearn.svm import SVC
 
 from .._kernels.segments import bag_statistics
-from .._kernels.set_kernel import check_kernel_name, resolve_gamma
+from .._kernels.set_kernel import instance_kernel, resolve_gamma
 from ..bags import Bags
-from ..base import BaseMILClassifier
-from ._common import check_positive, signed_class_weight
+from ..utils._param_validation import Interval, StrOptions
+from ._bag_kernel import BagKernelSVM
+from ._common import CLASS_WEIGHT_CONSTRAINT
 
 __all__ = ["STK"]
 
 
-class STK(BaseMILClassifier):
+class STK(BagKernelSVM):
     """Statistics-kernel SVM: each bag becomes its per-feature minima and maxima.
 
     Gärtner et al. (2002) propose, next to the set kernel, the "statistic kernel"
     ``k(A, B) = k_I(s(A), s(B))`` with ``s(X) = [min_j x_jk, max_j x_jk]_k`` (a 2d-vector
     per bag) and a standard kernel ``k_I`` (polynomial in the paper, RBF here by
     default as for :class:`sklearn.svm.SVC`). The minima/maxima come from one numba
-    pass over the flat instances; the SVM is libsvm.
+    pass over the flat instances; the SVM is libsvm on the precomputed bag kernel.
 
     Parameters
     ----------
     kernel : {"rbf", "linear", "poly", "sigmoid"}, default="rbf"
-        Kernel on the statistics vectors.
-    C : float, default=1.0
-        SVC penalty (scikit-learn meaning).
+        Kernel on the statistics vectors (libsvm's definitions).
+    C : float or "cv", default=1.0
+        SVC penalty (scikit-learn meaning); ``"cv"`` picks it from
+        (0.1, 1, 10, 100, 1000) by skmil's inner 5-fold CV on slices of the training Gram
+        matrix.
     gamma : {"scale", "auto"} or float, default="scale"
-        Kernel coefficient; ``"scale"`` is computed on the training statistics vectors.
+        Kernel coefficient, scikit-learn's meaning computed on the training statistics
+        vectors (``"scale"``: ``1 / (2 n_features * var)``; ``"auto"``:
+        ``1 / (2 n_features)``).
     degree : int, default=3
         Polynomial degree (the paper uses a polynomial kernel).
-    coef0 : float, default=1.0
-        Polynomial offset.
+    coef0 : float, default=0.0
+        Offset of the polynomial and sigmoid kernels.
     class_weight : dict, "balanced" or None, default=None
+        Multipliers of ``C`` per class (dict keyed by bag label), as in SVC.
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the inner-CV folds of ``C="cv"``; None keeps the canonical folds.
 
     Attributes
     ----------
-    svc_ : sklearn.svm.SVC
+    support_ : ndarray of shape (n_support_bags,)
+        Indices of the support bags among the training bags (as given to ``fit``).
+    support_bags_ : Bags
+        The support bags.
+    dual_coef_ : ndarray of shape (n_support_bags,)
+        ``y_i alpha_i`` of the support bags (positive for ``classes_[1]``).
+    intercept_ : float
     gamma_ : float
+        Resolved kernel coefficient.
+    C_ : float
+        The ``C`` used.
+    cv_results_ : dict
+        The inner CV of ``C="cv"`` (GridSearchCV's format); only after a search.
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
@@ -59,15 +78,26 @@ class STK(BaseMILClassifier):
     (3,)
     """
 
+    _parameter_constraints: dict = {
+        "kernel": [StrOptions({"rbf", "linear", "poly", "sigmoid"})],
+        "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
+        "gamma": [Interval(Real, 0, None, closed="neither"), StrOptions({"scale", "auto"})],
+        "degree": [Interval(Integral, 1, None, closed="left")],
+        "coef0": [Interval(Real, None, None, closed="neither")],
+        "class_weight": CLASS_WEIGHT_CONSTRAINT,
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
-        kernel: str = "rbf",
         *,
-        C: float = 1.0,
+        kernel: str = "rbf",
+        C: Any = 1.0,
         gamma: Any = "scale",
         degree: int = 3,
-        coef0: float = 1.0,
+        coef0: float = 0.0,
         class_weight: Any = None,
+        random_state: Any = None,
     ) -> None:
         self.kernel = kernel
         self.C = C
@@ -75,21 +105,20 @@ class STK(BaseMILClassifier):
         self.degree = degree
         self.coef0 = coef0
         self.class_weight = class_weight
+        self.random_state = random_state
 
     @staticmethod
     def _stats(bags: Bags) -> np.ndarray:
         return bag_statistics(bags.instances, bags.offsets, ("min", "max"))
 
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        check_kernel_name(self.kernel)
-        check_positive("C", self.C)
+    def _kernel(self, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+        return instance_kernel(A, B, self.kernel, self.gamma_, self.degree, self.coef0)
+
+    def _train_gram(self, bags: Bags):
         S = self._stats(bags)
         self.gamma_ = resolve_gamma(self.gamma, S)
-        self.svc_ = SVC(
-            kernel=self.kernel, C=self.C, gamma=self.gamma_, degree=self.degree,
-            coef0=self.coef0,
-            class_weight=signed_class_weight(self.class_weight, self.classes_),
-        ).fit(S, np.where(y == 1, 1, -1))
+        # the statistics of the support bags are all that prediction needs of them
+        return self._kernel(S, S), S
 
-    def _decision_function(self, bags: Bags) -> np.ndarray:
-        return self.svc_.decision_function(self._stats(bags))
+    def _cross_gram(self, bags: Bags) -> np.ndarray:
+        return self._kernel(self._stats(bags), self._support_aux)

@@ -1,0 +1,144 @@
+"""The base of the bag-kernel SVMs: one Gram matrix, inner CV on its slices, libsvm (private).
+
+MI-Kernel (:class:`~skmil.svm.MIKernelSVM`), the statistics kernel
+(:class:`~skmil.svm.STK`), mi-Graph and MI-Graph (:class:`~skmil.graph.MIGraph`,
+:class:`~skmil.graph.MIGraphExplicit`) and EMD-SVM (:class:`~skmil.distance.EMDSVM`) are
+all a C-SVM on a precomputed kernel between bags. They differ only in that kernel, so
+:class:`BagKernelSVM` owns everything else:
+
+* the training Gram matrix, computed once per kernel setting by the subclass;
+* ``C="cv"`` and the subclass's kernel-parameter grid (e.g. ``gamma="cv"``), chosen by
+  skmil's one inner CV (:func:`skmil._inner_cv.inner_cv_splits`, seeded by
+  ``random_state``). A bag kernel does not depend on ``C``, and the Gram matrix of a
+  subset of bags is a slice of the full one, so every candidate costs only libsvm fits on
+  slices; the results are ``cv_results_`` (:func:`skmil._inner_cv.cv_results`) and the
+  choice :func:`skmil._inner_cv.best_index` (ties to the earliest candidate: the smallest
+  kernel parameter, then the smallest ``C``);
+* the libsvm fit (scikit-learn's binding, as ``SVC(kernel="precomputed")`` runs it);
+* ``support_`` (the support bags in the user's numbering), ``support_bags_``,
+  ``dual_coef_`` and ``intercept_``: the decision function is
+  ``f(B) = sum_i dual_coef_[i] K(B, support_bags_[i]) + intercept_``, so prediction
+  computes the kernel against the support bags only.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+import numpy as np
+
+from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits
+from ..bags import Bags
+from ..base import BaseMILClassifier
+from ._common import libsvm_binary_fit, signed_class_weight
+
+__all__ = ["BagKernelSVM", "C_FALLBACK"]
+
+#: ``C`` used by ``C="cv"`` when a class has fewer than two training bags (no inner split
+#: exists).
+C_FALLBACK = 10.0
+
+
+class BagKernelSVM(BaseMILClassifier):
+    """A C-SVM on a precomputed kernel between bags (private base class).
+
+    Subclasses declare ``C``, ``class_weight`` and ``random_state`` (and optionally
+    ``tol``) and implement:
+
+    * ``_kernel_candidates(bags)``: the kernel settings to try, as a list of dicts of
+      fitted attributes (e.g. ``[{"gamma_": 0.1}, {"gamma_": 0.3}]``), and the index of
+      the one to use when no inner split exists. One setting means no kernel search; the
+      setting is applied with ``setattr`` before ``_train_gram`` runs, and reported in
+      ``cv_results_`` under the attribute's name without the trailing underscore;
+    * ``_train_gram(bags)``: the ``(n_bags, n_bags)`` Gram matrix under the current
+      setting, and per-bag data that prediction needs (an array whose first axis runs
+      over the bags, or None); the base keeps its rows of the support bags as
+      ``_support_aux``;
+    * ``_cross_gram(bags)``: the ``(n_bags, n_support_bags)`` kernel between ``bags`` and
+      ``support_bags_``;
+    * optionally ``_prepare_support(rows)``, called once the support bags are known, to cache
+      what ``_cross_gram`` needs of them.
+    """
+
+    def _kernel_candidates(self, bags: Bags) -> tuple[list[dict[str, Any]], int]:
+        return [{}], 0
+
+    @abstractmethod
+    def _train_gram(self, bags: Bags) -> tuple[np.ndarray, np.ndarray | None]:
+        """Training Gram matrix under the current kernel setting, and per-bag data."""
+
+    @abstractmethod
+    def _cross_gram(self, bags: Bags) -> np.ndarray:
+        """Kernel between ``bags`` and ``support_bags_``."""
+
+    def _prepare_support(self, rows: np.ndarray) -> None:
+        """Cache what ``_cross_gram`` needs of the support bags (default: nothing).
+
+        ``rows`` are the support bags' positions among the training bags as ``_fit``
+        saw them (``support_bags_`` is ``bags.take(rows)``).
+        """
+
+    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        self.__dict__.pop("cv_results_", None)  # a refit must not keep a stale search
+        y_pm = np.where(y == 1, 1, -1)
+        class_weight = signed_class_weight(self.class_weight, self.classes_)
+        tol = float(getattr(self, "tol", 1e-3))
+        settings, fallback = self._kernel_candidates(bags)
+        search_C = isinstance(self.C, str)
+        Cs = C_GRID if search_C else (float(self.C),)
+        splits = None
+        if len(settings) * len(Cs) > 1:
+            splits = inner_cv_splits(bags, y, self.random_state)
+        if splits is None:
+            g, c = fallback, 0
+            for name, value in settings[g].items():
+                setattr(self, name, value)
+            K, aux = self._train_gram(bags)
+            self.C_ = C_FALLBACK if search_C else Cs[0]
+        else:
+            grams = []
+            scores = np.zeros((len(settings) * len(Cs), len(splits)))
+            for gi, setting in enumerate(settings):
+                for name, value in setting.items():
+                    setattr(self, name, value)
+                K, aux = self._train_gram(bags)
+                grams.append((K, aux))
+                for k, (tr, te) in enumerate(splits):
+                    Ktr, Kte = K[np.ix_(tr, tr)], K[np.ix_(te, tr)]
+                    for ci, C in enumerate(Cs):
+                        sup, dual, b = libsvm_binary_fit(
+                            Ktr, y_pm[tr], kernel="precomputed", C=C,
+                            class_weight=class_weight, tol=tol)
+                        # predict's rule (decision > 0), as every skmil inner CV scores
+                        dec = Kte[:, sup] @ dual + b
+                        scores[gi * len(Cs) + ci, k] = np.mean((dec > 0) == (y_pm[te] > 0))
+            candidates = []
+            for setting in settings:
+                public = {n.rstrip("_"): v for n, v in setting.items()} if len(settings) > 1 else {}
+                for C in Cs:
+                    candidates.append({**public, "C": C} if search_C else public)
+            self.cv_results_ = cv_results(candidates, scores)
+            g, c = divmod(best_index(self.cv_results_), len(Cs))
+            for name, value in settings[g].items():
+                setattr(self, name, value)
+            K, aux = grams[g]
+            del grams
+            self.C_ = Cs[c]
+        sup, dual, b = libsvm_binary_fit(K, y_pm, kernel="precomputed", C=self.C_,
+                                         class_weight=class_weight, tol=tol)
+        # the support bags in the user's numbering, increasing (fit saw them in the
+        # canonical order: its bag i is the user's bag _train_order[i])
+        sup = np.asarray(sup, dtype=np.intp)
+        user = self._train_order[sup]
+        order = np.argsort(user, kind="stable")
+        sup = sup[order]
+        self.support_ = np.asarray(user[order], dtype=np.intp)
+        self.support_bags_ = bags.take(sup)
+        self.dual_coef_ = np.asarray(dual, dtype=np.float64)[order]
+        self.intercept_ = float(b)
+        self._support_aux = None if aux is None else np.asarray(aux)[sup]
+        self._prepare_support(sup)
+
+    def _decision_function(self, bags: Bags) -> np.ndarray:
+        return self._cross_gram(bags) @ self.dual_coef_ + self.intercept_

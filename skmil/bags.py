@@ -199,7 +199,7 @@ class Bags(Sequence):
             )
         r, c = self._bag_positions(rows), self._bag_positions(cols)
         ri, ci = instance_indices(self.offsets, r), instance_indices(self.offsets, c)
-        # two takes are ~3x faster than instances[np.ix_(ri, ci)]
+        # rows, then columns, copied C-contiguous for the kernels that read K
         K = np.ascontiguousarray(self.instances.take(ri, axis=0).take(ci, axis=1))
         return Bags(K, self._offsets_of(r))
 

@@ -83,7 +83,7 @@ SPECS: dict[str, BenchmarkSpec] = {
         note="trivial baseline: bag mean/min/max + RBF SVC (defaults)",
     ),
     "SIL": BenchmarkSpec(quick=True, grid={"C": _C_GRID}, note="defaults: RBF SVC, max pooling"),
-    # SVM family (algorithms.md §2, §3, §10)
+    # SVM family
     "miSVM": BenchmarkSpec(published="mi-SVM", grid={"C": _C_GRID}),
     "MISVM": BenchmarkSpec(published="MI-SVM", grid={"C": _C_GRID}),
     "MIKernelSVM": BenchmarkSpec(published="MI-Kernel", quick=True, grid={"C": _C_GRID}),
@@ -94,19 +94,19 @@ SPECS: dict[str, BenchmarkSpec] = {
     "sbMIL": BenchmarkSpec(grid={"C": _C_GRID}),
     "MICA": BenchmarkSpec(grid={"C": _C_GRID}),
     "MissSVM": BenchmarkSpec(grid={"C": _C_GRID}),
-    # embeddings (§6, §8, §9): codebook size and C chosen by inner CV inside fit
+    # embeddings: codebook size and C chosen by inner CV inside fit
     "MiVLAD": BenchmarkSpec(published="miVLAD", quick=True),
     "MiFV": BenchmarkSpec(published="miFV", quick=True),
     "BagOfWordsClassifier": BenchmarkSpec(),
     "MILES": BenchmarkSpec(),
-    # distance, graph and density (§4, §5, §7)
+    # distance, graph and density
     "MIGraph": BenchmarkSpec(published="mi-Graph", quick=True),
     "MIGraphExplicit": BenchmarkSpec(),
     "EMDSVM": BenchmarkSpec(),
     "CitationKNN": BenchmarkSpec(quick=True),
     "DiverseDensity": BenchmarkSpec(),
     "EMDD": BenchmarkSpec(published="EM-DD"),
-    # deep (§11); the generic wrapper is covered by the named heads
+    # deep; the generic wrapper is covered by the named heads
     "DeepMILClassifier": BenchmarkSpec(default_run=False, note="generic wrapper"),
     "MiNet": BenchmarkSpec(published="mi-Net"),
     "MINet": BenchmarkSpec(published="MI-Net"),

@@ -6,10 +6,11 @@ instance-pair matrix of two bags. Calling BLAS per bag pair is slow (tiny GEMMs)
 materialising the full N x N matrix costs O(N^2) memory, so rows are processed in
 blocks of whole bags (about ``block_size`` instances): one GEMM per block against the
 column instances (for the set kernels in cache-sized tiles of whole bags), an
-elementwise map, then segmented reductions over rows and columns. This is the strategy
-measured fastest in the project's PERFORMANCE notes; for the RBF kernels the map and the
-reductions are one numba pass with a vectorised ``exp`` (:mod:`skmil._kernels.fast_exp`),
-2-4x faster than NumPy's float64 ``exp`` on AVX2 machines (``benchmarks/bench_rbf_kernels.py``).
+elementwise map, then segmented reductions over rows and columns: the GEMMs stay large
+enough for BLAS to run near its peak while the memory stays ``O(block x tile)``. For the
+RBF kernels the map and the reductions are one numba pass with a vectorised ``exp``
+(:mod:`skmil._kernels.fast_exp`), because NumPy's float64 ``exp`` has no SIMD path on
+AVX2 CPUs (``python benchmarks/bench_rbf_kernels.py`` prints the ratio between the two).
 
 For the RBF set kernels the GEMM is *augmented* so that it yields the needed quantity
 directly: appending the columns ``[-gamma*||x||^2 + log w_x, 1]`` to ``2*gamma*X`` and
@@ -199,7 +200,7 @@ def blocked_set_kernel(
     starts_y = offsets_y[:-1]
     col_blocks = row_blocks(offsets_y, col_size)
     # the symmetric case computes about half of each diagonal tile twice, so it takes
-    # smaller row blocks (measured: 18-24% faster at ~900 instances, even at 4,500)
+    # smaller row blocks, which shrink that duplicated half
     rows = row_blocks(offsets, max(64, block_size // 4) if symmetric else block_size)
     for b0, b1 in rows:
         r0, r1 = offsets[b0], offsets[b1]

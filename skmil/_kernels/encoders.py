@@ -1,6 +1,6 @@
 """Codebook encoders over the flat bag layout (BoW histograms, VLAD, Fisher vectors).
 
-Two strategies, chosen by the work per instance (measured, one thread, AMD EPYC AVX2):
+Two strategies, chosen by the work per instance ``K * d``:
 
 - Small codebooks (``K * d <= FUSED_MAX_WORK``, e.g. K=10 centres in d=64): one numba
   pass over the instances computes each instance's distances (or Gaussian
@@ -51,10 +51,11 @@ __all__ = [
 #: Instances per chunk: 65536 x K=64 float64 distances is 32 MiB.
 DEFAULT_CHUNK = 65536
 
-#: Largest ``K * d`` handled by the fused numba pass instead of BLAS blocks. Measured
-#: for nearest-centre assignment (one thread): the loop is 1.4-2.9x faster than BLAS +
-#: argmin up to ``K * d`` about 2000 (d=16..166, K=4..128), on par at 2048 (d=64,
-#: K=32) and 1.4-2x slower from about 4000 on (d=64, K=64; d=166, K>=32).
+#: Largest ``K * d`` handled by the fused numba pass instead of BLAS blocks. A narrow
+#: ``(n, d) x (d, K)`` product runs far from BLAS' peak and needs separate argmin and
+#: accumulation passes, so the fused loop wins for small ``K * d``; BLAS wins once the
+#: product is wide enough, and for nearest-centre assignment on one thread the two
+#: break even near 2048.
 FUSED_MAX_WORK = 2048
 
 

@@ -257,11 +257,8 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         epochs without a lower validation loss and keep the weights of the best epoch.
         Off by default: the network trains for ``max_epochs`` (the papers' fixed
         schedules) on all bags. On small training sets the split holds a handful of
-        bags and its loss is too noisy to pick an epoch: on the digits bags with 50
-        training bags (a 5-bag split) early stopping left the mi-Net/MI-Net heads near
-        chance in six of eight runs, and training without it gave a higher bag AUC in
-        21 of 28 digits runs; on the five classic sets the two were about equally
-        accurate (docs: deep MIL, "Epochs and validation"). Turn it on when the split
+        bags and its loss is too noisy to pick an epoch, and it takes those bags from
+        training (docs: deep MIL, "Epochs and validation"). Turn it on when the split
         holds enough bags (hundreds) for its loss to rank epochs. A run that reaches
         ``max_epochs`` with the validation loss still improving emits a
         :class:`~sklearn.exceptions.ConvergenceWarning` naming ``max_epochs``.
@@ -274,8 +271,8 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         :class:`~sklearn.cluster.KMeans` keeps the run of lowest inertia. Costs
         ``n_init`` fits. With max pooling (mi-Net) and 50-100 training bags some
         initialisations never learn the witness rule, and they fit their training
-        bags worse; on the digits bags, keeping the best of three by training loss
-        removed those failures (docs: deep MIL, "Restarts").
+        bags worse, so the training loss tells them apart without held-out data
+        (docs: deep MIL, "Restarts").
     threshold : float or "auto", default=0.0
         Offset on the bag log-odds: a bag is positive when ``logit(p) > threshold``, so
         0.0 is the probability 0.5 and ``log(t / (1 - t))`` the probability ``t``.
@@ -722,8 +719,8 @@ class InstanceMINet(DeepMILClassifier):
 
     Unlike the papers' single run, mi-Net trains ``n_init=3`` networks by default and
     keeps the one of lowest training loss: with max pooling some initialisations never
-    learn the witness rule (on the digits bags, 5 of 45 single runs ended below bag AUC
-    0.6, none of the best-of-three). It costs three fits; ``n_init=1`` is the papers'
+    learn the witness rule, and such a run fits its own training bags poorly. It costs
+    three fits; ``n_init=1`` is the papers'
     setting (docs: deep MIL, "Restarts").
     {doc}
     Examples
@@ -940,9 +937,8 @@ class DSMIL(DeepMILClassifier):
     the raw features pass through the same tabular encoder as the other heads
     (fc-256/128/64, ReLU, dropout 0.5). Without one (``hidden_layer_sizes=()``, the
     code's setting on MUSK/Corel, where ``dropout=0.0``), the max stream is a linear
-    instance classifier; in the harness that setting was 2.5-7.9 points less accurate on
-    all five classic sets, and its digits-bags AUC was 0.51-0.70 up to 100 training bags
-    (docs: deep MIL, "DSMIL's encoder"). All other parameters are those of
+    instance classifier on the raw features (the comparison is in docs: deep MIL,
+    "DSMIL's encoder"). All other parameters are those of
     :class:`DeepMILClassifier`.
 
     Examples

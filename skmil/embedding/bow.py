@@ -231,7 +231,7 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifierMixin, Ba
         Regularisation of the default ``LinearSVC``. ``"auto"`` picks it in
         10^-2..10^3 by the inner CV: l1 histograms have entries of order
         ``1/n_words``, so the ``C`` a linear SVM needs grows with the vocabulary and
-        no fixed value suits every size (measured: C=1 underfits at 50-100 words).
+        no fixed value suits every size (a small ``C`` underfits large vocabularies).
     classifier : sklearn classifier or None, default=None
         ``None`` means ``LinearSVC(C=C)``.
     random_state : int, RandomState instance or None, default=None

@@ -57,7 +57,7 @@ class MIGraph(BagKernelSVM):
         default), ``"scale"`` ``1 / (n_features * var)`` of the training instances.
         ``"cv"`` picks it from (0.1, 0.3, 1, 3, 10) / n_features jointly with C by the
         same inner CV (one Gram matrix per value, so fitting costs five kernels instead
-        of one; on MUSK1 it measured lower than ``"auto"``, see the docs).
+        of one).
     normalize : {"cosine", "paper", "code"} or None, default="cosine"
         ``"paper"`` divides by ``sum_a W_ia * sum_b W_jb`` (Zhou et al. 2009, Eq. 7);
         ``"code"`` by the square roots of those sums (the authors' MATLAB code);

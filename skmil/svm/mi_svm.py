@@ -442,10 +442,9 @@ _PARAMS_DOC = """
         ``"auto"`` is 8000 points (512 MB) for mi-SVM, which trains on the whole kernel
         without copying it, and 2000 for MI-SVM, which slices a new sub-kernel (negative
         instances + witnesses) every iteration while libsvm's cache computes only the
-        rows the solver touches: ``benchmarks/bench_svm_precompute.py`` measured the two
-        paths about equal for MI-SVM at 1,400-1,600 points and the cache 13x faster on
-        MUSK2 (6,700 points), while for mi-SVM precomputing won on every shipped set
-        (1.6x on MUSK2).
+        rows the solver touches (``python benchmarks/bench_svm_precompute.py`` times
+        both paths). Lower it to bound memory; raise it when memory allows and fits
+        are slow.
     cache_size : float, default=500
         libsvm kernel cache in MB (used when the kernel is not precomputed).
     tol : float, default=1e-3

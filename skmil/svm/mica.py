@@ -117,9 +117,8 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
         and of positive bags by ``n / (2 B_pos)``, ``n = L_neg + B_pos``, so both
         classes weigh the same in total however many instances the negative bags hold
         (sMIL's class balancing); ``None`` is the paper's single ``C``. Unweighted, the
-        negative instances far outnumber the positive bags and ``w = 0`` was optimal
-        at ``C=1`` in eight of the nine digits-bags cells (AUC 0.5); balanced, it was
-        more accurate on four of the five classic sets too (docs: SVM family, "MICA").
+        negative instances far outnumber the positive bags, so the constant classifier
+        ``w = 0`` can be optimal at moderate ``C``.
     max_iter : int, default=20
         Maximum number of LPs.
     max_basis : int, default=2000

@@ -137,10 +137,9 @@ class MIKernelSVM(InstancePredictionMixin, BagKernelSVM):
         training instances, ``"auto"`` = ``1 / n_features``. ``"cv"`` chooses it from
         ``(0.1, 0.3, 1, 3, 10)`` times the ``"scale"`` value jointly with ``C`` (over the
         whole ``C`` grid when ``C="cv"``) by the same inner CV on Gram slices: five Gram
-        matrices instead of one. It is not the default: in the benchmark harness
-        (10-fold x 5) it was lower than ``"scale"`` on four of the five classic sets, as
-        a choice among five widths made on 80-180 bags is noisy (see the SVM page of the
-        documentation). The linear kernel ignores gamma.
+        matrices instead of one. It is not the default because a choice among five
+        widths made by inner CV on a hundred or so bags is noisier than the fixed
+        ``"scale"`` width of standardised features. The linear kernel ignores gamma.
     degree : int, default=3
         Polynomial degree.
     coef0 : float, default=0.0

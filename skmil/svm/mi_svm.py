@@ -618,8 +618,7 @@ class MISVM(_BaseMISVM):
         Threshold on the bag score (the witness's score), as in :class:`miSVM`;
         ``"auto"`` chooses it on the held-out bag scores of the inner CV. The default
         keeps the SVM's 0: MI-SVM's inner SVM is trained on the witnesses, so its 0
-        already separates bag scores (``"auto"`` lowered 10-fold accuracy slightly on
-        MUSK1, FOX, TIGER and ELEPHANT in a one-repetition check).
+        already separates bag scores.
 
     Attributes
     ----------

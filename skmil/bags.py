@@ -20,6 +20,7 @@ import numpy as np
 
 __all__ = [
     "Bags",
+    "KernelBags",
     "check_bags",
     "check_bag_labels",
     "from_arrays",
@@ -1053,3 +1054,84 @@ def from_aeon(X: Any, *, allow_nan: bool = False) -> Bags:
             f"(case, time) row index; got an array of shape {arr.shape}."
         )
     return from_tslearn(np.swapaxes(arr, 1, 2), allow_nan=allow_nan)
+
+
+class KernelBags(Bags):
+    """Bags of a square precomputed instance kernel that scikit-learn's splitters can cut.
+
+    The ``kernel="precomputed"`` estimators take, at ``fit``, bags whose instances are
+    rows of the ``N x N`` kernel of the training instances, bag after bag. Such bags
+    cannot be split like other bags: a training fold must keep only the kernel columns
+    of its own instances, and a test fold the columns of the training instances.
+    scikit-learn does exactly this for estimators with the ``pairwise`` tag (which the
+    skmil precomputed estimators set): it slices ``X[np.ix_(rows, cols)]`` with
+    ``X.shape == (n_samples, n_samples)``. ``KernelBags`` gives the bags that interface,
+    so :func:`~sklearn.model_selection.cross_val_score`,
+    :class:`~sklearn.model_selection.GridSearchCV` and the other scikit-learn CV tools
+    split them correctly:
+
+    * ``shape`` is ``(n_bags, n_bags)``: one "sample" per bag, and square;
+    * ``K[rows, cols]`` with two index arrays (as built by :func:`numpy.ix_`) is
+      :meth:`Bags.take_pairwise` ``(rows, cols)``: the instances of bags ``rows`` with
+      the kernel columns of the instances of bags ``cols``, a ``KernelBags`` again when
+      ``rows`` and ``cols`` are the same bags (a training fold), plain :class:`Bags`
+      otherwise (a test fold, what ``predict`` takes);
+    * every other index (an int, a slice, an array) behaves as for :class:`Bags`.
+
+    Parameters
+    ----------
+    instances : ndarray of shape (n_instances, n_instances), float64, C-contiguous
+        The instance kernel: row and column ``j`` belong to instance ``j``.
+    offsets : ndarray of shape (n_bags + 1,), int64
+        Bag boundaries, as for :class:`Bags`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmil.bags import KernelBags
+    >>> X = np.arange(6.0)[:, None]
+    >>> K = KernelBags(X @ X.T, np.array([0, 2, 3, 6]))   # 3 bags, 6 instances
+    >>> K.shape
+    (3, 3)
+    >>> train = K[np.ix_([0, 2], [0, 2])]
+    >>> type(train).__name__, train.shape
+    ('KernelBags', (2, 2))
+    >>> K[np.ix_([1], [0, 2])].instances   # instance 2 against those of bags 0 and 2
+    array([[ 0.,  2.,  6.,  8., 10.]])
+    """
+
+    def __init__(self, instances: np.ndarray, offsets: np.ndarray) -> None:
+        instances = np.ascontiguousarray(instances, dtype=np.float64)
+        offsets = np.asarray(offsets, dtype=np.int64)
+        if instances.ndim != 2 or instances.shape[0] != instances.shape[1]:
+            raise ValueError(
+                f"KernelBags needs the square instance kernel (one row and one column per "
+                f"instance), got an array of shape {instances.shape}."
+            )
+        if (offsets.ndim != 1 or offsets.shape[0] < 1 or offsets[0] != 0
+                or offsets[-1] != instances.shape[0] or np.any(np.diff(offsets) < 0)):
+            raise ValueError(
+                f"offsets must start at 0, not decrease and end at the number of instances "
+                f"({instances.shape[0]}); got {offsets!r}."
+            )
+        super().__init__(instances, offsets)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_bags, n_bags)``, the shape scikit-learn's pairwise splitting expects."""
+        return (self.n_bags, self.n_bags)
+
+    def take_pairwise(self, rows, cols) -> Bags:
+        """As :meth:`Bags.take_pairwise`; a ``KernelBags`` when ``rows`` equals ``cols``."""
+        out = super().take_pairwise(rows, cols)
+        r, c = self._bag_positions(rows), self._bag_positions(cols)
+        if np.array_equal(r, c):
+            return KernelBags(out.instances, out.offsets)
+        return out
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple) and len(key) == 2:
+            rows, cols = (np.asarray(k).ravel() if not isinstance(k, slice)
+                          else np.arange(self.n_bags)[k] for k in key)
+            return self.take_pairwise(rows, cols)
+        return super().__getitem__(key)

@@ -21,7 +21,6 @@ FAST_PARAMS: dict[str, dict] = {
     "MiFV": {"n_clusters": 3},
     "BagOfWords": {"n_clusters": 4},
     "BagOfWordsClassifier": {"n_clusters": 4, "C": 1.0},
-    "MissSVM": {"max_iter": 3},
     "SparseTransductiveMIL": {"max_iter": 3},
     "MICA": {"max_iter": 3},
     "InstanceMISVM": {"max_iter": 5, "C": 1.0},

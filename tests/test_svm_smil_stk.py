@@ -8,7 +8,7 @@ from scipy.optimize import minimize
 from sklearn.svm import SVC
 
 from skmil.datasets import make_mil_classification
-from skmil.svm import STK, MissSVM, sbMIL, sMIL, stMIL
+from skmil.svm import STK, MissSVM, SparseBalancedMIL, SparseMIL, SparseTransductiveMIL
 from skmil.svm._smo import smo_solve
 
 
@@ -81,7 +81,7 @@ def test_smo_general_linear_term_matches_generic_qp():
 
 def test_smil_solves_the_papers_problem():
     bags, y, _ = make_mil_classification(n_bags=20, n_features=3, bag_size=4, random_state=2)
-    clf = sMIL(kernel="linear", C=1.0, tol=1e-8, threshold=0.0).fit(bags, y)
+    clf = SparseMIL(kernel="linear", C=1.0, tol=1e-8, threshold=0.0).fit(bags, y)
     # KKT check on the primal: recover w, then every constraint's margin
     w = clf.model_.coef
     b = clf.intercept_
@@ -105,7 +105,7 @@ def test_smil_solves_the_papers_problem():
 def test_sbmil_labels_top_fraction_and_every_positive_bag():
     bags, y, inst = make_mil_classification(n_bags=40, n_features=4, class_sep=5.0,
                                             random_state=3)
-    clf = sbMIL(eta=0.3).fit(bags, y)
+    clf = SparseBalancedMIL(eta=0.3).fit(bags, y)
     lab = clf.instance_labels_
     owner = np.repeat(np.arange(len(bags)), [len(b) for b in bags])
     assert np.all(lab[y[owner] == 0] == -1)
@@ -113,17 +113,17 @@ def test_sbmil_labels_top_fraction_and_every_positive_bag():
         assert np.any(lab[owner == b] == 1)
     L_p = int(np.sum(y[owner] == 1))
     assert (lab == 1).sum() >= max(int(round(0.3 * L_p)), int((y == 1).sum()))
-    with pytest.raises(ValueError, match="eta"):
-        sbMIL(eta=2.0).fit(bags, y)
+    with pytest.raises(ValueError, match="'eta' parameter of SparseBalancedMIL"):
+        SparseBalancedMIL(eta=2.0).fit(bags, y)
 
 
-@pytest.mark.parametrize("cls, params", [(sMIL, {"kernel": "rbf"}),
-                                         (sbMIL, {"eta": 0.3}),
-                                         (stMIL, {"max_iter": 3}),
-                                         (MissSVM, {"max_iter": 5})])
+@pytest.mark.parametrize("cls, params", [(SparseMIL, {"kernel": "rbf"}),
+                                         (SparseBalancedMIL, {"eta": 0.3}),
+                                         (SparseTransductiveMIL, {"max_iter": 10}),
+                                         (MissSVM, {"max_iter": 20})])
 def test_bag_threshold(cls, params):
-    from skmil._inner_cv import inner_cv_decisions
-    from skmil._threshold import accuracy_threshold
+    from skmil._inner_cv import inner_cv_splits, search_refit
+    from skmil._threshold import best_threshold
     from skmil.bags import check_bags
 
     bags, y, _ = make_mil_classification(n_bags=45, n_features=4, class_sep=2.0,
@@ -137,15 +137,68 @@ def test_bag_threshold(cls, params):
     inst = shifted.decision_function_instances(bags)
     np.testing.assert_array_equal(shifted.predict(bags) == 1,
                                   np.array([np.any(f > 0) for f in inst]))
-    # "auto": the best held-out accuracy threshold of a 3-fold inner CV at threshold 0
-    auto = cls(threshold="auto", **params).fit(bags, y)
-    dec, _ = inner_cv_decisions(cls(threshold=0.0, **params), check_bags(bags), y,
-                                "threshold", (0.0,))
-    assert auto.threshold_ == accuracy_threshold(dec[0], y)
+    # "auto": the best held-out accuracy threshold of the inner CV at threshold 0
+    auto = cls(threshold="auto", random_state=1, **params).fit(bags, y)
+    B = check_bags(bags)
+    splits = inner_cv_splits(B, y, 1)
+    _, dec = search_refit(cls(threshold=0.0, **params), B, y, [{}], splits)
+    assert auto.threshold_ == best_threshold(dec[0], y == 1, splits)
     np.testing.assert_allclose(auto.decision_function(bags),
                                zero.decision_function(bags) - auto.threshold_)
-    with pytest.raises(ValueError, match="threshold must be 'auto' or a float"):
+    with pytest.raises(ValueError, match=f"'threshold' parameter of {cls.__name__}"):
         cls(threshold="best", **params).fit(bags, y)
+
+
+@pytest.mark.parametrize("cls", [SparseMIL, SparseBalancedMIL, SparseTransductiveMIL])
+def test_sparse_mil_bag_rule_and_class_weight(cls):
+    from skmil.base import get_mil_tags
+
+    assert get_mil_tags(cls()).bag_rule == "max"
+    assert get_mil_tags(cls(pooling="mean")).bag_rule == "mean"
+    bags, y, _ = make_mil_classification(n_bags=30, n_features=3, random_state=2)
+    kw = {"max_iter": 20} if cls is SparseTransductiveMIL else {}
+    n_neg = sum(len(b) for b, lab in zip(bags, y) if lab == 0)
+    n_pos = int(np.sum(y == 1))
+    n = n_neg + n_pos
+    if cls is SparseBalancedMIL:
+        # class_weight is the final instance SVM's (default None); sMIL's stage balanced
+        same, other = {0: 1.0, 1: 1.0}, "balanced"
+    else:
+        # "balanced" (the default) is the paper's weighting over the QP's examples
+        same, other = {0: n / (2 * n_neg), 1: n / (2 * n_pos)}, None
+    a = cls(threshold=0.0, **kw).fit(bags, y)
+    b = cls(threshold=0.0, class_weight=same, **kw).fit(bags, y)
+    np.testing.assert_allclose(a.decision_function(bags), b.decision_function(bags),
+                               rtol=1e-6, atol=1e-8)
+    c = cls(threshold=0.0, class_weight=other, **kw).fit(bags, y)
+    assert not np.allclose(a.decision_function(bags), c.decision_function(bags))
+
+
+def test_stmil_and_misssvm_warn_at_their_iteration_cap():
+    from sklearn.exceptions import ConvergenceWarning
+
+    bags, y, _ = make_mil_classification(n_bags=40, n_features=4, class_sep=1.0,
+                                         random_state=6)
+    for clf in (SparseTransductiveMIL(max_iter=1, threshold=0.0),
+                MissSVM(max_iter=1, threshold=0.0)):
+        with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+            clf.fit(bags, y)
+
+
+def test_fitted_indices_follow_the_order_the_bags_were_given():
+    bags, y, _ = make_mil_classification(n_bags=30, n_features=3, class_sep=4.0,
+                                         random_state=9)
+    perm = np.random.RandomState(0).permutation(len(bags))
+    pb, py = [bags[i] for i in perm], y[perm]
+    a = SparseBalancedMIL(threshold=0.0).fit(bags, y)
+    b = SparseBalancedMIL(threshold=0.0).fit(pb, py)
+    owner = np.repeat(np.arange(len(bags)), [len(x) for x in bags])
+    flat_perm = np.concatenate([np.flatnonzero(owner == i) for i in perm])
+    np.testing.assert_array_equal(b.instance_labels_, a.instance_labels_[flat_perm])
+    m = MissSVM(kernel="linear", threshold=0.0, max_iter=50)
+    wa, wb = m.fit(bags, y).witness_indices_, m.fit(pb, py).witness_indices_
+    pos_b = np.flatnonzero(py == 1)
+    np.testing.assert_array_equal(flat_perm[wb], wa[np.argsort(np.argsort(perm[pos_b]))])
 
 
 def test_stk_uses_min_max_statistics():
@@ -182,7 +235,7 @@ def test_stmil_and_misssvm_learn_a_separable_problem():
 
     bags, y, inst = make_mil_classification(n_bags=50, n_features=4, class_sep=6.0,
                                             random_state=6)
-    for clf in (stMIL(kernel="rbf", max_iter=5), MissSVM(max_iter=10)):
+    for clf in (SparseTransductiveMIL(kernel="rbf", max_iter=10), MissSVM(max_iter=20)):
         clf.fit(bags, y)
         f = np.concatenate(clf.decision_function_instances(bags))
         assert roc_auc_score(np.concatenate(inst), f) > 0.97

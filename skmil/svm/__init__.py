@@ -5,7 +5,7 @@ from .mica import MICA
 from .misssvm import MissSVM
 from .nsk import MIKernelSVM, set_kernel
 from .sil import SIL
-from .smil import sbMIL, sMIL, stMIL
+from .smil import SparseBalancedMIL, SparseMIL, SparseTransductiveMIL
 from .stk import STK
 
 __all__ = [
@@ -15,9 +15,9 @@ __all__ = [
     "MissSVM",
     "SIL",
     "STK",
+    "SparseBalancedMIL",
+    "SparseMIL",
+    "SparseTransductiveMIL",
     "miSVM",
-    "sbMIL",
-    "sMIL",
     "set_kernel",
-    "stMIL",
 ]

@@ -1,4 +1,4 @@
-"""sMIL and sbMIL (Bunescu & Mooney, ICML 2007): MIL for sparse positive bags."""
+"""sMIL, sbMIL and stMIL (Bunescu & Mooney, ICML 2007): MIL for sparse positive bags."""
 
 from __future__ import annotations
 
@@ -8,19 +8,24 @@ import numpy as np
 from sklearn.svm import SVC
 
 from .._kernels.segments import segment_argmax, segment_max, segment_mean
-from .._kernels.set_kernel import (
-    check_kernel_name,
-    instance_kernel,
-    resolve_gamma,
-    set_kernel_gram,
-)
-from .._threshold import cv_threshold
+from .._kernels.set_kernel import instance_kernel, resolve_gamma, set_kernel_gram
+from .._warnings import warn_not_converged
 from ..bags import Bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
-from ._common import KernelExpansion, check_positive, signed_class_weight
+from ..utils._param_validation import Integral, Interval, Real, StrOptions
+from ._common import (
+    CLASS_WEIGHT_CONSTRAINT,
+    GAMMA_CONSTRAINT,
+    THRESHOLD_CONSTRAINT,
+    KernelExpansion,
+    encoded_class_weight,
+    signed_class_weight,
+    user_instance_index,
+    user_instance_order,
+)
 from ._smo import smo_solve
 
-__all__ = ["sMIL", "sbMIL", "stMIL"]
+__all__ = ["SparseBalancedMIL", "SparseMIL", "SparseTransductiveMIL"]
 
 _POOL = ("max", "mean")
 
@@ -47,7 +52,47 @@ def _singletons_then_bags_gram(Xs, Xb, boff, spec) -> np.ndarray:
     return K
 
 
-class sMIL(InstancePredictionMixin, BaseMILClassifier):
+def _example_weights(class_weight: Any, classes: np.ndarray, n_neg: int,
+                     n_pos: int) -> tuple[float, float]:
+    """Multipliers of ``C`` for the negative and the positive examples of the QP.
+
+    ``"balanced"`` is scikit-learn's rule over the QP's examples (negative instances and
+    positive bags): ``n / (2 n_class)``; a dict is keyed by bag label.
+    """
+    if class_weight is None:
+        return 1.0, 1.0
+    if isinstance(class_weight, str):
+        n = n_neg + n_pos
+        return n / (2.0 * n_neg), n / (2.0 * n_pos)
+    w = encoded_class_weight(class_weight, classes)
+    return float(w.get(0, 1.0)), float(w.get(1, 1.0))
+
+
+def _map_examples(bags: Bags, order: np.ndarray, neg_idx: np.ndarray,
+                  pos_bags: np.ndarray) -> np.ndarray:
+    """Permutation of per-example values (negative instances, then positive bags, as
+    fitted in canonical order) into the order the user gave the bags in."""
+    p_neg = np.argsort(user_instance_index(bags, order, neg_idx), kind="stable")
+    p_pos = np.argsort(order[pos_bags], kind="stable")
+    return np.concatenate([p_neg, neg_idx.shape[0] + p_pos])
+
+
+_SMIL_CONSTRAINTS: dict = {
+    "kernel": [StrOptions({"linear", "rbf", "poly"})],
+    "C": [Interval(Real, 0, None, closed="neither")],
+    "gamma": GAMMA_CONSTRAINT,
+    "degree": [Interval(Integral, 0, None, closed="left")],
+    "coef0": [Interval(Real, None, None, closed="neither")],
+    "class_weight": CLASS_WEIGHT_CONSTRAINT,
+    "pooling": [StrOptions(set(_POOL))],
+    "tol": [Interval(Real, 0, None, closed="neither")],
+    "max_qp_size": [Interval(Integral, 1, None, closed="left")],
+    "threshold": THRESHOLD_CONSTRAINT,
+    "random_state": ["random_state"],
+}
+
+
+class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
     """sMIL: an SVM with relaxed constraints for sparse positive bags.
 
     Bunescu & Mooney (2007). Every negative instance is a negative example. Each positive
@@ -72,36 +117,51 @@ class sMIL(InstancePredictionMixin, BaseMILClassifier):
         because bag witnesses are rarely linearly separable in the raw features; use
         ``"linear"`` for the paper's setting (the comparison is on :doc:`/benchmarks`).
     C : float, default=1.0
-        Penalty in scikit-learn's scale with the paper's class balancing: the slacks of
-        negative instances are weighted by ``C n / (2 L_neg)`` and those of positive
-        bags by ``C n / (2 B_pos)``, ``n = L_neg + B_pos`` (exactly ``SVC(C=C,
-        class_weight="balanced")``'s weights). The paper and misvm weight them by
-        ``c / L_neg`` and ``c / B_pos``, so misvm's ``C=c`` is ``C = 2 c / n`` here.
+        Penalty in scikit-learn's scale, multiplied per class by ``class_weight``.
     gamma : {"scale", "auto"} or float, default="scale"
-        Instance-kernel coefficient (``"scale"`` over all training instances).
+        Instance-kernel coefficient, scikit-learn's meaning, over all training instances.
     degree : int, default=3
-    coef0 : float, default=1.0
+    coef0 : float, default=0.0
+        Independent term of the poly kernel.
+    class_weight : dict, "balanced" or None, default="balanced"
+        Multipliers of ``C`` for the negative instances and the positive bags.
+        ``"balanced"`` is the paper's class balancing in scikit-learn's scale: the
+        slacks of negative instances are weighted by ``C n / (2 L_neg)`` and those of
+        positive bags by ``C n / (2 B_pos)``, ``n = L_neg + B_pos`` (exactly ``SVC(C=C,
+        class_weight="balanced")``'s weights over those examples). The paper and misvm
+        weight them by ``c / L_neg`` and ``c / B_pos``, so misvm's ``C=c`` is
+        ``C = 2 c / n`` here. ``None``: ``C`` for every slack; a dict is keyed by bag
+        label.
     pooling : {"max", "mean"}, default="max"
-        Bag score from instance scores ``f(x)``. ``"max"`` follows the MI assumption;
-        ``"mean"`` equals ``f(phi(X))``, misvm's bag prediction.
+        Bag score from instance scores ``f(x)``. ``"max"`` follows the MI assumption
+        (bag rule ``"max"``); ``"mean"`` equals ``f(phi(X))``, misvm's bag prediction
+        (bag rule ``"mean"``).
     tol : float, default=1e-3
         SMO stopping tolerance (maximal KKT violation), as libsvm's.
-    max_examples : int, default=15000
-        Largest ``L_neg + B_pos`` accepted (the dense kernel takes ``8 n^2`` bytes).
+    max_qp_size : int, default=15000
+        Largest number of examples of the QP (``L_neg + B_pos``) accepted: its dense
+        kernel matrix takes ``8 n^2`` bytes; above it ``fit`` raises.
     threshold : "auto" or float, default="auto"
-        Bag-score threshold ``threshold_``, subtracted from bag and instance scores.
-        ``"auto"`` fits the model three more times, on the folds of a stratified
-        3-fold split of the training bags, and takes the threshold with the best
-        accuracy on the held-out bags' scores (ties keep 0), as :class:`~skmil.svm.SIL`
-        does. ``0.0`` is the model's own (the paper's and misvm's). sMIL's positive
+        Offset on the raw bag score (``threshold_``, subtracted from bag and instance
+        scores). ``"auto"`` fits the model on the training part of each of the 5 folds
+        of skmil's inner cross-validation and takes the threshold with the best
+        held-out bag accuracy (ties go to the one closest to 0), as
+        :class:`~skmil.svm.SIL` does. ``0.0`` is the model's own (the paper's and
+        misvm's). sMIL's positive
         examples are bag means with a relaxed margin, so its 0 is not where positive
         and negative bags separate; ``"auto"`` moves the decision point to where they
         do, at the cost of 5 more fits.
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the inner folds of ``threshold="auto"``.
 
     Attributes
     ----------
     model_ : instance kernel expansion ``f(x) = sum_i c_i k(s_i, x) + b``
         (a positive bag contributes each of its instances with coefficient ``c_X/|X|``).
+    dual_coef_ : ndarray of shape (L_neg + B_pos,)
+        ``y_i alpha_i`` of the examples: the negative instances, then the positive bags,
+        each in the order they were given.
+    intercept_ : float
     threshold_ : float
         The bag-score threshold used.
     n_iter_ : int
@@ -112,59 +172,61 @@ class sMIL(InstancePredictionMixin, BaseMILClassifier):
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
-    >>> from skmil.svm import sMIL
+    >>> from skmil.svm import SparseMIL
     >>> bags, y, _ = make_mil_classification(n_bags=40, random_state=0)
-    >>> sMIL().fit(bags, y).predict(bags[:3]).shape
+    >>> SparseMIL().fit(bags, y).predict(bags[:3]).shape
     (3,)
     """
 
-    _contract_test_params: dict = {}
+    _parameter_constraints: dict = dict(_SMIL_CONSTRAINTS)
 
     def __init__(
         self,
-        kernel: str = "rbf",
         *,
+        kernel: str = "rbf",
         C: float = 1.0,
         gamma: Any = "scale",
         degree: int = 3,
-        coef0: float = 1.0,
+        coef0: float = 0.0,
+        class_weight: Any = "balanced",
         pooling: str = "max",
         tol: float = 1e-3,
-        max_examples: int = 15000,
+        max_qp_size: int = 15000,
         threshold: Any = "auto",
+        random_state: Any = None,
     ) -> None:
         self.kernel = kernel
         self.C = C
         self.gamma = gamma
         self.degree = degree
         self.coef0 = coef0
+        self.class_weight = class_weight
         self.pooling = pooling
         self.tol = tol
-        self.max_examples = max_examples
+        self.max_qp_size = max_qp_size
         self.threshold = threshold
+        self.random_state = random_state
 
-    def _check(self, bags):
-        check_kernel_name(self.kernel, ("linear", "rbf", "poly"))
-        check_positive("C", self.C)
-        check_positive("tol", self.tol)
-        if self.pooling not in _POOL:
-            raise ValueError(f"pooling must be one of {_POOL}, got {self.pooling!r}.")
-        self.gamma_ = resolve_gamma(self.gamma, bags.instances)
-        self._spec = (self.kernel, self.gamma_, self.degree, float(self.coef0))
+    def _bag_rule(self) -> str:
+        return self.pooling
+
+    def _smil_class_weight(self) -> Any:
+        return self.class_weight
 
     def _fit_smil(self, bags: Bags, y: np.ndarray) -> None:
-        self._check(bags)
+        self.gamma_ = resolve_gamma(self.gamma, bags.instances)
+        self._spec = (self.kernel, self.gamma_, self.degree, float(self.coef0))
         neg_bags = np.flatnonzero(y == 0)
         pos_bags = np.flatnonzero(y == 1)
         neg_idx = instance_indices(bags.offsets, neg_bags)
         pos = bags.take(pos_bags)
         L_n, B_p = neg_idx.shape[0], pos_bags.shape[0]
         n = L_n + B_p
-        if n > self.max_examples:
+        if n > self.max_qp_size:
             raise ValueError(
-                f"sMIL needs a dense kernel over {n} examples (negative instances + "
-                f"positive bags), more than max_examples={self.max_examples}; raise it "
-                "if memory allows (8 n^2 bytes)."
+                f"{type(self).__name__} needs a dense kernel over {n} examples (negative "
+                f"instances + positive bags), more than max_qp_size={self.max_qp_size}; "
+                "raise it if memory allows (8 n^2 bytes)."
             )
         X = np.vstack([bags.instances[neg_idx], pos.instances])
         off = np.concatenate([np.arange(L_n), L_n + pos.offsets]).astype(np.int64)
@@ -172,28 +234,22 @@ class sMIL(InstancePredictionMixin, BaseMILClassifier):
         y_pm = np.concatenate([-np.ones(L_n), np.ones(B_p)])
         sizes = pos.sizes.astype(np.float64)
         p = np.concatenate([-np.ones(L_n), -(2.0 - sizes) / sizes])
-        C = np.concatenate([np.full(L_n, self.C * n / (2.0 * L_n)),
-                            np.full(B_p, self.C * n / (2.0 * B_p))])
+        w_neg, w_pos = _example_weights(self._smil_class_weight(), self.classes_, L_n, B_p)
+        C = np.concatenate([np.full(L_n, self.C * w_neg), np.full(B_p, self.C * w_pos)])
         alpha, rho, self.n_iter_ = smo_solve(K, p, y_pm, C, tol=self.tol)
         coef = alpha * y_pm
         # expand the bag examples into their instances (weight c_X / |X| each)
         inst_coef = np.repeat(coef, np.diff(off)) / np.repeat(np.diff(off), np.diff(off))
         keep = inst_coef != 0
         self.model_ = KernelExpansion(X[keep], inst_coef[keep], -rho, *self._spec)
-        self.dual_coef_ = coef
+        self.dual_coef_ = coef[_map_examples(bags, self._train_order, neg_idx, pos_bags)]
         self.intercept_ = -rho
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        # "auto" refits clones with threshold=0 on inner folds before the model is fitted
-        self.threshold_ = cv_threshold(self, bags, y)
-        self._fit_model(bags, y)
-
-    def _fit_model(self, bags: Bags, y: np.ndarray) -> None:
         self._fit_smil(bags, y)
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
-        # max and mean pooling commute with the shift, so bag scores are shifted too
-        return self.model_(bags.instances) - self.threshold_
+        return self.model_(bags.instances)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         f = self._decision_function_instances(bags)
@@ -202,11 +258,11 @@ class sMIL(InstancePredictionMixin, BaseMILClassifier):
         return segment_max(f, bags.offsets)
 
 
-class sbMIL(sMIL):
+class SparseBalancedMIL(SparseMIL):
     """sbMIL: sMIL, then an instance SVM with the top-scoring positive-bag instances positive.
 
     Bunescu & Mooney (2007) for bags whose positives are not sparse: (1) train
-    :class:`sMIL`; (2) score the ``L_pos`` instances of positive bags; (3) label the
+    :class:`SparseMIL`; (2) score the ``L_pos`` instances of positive bags; (3) label the
     ``max(B_pos, round(eta * L_pos))`` highest-scoring ones positive (and make each
     positive bag's best instance positive, so no positive bag is left without one) and
     the rest negative; (4) train a standard instance SVM (libsvm) on all instances.
@@ -217,26 +273,27 @@ class sbMIL(sMIL):
     eta : float, default=0.5
         Expected fraction of positive instances in positive bags (the paper's balancing
         parameter; tune it, e.g. by inner CV).
-    kernel, C, gamma, degree, coef0, tol, max_examples :
-        As in :class:`sMIL` for step (1). In step (4) the instance SVM uses the same
-        kernel and ``C`` in scikit-learn's meaning (misvm divides its ``C`` by the
-        number of instances ``N``: misvm ``C=c`` is ``C = c / N`` for this stage).
+    kernel, C, gamma, degree, coef0, tol, max_qp_size :
+        As in :class:`SparseMIL` for step (1), whose slacks are always weighted
+        ``"balanced"`` (the paper's). In step (4) the instance SVM uses the same kernel
+        and ``C`` in scikit-learn's meaning (misvm divides its ``C`` by the number of
+        instances ``N``: misvm ``C=c`` is ``C = c / N`` for this stage).
     threshold : "auto" or float, default="auto"
-        As in :class:`sMIL`, for the final instance SVM. With the RBF kernel,
-        ``"auto"`` raised the digits-bags accuracy from 0.54-0.76 to 0.77-0.99 and
-        changed the classic sets' by -1.7 to +2.2 points (mean +0.2); with the linear
-        kernel it had been 0.8-0.9 points less accurate than 0 on four of the five
-        classic sets (docs: SVM family).
+        As in :class:`SparseMIL`, for the final instance SVM. Pass ``0.0`` to keep
+        the instance SVM's own decision point.
     class_weight : dict, "balanced" or None, default=None
-        Class weights of the final instance SVM.
+        Class weights of the final instance SVM (step 4), keyed by bag label.
     pooling : {"max", "mean"}, default="max"
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the inner folds of ``threshold="auto"``.
 
     Attributes
     ----------
     smil_model_ : instance kernel expansion
         The first-stage sMIL model.
     instance_labels_ : ndarray of shape (n_instances,)
-        The labels in {-1, +1} the final SVM was trained on.
+        The labels in {-1, +1} the final SVM was trained on, one per training instance
+        in the order the bags were given.
     model_ : the final instance kernel expansion.
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
@@ -244,36 +301,42 @@ class sbMIL(sMIL):
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
-    >>> from skmil.svm import sbMIL
+    >>> from skmil.svm import SparseBalancedMIL
     >>> bags, y, _ = make_mil_classification(n_bags=40, random_state=0)
-    >>> sbMIL(eta=0.3).fit(bags, y).predict(bags[:3]).shape
+    >>> SparseBalancedMIL(eta=0.3).fit(bags, y).predict(bags[:3]).shape
     (3,)
     """
 
+    _parameter_constraints: dict = {
+        **_SMIL_CONSTRAINTS, "eta": [Interval(Real, 0, 1, closed="both")],
+    }
+
     def __init__(
         self,
-        kernel: str = "rbf",
         *,
+        kernel: str = "rbf",
         eta: float = 0.5,
         C: float = 1.0,
         gamma: Any = "scale",
         degree: int = 3,
-        coef0: float = 1.0,
+        coef0: float = 0.0,
         class_weight: Any = None,
         pooling: str = "max",
         tol: float = 1e-3,
-        max_examples: int = 15000,
+        max_qp_size: int = 15000,
         threshold: Any = "auto",
+        random_state: Any = None,
     ) -> None:
-        super().__init__(kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
-                         pooling=pooling, tol=tol, max_examples=max_examples,
-                         threshold=threshold)
+        super().__init__(kernel=kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
+                         class_weight=class_weight, pooling=pooling, tol=tol,
+                         max_qp_size=max_qp_size, threshold=threshold,
+                         random_state=random_state)
         self.eta = eta
-        self.class_weight = class_weight
 
-    def _fit_model(self, bags: Bags, y: np.ndarray) -> None:
-        if not (isinstance(self.eta, (int, float)) and 0 <= self.eta <= 1):
-            raise ValueError(f"eta must be a number in [0, 1], got {self.eta!r}.")
+    def _smil_class_weight(self) -> Any:
+        return "balanced"  # step (1) is the paper's sMIL; class_weight is step (4)'s
+
+    def _fit(self, bags: Bags, y: np.ndarray) -> None:
         self._fit_smil(bags, y)
         self.smil_model_ = self.model_
         pos_bags = np.flatnonzero(y == 1)
@@ -287,7 +350,7 @@ class sbMIL(sMIL):
         lab[segment_argmax(f, pos_off)] = 1
         labels = -np.ones(bags.n_instances, dtype=np.int64)
         labels[pos_idx] = lab
-        self.instance_labels_ = labels
+        self.instance_labels_ = labels[user_instance_order(bags, self._train_order)]
         cw = signed_class_weight(self.class_weight, self.classes_)
         kernel, gamma, degree, coef0 = self._spec
         svc = SVC(kernel=kernel, C=self.C, gamma=gamma, degree=degree,
@@ -299,38 +362,45 @@ class sbMIL(sMIL):
 
 
 
-class stMIL(sMIL):
+class SparseTransductiveMIL(SparseMIL):
     """stMIL: sMIL plus transductive constraints on the instances of positive bags.
 
     Bunescu & Mooney (2007). The instances of positive bags are treated as unlabelled
     data, as in a transductive SVM: each should lie outside the margin,
-    ``|f(x)| >= 1 - xi_x``, added to sMIL's objective with weight ``C n / (2 L_pos)``
-    per instance (the paper weights it ``C / L_pos``; see :class:`sMIL` for the
-    scaling). The constraint is non-convex; it is handled by the concave-convex
-    procedure (CCCP), as in the paper: at each step ``|f(x)|`` is linearised at the
-    current solution, which turns it into the label ``s_x = sign(f(x))`` of an ordinary
-    hinge constraint ``s_x f(x) >= 1 - xi_x``. Each step is therefore an sMIL dual with
-    extra examples, solved by the same SMO; iterations stop when no sign changes
-    (CCCP's objective then no longer decreases) or after ``max_iter`` steps. The first
-    linearisation point is the sMIL solution.
+    ``|f(x)| >= 1 - xi_x``, added to sMIL's objective with ``B_pos / L_pos`` times the
+    weight of a positive bag's slack per instance (``C n / (2 L_pos)`` with the default
+    ``class_weight="balanced"``; the paper weights it ``C / L_pos``; see
+    :class:`SparseMIL` for the scaling). The constraint is non-convex; it is handled by
+    the concave-convex procedure (CCCP), as in the paper: at each step ``|f(x)|`` is
+    linearised at the current solution, which turns it into the label
+    ``s_x = sign(f(x))`` of an ordinary hinge constraint ``s_x f(x) >= 1 - xi_x``. Each
+    step is therefore an sMIL dual with extra examples, solved by the same SMO;
+    iterations stop when no sign changes (CCCP's objective then no longer decreases) or
+    after ``max_iter`` steps (with a ``ConvergenceWarning``). The first linearisation
+    point is the sMIL solution.
 
     Parameters
     ----------
-    kernel, C, gamma, degree, coef0, pooling, tol :
-        As in :class:`sMIL`.
+    kernel, C, gamma, degree, coef0, class_weight, pooling, tol, random_state :
+        As in :class:`SparseMIL`.
     threshold : "auto" or float, default="auto"
-        As in :class:`sMIL` (three more CCCP runs). With the RBF kernel and
-        ``"auto"`` stMIL was more accurate than the former defaults (linear, 0) on
-        MUSK1, MUSK2 and FOX (by 4.1-16.9 points) and less on TIGER and ELEPHANT (by
-        8.1 and 1.6), and 4-90x faster (docs: SVM family).
+        As in :class:`SparseMIL` (one more CCCP run per inner fold). Where training
+        bags share their instances (bags resampled from one pool) the inner folds'
+        held-out bags resemble the training bags and the threshold may not transfer;
+        pass a number there.
     max_iter : int, default=10
         Maximum CCCP steps.
-    max_examples : int, default=15000
-        Largest ``L_neg + B_pos + L_pos`` accepted (dense kernel, ``8 n^2`` bytes).
+    max_qp_size : int, default=15000
+        Largest number of examples of the QP (``L_neg + B_pos + L_pos``) accepted
+        (dense kernel, ``8 n^2`` bytes); above it ``fit`` raises.
 
     Attributes
     ----------
     model_ : instance kernel expansion of the final step.
+    dual_coef_ : ndarray of shape (L_neg + B_pos + L_pos,)
+        ``y_i alpha_i`` of the examples: the negative instances, the positive bags,
+        then the instances of the positive bags, each in the order they were given.
+    intercept_ : float
     n_iter_ : int
         CCCP steps taken.
     classes_ : ndarray of shape (2,)
@@ -339,45 +409,50 @@ class stMIL(sMIL):
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
-    >>> from skmil.svm import stMIL
+    >>> from skmil.svm import SparseTransductiveMIL
     >>> bags, y, _ = make_mil_classification(n_bags=30, random_state=0)
-    >>> stMIL(max_iter=3).fit(bags, y).predict(bags[:3]).shape
+    >>> SparseTransductiveMIL(max_iter=10).fit(bags, y).predict(bags[:3]).shape
     (3,)
     """
 
-    _contract_test_params = {"max_iter": 3}
+    _parameter_constraints: dict = {
+        **_SMIL_CONSTRAINTS, "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
-        kernel: str = "rbf",
         *,
+        kernel: str = "rbf",
         C: float = 1.0,
         gamma: Any = "scale",
         degree: int = 3,
-        coef0: float = 1.0,
+        coef0: float = 0.0,
+        class_weight: Any = "balanced",
         pooling: str = "max",
         max_iter: int = 10,
         tol: float = 1e-3,
-        max_examples: int = 15000,
+        max_qp_size: int = 15000,
         threshold: Any = "auto",
+        random_state: Any = None,
     ) -> None:
-        super().__init__(kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
-                         pooling=pooling, tol=tol, max_examples=max_examples,
-                         threshold=threshold)
+        super().__init__(kernel=kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
+                         class_weight=class_weight, pooling=pooling, tol=tol,
+                         max_qp_size=max_qp_size, threshold=threshold,
+                         random_state=random_state)
         self.max_iter = max_iter
 
-    def _fit_model(self, bags: Bags, y: np.ndarray) -> None:
-        check_positive("max_iter", self.max_iter, integer=True)
+    def _fit(self, bags: Bags, y: np.ndarray) -> None:
         self._fit_smil(bags, y)
         neg_idx = instance_indices(bags.offsets, np.flatnonzero(y == 0))
         pos_bags = np.flatnonzero(y == 1)
         pos = bags.take(pos_bags)
         L_n, B_p, L_p = neg_idx.shape[0], pos_bags.shape[0], pos.n_instances
         n = L_n + B_p + L_p
-        if n > self.max_examples:
+        if n > self.max_qp_size:
             raise ValueError(
-                f"stMIL needs a dense kernel over {n} examples, more than "
-                f"max_examples={self.max_examples}; raise it if memory allows."
+                f"{type(self).__name__} needs a dense kernel over {n} examples (negative "
+                "instances + positive bags + their instances), more than "
+                f"max_qp_size={self.max_qp_size}; raise it if memory allows (8 n^2 bytes)."
             )
         # examples: negative instances | positive bags (averaged) | positive-bag instances
         X = np.vstack([bags.instances[neg_idx], pos.instances, pos.instances])
@@ -389,13 +464,14 @@ class stMIL(sMIL):
                             coef0=coef0, normalization="averaging")
         bsz = pos.sizes.astype(np.float64)
         p = np.concatenate([-np.ones(L_n), -(2.0 - bsz) / bsz, -np.ones(L_p)])
-        m = L_n + B_p
-        C = np.concatenate([np.full(L_n, self.C * m / (2.0 * L_n)),
-                            np.full(B_p, self.C * m / (2.0 * B_p)),
-                            np.full(L_p, self.C * m / (2.0 * L_p))])
+        w_neg, w_pos = _example_weights(self.class_weight, self.classes_, L_n, B_p)
+        C = np.concatenate([np.full(L_n, self.C * w_neg),
+                            np.full(B_p, self.C * w_pos),
+                            np.full(L_p, self.C * w_pos * B_p / L_p)])
         signs = np.where(self.model_(pos.instances) >= 0, 1.0, -1.0)
         rep = np.repeat(np.arange(off.shape[0] - 1), sizes)
         self.n_iter_ = 0
+        converged = False
         for _ in range(self.max_iter):
             y_pm = np.concatenate([-np.ones(L_n), np.ones(B_p), signs])
             alpha, rho, _ = smo_solve(K, p, y_pm, C, tol=self.tol)
@@ -406,7 +482,16 @@ class stMIL(sMIL):
             self.model_ = KernelExpansion(X[keep], inst_coef[keep], -rho, *self._spec)
             new = np.where(self.model_(pos.instances) >= 0, 1.0, -1.0)
             if np.array_equal(new, signs):
+                converged = True
                 break
             signs = new
-        self.dual_coef_ = coef
+        if not converged:
+            warn_not_converged(self, "max_iter", "signs of positive-bag instances change")
+        pos_idx = instance_indices(bags.offsets, pos_bags)
+        perm = np.concatenate([
+            _map_examples(bags, self._train_order, neg_idx, pos_bags),
+            L_n + B_p + np.argsort(user_instance_index(bags, self._train_order, pos_idx),
+                                   kind="stable"),
+        ])
+        self.dual_coef_ = coef[perm]
         self.intercept_ = -rho

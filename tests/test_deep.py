@@ -252,7 +252,10 @@ def witness(mil_problem):
     return (bags[:80], y[:80]), (bags[80:], y[80:], inst[80:])
 
 
-@pytest.mark.parametrize("cls", ALL_NAMED, ids=lambda c: c.__name__)
+# mi-Net trains n_init=3 networks by default: over 5 s
+@pytest.mark.parametrize("cls", [
+    pytest.param(c, marks=pytest.mark.slow) if c is InstanceMINet else c for c in ALL_NAMED
+], ids=lambda c: c.__name__)
 def test_each_head_learns_a_witness_problem(cls, witness):
     (bags, y), (bt, yt, it) = witness
     clf = cls(random_state=0, **_fast_params(cls)).fit(bags, y)
@@ -574,6 +577,7 @@ def test_grid_search_pipeline_and_joblib_processes(witness):
     ({"betas": (0.9,)}, "betas"),
     ({"class_weight": {0: 1.0}}, "class_weight"),
     ({"validation_fraction": 0.5, "max_epochs": 1}, None),
+    ({"validation_fraction": 0.0, "early_stopping": True}, "validation_fraction"),
     ({"head": "embedding-rc", "hidden_layer_sizes": (8, 4)}, "same width"),
 ])
 def test_parameter_errors(params, match, witness):
@@ -625,6 +629,7 @@ def _run(code):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # a fresh interpreter imports skmil and scikit-learn
 def test_import_skmil_never_imports_torch():
     res = _run("""
         import sys
@@ -636,6 +641,7 @@ def test_import_skmil_never_imports_torch():
     assert "ok" in res.stdout
 
 
+@pytest.mark.slow  # a fresh interpreter imports skmil and scikit-learn
 def test_behaviour_without_torch():
     res = _run("""
         import sys

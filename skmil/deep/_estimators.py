@@ -437,7 +437,13 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
             bad("hidden_layer_sizes", "the embedding-rc head (MI-Net + RC) sums the pooled "
                 "outputs of every layer, so all layers need the same width, e.g. "
                 "(128, 128, 128).")
-        betas = tuple(np.asarray(cfg["betas"], dtype=float).ravel())
+        if cfg["early_stopping"] and float(cfg["validation_fraction"]) == 0.0:
+            bad("validation_fraction", "early_stopping=True picks the epoch on a held-out "
+                "split; give a fraction in (0, 1), e.g. 0.1, or set early_stopping=False.")
+        try:
+            betas = tuple(float(b) for b in np.asarray(cfg["betas"], dtype=float).ravel())
+        except (TypeError, ValueError):
+            betas = ()
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
             bad("betas", "pass two numbers in [0, 1), e.g. (0.9, 0.999).")
         cfg["betas"] = betas

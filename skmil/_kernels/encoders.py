@@ -167,6 +167,9 @@ def _accumulate_rows(out, Q, local_offsets, b0):
 
 
 def _softmax_rows(L: np.ndarray) -> np.ndarray:
+    # an overflowed score (-inf) becomes the most negative float, so a row whose scores
+    # all overflowed gives a finite (uniform) posterior instead of NaN
+    np.maximum(L, np.finfo(np.float64).min, out=L)
     L -= L.max(axis=1, keepdims=True)
     exp_inplace(L)
     L /= L.sum(axis=1, keepdims=True)
@@ -272,24 +275,34 @@ def vlad_encode(
     return out
 
 
+#: Whitened residuals are clipped to this many standard deviations, so that their
+#: squares, summed over features and instances, stay finite: an instance 1e100
+#: standard deviations from every component is as far as one at 1e150 for the
+#: posteriors (one-hot either way), and unclipped squares overflow to inf from about
+#: 1e154, which made every log-density -inf and the posteriors NaN.
+Z_CLIP = 1e100
+
+
 @njit(fastmath=True, inline="always")
 def _gmm_log_densities(x, log_norm, means, inv_std, Z, lp):
     # lp[k] = log w_k - sum log s_k - |z_k|^2 / 2 with z_k = (x - mu_k) / s_k kept in Z
-    # (the common -d/2 log 2 pi cancels in the posteriors); returns max_k lp[k]
+    # (the common -d/2 log 2 pi cancels in the posteriors); returns max_k lp[k].
+    # z is clipped to +-Z_CLIP (see there), so every lp[k] is finite; the maximum starts
+    # from lp[0], not -inf, because fastmath may assume no infinities.
     K, d = means.shape
-    m = -np.inf
+    m = 0.0
     for k in range(K):
         mk = means[k]
         ik = inv_std[k]
         zk = Z[k]
         s = 0.0
         for f in range(d):
-            z = (x[f] - mk[f]) * ik[f]
+            z = min(max((x[f] - mk[f]) * ik[f], -Z_CLIP), Z_CLIP)
             zk[f] = z
             s += z * z
         v = log_norm[k] - 0.5 * s
         lp[k] = v
-        if v > m:
+        if k == 0 or v > m:
             m = v
     return m
 
@@ -343,11 +356,32 @@ def gmm_posteriors(
         return out
     prec = 1.0 / variances  # (K, d)
     const = _gmm_log_norm(weights, variances) - 0.5 * np.einsum("kd,kd->k", means * means, prec)
-    L = (X * X) @ prec.T
-    L *= -0.5
-    L += X @ (means * prec).T
-    L += const
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowed rows are redone below
+        L = (X * X) @ prec.T
+        L *= -0.5
+        L += X @ (means * prec).T
+        L += const
+    bad = ~np.isfinite(L).all(axis=1)
+    if bad.any():  # the expanded quadratic overflowed: the clipped centred form instead
+        with np.errstate(divide="ignore"):  # log(0) = -inf, clipped to a float next
+            L[bad] = np.log(gmm_posteriors_fused_rows(X[bad], weights, means, variances))
+        np.maximum(L, np.finfo(np.float64).min, out=L)
     return _softmax_rows(L)
+
+
+def gmm_posteriors_fused_rows(
+    X: np.ndarray, weights: np.ndarray, means: np.ndarray, variances: np.ndarray
+) -> np.ndarray:
+    """Responsibilities by the numba loop over clipped, whitened residuals (any ``K d``)."""
+    out = np.empty((X.shape[0], means.shape[0]), dtype=np.float64)
+    _gmm_posteriors_fused(
+        np.ascontiguousarray(X, dtype=np.float64),
+        _gmm_log_norm(weights, variances),
+        np.ascontiguousarray(means, dtype=np.float64),
+        np.ascontiguousarray(1.0 / np.sqrt(variances)),
+        out,
+    )
+    return out
 
 
 @njit(fastmath=True)

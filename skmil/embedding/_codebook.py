@@ -1,10 +1,11 @@
-"""Shared pieces of the codebook embeddings: vocabularies, normalisations, classifier glue."""
+"""Shared pieces of the codebook embeddings: vocabularies and the encoder + classifier base."""
 
 from __future__ import annotations
 
-import numbers
+import inspect
 import warnings
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import clone
@@ -12,48 +13,28 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.mixture import GaussianMixture
-from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
+from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits
 from .._proba import decision_scores, proba_available
 from ..bags import Bags
-from ..base import BaseMILClassifier
+from ..base import BaseMILClassifier, BaseMILTransformer
+from ..utils._param_validation import HasMethods, Interval, Options, StrOptions
 
 #: Above this many training instances ``codebook="auto"`` uses MiniBatchKMeans: full
-#: k-means at 1e6 x 64 took 43 s and ~1 GB against 7-8 s and 37 MB (PERFORMANCE.md).
+#: k-means at 1e6 x 64 took 43 s and ~1 GB against 7-8 s and 37 MB.
 AUTO_MINIBATCH_THRESHOLD = 50_000
 
 _KMEANS_CODEBOOKS = ("auto", "kmeans", "minibatch")
 
-
-def check_positive_int(value: Any, name: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-def check_positive_float(value: Any, name: str) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}.")
-    return float(value)
-
-
-def check_choice(value: Any, name: str, choices: tuple) -> Any:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
-    return value
-
-
-def check_float_dtype(value: Any, name: str = "dtype") -> np.dtype:
-    """``float64`` or ``float32`` (given as a string or a numpy type), as a ``np.dtype``."""
-    try:
-        dt = np.dtype(value)
-    except TypeError:
-        dt = None
-    if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise ValueError(f"{name} must be 'float64' or 'float32', got {value!r}.")
-    return dt
+#: Constraints shared by the encoders' parameters of the same name.
+POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+POWER = [Interval(Real, 0, 1, closed="right"), None]
+#: ``normalize`` of VLAD and Fisher vectors: "l2", or None/False for none.
+L2_NORMALIZE = [StrOptions({"l2"}), Options(bool, {False}), None]
+CHUNK_SIZE = [POSITIVE_INT]
+MAX_SAMPLES = [POSITIVE_INT, None]
 
 
 def _check_enough(X: np.ndarray, k: int, name: str) -> None:
@@ -83,23 +64,23 @@ def fit_kmeans(
 
 def fit_diag_gmm(
     X: np.ndarray,
-    n_components: int,
+    n_clusters: int,
     random_state: Any,
     reg_covar: float,
     max_samples: int | None,
-    name: str = "n_components",
+    name: str = "n_clusters",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Diagonal GMM ``(weights, means, variances)`` by EM, on at most ``max_samples`` rows.
 
     The subsample (uniform, without replacement) bounds the cost of EM on huge data: the
     standard practice for Fisher-vector vocabularies, and irrelevant on small data.
     """
-    _check_enough(X, n_components, name)
+    _check_enough(X, n_clusters, name)
     rng = check_random_state(random_state)
     if max_samples is not None and X.shape[0] > max_samples:
         X = X[np.sort(rng.choice(X.shape[0], max_samples, replace=False))]
     gmm = GaussianMixture(
-        n_components=n_components,
+        n_components=n_clusters,
         covariance_type="diag",
         reg_covar=reg_covar,
         random_state=rng.randint(np.iinfo(np.int32).max),
@@ -113,14 +94,8 @@ def fit_diag_gmm(
     return weights, np.ascontiguousarray(gmm.means_), np.ascontiguousarray(variances)
 
 
-#: Candidate sizes for ``n_clusters="auto"`` / ``n_components="auto"``.
+#: Candidate sizes for ``n_clusters="auto"`` (BIC) and ``n_clusters="cv"``.
 AUTO_SIZES = (1, 2, 4, 8, 16)
-#: Inner folds of the supervised size selection of the classifiers (``"auto"``).
-AUTO_CV_FOLDS = 5
-#: Repetitions of that inner CV (accuracy on ~100 bags is noisy; the classifier is cheap).
-AUTO_CV_REPEATS = 2
-#: ``C="auto"`` grid of the default LinearSVC (algorithms.md: C in 10^-2..10^3).
-AUTO_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 #: Instances (uniform subsample) on which the BIC of each candidate is computed.
 AUTO_SAMPLES = 20_000
 
@@ -151,133 +126,161 @@ def select_size_bic(X: np.ndarray, random_state: Any, reg_covar: float = 1e-6) -
     return best_k
 
 
-def resolve_size(value: Any, name: str, X: np.ndarray, random_state: Any) -> int:
-    if value == "auto":
+def resolve_size(value: Any, X: np.ndarray, random_state: Any) -> int:
+    """``n_clusters`` as a number: an int as it is, ``"auto"`` by :func:`select_size_bic`."""
+    if isinstance(value, str):
         return select_size_bic(X, random_state)
-    return check_positive_int(value, name)
+    return int(value)
 
 
-def check_power(power: Any) -> float | None:
-    if power is None:
-        return None
-    if not isinstance(power, numbers.Real) or isinstance(power, bool) or not 0 < power <= 1:
-        raise ValueError(f"power must be None or a number in (0, 1], got {power!r}.")
-    return float(power)
+def l2_normalize(normalize: Any) -> bool:
+    """Whether a VLAD/Fisher ``normalize`` value asks for row-wise L2 normalisation."""
+    return normalize == "l2"
 
 
-class EmbeddingClassifierMixin:
-    """Glue for 'embedding transformer + sklearn classifier' MIL classifiers.
+class EmbeddingClassifier(BaseMILClassifier):
+    """Base of the "bag encoder + scikit-learn classifier" MIL classifiers.
 
-    Subclasses define ``_make_encoder()`` returning an unfitted skmil transformer; the
-    classifier is ``classifier`` (cloned) or ``LinearSVC(C=C)`` when it is None.
+    A subclass names its encoder class in ``_encoder`` and lists, in its own
+    keyword-only ``__init__``, every parameter of that encoder plus ``C`` and
+    ``estimator``. Everything else follows from the encoder: the classifier's
+    ``_parameter_constraints`` are the encoder's (with ``"cv"`` added to
+    ``n_clusters``) plus :attr:`_classifier_constraints`, and the fitted encoder is built
+    from the classifier's parameters of the same names (:meth:`_make_encoder`), so the
+    encoder's parameter list is written once, in the encoder. The public parameters stay
+    flat, which is what ``GridSearchCV`` over ``n_clusters`` or ``C`` needs.
+
+    ``n_clusters="cv"`` and ``C="cv"`` are chosen jointly by the inner CV of
+    :mod:`skmil._inner_cv`: each candidate codebook is fitted once on all training
+    instances (it never sees a label), the training bags are encoded once, and only the
+    classifier is fitted on the inner training folds and scored on the held-out ones.
     """
 
-    def _resolved_classifier(self):
-        if self.classifier is None:
-            if isinstance(self.C, str) and self.C == "auto":
-                return LinearSVC()
-            return LinearSVC(C=check_positive_float(self.C, "C"))
-        if not hasattr(self.classifier, "fit"):
-            raise TypeError(
-                f"classifier must be a scikit-learn classifier (with fit), got {self.classifier!r}."
-            )
-        return self.classifier
+    #: The encoder class (a :class:`~skmil.base.BaseMILTransformer`).
+    _encoder: ClassVar[type[BaseMILTransformer]]
+    #: Candidate sizes of ``n_clusters="cv"``, smallest first.
+    _cv_sizes: ClassVar[tuple[int, ...]] = AUTO_SIZES
+    #: A candidate size needs at least this many training instances per cluster.
+    _cv_min_per_cluster: ClassVar[int] = 10
+    #: The classifier's own parameters, beside the encoder's.
+    _classifier_constraints: ClassVar[dict] = {
+        "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
+        "estimator": [HasMethods(["fit"]), None],
+    }
 
-    #: Name of the codebook-size parameter that accepts ``"auto"`` (None: no selection).
-    _size_param: str | None = None
-    #: Candidate sizes for that parameter's ``"auto"``.
-    _auto_sizes: tuple = ()
-    #: Values of that parameter meaning "choose the size by inner CV".
-    _cv_size_values: tuple = ("cv",)
-    #: A candidate size needs at least this many training instances per word.
-    _auto_min_per_word: int = 10
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        encoder = cls.__dict__.get("_encoder")
+        if encoder is None:
+            return
+        own = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        needed = set(encoder._parameter_constraints) | set(cls._classifier_constraints)
+        # a programming error in skmil itself, caught at import
+        assert own == needed, f"{cls.__name__} parameters differ from {sorted(needed)}"
+        constraints = dict(encoder._parameter_constraints)
+        constraints["n_clusters"] = [*constraints["n_clusters"], StrOptions({"cv"})]
+        cls._parameter_constraints = {**constraints, **cls._classifier_constraints}
+
+    def _encoder_params(self) -> dict:
+        return {name: getattr(self, name) for name in self._encoder._parameter_constraints}
+
+    def _make_encoder(self, **overrides: Any) -> BaseMILTransformer:
+        """An unfitted encoder from this classifier's parameters (``overrides`` win)."""
+        return self._encoder(**{**self._encoder_params(), **overrides})
+
+    def _resolved_estimator(self) -> Any:
+        """The classifier ``fit`` will clone (``C`` resolved when it is a number)."""
+        if self.estimator is not None:
+            return self.estimator
+        C = 1.0 if isinstance(self.C, str) else float(self.C)
+        return LinearSVC(C=C, random_state=self.random_state)
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        size = getattr(self, self._size_param) if self._size_param else None
-        auto_c = self.classifier is None and isinstance(self.C, str) and self.C == "auto"
-        cv_size = isinstance(size, str) and size in self._cv_size_values
-        if cv_size or auto_c:
-            self.encoder_, Z, C, self.cv_results_ = self._select(bags, y, cv_size, auto_c)
-            self.C_ = C
+        cv_size = isinstance(self.n_clusters, str) and self.n_clusters == "cv"
+        cv_c = self.estimator is None and isinstance(self.C, str)
+        self.__dict__.pop("cv_results_", None)  # from an earlier fit
+        if cv_size or cv_c:
+            self.encoder_, Z, params = self._search(bags, y, cv_size, cv_c)
         else:
             self.encoder_ = self._make_encoder()
             Z = self.encoder_.fit_transform(bags)
-            self.C_ = None if self.classifier is not None else check_positive_float(self.C, "C")
-        clf = LinearSVC(C=self.C_) if self.classifier is None else self._resolved_classifier()
-        self.classifier_ = clone(clf).fit(Z, y)
+            params = {}
+        estimator = clone(self._resolved_estimator())
+        if "C" in params:
+            estimator.set_params(C=params["C"])
+        self.C_ = None if self.estimator is not None else float(estimator.get_params()["C"])
+        self.n_clusters_ = int(self.encoder_.n_clusters_)
+        self.estimator_ = estimator.fit(Z, y)
 
-    def _select(self, bags: Bags, y: np.ndarray, auto_size: bool, auto_c: bool):
-        """Codebook size and/or ``C`` by an inner stratified CV on the training bags.
+    def _search(self, bags: Bags, y: np.ndarray, cv_size: bool, cv_c: bool):
+        """``n_clusters`` and/or ``C`` by the inner CV (see the class docstring).
 
-        The codebook is unsupervised, so each candidate encoder is fitted once on all
-        training instances (it never sees a label) and only the cheap classifier is
-        cross-validated on the encodings (``AUTO_CV_FOLDS``-fold, ``AUTO_CV_REPEATS``
-        times). Ties go to the smaller codebook, then to the smaller ``C`` (the
-        simpler model).
+        Candidates are ordered smallest codebook first, then smallest ``C``, so ties
+        (:func:`skmil._inner_cv.best_index`) go to the simpler model. ``cv_results_``
+        is in ``GridSearchCV``'s format.
         """
         n = bags.instances.shape[0]
-        if auto_size:
-            sizes = [k for k in self._auto_sizes if k == 1 or n >= k * self._auto_min_per_word]
-            sizes = sizes or [min(self._auto_sizes[0], n)]
+        if cv_size:
+            sizes = [k for k in self._cv_sizes if k == 1 or n >= k * self._cv_min_per_cluster]
+            sizes = sizes or [min(self._cv_sizes[0], n)]
         else:
             sizes = [None]
-        Cs = list(AUTO_C_GRID) if auto_c else [None]
-        base = None if auto_c else (
-            LinearSVC(C=check_positive_float(self.C, "C")) if self.classifier is None
-            else self._resolved_classifier()
-        )
-        n_splits = min(AUTO_CV_FOLDS, int(np.bincount(y, minlength=2).min()))
-        rng = check_random_state(self.random_state)
-        cv_seed = rng.randint(np.iinfo(np.int32).max)
-        folds = []
-        if n_splits >= 2:
-            for r in range(AUTO_CV_REPEATS):
-                folds += list(StratifiedKFold(n_splits, shuffle=True,
-                                              random_state=cv_seed + r).split(y, y))
-        if not folds:  # a class with < 2 bags: nothing to validate on, use the defaults
-            sizes, Cs = sizes[:1], ([1.0] if auto_c else Cs)
-        results: dict = {}
-        best = None
+        Cs = list(C_GRID) if cv_c else [None]
+        splits = inner_cv_splits(bags, y, self.random_state)
+        if splits is None:  # a class with < 2 bags: nothing to validate on
+            sizes, Cs = sizes[:1], ([1.0] if cv_c else Cs)
+        candidates, scores, encoded = [], [], []
         for k in sizes:
-            enc = self._make_encoder(k)
+            enc = self._make_encoder(**({} if k is None else {"n_clusters": k}))
             Z = enc.fit_transform(bags)
+            encoded.append((enc, Z))
             for C in Cs:
-                clf = base if C is None else LinearSVC(C=C)
+                params = {name: v for name, v in (("n_clusters", k), ("C", C)) if v is not None}
+                candidates.append(params)
+                est = clone(self._resolved_estimator())
+                if C is not None:
+                    est.set_params(C=C)
+                fold = []
                 with warnings.catch_warnings():
-                    # large C on some candidates need not converge; only the chosen one matters
+                    # large C on some candidates need not converge; only the chosen one
+                    # is refitted on all training bags, and warns there if it must
                     warnings.simplefilter("ignore", ConvergenceWarning)
-                    acc = [np.mean(clone(clf).fit(Z[tr], y[tr]).predict(Z[va]) == y[va])
-                           for tr, va in folds]
-                score = float(np.mean(acc)) if acc else 0.0
-                results[(k, C)] = score
-                if best is None or score > best[0] + 1e-12:
-                    best = (score, enc, Z, C)
-        C = best[3] if auto_c else (None if self.classifier is not None else float(self.C))
-        return best[1], best[2], C, results
+                    for tr, te in splits or []:
+                        pred = clone(est).fit(Z[tr], y[tr]).predict(Z[te])
+                        fold.append(np.mean(pred == y[te]))
+                scores.append(fold or [0.0])
+        if splits is not None:
+            self.cv_results_ = cv_results(candidates, np.asarray(scores))
+            best = best_index(self.cv_results_)
+        else:
+            best = 0
+        enc, Z = encoded[best // len(Cs)]
+        return enc, Z, candidates[best]
 
     def _embed(self, bags: Bags) -> np.ndarray:
         return self.encoder_._transform(bags)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
-        return decision_scores(self.classifier_, self._embed(bags))
+        return decision_scores(self.estimator_, self._embed(bags))
 
-    _has_proba = proba_available("classifier_", "_resolved_classifier")
+    _has_proba = proba_available("estimator_", "_resolved_estimator")
 
     def _proba(self, X: Any) -> np.ndarray:
         bags = self._validate_bags(X, reset=False)
-        return self.classifier_.predict_proba(self._embed(bags))
+        return self.estimator_.predict_proba(self._embed(bags))
 
     def _is_linear(self) -> bool:
-        clf = getattr(self, "classifier_", None)
-        if clf is not None:
-            coef = getattr(clf, "coef_", None)
+        est = getattr(self, "estimator_", None)
+        if est is not None:
+            coef = getattr(est, "coef_", None)
             return coef is not None and np.ndim(coef) == 2 and coef.shape[0] == 1
-        return self.classifier is None or isinstance(self.classifier, LinearClassifierMixin)
+        return self.estimator is None or isinstance(self.estimator, LinearClassifierMixin)
 
 
 __all__ = [
-    "BaseMILClassifier",
-    "EmbeddingClassifierMixin",
-    "fit_kmeans",
+    "EmbeddingClassifier",
     "fit_diag_gmm",
+    "fit_kmeans",
+    "resolve_size",
+    "select_size_bic",
 ]

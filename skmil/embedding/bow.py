@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from .._kernels.encoders import (
     DEFAULT_CHUNK,
@@ -16,12 +17,13 @@ from .._kernels.encoders import (
     soft_histograms,
 )
 from ..bags import Bags
-from ..base import BaseMILClassifier, BaseMILTransformer, InstancePredictionMixin
+from ..base import BaseMILTransformer, InstancePredictionMixin, MILTags
+from ..utils._param_validation import Interval, Options, Real, StrOptions
 from ._codebook import (
-    EmbeddingClassifierMixin,
-    check_choice,
-    check_positive_float,
-    check_positive_int,
+    CHUNK_SIZE,
+    MAX_SAMPLES,
+    POSITIVE_INT,
+    EmbeddingClassifier,
     fit_diag_gmm,
     fit_kmeans,
 )
@@ -30,19 +32,18 @@ __all__ = ["BagOfWords", "BagOfWordsClassifier"]
 
 _CODEBOOKS = ("auto", "kmeans", "minibatch", "gmm")
 _ENCODINGS = ("hard", "soft", "presence")
-_NORMALIZE = ("l1", "hellinger", "tfidf", None)
 
 
 class BagOfWords(BaseMILTransformer):
     """Embed each bag as a histogram over a learned vocabulary of instance "words".
 
-    A vocabulary of ``n_words`` words is learned on all training instances (k-means
+    A vocabulary of ``n_clusters`` words is learned on all training instances (k-means
     centres or a diagonal GMM). Each instance votes for words, and a bag becomes the
     vector of its votes:
 
     - ``"hard"``: one vote for the nearest centre (most probable component for a GMM);
     - ``"soft"``: the kernel-codebook posterior
-      ``q_k(x) ∝ exp(-||x - c_k||^2 / (2 sigma^2))`` (GMM responsibilities for a GMM);
+      ``q_k(x) ∝ exp(-gamma ||x - c_k||^2)`` (GMM responsibilities for a GMM);
     - ``"presence"``: 1 if any instance of the bag votes (hard) for word ``k``, else 0
       (the CCE occupancy vector).
 
@@ -54,15 +55,19 @@ class BagOfWords(BaseMILTransformer):
 
     Parameters
     ----------
-    n_words : int, default=10
-        Vocabulary size ``K``.
+    n_clusters : int, default=10
+        Vocabulary size ``K`` (number of words).
     codebook : {"auto", "kmeans", "minibatch", "gmm"}, default="auto"
         ``"auto"`` is ``KMeans``, or ``MiniBatchKMeans`` above 50,000 instances.
     encoding : {"hard", "soft", "presence"}, default="hard"
-    sigma : "auto" or float, default="auto"
-        Kernel-codebook width for ``encoding="soft"`` with k-means; ``"auto"`` is the
-        median distance from training instances to their nearest centre.
-    normalize : {"l1", "hellinger", "tfidf"} or None, default="l1"
+    gamma : float, "median", "scale" or "auto", default="median"
+        Kernel-codebook coefficient for ``encoding="soft"`` with k-means (unused
+        otherwise). ``"median"`` is ``1 / (2 m)``, ``m`` the median squared distance
+        from training instances to their nearest centre (a width of one median
+        distance); ``"scale"`` and ``"auto"`` are scikit-learn's,
+        ``1 / (n_features * X.var())`` and ``1 / n_features``. The value used is
+        ``gamma_``.
+    normalize : {"l1", "hellinger", "tfidf"}, False or None, default="l1"
     max_samples : int or None, default=100_000
         The GMM codebook is fitted on at most this many (uniformly subsampled) instances.
     random_state : int, RandomState instance or None, default=None
@@ -70,13 +75,14 @@ class BagOfWords(BaseMILTransformer):
 
     Attributes
     ----------
-    cluster_centers_ : ndarray of shape (n_words, n_features)
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
         The words (k-means centres or GMM means).
+    n_clusters_ : int
     weights_, variances_ : ndarray or None
         GMM parameters (``codebook="gmm"`` only).
-    sigma_ : float or None
-        Kernel width used by soft k-means encoding.
-    idf_ : ndarray of shape (n_words,) or None
+    gamma_ : float or None
+        Kernel coefficient used by soft k-means encoding.
+    idf_ : ndarray of shape (n_clusters,) or None
     n_features_in_ : int
 
     Examples
@@ -84,67 +90,75 @@ class BagOfWords(BaseMILTransformer):
     >>> import numpy as np
     >>> from skmil.embedding import BagOfWords
     >>> bags = [np.array([[0.0], [0.1], [5.0]]), np.array([[5.1]]), np.array([[0.2]])]
-    >>> Z = BagOfWords(n_words=2, random_state=0).fit_transform(bags)
+    >>> Z = BagOfWords(n_clusters=2, random_state=0).fit_transform(bags)
     >>> np.round(np.sort(Z[0]), 3)
     array([0.333, 0.667])
     """
 
-    _contract_test_params = {"n_words": 4}
+    _parameter_constraints: dict = {
+        "n_clusters": [POSITIVE_INT],
+        "codebook": [StrOptions(set(_CODEBOOKS))],
+        "encoding": [StrOptions(set(_ENCODINGS))],
+        "gamma": [Interval(Real, 0, None, closed="neither"),
+                  StrOptions({"median", "scale", "auto"})],
+        "normalize": [StrOptions({"l1", "hellinger", "tfidf"}), Options(bool, {False}), None],
+        "max_samples": MAX_SAMPLES,
+        "random_state": ["random_state"],
+        "chunk_size": CHUNK_SIZE,
+    }
 
     def __init__(
         self,
-        n_words: int = 10,
+        *,
+        n_clusters: int = 10,
         codebook: str = "auto",
         encoding: str = "hard",
-        sigma: Any = "auto",
-        normalize: str | None = "l1",
+        gamma: Any = "median",
+        normalize: Any = "l1",
         max_samples: int | None = 100_000,
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
     ) -> None:
-        self.n_words = n_words
+        self.n_clusters = n_clusters
         self.codebook = codebook
         self.encoding = encoding
-        self.sigma = sigma
+        self.gamma = gamma
         self.normalize = normalize
         self.max_samples = max_samples
         self.random_state = random_state
         self.chunk_size = chunk_size
 
+    def _normalization(self) -> str | None:
+        return self.normalize or None  # False means none, like None
+
     def _fit(self, bags: Bags, y) -> None:
-        k = check_positive_int(self.n_words, "n_words")
-        check_choice(self.codebook, "codebook", _CODEBOOKS)
-        check_choice(self.encoding, "encoding", _ENCODINGS)
-        check_choice(self.normalize, "normalize", _NORMALIZE)
-        check_positive_int(self.chunk_size, "chunk_size")
-        if self.sigma != "auto":
-            check_positive_float(self.sigma, "sigma")
+        k = int(self.n_clusters)
         X = bags.instances
         self.weights_ = self.variances_ = None
-        self.sigma_ = None
+        self.gamma_ = None
+        self.n_clusters_ = k
         if self.codebook == "gmm":
-            max_samples = None if self.max_samples is None else check_positive_int(
-                self.max_samples, "max_samples"
-            )
             self.weights_, self.cluster_centers_, self.variances_ = fit_diag_gmm(
-                X, k, self.random_state, 1e-6, max_samples, name="n_words"
+                X, k, self.random_state, 1e-6, self.max_samples
             )
         else:
-            self.cluster_centers_ = fit_kmeans(
-                X, k, self.codebook, self.random_state, name="n_words"
-            )
+            self.cluster_centers_ = fit_kmeans(X, k, self.codebook, self.random_state)
             if self.encoding == "soft":
-                if self.sigma == "auto":
-                    self.sigma_ = self._median_nearest_distance(X)
-                else:
-                    self.sigma_ = float(self.sigma)
+                self.gamma_ = self._resolve_gamma(X)
         self.idf_ = None
-        if self.normalize == "tfidf" and self.encoding != "presence":
+        if self._normalization() == "tfidf" and self.encoding != "presence":
             counts = self._counts(bags)
             df = np.minimum(counts, 1.0).sum(axis=0)
             self.idf_ = np.log((1.0 + bags.n_bags) / (1.0 + df)) + 1.0
 
-    def _median_nearest_distance(self, X: np.ndarray) -> float:
+    def _resolve_gamma(self, X: np.ndarray) -> float:
+        if not isinstance(self.gamma, str):
+            return float(self.gamma)
+        if self.gamma == "auto":
+            return 1.0 / X.shape[1]
+        if self.gamma == "scale":
+            var = float(X.var())
+            return 1.0 / (X.shape[1] * var) if var > 0 else 1.0
         from .._kernels.encoders import squared_distances
 
         C = self.cluster_centers_
@@ -154,8 +168,9 @@ class BagOfWords(BaseMILTransformer):
                 for s in range(0, X.shape[0], self.chunk_size)
             ]
         )
-        sigma = float(np.sqrt(np.median(d2)))
-        return sigma if sigma > 0 else 1.0
+        med = float(np.median(d2))
+        # exp(-d2 / (2 m)): a kernel of width one median nearest-centre distance
+        return 0.5 / med if med > 0 else 0.5
 
     # --- per-instance votes -------------------------------------------------------
     def _hard_labels(self, X: np.ndarray) -> np.ndarray:
@@ -174,7 +189,8 @@ class BagOfWords(BaseMILTransformer):
         if self.codebook == "gmm":
             w, m, v = self.weights_, self.cluster_centers_, self.variances_
             return lambda Xc: gmm_posteriors(Xc, w, m, v)
-        return kernel_posterior(self.cluster_centers_, self.sigma_**2)
+        # kernel_posterior takes the variance s2 of exp(-d2 / (2 s2)) = exp(-gamma d2)
+        return kernel_posterior(self.cluster_centers_, 0.5 / self.gamma_)
 
     def _instance_votes(self, X: np.ndarray) -> np.ndarray:
         """``(n, K)`` votes of individual instances (one-hot for hard encoding)."""
@@ -200,50 +216,69 @@ class BagOfWords(BaseMILTransformer):
         H = self._counts(bags)
         if self.encoding == "presence":
             return (H > 0).astype(np.float64)
-        if self.normalize is None:
+        normalize = self._normalization()
+        if normalize is None:
             return H
         H /= bags.sizes.astype(np.float64)[:, None]
-        if self.normalize == "hellinger":
+        if normalize == "hellinger":
             np.sqrt(H, out=H)
-        elif self.normalize == "tfidf":
+        elif normalize == "tfidf":
             H *= self.idf_
             H /= np.maximum(np.linalg.norm(H, axis=1), 1e-12)[:, None]
         return H
 
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Output names ``word{k}``, one per vocabulary word.
 
-class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifierMixin, BaseMILClassifier):
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            Unused (the words do not correspond to input features).
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self)
+        return np.asarray([f"word{k}" for k in range(self.cluster_centers_.shape[0])],
+                          dtype=object)
+
+
+class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
     """Bag-of-words MIL: a :class:`BagOfWords` embedding and a standard classifier.
 
     Parameters
     ----------
-    n_words : int or "auto", default="auto"
-        Vocabulary size. ``"auto"`` (or ``"cv"``): chosen in (5, 10, 20, 50, 100)
-        (at least 2 training instances per word) by a 5-fold x 2 inner stratified CV
-        of the classifier on the training bags, jointly with ``C="auto"``; each
-        vocabulary is fitted once on all training instances (no labels).
+    n_clusters : int or "cv", default="cv"
+        Vocabulary size. ``"cv"``: chosen in (5, 10, 20, 50, 100) (at least 2 training
+        instances per word) by the inner cross-validation of :mod:`skmil._inner_cv`,
+        jointly with ``C="cv"``; each vocabulary is fitted once on all training
+        instances (no labels), only the classifier is cross-validated.
     codebook : {"auto", "kmeans", "minibatch", "gmm"}, default="auto"
     encoding : {"hard", "soft", "presence"}, default="hard"
-    sigma : "auto" or float, default="auto"
-    normalize : {"l1", "hellinger", "tfidf"} or None, default="l1"
+    gamma : float, "median", "scale" or "auto", default="median"
+    normalize : {"l1", "hellinger", "tfidf"}, False or None, default="l1"
     max_samples : int or None, default=100_000
-        See :class:`BagOfWords`.
-    C : float or "auto", default="auto"
-        Regularisation of the default ``LinearSVC``. ``"auto"`` picks it in
-        10^-2..10^3 by the inner CV: l1 histograms have entries of order
-        ``1/n_words``, so the ``C`` a linear SVM needs grows with the vocabulary and
-        no fixed value suits every size (a small ``C`` underfits large vocabularies).
-    classifier : sklearn classifier or None, default=None
-        ``None`` means ``LinearSVC(C=C)``.
     random_state : int, RandomState instance or None, default=None
+        Seeds the vocabulary, the inner folds and the default ``LinearSVC``.
     chunk_size : int, default=65536
+        The encoder's parameters: see :class:`BagOfWords`.
+    C : float or "cv", default="cv"
+        Regularisation of the default ``LinearSVC``. ``"cv"`` picks it in
+        (0.1, 1, 10, 100, 1000) by the inner CV: l1 histograms have entries of order
+        ``1/n_clusters``, so the ``C`` a linear SVM needs grows with the vocabulary and
+        no fixed value suits every size (a small ``C`` underfits large vocabularies).
+    estimator : sklearn classifier or None, default=None
+        ``None`` means ``LinearSVC(C=C)``.
 
     Attributes
     ----------
     encoder_ : BagOfWords
-    classifier_ : fitted classifier
+    estimator_ : fitted classifier
+    n_clusters_ : int
     C_ : float or None
     cv_results_ : dict
-        Only after an inner-CV choice: ``{(n_words or None, C or None): accuracy}``.
+        Only after an inner-CV choice (``GridSearchCV``'s format).
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
@@ -252,91 +287,115 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifierMixin, Ba
     Instance predictions exist only where they are exact: a linear classifier
     (``coef_`` of one row) on ``"hard"`` or ``"soft"`` votes with ``normalize="l1"`` or
     ``None``. Then ``f(B) = b + sum_j w . q(x_j) / n`` (l1) or ``b + sum_j w . q(x_j)``
-    (None), and ``decision_function_instances`` returns ``w . q(x) + b`` (l1: the bag
-    score is the mean of its instance scores) or ``w . q(x) + b / n_i`` (None: the bag
-    score is their sum). Either way a bag is positive only if one of its instances is.
-    With other settings ``hasattr(clf, "predict_instances")`` is False.
+    (None), and ``decision_function_instances`` returns ``w . q(x) + b``, whose mean
+    over the bag is the bag score (bag rule ``"mean"``), or ``w . q(x) + b / n_i``,
+    whose sum is (bag rule ``"sum"``). Either way a bag is positive only if one of its
+    instances is. With other settings ``hasattr(clf, "predict_instances")`` is False
+    and ``MILTags.instance_scores`` is False.
 
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
     >>> from skmil.embedding import BagOfWordsClassifier
     >>> bags, y, _ = make_mil_classification(n_bags=40, random_state=0)
-    >>> clf = BagOfWordsClassifier(n_words=5, random_state=0).fit(bags, y)
+    >>> clf = BagOfWordsClassifier(n_clusters=5, random_state=0).fit(bags, y)
     >>> len(clf.predict_instances(bags)) == len(bags)
     True
     """
 
-    _contract_test_params = {"n_words": 4, "C": 1.0}
-    _size_param = "n_words"
-    #: algorithms.md §6 grid; hard votes need no per-word statistics, so 2 per word suffice.
-    _auto_sizes = (5, 10, 20, 50, 100)
-    _auto_min_per_word = 2
-    _cv_size_values = ("auto", "cv")
+    _encoder = BagOfWords
+    #: hard votes need no per-word statistics, so 2 training instances per word suffice
+    _cv_sizes = (5, 10, 20, 50, 100)
+    _cv_min_per_cluster = 2
 
     def __init__(
         self,
-        n_words: Any = "auto",
+        *,
+        n_clusters: Any = "cv",
         codebook: str = "auto",
         encoding: str = "hard",
-        sigma: Any = "auto",
-        normalize: str | None = "l1",
+        gamma: Any = "median",
+        normalize: Any = "l1",
         max_samples: int | None = 100_000,
-        C: Any = "auto",
-        classifier: Any = None,
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
+        C: Any = "cv",
+        estimator: Any = None,
     ) -> None:
-        self.n_words = n_words
+        self.n_clusters = n_clusters
         self.codebook = codebook
         self.encoding = encoding
-        self.sigma = sigma
+        self.gamma = gamma
         self.normalize = normalize
         self.max_samples = max_samples
-        self.C = C
-        self.classifier = classifier
         self.random_state = random_state
         self.chunk_size = chunk_size
-
-    def _make_encoder(self, size: Any = None) -> BagOfWords:
-        return BagOfWords(
-            n_words=self.n_words if size is None else size,
-            codebook=self.codebook,
-            encoding=self.encoding,
-            sigma=self.sigma,
-            normalize=self.normalize,
-            max_samples=self.max_samples,
-            random_state=self.random_state,
-            chunk_size=self.chunk_size,
-        )
+        self.C = C
+        self.estimator = estimator
 
     def _instances_exact(self) -> bool:
         return (
             self.encoding in ("hard", "soft")
-            and self.normalize in ("l1", None)
+            and (self.normalize or None) in ("l1", None)
             and self._is_linear()
         )
 
+    def _bag_rule(self) -> str | None:
+        return "mean" if self.normalize == "l1" else "sum"
+
+    def __mil_tags__(self) -> MILTags:
+        tags = super().__mil_tags__()
+        if self._instances_exact():
+            return tags
+        return MILTags(pairwise=tags.pairwise)
+
     @available_if(_instances_exact)
     def decision_function_instances(self, X: Any) -> list[np.ndarray]:
-        """Exact instance contributions, one array per bag (see Notes)."""
+        """Exact instance witness scores, one array per bag (see Notes).
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+
+        Returns
+        -------
+        scores : list of ndarray of shape (n_instances_i,)
+        """
         return super().decision_function_instances(X)
 
     @available_if(_instances_exact)
     def predict_instances(self, X: Any) -> list[np.ndarray]:
-        """Instance labels: ``classes_[1]`` where the instance score is positive."""
+        """Instance labels: ``classes_[1]`` where the instance score is positive.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+
+        Returns
+        -------
+        labels : list of ndarray of shape (n_instances_i,)
+        """
         return super().predict_instances(X)
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
-        w = np.asarray(self.classifier_.coef_, dtype=np.float64).ravel()
-        b = float(np.ravel(self.classifier_.intercept_)[0]) if hasattr(
-            self.classifier_, "intercept_") else 0.0
+        w = np.asarray(self.estimator_.coef_, dtype=np.float64).ravel()
+        b = float(np.ravel(self.estimator_.intercept_)[0]) if hasattr(
+            self.estimator_, "intercept_") else 0.0
         s = self.encoder_._instance_votes(bags.instances) @ w
-        if self.normalize is None:
+        if not self.normalize:
             return s + b / np.repeat(bags.sizes, bags.sizes)
         return s + b
 
-    @available_if(EmbeddingClassifierMixin._has_proba)
+    @available_if(EmbeddingClassifier._has_proba)
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Bag probabilities from the classifier's ``predict_proba``."""
+        """Bag probabilities from the classifier's ``predict_proba`` (not thresholded).
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_bags, 2)
+        """
         return self._proba(X)

@@ -10,15 +10,17 @@ from sklearn.utils.metaestimators import available_if
 
 from .._kernels.encoders import DEFAULT_CHUNK, vlad_encode
 from ..bags import Bags
-from ..base import BaseMILClassifier, BaseMILTransformer
+from ..base import BaseMILTransformer
+from ..utils._param_validation import StrOptions
 from ._codebook import (
     _KMEANS_CODEBOOKS,
-    AUTO_SIZES,
-    EmbeddingClassifierMixin,
-    check_choice,
-    check_positive_int,
-    check_power,
+    CHUNK_SIZE,
+    L2_NORMALIZE,
+    POSITIVE_INT,
+    POWER,
+    EmbeddingClassifier,
     fit_kmeans,
+    l2_normalize,
     resolve_size,
 )
 
@@ -52,8 +54,9 @@ class VLADEncoder(BaseMILTransformer):
         50,000 training instances.
     power : float in (0, 1] or None, default=0.5
         Exponent of the signed power normalisation (0.5 = signed square root).
-    l2_normalize : bool, default=True
-        L2-normalise each bag's vector (after the power step).
+    normalize : "l2", False or None, default="l2"
+        ``"l2"`` L2-normalises each bag's vector (after the power step); None or False
+        leaves it as it is.
     random_state : int, RandomState instance or None, default=None
         Seeds the k-means codebook.
     chunk_size : int, default=65536
@@ -75,30 +78,35 @@ class VLADEncoder(BaseMILTransformer):
     (20, 12)
     """
 
-    _contract_test_params = {"n_clusters": 4}
+    _parameter_constraints: dict = {
+        "n_clusters": [POSITIVE_INT, StrOptions({"auto"})],
+        "codebook": [StrOptions(set(_KMEANS_CODEBOOKS))],
+        "power": POWER,
+        "normalize": L2_NORMALIZE,
+        "random_state": ["random_state"],
+        "chunk_size": CHUNK_SIZE,
+    }
 
     def __init__(
         self,
+        *,
         n_clusters: Any = "auto",
         codebook: str = "auto",
         power: float | None = 0.5,
-        l2_normalize: bool = True,
+        normalize: Any = "l2",
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
     ) -> None:
         self.n_clusters = n_clusters
         self.codebook = codebook
         self.power = power
-        self.l2_normalize = l2_normalize
+        self.normalize = normalize
         self.random_state = random_state
         self.chunk_size = chunk_size
 
     def _fit(self, bags: Bags, y) -> None:
-        check_choice(self.codebook, "codebook", _KMEANS_CODEBOOKS)
-        check_power(self.power)
-        check_positive_int(self.chunk_size, "chunk_size")
         rng = check_random_state(self.random_state)
-        k = resolve_size(self.n_clusters, "n_clusters", bags.instances, rng)
+        k = resolve_size(self.n_clusters, bags.instances, rng)
         self.n_clusters_ = k
         self.cluster_centers_ = fit_kmeans(bags.instances, k, self.codebook, rng)
 
@@ -107,7 +115,7 @@ class VLADEncoder(BaseMILTransformer):
 
     def _transform(self, bags: Bags) -> np.ndarray:
         return vlad_encode(bags.instances, bags.offsets, self.cluster_centers_,
-                           self.chunk_size, check_power(self.power), bool(self.l2_normalize))
+                           self.chunk_size, self.power, l2_normalize(self.normalize))
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Output names ``vlad{k}_{feature}``."""
@@ -119,7 +127,7 @@ class VLADEncoder(BaseMILTransformer):
         )
 
 
-class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
+class MiVLAD(EmbeddingClassifier):
     """miVLAD: VLAD bag encoding followed by a linear SVM (Wei, Wu & Zhou 2017).
 
     Each bag is encoded by :class:`VLADEncoder` (k-means codebook, residual sums, signed
@@ -129,37 +137,44 @@ class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
 
     Parameters
     ----------
-    n_clusters : int or "auto", default="auto"
-        Codebook size. ``"auto"`` (alias ``"cv"``): the ``K`` in (1, 2, 4, 8, 16) (at
-        least 10 training instances per centre) with the best accuracy of the
-        classifier in a 5-fold x 2 inner stratified CV on the training bags; each
-        candidate codebook is fitted once on all training instances (no labels), only
-        the classifier is cross-validated. (The label-free :class:`VLADEncoder`'s
-        ``"auto"`` is a BIC choice instead.)
+    n_clusters : int, "auto" or "cv", default="cv"
+        Codebook size. ``"cv"``: the ``K`` in (1, 2, 4, 8, 16) (at least 10 training
+        instances per centre) with the best held-out bag accuracy in the inner
+        cross-validation of :mod:`skmil._inner_cv` (5 stratified folds, seeded by
+        ``random_state``); each candidate codebook is fitted once on all training
+        instances (no labels), only the classifier is cross-validated. ``"auto"`` is
+        :class:`VLADEncoder`'s label-free BIC choice. The chosen size is
+        ``n_clusters_``.
     codebook : {"auto", "kmeans", "minibatch"}, default="auto"
         See :class:`VLADEncoder`.
     power : float or None, default=0.5
         Signed power normalisation exponent.
-    l2_normalize : bool, default=True
-    C : float or "auto", default=1.0
-        Regularisation of the default ``LinearSVC`` (ignored when ``classifier`` is
-        set); 1.0 is LIBLINEAR's default, which the authors used. ``"auto"`` picks
-        ``C`` in 10^-2..10^3 by the same inner CV (jointly with ``n_clusters="cv"``).
-    classifier : sklearn classifier or None, default=None
-        Any classifier for the encodings; ``None`` means ``LinearSVC(C=C)``. For very
-        many bags a classifier that does not copy its input (``SGDClassifier``,
-        ``LogisticRegression``) needs less memory than liblinear.
+    normalize : "l2", False or None, default="l2"
+        See :class:`VLADEncoder`.
     random_state : int, RandomState instance or None, default=None
+        Seeds the codebook, the inner folds and the default ``LinearSVC``.
     chunk_size : int, default=65536
+        See :class:`VLADEncoder`.
+    C : float or "cv", default=1.0
+        Regularisation of the default ``LinearSVC`` (ignored when ``estimator`` is set);
+        1.0 is LIBLINEAR's default, which the authors used. ``"cv"`` picks ``C`` in
+        (0.1, 1, 10, 100, 1000) by the same inner CV (jointly with ``n_clusters="cv"``).
+    estimator : sklearn classifier or None, default=None
+        Any classifier for the encodings (cloned); ``None`` means ``LinearSVC(C=C)``.
+        For very many bags a classifier that does not copy its input
+        (``SGDClassifier``, ``LogisticRegression``) needs less memory than liblinear.
 
     Attributes
     ----------
     encoder_ : VLADEncoder
-    classifier_ : fitted classifier
+    estimator_ : fitted classifier
+    n_clusters_ : int
+        The codebook size used.
     C_ : float or None
-        The ``C`` of the default classifier (None with a user ``classifier``).
+        The ``C`` of the default classifier (None with a user ``estimator``).
     cv_results_ : dict
-        Only after an inner-CV choice: ``{(n_clusters or None, C or None): accuracy}``.
+        Only after an inner-CV choice: ``GridSearchCV``'s format, one candidate per
+        (``n_clusters``, ``C``) pair searched.
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
@@ -178,42 +193,39 @@ class MiVLAD(EmbeddingClassifierMixin, BaseMILClassifier):
     True
     """
 
-    _contract_test_params = {"n_clusters": 4}
-    _size_param = "n_clusters"
-    _auto_sizes = AUTO_SIZES
-    _cv_size_values = ("auto", "cv")
+    _encoder = VLADEncoder
 
     def __init__(
         self,
-        n_clusters: Any = "auto",
+        *,
+        n_clusters: Any = "cv",
         codebook: str = "auto",
         power: float | None = 0.5,
-        l2_normalize: bool = True,
-        C: float = 1.0,
-        classifier: Any = None,
+        normalize: Any = "l2",
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
+        C: Any = 1.0,
+        estimator: Any = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.codebook = codebook
         self.power = power
-        self.l2_normalize = l2_normalize
-        self.C = C
-        self.classifier = classifier
+        self.normalize = normalize
         self.random_state = random_state
         self.chunk_size = chunk_size
+        self.C = C
+        self.estimator = estimator
 
-    def _make_encoder(self, size: Any = None) -> VLADEncoder:
-        return VLADEncoder(
-            n_clusters=self.n_clusters if size is None else size,
-            codebook=self.codebook,
-            power=self.power,
-            l2_normalize=self.l2_normalize,
-            random_state=self.random_state,
-            chunk_size=self.chunk_size,
-        )
-
-    @available_if(EmbeddingClassifierMixin._has_proba)
+    @available_if(EmbeddingClassifier._has_proba)
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Bag probabilities from the classifier's ``predict_proba``."""
+        """Bag probabilities from the classifier's ``predict_proba`` (not thresholded).
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_bags, 2)
+        """
         return self._proba(X)

@@ -480,7 +480,7 @@ def _check_finite(bags: Bags, allow_nan: bool | str) -> None:
     raise ValueError(
         f"Bag {bag} contains {what} (instance {row - bags.offsets[bag]} of that "
         f"bag; {n_bad} bad instance(s) in all). Remove or impute them first, e.g. with "
-        "skmil.preprocessing.InstanceTransformer(SimpleImputer())."
+        "skmil.preprocessing.InstanceTransformer(estimator=SimpleImputer())."
     )
 
 
@@ -617,7 +617,7 @@ def _numeric_matrix(
                 f"column {col_name(j)} has a missing value in row {r + row_offset} "
                 f"({int(nan.sum())} missing value(s) in all). Drop or fill those rows, or pass "
                 "allow_nan=True and impute them inside the model, e.g. with "
-                "skmil.preprocessing.InstanceTransformer(SimpleImputer())."
+                "skmil.preprocessing.InstanceTransformer(estimator=SimpleImputer())."
             )
     return X
 
@@ -649,7 +649,7 @@ def from_arrays(
         labels are returned as well.
     allow_nan : bool, default=False
         Whether missing feature values (NaN) are let through, for an imputer such as
-        ``InstanceTransformer(SimpleImputer())``; infinity is always refused.
+        ``InstanceTransformer(estimator=SimpleImputer())``; infinity is always refused.
     return_ids : bool, default=False
         Also return the id of each bag, to join predictions back to your own ids.
     feature_names : sequence, optional
@@ -764,7 +764,7 @@ def from_frame(
         Feature columns; default: every column except ``bag`` and ``label``.
     allow_nan : bool, default=False
         Let missing feature values through as NaN, for an imputer in the model such
-        as ``InstanceTransformer(SimpleImputer())``; by default a missing value is an
+        as ``InstanceTransformer(estimator=SimpleImputer())``; by default a missing value is an
         error naming its column and row.
     return_ids : bool, default=False
         Also return each bag's id from the ``bag`` column, so that predictions can be

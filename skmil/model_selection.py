@@ -92,7 +92,7 @@ class EvaluationResult:
 
 
 def with_standardization(estimator: Any) -> Any:
-    """``make_pipeline(InstanceTransformer(StandardScaler()), estimator)``.
+    """``make_pipeline(InstanceTransformer(estimator=StandardScaler()), estimator)``.
 
     Standardisation statistics come from the training instances of each fold only.
     """
@@ -222,7 +222,7 @@ def evaluate(
         Repetition ``r`` shuffles with seed ``random_state + r``.
     random_state : int, default=0
     standardize : bool, default=True
-        Wrap the estimator in ``InstanceTransformer(StandardScaler())`` so features are
+        Wrap the estimator in ``InstanceTransformer(estimator=StandardScaler())`` so features are
         standardised with training-fold statistics only. Must be False for an
         estimator with ``kernel="precomputed"``, whose bags hold instance-kernel rows
         over all bags of ``X``; each fold then takes the rows of its bags and the

@@ -186,7 +186,7 @@ def test_instance_transformer_fits_on_training_instances_only(problem):
     t = InstanceTransformer().fit(bags[:30])
     out = t.transform(bags[:30])
     np.testing.assert_allclose(out.instances.mean(axis=0), 0.0, atol=1e-12)
-    np.testing.assert_allclose(t.transformer_.mean_, np.vstack(bags[:30]).mean(axis=0))
+    np.testing.assert_allclose(t.estimator_.mean_, np.vstack(bags[:30]).mean(axis=0))
     back = t.inverse_transform(out)
     np.testing.assert_allclose(back.instances, np.vstack(bags[:30]))
 
@@ -194,18 +194,42 @@ def test_instance_transformer_fits_on_training_instances_only(problem):
 def test_instance_transformer_changes_dimension_and_imputes():
     rng = np.random.RandomState(0)
     bags = [rng.normal(size=(n, 6)) for n in (3, 4, 5)]
-    out = InstanceTransformer(PCA(n_components=2)).fit_transform(bags)
+    out = InstanceTransformer(estimator=PCA(n_components=2)).fit_transform(bags)
     assert out.n_features == 2 and list(out.sizes) == [3, 4, 5]
     bags[1][2, 3] = np.nan
-    imputed = InstanceTransformer(SimpleImputer()).fit_transform(bags)
+    imputed = InstanceTransformer(estimator=SimpleImputer()).fit_transform(bags)
     assert np.isfinite(imputed.instances).all()
     with pytest.raises(ValueError, match="Bag 1 contains NaN"):
-        InstanceTransformer(PCA(n_components=2)).fit(bags)
+        InstanceTransformer(estimator=PCA(n_components=2)).fit(bags)
+
+
+def test_instance_transformer_pandas_output_and_names():
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    cols = ["a", "b", "c"]
+    bags = [pd.DataFrame(rng.normal(size=(n, 3)), columns=cols) for n in (3, 4, 5)]
+    t = InstanceTransformer().set_output(transform="pandas")
+    frames = t.fit_transform(bags)
+    assert isinstance(frames, list) and len(frames) == 3
+    assert all(isinstance(f, pd.DataFrame) and list(f.columns) == cols for f in frames)
+    assert [len(f) for f in frames] == [3, 4, 5]
+    np.testing.assert_allclose(np.vstack([f.to_numpy() for f in t.transform(bags)]),
+                               InstanceTransformer().fit_transform(bags).instances)
+    # names come from the wrapped transformer
+    pca = InstanceTransformer(estimator=PCA(n_components=2)).fit(bags)
+    assert list(pca.get_feature_names_out()) == ["pca0", "pca1"]
+    # the frames feed the next skmil step
+    SIL().fit(frames, [0, 1, 1])
+    with pytest.raises(ValueError, match="transform must be"):
+        InstanceTransformer().set_output(transform="arrow")
+    with pytest.raises(TypeError, match="'estimator' parameter of InstanceTransformer"):
+        InstanceTransformer(estimator="scaler").fit(bags)
 
 
 def test_pipeline_with_instance_transformer_and_sil(problem):
     bags, y, _ = problem
-    pipe = make_pipeline(InstanceTransformer(StandardScaler()), SIL()).fit(bags, y)
+    pipe = make_pipeline(InstanceTransformer(estimator=StandardScaler()), SIL()).fit(bags, y)
     # SIL's max pooling over-predicts positive bags (distractors are trained as positive),
     # so check the ranking, which is what it gets right
     assert roc_auc_score(y, pipe.decision_function(bags)) > 0.95

@@ -36,7 +36,7 @@ _DESCR = """{title}
 Classic multiple-instance benchmark shipped with skmil (see skmil/datasets/data/README.md
 for provenance). Each bag is a list of instances (rows) with {d} raw, unscaled features; the
 bag label is 1 for a positive bag. No instance labels exist. Standardise features with
-statistics fitted on training instances only, e.g. InstanceTransformer(StandardScaler()).
+statistics fitted on training instances only, e.g. InstanceTransformer(estimator=StandardScaler()).
 
 bags: {b} ({pos} positive / {neg} negative); instances: {n}; features: {d}.
 """

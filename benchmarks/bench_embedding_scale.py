@@ -84,11 +84,11 @@ def _make_estimator(name: str):
 
     clf = LogisticRegression(max_iter=200)
     if name == "miVLAD":
-        return MiVLAD(n_clusters=10, classifier=clf, random_state=0)
+        return MiVLAD(n_clusters=10, estimator=clf, random_state=0)
     if name in ("miFV", "miFV32"):
         dtype = "float32" if name == "miFV32" else "float64"
-        return MiFV(n_components=10, classifier=clf, random_state=0, dtype=dtype)
-    return BagOfWordsClassifier(n_words=10, classifier=clf, random_state=0)
+        return MiFV(n_clusters=10, estimator=clf, random_state=0, dtype=dtype)
+    return BagOfWordsClassifier(n_clusters=10, estimator=clf, random_state=0)
 
 
 def _child(name: str, n_bags: int) -> None:
@@ -218,8 +218,8 @@ def _throughput(n_instances: int, repeats: int) -> list[dict]:
     N = bags.n_instances
     sub = bags.take(np.arange(min(2000, bags.n_bags)))
     vlad = VLADEncoder(n_clusters=10, random_state=0).fit(sub)
-    fv = FisherVectorEncoder(n_components=10, random_state=0).fit(sub)
-    bow = BagOfWords(n_words=10, random_state=0).fit(sub)
+    fv = FisherVectorEncoder(n_clusters=10, dtype="float64", random_state=0).fit(sub)
+    bow = BagOfWords(n_clusters=10, random_state=0).fit(sub)
     C = vlad.cluster_centers_
     cases = [
         ("VLAD", vlad, lambda: vlad._raw(bags), {

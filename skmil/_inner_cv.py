@@ -71,7 +71,7 @@ def fold_bags(bags: Bags, train: np.ndarray, test: np.ndarray,
     return bags.take(train), bags.take(test)
 
 
-def canonical_order(bags: Bags, y: np.ndarray) -> np.ndarray:
+def canonical_order(bags: Bags, y: np.ndarray, pairwise: bool = False) -> np.ndarray:
     """A permutation of the bags that does not depend on the order they were given in.
 
     Bags are sorted by a 64-bit hash of their size and instance bytes, then by label
@@ -85,6 +85,10 @@ def canonical_order(bags: Bags, y: np.ndarray) -> np.ndarray:
         Training bags.
     y : ndarray of shape (n_bags,)
         Their labels.
+    pairwise : bool, default=False
+        The bags hold rows of a square instance kernel over themselves; each bag is then
+        keyed by its own block of the kernel, which does not change when other bags are
+        reordered (its full rows do).
 
     Returns
     -------
@@ -94,7 +98,10 @@ def canonical_order(bags: Bags, y: np.ndarray) -> np.ndarray:
     offsets = bags.offsets
     keys = np.empty(bags.n_bags, dtype=np.uint64)
     for i in range(bags.n_bags):
-        h = hashlib.blake2b(X[offsets[i]:offsets[i + 1]].tobytes(), digest_size=8,
+        rows = X[offsets[i]:offsets[i + 1]]
+        if pairwise:
+            rows = np.ascontiguousarray(rows[:, offsets[i]:offsets[i + 1]])
+        h = hashlib.blake2b(rows.tobytes(), digest_size=8,
                             person=int(offsets[i + 1] - offsets[i]).to_bytes(8, "little"))
         keys[i] = int.from_bytes(h.digest(), "little")
     labels = np.unique(np.asarray(y), return_inverse=True)[1].ravel()

@@ -258,11 +258,13 @@ class MILEstimatorMixin:
         """
         from ._inner_cv import canonical_order
 
-        order = canonical_order(bags, np.zeros(bags.n_bags) if y is None else y)
+        pairwise = bool(getattr(self, "_pairwise_bags", False)) and (
+            bags.n_features == bags.n_instances)
+        order = canonical_order(bags, np.zeros(bags.n_bags) if y is None else y, pairwise)
         self._train_order = order
         if np.array_equal(order, np.arange(bags.n_bags)):
             return bags, y
-        if getattr(self, "_pairwise_bags", False) and bags.n_features == bags.n_instances:
+        if pairwise:
             bags = bags.take_pairwise(order, order)
         else:
             bags = bags.take(order)

@@ -208,6 +208,10 @@ def test_caps_warn():
         DiverseDensity(n_init=2, max_fun=2, random_state=0).fit(bags, y)
     with pytest.warns(ConvergenceWarning, match="max_iter=1"):
         EMDD(max_iter=1, random_state=0).fit(bags, y)
+    # a round that gains at most tol * |NLDD| ends EM: converged, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        EMDD(max_iter=1, tol=1.0, random_state=0).fit(bags, y)
 
 
 def test_start_indices_in_the_users_numbering():
@@ -232,6 +236,7 @@ def test_bad_params():
                        (DiverseDensity(pooling="mean"), "pooling"),
                        (EMDD(selection="x"), "selection"),
                        (EMDD(max_iter=0), "max_iter"),
+                       (EMDD(tol=-1.0), "tol"),
                        (EMDD(init_scale=0), "init_scale")]:
         with pytest.raises(ValueError, match=match):
             est.fit(bags, y)

@@ -312,8 +312,12 @@ class DiverseDensity(_BaseDD):
             warn_not_converged(self, "max_fun", "L-BFGS-B of the chosen start")
 
 
-def _emdd_start(X, offsets, y, h0, max_fun, max_iter):
-    """EM from ``h0``: ``(h, nldd, capped)``, ``capped`` when all ``max_iter`` rounds improved."""
+def _emdd_start(X, offsets, y, h0, max_fun, max_iter, tol=0.0):
+    """EM from ``h0``: ``(h, nldd, capped)``, ``capped`` when all ``max_iter`` rounds improved.
+
+    A round counts as an improvement when it lowers the NLDD by more than
+    ``tol * max(1, |NLDD|)``; otherwise EM stops (keeping the better hypothesis).
+    """
     d = X.shape[1]
     grad = np.empty(2 * d)
     is_pos = y == 1
@@ -338,7 +342,10 @@ def _emdd_start(X, offsets, y, h0, max_fun, max_iter):
         nll_new = full_nldd(h_new)
         if not nll_new < nll:
             return h, nll, False  # converged: the step did not improve, keep the previous
+        small = nll - nll_new <= tol * max(1.0, abs(nll))
         h, nll = h_new, nll_new
+        if small:
+            return h, nll, False
     return h, nll, True
 
 
@@ -363,6 +370,9 @@ class EMDD(_BaseDD):
     max_iter : int, default=10
         Maximum EM rounds per start (Weka's limit). A ``ConvergenceWarning`` says when
         the chosen start was still improving at this cap.
+    tol : float, default=0.0
+        EM stops once a round lowers the NLDD by at most ``tol * max(1, |NLDD|)``. The
+        default 0.0 is Weka's rule: continue while the NLDD decreases at all.
     max_fun : int, default=200
         Maximum objective evaluations per M-step.
     selection : {"train_error", "nldd"}, default="train_error"
@@ -414,6 +424,7 @@ class EMDD(_BaseDD):
     _parameter_constraints: dict = {
         "n_pos_bags_init": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "selection": [StrOptions({"train_error", "nldd"})],
         **_COMMON_CONSTRAINTS,
     }
@@ -424,6 +435,7 @@ class EMDD(_BaseDD):
         n_pos_bags_init: int = 3,
         init_scale: float = 1.0,
         max_iter: int = 10,
+        tol: float = 0.0,
         max_fun: int = 200,
         selection: str = "train_error",
         threshold: Any = 0.0,
@@ -434,6 +446,7 @@ class EMDD(_BaseDD):
         self.n_pos_bags_init = n_pos_bags_init
         self.init_scale = init_scale
         self.max_iter = max_iter
+        self.tol = tol
         self.max_fun = max_fun
         self.selection = selection
         self.threshold = threshold
@@ -454,7 +467,8 @@ class EMDD(_BaseDD):
         h0s = [np.concatenate([X[r], np.full(d, float(self.init_scale))]) for r in rows]
         with threadpool_limits(limits=1, user_api="blas"):
             results = Parallel(n_jobs=n_threads(self.n_jobs), prefer="threads")(
-                delayed(_emdd_start)(X, offsets, y, h0, self.max_fun, self.max_iter)
+                delayed(_emdd_start)(X, offsets, y, h0, self.max_fun, self.max_iter,
+                                     float(self.tol))
                 for h0 in h0s
             )
         nlls = np.array([f for _, f, _ in results])

@@ -117,8 +117,20 @@ class VLADEncoder(BaseMILTransformer):
         return vlad_encode(bags.instances, bags.offsets, self.cluster_centers_,
                            self.chunk_size, self.power, l2_normalize(self.normalize))
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Output names ``vlad{k}_{feature}``."""
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Output names ``vlad{k}_{feature}``, centre by centre.
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            Names of the input features (default ``feature_names_in_``, else ``f{j}``).
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        if input_features is None:
+            input_features = getattr(self, "feature_names_in_", None)
         if input_features is None:
             input_features = [f"f{j}" for j in range(self.n_features_in_)]
         return np.asarray(

@@ -13,6 +13,8 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.mixture import GaussianMixture
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
@@ -142,13 +144,15 @@ class EmbeddingClassifier(BaseMILClassifier):
     """Base of the "bag encoder + scikit-learn classifier" MIL classifiers.
 
     A subclass names its encoder class in ``_encoder`` and lists, in its own
-    keyword-only ``__init__``, every parameter of that encoder plus ``C`` and
-    ``estimator``. Everything else follows from the encoder: the classifier's
-    ``_parameter_constraints`` are the encoder's (with ``"cv"`` added to
-    ``n_clusters``) plus :attr:`_classifier_constraints`, and the fitted encoder is built
-    from the classifier's parameters of the same names (:meth:`_make_encoder`), so the
-    encoder's parameter list is written once, in the encoder. The public parameters stay
-    flat, which is what ``GridSearchCV`` over ``n_clusters`` or ``C`` needs.
+    keyword-only ``__init__``, every parameter of that encoder plus its own
+    (:attr:`_classifier_constraints`: by default ``C`` and ``estimator``). Everything
+    else follows from the encoder: the classifier's ``_parameter_constraints`` are the
+    encoder's (with ``"cv"`` added to ``n_clusters``) plus its own, and the fitted
+    encoder is built from the classifier's parameters of the same names
+    (:meth:`_make_encoder`), so the encoder's parameter list is written once, in the
+    encoder. The public parameters stay flat, which is what ``GridSearchCV`` over
+    ``n_clusters`` or ``C`` needs. A ``standardize`` parameter, when the subclass has
+    one, puts a ``StandardScaler`` between the encoder and the classifier (``scaler_``).
 
     ``n_clusters="cv"`` and ``C="cv"`` are chosen jointly by the inner CV of
     :mod:`skmil._inner_cv`: each candidate codebook is fitted once on all training
@@ -178,7 +182,8 @@ class EmbeddingClassifier(BaseMILClassifier):
         # a programming error in skmil itself, caught at import
         assert own == needed, f"{cls.__name__} parameters differ from {sorted(needed)}"
         constraints = dict(encoder._parameter_constraints)
-        constraints["n_clusters"] = [*constraints["n_clusters"], StrOptions({"cv"})]
+        if "n_clusters" in constraints:
+            constraints["n_clusters"] = [*constraints["n_clusters"], StrOptions({"cv"})]
         cls._parameter_constraints = {**constraints, **cls._classifier_constraints}
 
     def _encoder_params(self) -> dict:
@@ -195,9 +200,12 @@ class EmbeddingClassifier(BaseMILClassifier):
         C = 1.0 if isinstance(self.C, str) else float(self.C)
         return LinearSVC(C=C, random_state=self.random_state)
 
+    def _standardize(self) -> bool:
+        return bool(getattr(self, "standardize", False))
+
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        cv_size = isinstance(self.n_clusters, str) and self.n_clusters == "cv"
-        cv_c = self.estimator is None and isinstance(self.C, str)
+        cv_size = getattr(self, "n_clusters", None) == "cv"
+        cv_c = self.estimator is None and isinstance(getattr(self, "C", None), str)
         self.__dict__.pop("cv_results_", None)  # from an earlier fit
         if cv_size or cv_c:
             self.encoder_, Z, params = self._search(bags, y, cv_size, cv_c)
@@ -208,8 +216,14 @@ class EmbeddingClassifier(BaseMILClassifier):
         estimator = clone(self._resolved_estimator())
         if "C" in params:
             estimator.set_params(C=params["C"])
-        self.C_ = None if self.estimator is not None else float(estimator.get_params()["C"])
-        self.n_clusters_ = int(self.encoder_.n_clusters_)
+        if "C" in self._classifier_constraints:
+            self.C_ = None if self.estimator is not None else float(
+                estimator.get_params()["C"])
+        if hasattr(self.encoder_, "n_clusters_"):
+            self.n_clusters_ = int(self.encoder_.n_clusters_)
+        self.scaler_ = StandardScaler().fit(Z) if self._standardize() else None
+        if self.scaler_ is not None:
+            Z = self.scaler_.transform(Z)
         self.estimator_ = estimator.fit(Z, y)
 
     def _search(self, bags: Bags, y: np.ndarray, cv_size: bool, cv_c: bool):
@@ -240,6 +254,8 @@ class EmbeddingClassifier(BaseMILClassifier):
                 est = clone(self._resolved_estimator())
                 if C is not None:
                     est.set_params(C=C)
+                if self._standardize():  # fitted on each inner training fold
+                    est = make_pipeline(StandardScaler(), est)
                 fold = []
                 with warnings.catch_warnings():
                     # large C on some candidates need not converge; only the chosen one
@@ -258,7 +274,8 @@ class EmbeddingClassifier(BaseMILClassifier):
         return enc, Z, candidates[best]
 
     def _embed(self, bags: Bags) -> np.ndarray:
-        return self.encoder_._transform(bags)
+        Z = self.encoder_._transform(bags)
+        return Z if self.scaler_ is None else self.scaler_.transform(Z)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         return decision_scores(self.estimator_, self._embed(bags))

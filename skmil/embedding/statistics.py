@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.svm import SVC
 from sklearn.utils.metaestimators import available_if
 
 from .._kernels.segments import bag_statistics
-from .._proba import decision_scores, proba_available
 from ..bags import Bags
-from ..base import BaseMILClassifier, BaseMILTransformer
+from ..base import BaseMILTransformer
 from ..utils._param_validation import HasMethods, Subset
+from ._codebook import EmbeddingClassifier
 
 __all__ = ["BagStatistics", "SimpleMI"]
 
@@ -76,7 +75,7 @@ class BagStatistics(BaseMILTransformer):
         )
 
 
-class SimpleMI(BaseMILClassifier):
+class SimpleMI(EmbeddingClassifier):
     """Bag statistics followed by a standard classifier (the SimpleMI baseline).
 
     Equivalent to ``make_pipeline(BagStatistics(statistics), StandardScaler(), estimator)``
@@ -94,7 +93,7 @@ class SimpleMI(BaseMILClassifier):
 
     Attributes
     ----------
-    embedding_ : BagStatistics
+    encoder_ : BagStatistics
     scaler_ : StandardScaler or None
     estimator_ : classifier
 
@@ -107,8 +106,9 @@ class SimpleMI(BaseMILClassifier):
     True
     """
 
-    _parameter_constraints: dict = {
-        "statistics": [Subset(_STATISTICS)],
+    # the encoder's parameters (statistics) come from BagStatistics
+    _encoder = BagStatistics
+    _classifier_constraints: dict = {
         "estimator": [HasMethods(["fit"]), None],
         "standardize": ["boolean"],
     }
@@ -127,27 +127,7 @@ class SimpleMI(BaseMILClassifier):
     def _resolved_estimator(self):
         return SVC(kernel="rbf", gamma="scale") if self.estimator is None else self.estimator
 
-    def _embed(self, bags: Bags, fit: bool) -> np.ndarray:
-        from sklearn.preprocessing import StandardScaler
-
-        if fit:
-            self.embedding_ = BagStatistics(statistics=self.statistics).fit(bags)
-            Z = self.embedding_.transform(bags)
-            self.scaler_ = StandardScaler().fit(Z) if self.standardize else None
-        else:
-            Z = self.embedding_.transform(bags)
-        return self.scaler_.transform(Z) if self.scaler_ is not None else Z
-
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self.estimator_ = clone(self._resolved_estimator()).fit(self._embed(bags, True), y)
-
-    def _decision_function(self, bags: Bags) -> np.ndarray:
-        return decision_scores(self.estimator_, self._embed(bags, False))
-
-    _has_proba = proba_available("estimator_", "_resolved_estimator")
-
-    @available_if(_has_proba)
+    @available_if(EmbeddingClassifier._has_proba)
     def predict_proba(self, X: Any) -> np.ndarray:
         """Bag probabilities from the classifier's ``predict_proba``."""
-        bags = self._validate_bags(X, reset=False)
-        return self.estimator_.predict_proba(self._embed(bags, False))
+        return self._proba(X)

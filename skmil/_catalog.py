@@ -41,6 +41,12 @@ CLASSIFIERS: dict[str, str] = {
     ),
     "EMDSVM": "SVM with the earth-mover's-distance kernel between bags (EMD-SVM).",
     "GatedAttentionMIL": "Gated attention-based deep MIL pooling (Ilse, Tomczak & Welling 2018).",
+    "InstanceMINet": (
+        "mi-Net (Wang et al. 2018): instance probabilities pooled into a bag probability."
+    ),
+    "InstanceMISVM": (
+        "mi-SVM: an instance SVM with imputed labels for the instances of positive bags."
+    ),
     "MICA": "MICA: a 1-norm classifier where each positive bag is a convex combination.",
     "MIGraph": "mi-Graph: an SVM on a clique-weighted set kernel over per-bag epsilon-graphs.",
     "MIGraphExplicit": "MI-Graph: an SVM on an explicit graph kernel (node kernel + edge kernel).",
@@ -51,19 +57,19 @@ CLASSIFIERS: dict[str, str] = {
     "MINetRC": "MI-Net with residual connections (Wang et al. 2018).",
     "MISVM": "MI-SVM: a bag-margin SVM that selects one witness per positive bag.",
     "MiFV": "miFV: Fisher-vector bag encoding followed by a linear SVM (Wei, Wu & Zhou 2017).",
-    "MiNet": "mi-Net (Wang et al. 2018): instance probabilities pooled into a bag probability.",
     "MiVLAD": "miVLAD: VLAD bag encoding followed by a linear SVM (Wei, Wu & Zhou 2017).",
     "MissSVM": "MissSVM: instances of positive bags as unlabelled data of a semi-supervised SVM.",
     "SIL": "Single-instance learning: a standard classifier on instances labelled by their bag.",
     "STK": "Statistics-kernel SVM: each bag becomes its per-feature minima and maxima.",
     "SimpleMI": "Bag statistics followed by a standard classifier (the SimpleMI baseline).",
-    "miSVM": "mi-SVM: an instance SVM with imputed labels for the instances of positive bags.",
-    "sMIL": "sMIL: an SVM with relaxed constraints for sparse positive bags.",
-    "sbMIL": (
+    "SparseBalancedMIL": (
         "sbMIL: sMIL, then an instance SVM with the top-scoring positive-bag instances "
         "positive."
     ),
-    "stMIL": "stMIL: sMIL plus transductive constraints on the instances of positive bags.",
+    "SparseMIL": "sMIL: an SVM with relaxed constraints for sparse positive bags.",
+    "SparseTransductiveMIL": (
+        "stMIL: sMIL plus transductive constraints on the instances of positive bags."
+    ),
 }
 TRANSFORMERS: dict[str, str] = {
     "BagOfWords": (

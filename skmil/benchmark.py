@@ -84,14 +84,13 @@ SPECS: dict[str, BenchmarkSpec] = {
     ),
     "SIL": BenchmarkSpec(quick=True, grid={"C": _C_GRID}, note="defaults: RBF SVC, max pooling"),
     # SVM family
-    "miSVM": BenchmarkSpec(published="mi-SVM", grid={"C": _C_GRID}),
+    "InstanceMISVM": BenchmarkSpec(published="mi-SVM", grid={"C": _C_GRID}),
     "MISVM": BenchmarkSpec(published="MI-SVM", grid={"C": _C_GRID}),
     "MIKernelSVM": BenchmarkSpec(published="MI-Kernel", quick=True, grid={"C": _C_GRID}),
-    "NSK": BenchmarkSpec(published="MI-Kernel", default_run=False, note="alias of MIKernelSVM"),
     "STK": BenchmarkSpec(quick=True, grid={"C": _C_GRID}),
-    "sMIL": BenchmarkSpec(grid={"C": _C_GRID}),
-    "stMIL": BenchmarkSpec(grid={"C": _C_GRID}),
-    "sbMIL": BenchmarkSpec(grid={"C": _C_GRID}),
+    "SparseMIL": BenchmarkSpec(grid={"C": _C_GRID}),
+    "SparseTransductiveMIL": BenchmarkSpec(grid={"C": _C_GRID}),
+    "SparseBalancedMIL": BenchmarkSpec(grid={"C": _C_GRID}),
     "MICA": BenchmarkSpec(grid={"C": _C_GRID}),
     "MissSVM": BenchmarkSpec(grid={"C": _C_GRID}),
     # embeddings: codebook size and C chosen by inner CV inside fit
@@ -108,7 +107,7 @@ SPECS: dict[str, BenchmarkSpec] = {
     "EMDD": BenchmarkSpec(published="EM-DD"),
     # deep; the generic wrapper is covered by the named heads
     "DeepMILClassifier": BenchmarkSpec(default_run=False, note="generic wrapper"),
-    "MiNet": BenchmarkSpec(published="mi-Net"),
+    "InstanceMINet": BenchmarkSpec(published="mi-Net"),
     "MINet": BenchmarkSpec(published="MI-Net"),
     "MINetDS": BenchmarkSpec(published="MI-Net with DS"),
     "MINetRC": BenchmarkSpec(published="MI-Net with RC"),
@@ -480,7 +479,7 @@ def run_benchmark(
 
 
 def _name_order(name: str) -> tuple[str, str]:
-    # case-insensitive, then exact: MINet and MiNet must not swap between runs
+    # case-insensitive, then exact: names that differ only by case never swap between runs
     return name.lower(), name
 
 

@@ -1,6 +1,6 @@
 """SVM-based MIL estimators."""
 
-from .mi_svm import MISVM, miSVM
+from .mi_svm import MISVM, InstanceMISVM
 from .mica import MICA
 from .misssvm import MissSVM
 from .nsk import MIKernelSVM, set_kernel
@@ -9,6 +9,7 @@ from .smil import SparseBalancedMIL, SparseMIL, SparseTransductiveMIL
 from .stk import STK
 
 __all__ = [
+    "InstanceMISVM",
     "MICA",
     "MISVM",
     "MIKernelSVM",
@@ -18,6 +19,5 @@ __all__ = [
     "SparseBalancedMIL",
     "SparseMIL",
     "SparseTransductiveMIL",
-    "miSVM",
     "set_kernel",
 ]

@@ -23,30 +23,35 @@ from sklearn.base import clone
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
-from .._inner_cv import inner_cv_decisions
+from .._inner_cv import C_GRID, best_index, inner_cv_splits, search_refit
 from .._kernels.segments import segment_argmax, segment_max
-from .._kernels.set_kernel import check_kernel_name, instance_kernel, resolve_gamma
+from .._kernels.set_kernel import instance_kernel, resolve_gamma
 from .._numba import njit
-from .._threshold import accuracy_threshold, check_threshold
+from .._threshold import best_threshold
+from .._warnings import warn_not_converged
 from ..bags import Bags, check_square_kernel_bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
+from ..utils._param_validation import Integral, Interval, Real, StrOptions
 from ._common import (
+    CLASS_WEIGHT_CONSTRAINT,
+    GAMMA_CONSTRAINT,
+    THRESHOLD_CONSTRAINT,
     KernelExpansion,
-    check_positive,
     dual_objective,
     libsvm_binary_fit,
     sample_weights_for,
     signed_class_weight,
+    user_instance_index,
+    user_instance_order,
+    user_positive_bag_order,
 )
 from ._group_smo import GroupLayout, group_smo_solve
 
-__all__ = ["MISVM", "miSVM"]
+__all__ = ["MISVM", "InstanceMISVM"]
 
 _MI_KERNELS = ("linear", "rbf", "poly", "sigmoid", "precomputed")
-
-#: Candidates of ``C="auto"``, most regularised first (ties go to it). Below 1 the
-#: inner SVMs of standardised data mostly predict every instance negative.
-C_AUTO_GRID = (1.0, 10.0, 100.0)
+#: ``C`` when ``C="cv"`` has no inner split (a class with fewer than two bags).
+_C_FALLBACK = 1.0
 
 
 @njit
@@ -164,21 +169,38 @@ class _PointSet:
 
 
 class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
-    """Shared machinery: kernel setup, inner libsvm fit, restarts, prediction."""
+    """Shared machinery: kernel setup, inner libsvm fit, initialisations, prediction."""
 
-    _contract_test_params = {"max_iter": 5, "C": 1.0}
+    _parameter_constraints: dict = {
+        "kernel": [StrOptions(set(_MI_KERNELS))],
+        "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
+        "gamma": GAMMA_CONSTRAINT,
+        "degree": [Interval(Integral, 0, None, closed="left")],
+        "coef0": [Interval(Real, None, None, closed="neither")],
+        "class_weight": CLASS_WEIGHT_CONSTRAINT,
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "max_precomputed": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "cache_size": [Interval(Real, 0, None, closed="neither")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions({"libsvm", "liblinear"})],
+        "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
+        "threshold": THRESHOLD_CONSTRAINT,
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
 
     def __init__(
         self,
         *,
         kernel: str = "rbf",
-        C: Any = "auto",
+        C: Any = "cv",
         gamma: Any = "scale",
         degree: int = 3,
         coef0: float = 0.0,
         class_weight: Any = None,
         max_iter: int = 50,
-        restarts: int = 0,
+        n_init: int = 1,
         max_precomputed: Any = "auto",
         cache_size: float = 500.0,
         tol: float = 1e-3,
@@ -195,7 +217,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         self.coef0 = coef0
         self.class_weight = class_weight
         self.max_iter = max_iter
-        self.restarts = restarts
+        self.n_init = n_init
         self.max_precomputed = max_precomputed
         self.cache_size = cache_size
         self.tol = tol
@@ -207,25 +229,11 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
 
     # -- setup ---------------------------------------------------------------------
     def _check_params(self, bags: Bags, y: np.ndarray) -> None:
-        check_kernel_name(self.kernel, _MI_KERNELS)
-        if isinstance(self.C, str):
-            if self.C != "auto":
-                raise ValueError(f"C must be 'auto' or a positive float, got {self.C!r}.")
-        else:
-            check_positive("C", self.C)
-        check_positive("max_iter", self.max_iter, integer=True)
-        check_positive("restarts", self.restarts, integer=True, allow_zero=True)
-        if isinstance(self.max_precomputed, str):
-            if self.max_precomputed != "auto":
-                raise ValueError("max_precomputed must be 'auto' or a non-negative int, "
-                                 f"got {self.max_precomputed!r}.")
-            self._max_precomputed = self._auto_max_precomputed
-        else:
-            check_positive("max_precomputed", self.max_precomputed, integer=True,
-                           allow_zero=True)
-            self._max_precomputed = self.max_precomputed
-        check_positive("degree", self.degree, integer=True)
-        check_positive("tol", self.tol)
+        # cross-parameter rules the declared constraints cannot express, before any work
+        if self.solver == "liblinear" and self.kernel != "linear":
+            raise ValueError("solver='liblinear' needs kernel='linear'.")
+        self._max_precomputed = (self._auto_max_precomputed if self.max_precomputed == "auto"
+                                 else self.max_precomputed)
         if self.kernel == "precomputed":
             check_square_kernel_bags(bags)
             self._gamma = 0.0  # unused: the kernel values are given
@@ -233,13 +241,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             self._gamma = resolve_gamma(self.gamma, bags.instances)
         self._spec = (self.kernel, self._gamma, self.degree, float(self.coef0))
         self._cw = signed_class_weight(self.class_weight, self.classes_)
-        if self.solver not in ("libsvm", "liblinear"):
-            raise ValueError(f"solver must be 'libsvm' or 'liblinear', got {self.solver!r}.")
-        if self.solver == "liblinear" and self.kernel != "linear":
-            raise ValueError("solver='liblinear' needs kernel='linear'.")
-        check_positive("intercept_scaling", self.intercept_scaling)
         self._liblinear = self.solver == "liblinear"
-        check_threshold(self.threshold)
 
     def _n_points(self, bags: Bags) -> int:
         return bags.n_instances
@@ -269,7 +271,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             X = pts.rows(idx)
             svm = LinearSVC(loss="hinge", dual=True, C=self.C_, class_weight=self._cw,
                             tol=self.tol, intercept_scaling=self.intercept_scaling,
-                            max_iter=1000).fit(X, y_pm)
+                            max_iter=1000, random_state=self._liblinear_seed).fit(X, y_pm)
             w, b = svm.coef_[0].copy(), float(svm.intercept_[0])
             cw = sample_weights_for(y_pm, self._cw)
             hinge = np.maximum(0.0, 1.0 - y_pm * (X @ w + b))
@@ -330,6 +332,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         self._check_params(bags, y)
         self._select_C_and_threshold(bags, y)
         rng = check_random_state(self.random_state)
+        # liblinear's coordinate descent visits the examples in a random order
+        self._liblinear_seed = int(rng.randint(np.iinfo(np.int32).max))
         pts = self._make_points(bags)
         pos_bags = np.flatnonzero(y == 1)
         pos_idx = instance_indices(bags.offsets, pos_bags)
@@ -338,10 +342,11 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
 
         best = None
         self.objectives_ = []
-        for r in range(self.restarts + 1):
+        multi = self.n_init > 1
+        for r in range(self.n_init):
             run = self._run(ctx, rng if r > 0 else None)
-            obj = self._objective(pts, run["svc"], run["sv_idx"]) if self.restarts else None
-            # build the model now: a later MI-SVM restart replaces the extra points
+            obj = self._objective(pts, run["svc"], run["sv_idx"]) if multi else None
+            # build the model now: a later MI-SVM initialisation replaces the extra points
             run["model"] = self._expansion(pts, run["svc"], run["sv_idx"])
             self.objectives_.append(obj)
             if self.verbose:
@@ -349,15 +354,23 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
                       f"stop={run['stop']}, objective={obj}")
             if best is None or (obj is not None and obj < best["obj"]):
                 best = dict(run, obj=obj)
-        self.objectives_ = np.asarray(self.objectives_, dtype=float) if self.restarts else None
-        self.best_restart_ = 0 if not self.restarts else int(np.nanargmin(self.objectives_))
+        self.objectives_ = np.asarray(self.objectives_, dtype=float) if multi else None
+        self.best_init_ = int(np.nanargmin(self.objectives_)) if multi else 0
         self.n_iter_ = best["n_iter"]
         self.stop_reason_ = best["stop"]
-        self._store_state(best)
+        if self.stop_reason_ == "max_iter":
+            warn_not_converged(self, "max_iter", "the kept run's labels still change")
+        self._store_state(best, bags, y)
         self.model_ = best["model"]
         if self.kernel == "precomputed":
+            # the coefficients of the canonically ordered training instances, put in the
+            # order of the kernel columns the user passes (the training instances as given)
+            c = np.empty_like(self.model_.coef)
+            c[user_instance_index(bags, self._train_order, np.arange(bags.n_instances))] = (
+                self.model_.coef)
+            self.model_ = KernelExpansion(c[None, :], np.ones(1), self.model_.intercept,
+                                          "linear", 0.0, 3, 0.0)
             # like SVC's: support_ indexes the training instances, no vectors are stored
-            c = self.model_.coef
             self.support_ = np.flatnonzero(c)
             self.support_vectors_ = np.empty((0, bags.n_features))
             self.dual_coef_ = c[self.support_]
@@ -367,32 +380,35 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         self.intercept_ = self.model_.intercept
 
     def _select_C_and_threshold(self, bags: Bags, y: np.ndarray) -> None:
-        """``C_`` and ``threshold_`` from one inner CV (only when either is "auto").
+        """``C_`` (and, with ``threshold="auto"``, ``threshold_``) from one inner CV.
 
-        The candidates are fitted with threshold 0, and their held-out bag scores give
-        both the best ``C`` (by accuracy at 0) and, for that ``C``, the bag threshold
-        with the best held-out accuracy.
+        With ``C="cv"`` the candidates of :data:`skmil._inner_cv.C_GRID` are fitted with
+        threshold 0 on the inner folds; the best held-out accuracy at 0 chooses ``C``
+        and, for ``threshold="auto"``, the same held-out bag scores of that ``C`` choose
+        the threshold. With a fixed ``C`` the base class resolves ``threshold``.
         """
-        auto_c = isinstance(self.C, str)
-        grid = C_AUTO_GRID if auto_c else (float(self.C),)
-        res = None
-        if auto_c or isinstance(self.threshold, str):
-            base = clone(self).set_params(threshold=0.0)
-            res = inner_cv_decisions(base, bags, y, "C", grid)
-        best = 0 if res is None else int(np.argmax(res[1]))
-        self.C_ = float(grid[best])
-        self.cv_scores_ = res[1] if auto_c and res is not None else None
-        if not isinstance(self.threshold, str):
-            self.threshold_ = float(self.threshold)
-        else:
-            self.threshold_ = 0.0 if res is None else accuracy_threshold(res[0][best], y)
+        self.cv_results_ = None
+        if not isinstance(self.C, str):
+            self.C_ = float(self.C)
+            return
+        splits = inner_cv_splits(bags, y, self.random_state)
+        if splits is None:
+            self.C_ = _C_FALLBACK
+            return
+        base = clone(self).set_params(threshold=0.0)
+        candidates = [{"C": c} for c in C_GRID]
+        self.cv_results_, decisions = search_refit(base, bags, y, candidates, splits)
+        best = best_index(self.cv_results_)
+        self.C_ = float(C_GRID[best])
+        if isinstance(self.threshold, str):
+            self.threshold_ = best_threshold(decisions[best], y == 1, splits)
 
-    def _store_state(self, run) -> None:  # pragma: no cover - overridden
+    def _store_state(self, run, bags: Bags, y: np.ndarray) -> None:  # pragma: no cover
         pass
 
     # -- predict -------------------------------------------------------------------
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
-        return self.model_(bags.instances) - self.threshold_
+        return self.model_(bags.instances)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         return segment_max(self._decision_function_instances(bags), bags.offsets)
@@ -407,17 +423,18 @@ _PARAMS_DOC = """
         instances against the training instances; :meth:`skmil.bags.Bags.take_pairwise`
         makes both from a Gram matrix over all bags. The matrix is used as it is
         (``gamma``, ``degree``, ``coef0`` and ``max_precomputed`` are ignored), the
-        inner CVs of ``C="auto"``/``threshold="auto"`` slice its rows and columns, and
+        inner CVs of ``C="cv"``/``threshold="auto"`` slice its rows and columns, and
         MI-SVM's mean witnesses are the means in the kernel's feature space.
-    C : float or "auto", default="auto"
+    C : float or "cv", default="cv"
         Soft-margin penalty in scikit-learn's (libsvm's) meaning: the sum of slacks is
-        multiplied by ``C``. ``"auto"`` chooses it from ``(1, 10, 100)`` by an inner
-        stratified 3-fold cross-validation over the training bags (bag accuracy of the
-        whole alternation; ties go to the smaller ``C``), which costs nine extra fits on
-        two thirds of the data; pass a number to skip it. misvm divides its ``C`` by the
-        number of training examples (``scale_C=True``), so misvm ``C=c`` equals
-        ``C=c / n_train`` here, where ``n_train`` is the size of the inner SVM's
-        training set.
+        multiplied by ``C``. ``"cv"`` chooses it from ``(0.1, 1, 10, 100, 1000)``
+        (:data:`skmil._inner_cv.C_GRID`) by skmil's inner cross-validation (5 stratified
+        folds of the training bags; bag accuracy of the whole alternation at threshold
+        0; ties go to the smaller ``C``), which costs 25 extra fits on four fifths of
+        the data; the results are in ``cv_results_``. Pass a number to skip it. misvm
+        divides its ``C`` by the number of training examples (``scale_C=True``), so
+        misvm ``C=c`` equals ``C=c / n_train`` here, where ``n_train`` is the size of
+        the inner SVM's training set.
     gamma : {"scale", "auto"} or float, default="scale"
         Kernel coefficient; ``"scale"`` is ``1 / (n_features * X.var())`` over all
         training instances (fixed once per fit, so every iteration uses the same kernel).
@@ -431,10 +448,10 @@ _PARAMS_DOC = """
         instances usually dominate, so ``"balanced"`` is worth trying.
     max_iter : int, default=50
         Maximum number of inner SVM fits per run.
-    restarts : int, default=0
-        Extra runs from random initialisations; the run whose final SVM has the smallest
-        objective (the dual optimum ``sum(alpha) - 1/2 alpha'Q alpha``, equal to the
-        primal optimum) is kept.
+    n_init : int, default=1
+        Number of runs: the paper's initialisation, then ``n_init - 1`` random ones; the
+        run whose final SVM has the smallest objective (the dual optimum
+        ``sum(alpha) - 1/2 alpha'Q alpha``, equal to the primal optimum) is kept.
     max_precomputed : int or "auto", default="auto"
         Largest number of kernel points for which the instance kernel is computed once
         (``n^2 * 8`` bytes) and reused by every iteration; above it libsvm evaluates
@@ -458,13 +475,14 @@ _PARAMS_DOC = """
     intercept_scaling : float, default=10.0
         liblinear's constant feature (larger = less regularised intercept).
     random_state : int, RandomState or None, default=None
-        Seeds the random initialisations of ``restarts``.
+        Seeds the random initialisations of ``n_init``, the shuffled inner folds of
+        ``C="cv"``/``threshold="auto"`` and liblinear's coordinate descent.
     verbose : int, default=0
         Print one line per run.
 """
 
 
-class miSVM(_BaseMISVM):
+class InstanceMISVM(_BaseMISVM):
     _auto_max_precomputed = 8000
 
     __doc__ = f"""mi-SVM: an instance SVM with imputed labels for the instances of positive bags.
@@ -483,30 +501,37 @@ class miSVM(_BaseMISVM):
     ----------{_PARAMS_DOC}    threshold : "auto" or float, default="auto"
         Threshold on the bag score (the maximum instance score ``f``): a bag is
         positive when ``max_j f(x_j) > threshold_``. ``"auto"`` takes the threshold with
-        the best bag accuracy on the held-out bag scores of the same inner 3-fold CV
-        that chooses ``C`` (no extra fits with ``C="auto"``; three with a fixed ``C``);
-        ties keep 0, the SVM's own threshold. The reason: the instance SVM's 0 is
-        calibrated for instances, but a bag score is a maximum over many instances,
-        so negative bags, large ones especially, cross 0 far more often than any one
-        instance does, and the bag AUC of mi-SVM is typically well above its accuracy
-        at 0. A number fixes the threshold (``0.0`` is the paper's rule).
+        the best bag accuracy, averaged over the folds, on the held-out bag scores of
+        the same inner CV that chooses ``C`` (no extra fits with ``C="cv"``; five with a
+        fixed ``C``); ties go to the one closest to 0, the SVM's own threshold. The
+        reason: the instance SVM's 0 is calibrated for instances, but a bag score is a
+        maximum over many instances, so negative bags, large ones especially, cross 0
+        far more often than any one instance does, and the bag AUC of mi-SVM is
+        typically well above its accuracy at 0. A number fixes the threshold (``0.0`` is
+        the paper's rule).
 
     Attributes
     ----------
     instance_labels_ : ndarray of shape (n_instances,)
-        Final imputed training instance labels in {{-1, +1}} (flat order).
+        Final imputed training instance labels in {{-1, +1}}, in the flat order of the
+        training instances as given.
     C_ : float
-        The ``C`` used (chosen by inner CV when ``C="auto"``).
+        The ``C`` used (chosen by inner CV when ``C="cv"``).
     threshold_ : float
         The bag-score threshold used; every score the estimator returns has it
         subtracted.
-    cv_scores_ : ndarray of shape (3,) or None
-        Inner-CV accuracy of each candidate of ``C="auto"``.
+    cv_results_ : dict or None
+        The inner CV of ``C="cv"`` in :class:`~sklearn.model_selection.GridSearchCV`'s
+        format (None with a fixed ``C``, or when a class has fewer than two bags and
+        ``C_`` falls back to 1).
     n_iter_ : int
         Inner SVM fits of the kept run.
     stop_reason_ : {{"converged", "cycle", "max_iter"}}
-    objectives_ : ndarray of shape (restarts + 1,) or None
-        Final SVM objective of every run (only when ``restarts > 0``).
+        Why the kept run stopped; ``"max_iter"`` also emits a ``ConvergenceWarning``.
+    objectives_ : ndarray of shape (n_init,) or None
+        Final SVM objective of every run (only when ``n_init > 1``).
+    best_init_ : int
+        The kept run.
     precomputed_ : bool
         Whether the instance kernel was precomputed.
     support_vectors_, dual_coef_, intercept_ :
@@ -527,9 +552,9 @@ class miSVM(_BaseMISVM):
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
-    >>> from skmil.svm import miSVM
+    >>> from skmil.svm import InstanceMISVM
     >>> bags, y, _ = make_mil_classification(n_bags=40, random_state=0)
-    >>> clf = miSVM(kernel="linear").fit(bags, y)
+    >>> clf = InstanceMISVM(kernel="linear").fit(bags, y)
     >>> clf.decision_function(bags[:3]).shape
     (3,)
     """
@@ -539,7 +564,7 @@ class miSVM(_BaseMISVM):
             ctx["bags"], ctx["y"], ctx["pos_idx"], ctx["pos_off"], ctx["pts"]
         )
         labels = np.repeat(np.where(y == 1, 1, -1), bags.sizes).astype(np.int64)
-        if rng is not None:  # random restart: random labels, >= 1 positive per bag
+        if rng is not None:  # random initialisation: random labels, >= 1 positive per bag
             lab = np.where(rng.random_sample(pos_idx.shape[0]) < 0.5, 1, -1)
             lab = self._repair(lab, rng.random_sample(pos_idx.shape[0]), pos_off)
             labels[pos_idx] = lab
@@ -576,12 +601,17 @@ class miSVM(_BaseMISVM):
             lab[am[~has_pos]] = 1
         return lab
 
-    def _store_state(self, run) -> None:
-        self.instance_labels_ = run["labels"]
+    def _store_state(self, run, bags: Bags, y: np.ndarray) -> None:
+        self.instance_labels_ = run["labels"][user_instance_order(bags, self._train_order)]
 
 
 class MISVM(_BaseMISVM):
     _auto_max_precomputed = 2000
+    _parameter_constraints: dict = {
+        **_BaseMISVM._parameter_constraints,
+        "negative_slack": [StrOptions({"instance", "bag"})],
+        "max_qp_size": [Interval(Integral, 1, None, closed="left")],
+    }
 
     __doc__ = f"""MI-SVM: a bag-margin SVM that selects one witness per positive bag.
 
@@ -608,14 +638,14 @@ class MISVM(_BaseMISVM):
         kernel (``benchmarks/bench_misvm_bag_slack.py``). With ``class_weight``, the
         weight of the negative class multiplies each bag's ``C``. Not available with
         ``solver="liblinear"``.
-    max_qp_points : int, default=8000
+    max_qp_size : int, default=8000
         Largest inner training set (negative instances plus one point per positive bag)
         accepted with ``negative_slack="bag"``, whose solver holds that set's dense
         kernel matrix (``8 n^2`` bytes, 512 MB at 8,000) and, up to the same size, the
         instance kernel of all training points; above it ``fit`` raises and points to
         ``negative_slack="instance"`` (libsvm with its own kernel cache, any size).
     threshold : "auto" or float, default=0.0
-        Threshold on the bag score (the witness's score), as in :class:`miSVM`;
+        Threshold on the bag score (the witness's score), as in :class:`InstanceMISVM`;
         ``"auto"`` chooses it on the held-out bag scores of the inner CV. The default
         keeps the SVM's 0: MI-SVM's inner SVM is trained on the witnesses, so its 0
         already separates bag scores.
@@ -623,17 +653,23 @@ class MISVM(_BaseMISVM):
     Attributes
     ----------
     witness_indices_ : ndarray of shape (n_positive_bags,)
-        Flat training-instance index of each positive bag's final witness (in the order
-        of the positive bags); ``-1`` if the run stopped while still on the means.
+        Flat index (into the training instances as given) of each positive bag's final
+        witness, in the order the positive bags were given; ``-1`` if the run stopped
+        while still on the means.
     C_ : float
-        The ``C`` used (chosen by inner CV when ``C="auto"``).
-    cv_scores_ : ndarray of shape (3,) or None
-        Inner-CV accuracy of each candidate of ``C="auto"``.
+        The ``C`` used (chosen by inner CV when ``C="cv"``).
+    cv_results_ : dict or None
+        The inner CV of ``C="cv"`` in :class:`~sklearn.model_selection.GridSearchCV`'s
+        format (None with a fixed ``C``, or when a class has fewer than two bags and
+        ``C_`` falls back to 1).
     n_iter_ : int
         Inner SVM fits of the kept run.
     stop_reason_ : {{"converged", "cycle", "max_iter"}}
-    objectives_ : ndarray of shape (restarts + 1,) or None
-        Final SVM objective of every run (only when ``restarts > 0``).
+        Why the kept run stopped; ``"max_iter"`` also emits a ``ConvergenceWarning``.
+    objectives_ : ndarray of shape (n_init,) or None
+        Final SVM objective of every run (only when ``n_init > 1``).
+    best_init_ : int
+        The kept run.
     precomputed_ : bool
         Whether the instance kernel was precomputed.
     threshold_ : float
@@ -648,10 +684,11 @@ class MISVM(_BaseMISVM):
     Notes
     -----
     Bag score = maximum instance score, the quantity whose margin MI-SVM maximises.
-    Random restarts start from random convex combinations of each positive bag's
+    Random initialisations start from random convex combinations of each positive bag's
     instances (misvm's choice); their kernel rows are computed explicitly.
     An inner SVM has ``N_neg + B_pos`` examples. With ``negative_slack="bag"`` the
-    restart objective is the shared-slack dual optimum (equal to the shared-slack primal).
+    objective that ranks the runs is the shared-slack dual optimum (equal to the
+    shared-slack primal).
 
     Examples
     --------
@@ -670,41 +707,36 @@ class MISVM(_BaseMISVM):
         self,
         *,
         kernel: str = "rbf",
-        C: Any = "auto",
+        C: Any = "cv",
         gamma: Any = "scale",
         degree: int = 3,
         coef0: float = 0.0,
         class_weight: Any = None,
         max_iter: int = 50,
-        restarts: int = 0,
+        n_init: int = 1,
         max_precomputed: Any = "auto",
         cache_size: float = 500.0,
         tol: float = 1e-3,
         solver: str = "libsvm",
         intercept_scaling: float = 10.0,
         negative_slack: str = "instance",
-        max_qp_points: int = 8000,
+        max_qp_size: int = 8000,
         threshold: Any = 0.0,
         random_state: Any = None,
         verbose: int = 0,
     ) -> None:
         super().__init__(
             kernel=kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
-            class_weight=class_weight, max_iter=max_iter, restarts=restarts,
+            class_weight=class_weight, max_iter=max_iter, n_init=n_init,
             max_precomputed=max_precomputed, cache_size=cache_size, tol=tol,
             solver=solver, intercept_scaling=intercept_scaling, threshold=threshold,
             random_state=random_state, verbose=verbose,
         )
         self.negative_slack = negative_slack
-        self.max_qp_points = max_qp_points
+        self.max_qp_size = max_qp_size
 
     def _check_params(self, bags: Bags, y: np.ndarray) -> None:
         super()._check_params(bags, y)
-        if self.negative_slack not in ("instance", "bag"):
-            raise ValueError(
-                f"negative_slack must be 'instance' or 'bag', got {self.negative_slack!r}."
-            )
-        check_positive("max_qp_points", self.max_qp_points, integer=True)
         if self.negative_slack == "bag" and self._liblinear:
             raise ValueError(
                 "negative_slack='bag' solves each inner SVM's kernel dual; it cannot be "
@@ -715,20 +747,20 @@ class MISVM(_BaseMISVM):
         if self._bag_slack:
             # every inner SVM has the negative instances plus one point per positive bag
             n_qp = int(bags.sizes[y == 0].sum()) + int((y == 1).sum())
-            if n_qp > self.max_qp_points:
+            if n_qp > self.max_qp_size:
                 raise ValueError(
                     f"negative_slack='bag' would hold a dense {n_qp} x {n_qp} kernel "
                     f"matrix (negative instances + positive bags; "
-                    f"{8 * n_qp * n_qp / 2**30:.1f} GiB), above max_qp_points="
-                    f"{self.max_qp_points}. Use negative_slack='instance' (libsvm, any "
-                    f"size), or raise max_qp_points if the memory is there."
+                    f"{8 * n_qp * n_qp / 2**30:.1f} GiB), above max_qp_size="
+                    f"{self.max_qp_size}. Use negative_slack='instance' (libsvm, any "
+                    f"size), or raise max_qp_size if the memory is there."
                 )
 
     def _precompute_limit(self) -> int:
         # the shared-slack solver holds the inner problem's dense kernel anyway, so the
         # instance kernel is worth keeping whenever it is allowed to be that large
         if self._bag_slack:
-            return max(self._max_precomputed, self.max_qp_points)
+            return max(self._max_precomputed, self.max_qp_size)
         return self._max_precomputed
 
     def _fit_inner_bag(self, pts: _PointSet, idx: np.ndarray, y_pm: np.ndarray,
@@ -800,5 +832,6 @@ class MISVM(_BaseMISVM):
         return {"svc": svc, "sv_idx": sv_idx, "n_iter": n_iter, "stop": stop,
                 "witnesses": witnesses}
 
-    def _store_state(self, run) -> None:
-        self.witness_indices_ = run["witnesses"]
+    def _store_state(self, run, bags: Bags, y: np.ndarray) -> None:
+        wit = user_instance_index(bags, self._train_order, run["witnesses"])
+        self.witness_indices_ = wit[user_positive_bag_order(self._train_order, y)]

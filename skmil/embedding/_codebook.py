@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from abc import abstractmethod
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -140,6 +141,16 @@ def l2_normalize(normalize: Any) -> bool:
     return normalize == "l2"
 
 
+def linear_svc(self: Any) -> LinearSVC:
+    """``LinearSVC(C=C)`` seeded by ``random_state`` (``C=1`` while ``C="cv"`` is open).
+
+    The default classifier of MiVLAD, MiFV and BagOfWordsClassifier, bound as their
+    ``_default_estimator``.
+    """
+    C = 1.0 if isinstance(self.C, str) else float(self.C)
+    return LinearSVC(C=C, random_state=self.random_state)
+
+
 class EmbeddingClassifier(BaseMILClassifier):
     """Base of the "bag encoder + scikit-learn classifier" MIL classifiers.
 
@@ -193,12 +204,13 @@ class EmbeddingClassifier(BaseMILClassifier):
         """An unfitted encoder from this classifier's parameters (``overrides`` win)."""
         return self._encoder(**{**self._encoder_params(), **overrides})
 
+    @abstractmethod
+    def _default_estimator(self) -> Any:
+        """The classifier used when ``estimator`` is None (e.g. :func:`linear_svc`)."""
+
     def _resolved_estimator(self) -> Any:
-        """The classifier ``fit`` will clone (``C`` resolved when it is a number)."""
-        if self.estimator is not None:
-            return self.estimator
-        C = 1.0 if isinstance(self.C, str) else float(self.C)
-        return LinearSVC(C=C, random_state=self.random_state)
+        """The classifier ``fit`` will clone."""
+        return self._default_estimator() if self.estimator is None else self.estimator
 
     def _standardize(self) -> bool:
         return bool(getattr(self, "standardize", False))
@@ -296,6 +308,7 @@ class EmbeddingClassifier(BaseMILClassifier):
 
 __all__ = [
     "EmbeddingClassifier",
+    "linear_svc",
     "fit_diag_gmm",
     "fit_kmeans",
     "resolve_size",

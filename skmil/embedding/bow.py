@@ -26,6 +26,7 @@ from ._codebook import (
     EmbeddingClassifier,
     fit_diag_gmm,
     fit_kmeans,
+    linear_svc,
 )
 
 __all__ = ["BagOfWords", "BagOfWordsClassifier"]
@@ -304,6 +305,7 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
     """
 
     _encoder = BagOfWords
+    _default_estimator = linear_svc
     #: hard votes need no per-word statistics, so 2 training instances per word suffice
     _cv_sizes = (5, 10, 20, 50, 100)
     _cv_min_per_cluster = 2

@@ -23,6 +23,7 @@ from ._codebook import (
     EmbeddingClassifier,
     fit_diag_gmm,
     l2_normalize,
+    linear_svc,
     resolve_size,
 )
 
@@ -286,6 +287,7 @@ class MiFV(EmbeddingClassifier):
     """
 
     _encoder = FisherVectorEncoder
+    _default_estimator = linear_svc
 
     def __init__(
         self,

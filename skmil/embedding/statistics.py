@@ -124,8 +124,8 @@ class SimpleMI(EmbeddingClassifier):
         self.estimator = estimator
         self.standardize = standardize
 
-    def _resolved_estimator(self):
-        return SVC(kernel="rbf", gamma="scale") if self.estimator is None else self.estimator
+    def _default_estimator(self) -> SVC:
+        return SVC(kernel="rbf", gamma="scale")
 
     @available_if(EmbeddingClassifier._has_proba)
     def predict_proba(self, X: Any) -> np.ndarray:

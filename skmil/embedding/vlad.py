@@ -21,6 +21,7 @@ from ._codebook import (
     EmbeddingClassifier,
     fit_kmeans,
     l2_normalize,
+    linear_svc,
     resolve_size,
 )
 
@@ -206,6 +207,7 @@ class MiVLAD(EmbeddingClassifier):
     """
 
     _encoder = VLADEncoder
+    _default_estimator = linear_svc
 
     def __init__(
         self,

@@ -8,10 +8,18 @@ called directly; equal-size bags with uniform weights (decided per bag) use the
 assignment special case
 ``scipy.optimize.linear_sum_assignment``. Pairs run in chunks on a joblib thread pool.
 
-``ot`` is imported lazily: importing it costs ~2.4 s (it probes torch/jax).
+``ot`` is imported lazily, on the first EMD, and without POT's optional array backends
+(torch, jax, cupy, tensorflow) that are not loaded yet (:func:`import_ot`): skmil only
+calls POT's C solver on NumPy arrays, and POT's import of torch alone costs more than
+the rest of a small EMD-SVM fit.
 """
 
 from __future__ import annotations
+
+import os
+import sys
+import threading
+from types import ModuleType
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -19,7 +27,49 @@ from scipy.optimize import linear_sum_assignment
 
 from .bagpairs import row_blocks, sq_norms, sqdist_block
 
-__all__ = ["emd_pairs", "emd_solver"]
+__all__ = ["emd_pairs", "emd_solver", "import_ot"]
+
+# POT's environment switches that keep it from importing an array backend, and the
+# top-level package each one guards
+_POT_BACKEND_SWITCHES = {
+    "POT_BACKEND_DISABLE_PYTORCH": "torch",
+    "POT_BACKEND_DISABLE_JAX": "jax",
+    "POT_BACKEND_DISABLE_CUPY": "cupy",
+    "POT_BACKEND_DISABLE_TENSORFLOW": "tensorflow",
+}
+# the first EMDs may run on several joblib threads at once; one of them imports and
+# the others wait, rather than see a half-initialised ``ot`` or a half-restored
+# environment
+_OT_IMPORT_LOCK = threading.Lock()
+
+
+def import_ot() -> ModuleType:
+    """Import POT (``ot``) without the array backends skmil does not need.
+
+    POT decides at import time, from environment variables, which backends it loads,
+    and loads torch (seconds) whenever it is installed. skmil passes NumPy arrays only,
+    so when ``ot`` is not imported yet, the switches of the backends whose packages are
+    not imported yet either are set for the duration of this import alone and the
+    environment is restored afterwards: a user's own later ``import ot`` finds it
+    already imported (without those backends); a process that imported ``ot`` or the
+    backend package first keeps POT's full behaviour.
+    """
+    with _OT_IMPORT_LOCK:
+        if "ot" in sys.modules:
+            return sys.modules["ot"]
+        saved = {key: os.environ.get(key) for key in _POT_BACKEND_SWITCHES}
+        try:
+            for key, package in _POT_BACKEND_SWITCHES.items():
+                if package not in sys.modules and saved[key] is None:
+                    os.environ[key] = "1"
+            import ot
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        return ot
 
 
 def emd_solver():
@@ -28,10 +78,10 @@ def emd_solver():
     Uses POT's C solver directly when its private entry point exists, else the public
     ``ot.emd2`` with marginal checks off.
     """
+    ot = import_ot()
     try:
         from ot.lp.emd_wrap import emd_c
     except ImportError:  # pragma: no cover - depends on POT's private layout
-        import ot
 
         def solve(a, b, M):
             return float(ot.emd2(a, b, M, check_marginals=False))

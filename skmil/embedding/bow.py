@@ -248,6 +248,9 @@ class BagOfWords(BaseMILTransformer):
 class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
     """Bag-of-words MIL: a :class:`BagOfWords` embedding and a standard classifier.
 
+    The parameters from ``n_clusters`` to ``chunk_size`` are :class:`BagOfWords`'s
+    (``n_clusters`` also takes ``"cv"``).
+
     Parameters
     ----------
     n_clusters : int or "cv", default="cv"
@@ -263,7 +266,6 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
     random_state : int, RandomState instance or None, default=None
         Seeds the vocabulary, the inner folds and the default ``LinearSVC``.
     chunk_size : int, default=65536
-        The encoder's parameters: see :class:`BagOfWords`.
     C : float or "cv", default="cv"
         Regularisation of the default ``LinearSVC``. ``"cv"`` picks it in
         (0.1, 1, 10, 100, 1000) by the inner CV: l1 histograms have entries of order

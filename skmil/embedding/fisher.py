@@ -83,7 +83,7 @@ class FisherVectorEncoder(BaseMILTransformer):
         about this many instances, so the projected copy never holds more than one
         chunk. Without PCA the encoding is one pass over the instances that needs no
         copy and no chunks.
-    dtype : {"float32", "float64"}, default="float32"
+    dtype : {"float32", "float64"} or the numpy type, default="float32"
         Type of the output. The GMM, the responsibilities and the per-bag sums are
         float64 either way; ``"float32"`` only stores the normalised vectors at single
         precision, which halves the largest array of a miFV fit: ``K (2d + 1)``
@@ -120,7 +120,8 @@ class FisherVectorEncoder(BaseMILTransformer):
         "max_samples": MAX_SAMPLES,
         "random_state": ["random_state"],
         "chunk_size": CHUNK_SIZE,
-        "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64})],
+        "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64}),
+                  Options(np.dtype, {np.dtype(np.float32), np.dtype(np.float64)})],
     }
 
     def __init__(
@@ -231,6 +232,7 @@ class MiFV(EmbeddingClassifier):
     Bags are encoded by :class:`FisherVectorEncoder` (diagonal GMM, mean, variance and
     optionally weight gradients, power and L2 normalisation) and a linear classifier,
     by default ``LinearSVC(C=C)`` (the authors used LIBLINEAR), is trained on them.
+    The parameters from ``n_clusters`` to ``dtype`` are :class:`FisherVectorEncoder`'s.
 
     Parameters
     ----------
@@ -258,8 +260,6 @@ class MiFV(EmbeddingClassifier):
         authors used); ``"cv"``: chosen in (0.1, 1, 10, 100, 1000) by the inner CV.
     estimator : sklearn classifier or None, default=None
         ``None`` means ``LinearSVC(C=C)``.
-
-    The encoder parameters are :class:`FisherVectorEncoder`'s.
 
     Attributes
     ----------

@@ -9,14 +9,22 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from .._kernels.segments import segment_argmax, segment_max
-from .._kernels.set_kernel import check_kernel_name, instance_kernel, resolve_gamma
+from .._kernels.set_kernel import instance_kernel, resolve_gamma
+from .._warnings import warn_not_converged
 from ..bags import Bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
-from ._common import KernelExpansion, check_positive
+from ..utils._param_validation import Integral, Interval, Real, StrOptions
+from ._common import (
+    CLASS_WEIGHT_CONSTRAINT,
+    GAMMA_CONSTRAINT,
+    KernelExpansion,
+    encoded_class_weight,
+    user_instance_index,
+    user_positive_bag_order,
+)
 
 __all__ = ["MICA"]
 
-_MICA_KERNELS = ("linear", "rbf", "poly")
 
 
 class _MicaLP:
@@ -91,10 +99,10 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
     is a vertex of the simplex: the bag's highest-scoring instance. This holds for the
     kernel version too, because ``f`` is linear in the feature map, hence in ``v_i``.
     Starts from the bag means (``v_i`` uniform, as in the paper); stops when no
-    ``v_i`` changes or after ``max_iter`` LPs. Each step can only lower the objective,
-    so it converges. The 1-norm makes ``w`` sparse (feature selection, the paper's
-    motivation) and, with a kernel, ``u`` sparse: only basis points with ``u_j != 0``
-    are kept for prediction.
+    ``v_i`` changes or after ``max_iter`` LPs (with a ``ConvergenceWarning``). Each
+    step can only lower the objective, so it converges. The 1-norm makes ``w`` sparse
+    (feature selection, the paper's motivation) and, with a kernel, ``u`` sparse: only
+    basis points with ``u_j != 0`` are kept for prediction.
 
     Parameters
     ----------
@@ -112,15 +120,16 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
         Degree of the polynomial kernel.
     coef0 : float, default=0.0
         Independent term of the polynomial kernel.
-    class_weight : {"balanced"} or None, default="balanced"
+    class_weight : dict, "balanced" or None, default="balanced"
         ``"balanced"`` multiplies the slacks of negative instances by ``n / (2 L_neg)``
         and of positive bags by ``n / (2 B_pos)``, ``n = L_neg + B_pos``, so both
         classes weigh the same in total however many instances the negative bags hold
         (sMIL's class balancing); ``None`` is the paper's single ``C``. Unweighted, the
         negative instances far outnumber the positive bags, so the constant classifier
-        ``w = 0`` can be optimal at moderate ``C``.
+        ``w = 0`` can be optimal at moderate ``C``. A dict keyed by bag label multiplies
+        ``C`` per class.
     max_iter : int, default=20
-        Maximum number of LPs.
+        Maximum number of LPs; stopping there emits a ``ConvergenceWarning``.
     max_basis : int, default=2000
         Largest number of training instances ``N`` accepted with a nonlinear kernel.
         The kernel LP has ``2 N + 1 + B_pos + L_neg`` columns, ``L_neg + B_pos`` rows
@@ -178,12 +187,21 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
     True
     """
 
-    _contract_test_params = {"max_iter": 3}
+    _parameter_constraints: dict = {
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "kernel": [StrOptions({"linear", "rbf", "poly"})],
+        "gamma": GAMMA_CONSTRAINT,
+        "degree": [Interval(Integral, 1, None, closed="left")],
+        "coef0": [Interval(Real, None, None, closed="neither")],
+        "class_weight": CLASS_WEIGHT_CONSTRAINT,
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_basis": [Interval(Integral, 1, None, closed="left")],
+    }
 
     def __init__(
         self,
-        C: float = 1.0,
         *,
+        C: float = 1.0,
         kernel: str = "linear",
         gamma: Any = "scale",
         degree: int = 3,
@@ -202,17 +220,7 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
         self.max_basis = max_basis
 
     def _check_params(self, n_instances: int) -> None:
-        check_positive("C", self.C)
-        check_positive("max_iter", self.max_iter, integer=True)
-        check_kernel_name(self.kernel, _MICA_KERNELS)
-        check_positive("degree", self.degree, integer=True)
-        check_positive("max_basis", self.max_basis, integer=True)
-        if not isinstance(self.coef0, (int, float, np.number)) or isinstance(self.coef0, bool):
-            raise ValueError(f"coef0 must be a real number, got {self.coef0!r}.")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(
-                f"class_weight must be None or 'balanced', got {self.class_weight!r}."
-            )
+        # a rule on the data's size, checked before any work
         if self.kernel != "linear" and n_instances > self.max_basis:
             raise ValueError(
                 f"MICA with kernel={self.kernel!r} expands f over all {n_instances} training "
@@ -242,9 +250,12 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
             Fp = instance_kernel(X[pos_idx], X, *self._spec, sq_b=sq)
         L_n, B_p = Fn.shape[0], pos_bags.shape[0]
         Cn = Cp = float(self.C)
-        if self.class_weight == "balanced":
+        if isinstance(self.class_weight, str):  # "balanced"
             n = L_n + B_p
             Cn, Cp = self.C * n / (2.0 * L_n), self.C * n / (2.0 * B_p)
+        elif self.class_weight is not None:
+            w = encoded_class_weight(self.class_weight, self.classes_)
+            Cn, Cp = self.C * w.get(0, 1.0), self.C * w.get(1, 1.0)
         lp = _MicaLP(Fn, B_p, Cn, Cp)
         rep = np.add.reduceat(Fp, pos_off[:-1], axis=0) / np.diff(pos_off)[:, None]
         sel = np.full(B_p, -1, dtype=np.int64)
@@ -255,21 +266,28 @@ class MICA(InstancePredictionMixin, BaseMILClassifier):
             self.n_iter_ += 1
             self.objectives_.append(obj)
             new = segment_argmax(Fp @ w, pos_off)
-            if np.array_equal(new, sel) or self.n_iter_ >= self.max_iter:
+            if np.array_equal(new, sel):
+                break
+            if self.n_iter_ >= self.max_iter:
+                warn_not_converged(self, "max_iter", "the representatives still change")
                 break
             sel = new
             rep = Fp[sel]
         self.objectives_ = np.asarray(self.objectives_)
         self.intercept_ = b
-        self.witness_indices_ = np.where(sel >= 0, pos_idx[np.maximum(sel, 0)], -1)
+        order = self._train_order
+        wit = np.where(sel >= 0, pos_idx[np.maximum(sel, 0)], -1)
+        wit = user_instance_index(bags, order, wit)
+        self.witness_indices_ = wit[user_positive_bag_order(order, y)]
         if self.kernel == "linear":
             self.coef_ = w
         else:
             # HiGHS returns nonbasic columns exactly at their bound 0, so this test is
             # the 1-norm's sparsity, not a rounding threshold
-            self.support_ = np.flatnonzero(w != 0)
-            self.support_vectors_ = X[self.support_].copy()
-            self.dual_coef_ = w[self.support_]
+            support = np.flatnonzero(w != 0)
+            self.support_ = user_instance_index(bags, self._train_order, support)
+            self.support_vectors_ = X[support].copy()
+            self.dual_coef_ = w[support]
             self.model_ = KernelExpansion(self.support_vectors_, self.dual_coef_, b,
                                           *self._spec)
 

@@ -1,6 +1,6 @@
 """mi-SVM / MI-SVM fit time: precomputed instance kernel vs libsvm's kernel cache.
 
-The two paths of :class:`skmil.svm.miSVM` and :class:`skmil.svm.MISVM` solve the same
+The two paths of :class:`skmil.svm.InstanceMISVM` and :class:`skmil.svm.MISVM` solve the same
 problems (identical models, tested in ``tests/test_svm_mi_svm.py``); this script measures
 which is faster on the shipped data sets, to justify the ``max_precomputed`` threshold.
 Per data set: all bags, instances standardised, ``C=10``, RBF ``gamma="scale"``; the
@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 from _timing import add_tiny_flag, best_of, print_reproduce, ratio  # noqa: E402
 
 from skmil.datasets import load_dataset  # noqa: E402
-from skmil.svm import MISVM, miSVM  # noqa: E402
+from skmil.svm import MISVM, InstanceMISVM  # noqa: E402
 
 
 def _best(cls, bags, y, max_precomputed: int, repeats: int, max_iter: int) -> float:
@@ -58,7 +58,7 @@ def main(argv=None) -> None:
         if args.tiny:
             bags, y = bags[::3], np.asarray(y)[::3]
         n_inst = sum(len(b) for b in bags)
-        for cls in (MISVM, miSVM):
+        for cls in (MISVM, InstanceMISVM):
             points = n_inst + (len(bags) if cls is MISVM else 0)
             pre = _best(cls, bags, y, 10**9, args.repeats, max_iter)
             cache = _best(cls, bags, y, 0, args.repeats, max_iter)

@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 from _timing import add_tiny_flag, best_of, print_reproduce, ratio  # noqa: E402
 
 from skmil.datasets import make_mil_classification  # noqa: E402
-from skmil.svm import miSVM, set_kernel  # noqa: E402
+from skmil.svm import InstanceMISVM, set_kernel  # noqa: E402
 
 
 def _rss_mb():
@@ -74,7 +74,7 @@ def bench_misvm(n_bags=10_000, bag_size=10, d=50, max_iter=3, kernel="linear"):
     N = sum(len(b) for b in bags)
     rss0 = _rss_mb()
     solver = "liblinear" if kernel == "linear" else "libsvm"
-    dt, clf = best_of(lambda: miSVM(kernel=kernel, solver=solver, C=1.0, max_iter=max_iter,
+    dt, clf = best_of(lambda: InstanceMISVM(kernel=kernel, solver=solver, C=1.0, max_iter=max_iter,
                                     cache_size=500).fit(bags, y), repeats=1)
     # baseline: one SVM of the same kind on every instance, labelled by its bag
     X = np.vstack(bags)

@@ -49,7 +49,7 @@ from _timing import add_tiny_flag, best_of, print_reproduce, ratio  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
 from skmil.datasets import load_dataset  # noqa: E402
-from skmil.svm import MISVM, MIKernelSVM, miSVM, sMIL  # noqa: E402
+from skmil.svm import MISVM, InstanceMISVM, MIKernelSVM, SparseMIL  # noqa: E402
 
 # ruff: noqa: B023, E731
 
@@ -122,7 +122,7 @@ def main(argv=None):
     misvm = _load_misvm(args.misvm_path)
     warnings.filterwarnings("ignore")
     # warm the numba kernels (sMIL's SMO) so compile time is not counted
-    sMIL(threshold=0.0).fit([np.eye(3), -np.eye(3)], [1, 0])
+    SparseMIL(threshold=0.0).fit([np.eye(3), -np.eye(3)], [1, 0])
 
     print(f"{'data':9s} {'method':8s} {'skmil s':>8s} {'misvm s':>8s} {'ratio':>7s} "
           f"{'acc skmil':>9s} {'acc misvm':>9s} {'it skmil':>8s} {'acc b_misvm':>9s}")
@@ -140,12 +140,13 @@ def main(argv=None):
             if meth in ("MISVM", "MISVMbag"):
                 slack = "bag" if meth == "MISVMbag" else "instance"
                 ours = MISVM(kernel="rbf", gamma=g, C=C, max_iter=args.max_iter, threshold=0.0,
-                             negative_slack=slack, max_qp_points=20000)
+                             negative_slack=slack, max_qp_size=20000)
                 c_m = C * (n_neg_inst + n_pos_bags)
                 theirs = (lambda c_m=c_m: misvm.MISVM(kernel="rbf", gamma=g, C=c_m,
                                                       max_iters=args.max_iter, verbose=False))
             elif meth == "miSVM":
-                ours = miSVM(kernel="rbf", gamma=g, C=C, max_iter=args.max_iter, threshold=0.0)
+                ours = InstanceMISVM(kernel="rbf", gamma=g, C=C, max_iter=args.max_iter,
+                                     threshold=0.0)
                 c_m = C * n_inst
                 theirs = (lambda c_m=c_m: misvm.miSVM(kernel="rbf", gamma=g, C=c_m,
                                                       max_iters=args.max_iter, verbose=False))
@@ -155,7 +156,7 @@ def main(argv=None):
                 theirs = (lambda c_m=c_m: misvm.NSK(kernel="rbf_fs", gamma=g, C=c_m,
                                                     verbose=False))
             else:
-                ours = sMIL(kernel="rbf", gamma=g, C=C, pooling="mean", threshold=0.0)
+                ours = SparseMIL(kernel="rbf", gamma=g, C=C, pooling="mean", threshold=0.0)
                 c_m = C * (n_neg_inst + n_pos_bags) / 2.0
                 theirs = (lambda c_m=c_m: misvm.sMIL(kernel="rbf_av", gamma=g, C=c_m,
                                                      verbose=False))

@@ -29,7 +29,7 @@ def problem(mil_problem):
 def test_get_set_params_and_clone():
     pipe = make_pipeline(InstanceTransformer(), SIL(C=3.0))
     params = pipe.get_params()
-    assert params["sil__C"] == 3.0 and "instancetransformer__transformer" in params
+    assert params["sil__C"] == 3.0 and "instancetransformer__estimator" in params
     pipe.set_params(sil__pooling="mean")
     cloned = clone(pipe)
     assert cloned.get_params()["sil__pooling"] == "mean"

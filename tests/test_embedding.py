@@ -477,6 +477,19 @@ def test_one_composition_of_encoder_and_classifier():
         assert isinstance(made, enc_cls) and made.n_clusters == 3 and made.chunk_size == 7
 
 
+def test_a_classifier_must_take_its_encoders_parameters():
+    from skmil.embedding._codebook import EmbeddingClassifier, linear_svc
+
+    with pytest.raises(TypeError, match=r"missing \['power'\]"):
+        class Partial(EmbeddingClassifier):  # noqa: F841
+            _encoder = VLADEncoder
+            _default_estimator = linear_svc
+
+            def __init__(self, *, n_clusters=4, codebook="auto", normalize="l2",
+                         random_state=None, chunk_size=10, C=1.0, estimator=None):
+                pass
+
+
 def test_grid_search_over_flat_parameters(data):
     from sklearn.model_selection import GridSearchCV
 

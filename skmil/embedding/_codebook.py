@@ -190,8 +190,12 @@ class EmbeddingClassifier(BaseMILClassifier):
             return
         own = set(inspect.signature(cls.__init__).parameters) - {"self"}
         needed = set(encoder._parameter_constraints) | set(cls._classifier_constraints)
-        # a programming error in skmil itself, caught at import
-        assert own == needed, f"{cls.__name__} parameters differ from {sorted(needed)}"
+        if own != needed:  # a subclass that forgot (or added) a parameter, caught at import
+            raise TypeError(
+                f"{cls.__name__}.__init__ must take exactly the parameters of "
+                f"{encoder.__name__} and {sorted(cls._classifier_constraints)}: missing "
+                f"{sorted(needed - own)}, extra {sorted(own - needed)}."
+            )
         constraints = dict(encoder._parameter_constraints)
         if "n_clusters" in constraints:
             constraints["n_clusters"] = [*constraints["n_clusters"], StrOptions({"cv"})]

@@ -235,11 +235,3 @@ def search_refit(
             scores[g, k] = np.mean((dec > 0) == (y[te] == est.classes_[1]))
     return cv_results(candidates, scores), decisions
 
-
-# Transitional name, removed once every estimator uses search_refit.
-def inner_cv_decisions(estimator, bags, y, param, grid, *, n_splits=3, random_state=0):
-    splits = inner_cv_splits(bags, y, random_state, n_splits)
-    if splits is None:
-        return None
-    results, decisions = search_refit(estimator, bags, y, [{param: v} for v in grid], splits)
-    return decisions, results["mean_test_score"]

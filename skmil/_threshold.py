@@ -93,11 +93,3 @@ def cv_threshold(estimator: Any, bags: Any, y: np.ndarray) -> float:
     _, decisions = search_refit(base, bags, y, [{}], splits)
     return best_threshold(decisions[0], np.asarray(y) == 1, splits)
 
-
-# Transitional names, removed once every estimator uses cv_threshold/best_threshold.
-def accuracy_threshold(scores: np.ndarray, y: np.ndarray) -> float:
-    return best_threshold(scores, np.asarray(y) == 1)
-
-
-def check_threshold(threshold: Any) -> None:
-    return None

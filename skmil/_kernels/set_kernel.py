@@ -43,12 +43,6 @@ def resolve_gamma(gamma: Any, X: np.ndarray) -> float:
     return gamma
 
 
-def check_kernel_name(kernel: Any, allowed=_KERNELS) -> str:
-    if kernel not in allowed:
-        raise ValueError(f"kernel must be one of {allowed}, got {kernel!r}.")
-    return kernel
-
-
 def instance_kernel(
     A: np.ndarray,
     B: np.ndarray,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -174,17 +173,6 @@ def sample_weights_for(y_pm: np.ndarray, class_weight: Any) -> np.ndarray:
     for lab, v in class_weight.items():
         w[y_pm == lab] = v
     return w
-
-
-def check_positive(name: str, value: Any, *, integer: bool = False, allow_zero=False) -> None:
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    if ok:
-        ok = value >= 0 if allow_zero else value > 0
-    if not ok:
-        what = "integer" if integer else "number"
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a {what} {bound}, got {value!r}.")
 
 
 def libsvm_binary_fit(X, y_pm, *, kernel, C, gamma=0.0, degree=3, coef0=0.0,

@@ -24,7 +24,6 @@ from .fast_exp import rbf_from_inner
 
 __all__ = ["instance_kernel", "resolve_gamma", "set_kernel_gram", "set_kernel_diag"]
 
-_KERNELS = ("rbf", "linear", "poly", "sigmoid")
 _NORMALIZATIONS = ("none", "averaging", "featurespace")
 
 

@@ -85,10 +85,10 @@ def test_bag_of_words_kmeans_matches_loop(data, encoding, normalize):
                 ref[i] += q / q.sum()
             else:
                 ref[i, _ref_nearest(x, C)] += 1
-    if encoding == "soft":  # gamma 'median': 1 / (2 median squared nearest-centre distance)
+    if encoding == "soft":  # gamma 'median': 1 / median squared nearest-centre distance
         X = np.vstack(bags)
         nearest = [min(np.sum((x - c) ** 2) for c in C) for x in X]
-        assert enc.gamma_ == pytest.approx(0.5 / np.median(nearest), rel=1e-9)
+        assert enc.gamma_ == pytest.approx(1.0 / np.median(nearest), rel=1e-9)
     counts = ref.copy()
     sizes = np.array([len(b) for b in bags], dtype=float)[:, None]
     if encoding == "presence":

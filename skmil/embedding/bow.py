@@ -63,9 +63,9 @@ class BagOfWords(BaseMILTransformer):
     encoding : {"hard", "soft", "presence"}, default="hard"
     gamma : float, "median", "scale" or "auto", default="median"
         Kernel-codebook coefficient for ``encoding="soft"`` with k-means (unused
-        otherwise). ``"median"`` is ``1 / (2 m)``, ``m`` the median squared distance
-        from training instances to their nearest centre (a width of one median
-        distance); ``"scale"`` and ``"auto"`` are scikit-learn's,
+        otherwise). ``"median"`` is ``1 / m``, ``m`` the median squared distance from
+        training instances to their nearest centre (the median heuristic, as in
+        :class:`MILESEmbedding`); ``"scale"`` and ``"auto"`` are scikit-learn's,
         ``1 / (n_features * X.var())`` and ``1 / n_features``. The value used is
         ``gamma_``.
     normalize : {"l1", "hellinger", "tfidf"}, False or None, default="l1"
@@ -170,8 +170,9 @@ class BagOfWords(BaseMILTransformer):
             ]
         )
         med = float(np.median(d2))
-        # exp(-d2 / (2 m)): a kernel of width one median nearest-centre distance
-        return 0.5 / med if med > 0 else 0.5
+        # exp(-d2 / m): "median" means one over the median squared distance the kernel
+        # is applied to, in every skmil estimator that offers it
+        return 1.0 / med if med > 0 else 1.0
 
     # --- per-instance votes -------------------------------------------------------
     def _hard_labels(self, X: np.ndarray) -> np.ndarray:

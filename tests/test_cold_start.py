@@ -55,3 +55,47 @@ def test_import_ot_returns_an_already_imported_ot():
     out = _run("import ot, sys\nfrom skmil._kernels.emd import import_ot\n"
                "print(import_ot() is sys.modules['ot'])")
     assert out == "True"
+
+
+def test_threaded_graph_kernels_equal_serial(monkeypatch):
+    # the parallel variants are compiled only for large inputs with n_jobs > 1; forced
+    # here on a small one, they must give exactly the serial results
+    import numpy as np
+
+    from skmil import _numba
+    from skmil._kernels import graph
+    from skmil._parallel import numba_threads
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5))
+    offsets = np.array([0, 1, 7, 20, 20 + 13, 45, 60])
+    stats, src, dst, eo = graph.graph_structure(X, offsets, 0, 0.2)
+    g = (stats, offsets, src, dst, eo)
+    g2 = (stats[:20], offsets[:4], src[:eo[3]], dst[:eo[3]], eo[:4])
+    serial = [graph.clique_weights(X, offsets, 0, 0.2), graph.edge_kernel_sums(g, 0.5),
+              graph.edge_kernel_sums(g, 0.5, g2), graph.edge_kernel_sums(g, 0.5, diagonal=True)]
+    monkeypatch.setattr(_numba, "PARALLEL_MIN_WORK", 0)
+    with numba_threads(2) as n:
+        assert _numba.worth_threads(1.0) == (n > 1)
+        threaded = [graph.clique_weights(X, offsets, 0, 0.2), graph.edge_kernel_sums(g, 0.5),
+                    graph.edge_kernel_sums(g, 0.5, g2),
+                    graph.edge_kernel_sums(g, 0.5, diagonal=True)]
+    for a, b in zip(serial, threaded):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(serial[1], serial[1].T)
+
+
+def test_small_graph_fit_compiles_no_parallel_kernel():
+    code = """
+from skmil.datasets import make_mil_classification
+from skmil.graph import MIGraph, MIGraphExplicit
+from skmil._kernels import graph
+bags, y, _ = make_mil_classification(n_bags=20, n_features=5, random_state=0)
+for est in (MIGraph(), MIGraphExplicit(n_jobs=2)):
+    est.fit(bags, y).predict(bags)
+print(len(graph._clique_weights_parallel.signatures),
+      len(graph._edge_kernel_rows_parallel.signatures),
+      len(graph._clique_weights_serial.signatures),
+      len(graph._edge_kernel_rows_serial.signatures))
+"""
+    assert _run(code) == "0 0 1 1"

@@ -13,7 +13,8 @@ import math
 import numpy as np
 from numba import prange
 
-from .._numba import njit
+from .._numba import njit, worth_threads
+from .bagpairs import mirror_upper
 from .fast_exp import fexp
 
 __all__ = [
@@ -53,23 +54,46 @@ def bag_distance_matrix(X, start, stop, metric, gamma):
     return D
 
 
-@njit(parallel=True)
-def clique_weights(X, offsets, metric, gamma):
-    """mi-Graph instance weights ``1 / degree`` (self-loop included) per instance."""
-    n_bags = offsets.shape[0] - 1
+@njit
+def _clique_bag(X, s0, s1, metric, gamma, W):
+    n = s1 - s0
+    D = bag_distance_matrix(X, s0, s1, metric, gamma)
+    delta = D.sum() / (n * n)
+    for a in range(n):
+        deg = 1.0
+        for u in range(n):
+            if u != a and D[a, u] < delta:
+                deg += 1.0
+        W[s0 + a] = 1.0 / deg
+
+
+@njit
+def _clique_weights_serial(X, offsets, metric, gamma):
     W = np.empty(X.shape[0])
-    for i in prange(n_bags):
-        s0, s1 = offsets[i], offsets[i + 1]
-        n = s1 - s0
-        D = bag_distance_matrix(X, s0, s1, metric, gamma)
-        delta = D.sum() / (n * n)
-        for a in range(n):
-            deg = 1.0
-            for u in range(n):
-                if u != a and D[a, u] < delta:
-                    deg += 1.0
-            W[s0 + a] = 1.0 / deg
+    for i in range(offsets.shape[0] - 1):
+        _clique_bag(X, offsets[i], offsets[i + 1], metric, gamma, W)
     return W
+
+
+@njit(parallel=True)
+def _clique_weights_parallel(X, offsets, metric, gamma):
+    W = np.empty(X.shape[0])
+    for i in prange(offsets.shape[0] - 1):
+        _clique_bag(X, offsets[i], offsets[i + 1], metric, gamma, W)
+    return W
+
+
+def clique_weights(X, offsets, metric, gamma):
+    """mi-Graph instance weights ``1 / degree`` (self-loop included) per instance.
+
+    Bags run on numba's threads only when more than one is allowed (``numba_threads``)
+    and the graphs cost enough to pay for it (:func:`skmil._numba.worth_threads`): the
+    threaded variant takes seconds to compile, which a small fit would pay for nothing.
+    """
+    sizes = np.diff(offsets)
+    work = float(np.dot(sizes, sizes)) * X.shape[1]
+    kernel = _clique_weights_parallel if worth_threads(work) else _clique_weights_serial
+    return kernel(X, offsets, metric, float(gamma))
 
 
 @njit
@@ -178,36 +202,60 @@ def _edge_pair_sum(s0, s1, n, src, dst, e0, e1, t0, t1, m, src2, dst2, f0, f1, g
     return total
 
 
+@njit
+def _edge_kernel_row(i, S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2, gamma,
+                     mode, m_max, out):
+    # row i of the edge-kernel sums; mode 0: all pairs (i, j); 1: j >= i (same bags,
+    # mirrored by the caller); 2: only j == i, in out[i, 0]
+    e0, e1 = eo[i], eo[i + 1]
+    if e0 == e1:
+        return
+    a0, a1 = off[i], off[i + 1]
+    n = a1 - a0
+    Kn = np.empty((n, m_max))
+    KnT = np.empty((m_max, n))
+    T = np.empty((n, m_max))
+    TT = np.empty((m_max, n))
+    mb = off2.shape[0] - 1
+    for j in range(0 if mode == 0 else i, i + 1 if mode == 2 else mb):
+        f0, f1 = eo2[j], eo2[j + 1]
+        if f0 == f1:
+            continue
+        b0, b1 = off2[j], off2[j + 1]
+        out[i, 0 if mode == 2 else j] = _edge_pair_sum(
+            S0[a0:a1], S1[a0:a1], n, src, dst, e0, e1, T0[b0:b1], T1[b0:b1], b1 - b0,
+            src2, dst2, f0, f1, gamma, Kn, KnT, T, TT)
+
+
+@njit
+def _edge_kernel_rows_serial(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2,
+                             gamma, mode, m_max, out):
+    for i in range(off.shape[0] - 1):
+        _edge_kernel_row(i, S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2,
+                         gamma, mode, m_max, out)
+
+
 @njit(parallel=True)
+def _edge_kernel_rows_parallel(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2,
+                               gamma, mode, m_max, out):
+    for i in prange(off.shape[0] - 1):
+        _edge_kernel_row(i, S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2,
+                         gamma, mode, m_max, out)
+
+
 def _edge_kernel_rows(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2, gamma,
                       mode, out):
-    # mode 0: all pairs (i, j); 1: j >= i, mirrored (same bags); 2: only j == i, in out[i, 0]
-    nb, mb = off.shape[0] - 1, off2.shape[0] - 1
-    m_max = 1
-    for j in range(mb):
-        m_max = max(m_max, off2[j + 1] - off2[j])
-    for i in prange(nb):
-        e0, e1 = eo[i], eo[i + 1]
-        if e0 == e1:
-            continue
-        a0, a1 = off[i], off[i + 1]
-        n = a1 - a0
-        Kn = np.empty((n, m_max))
-        KnT = np.empty((m_max, n))
-        T = np.empty((n, m_max))
-        TT = np.empty((m_max, n))
-        for j in range(0 if mode == 0 else i, i + 1 if mode == 2 else mb):
-            f0, f1 = eo2[j], eo2[j + 1]
-            if f0 == f1:
-                continue
-            b0, b1 = off2[j], off2[j + 1]
-            out[i, 0 if mode == 2 else j] = _edge_pair_sum(
-                S0[a0:a1], S1[a0:a1], n, src, dst, e0, e1, T0[b0:b1], T1[b0:b1], b1 - b0,
-                src2, dst2, f0, f1, gamma, Kn, KnT, T, TT)
+    sizes, sizes2 = np.diff(off), np.diff(off2)
+    m_max = max(1, int(sizes2.max(initial=0)))
+    # the row pairs' cost is about sum_ij n_i n_j (the node kernels) plus the edge terms
+    work = float(sizes.sum()) * float(sizes2.sum()) + float(eo[-1]) * m_max
+    if mode == 2:
+        work /= max(1, sizes2.shape[0])
+    kernel = _edge_kernel_rows_parallel if worth_threads(work) else _edge_kernel_rows_serial
+    kernel(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2, gamma, mode, m_max, out)
     if mode == 1:
-        for i in range(nb):
-            for j in range(i):
-                out[i, j] = out[j, i]
+        # the upper triangle was computed; copy it down
+        mirror_upper(out)
 
 
 def edge_kernel_sums(graph, gamma, graph2=None, diagonal=False):
@@ -221,7 +269,8 @@ def edge_kernel_sums(graph, gamma, graph2=None, diagonal=False):
     and the sum over edge pairs becomes ``sum_{b -> v in E'_j} sum_a k_n(a, b) T[a, v]``
     with ``T = A_i K_n`` (``A_i`` bag i's adjacency). That costs
     ``O(n_i n_j + E_i n_j + E'_j n_i)`` per bag pair instead of ``O(E_i E'_j)``
-    (up to ``n^4``), with no edge features built. Rows run in parallel (numba).
+    (up to ``n^4``), with no edge features built. Rows run on numba's threads when
+    :func:`skmil._numba.worth_threads` says they pay.
     ``diagonal=True`` returns only each bag with itself (``graph2`` ignored).
     """
     S, off, src, dst, eo = graph

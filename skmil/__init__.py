@@ -12,7 +12,7 @@ is imported only by ``skmil.deep``.
 
 from .bags import Bags, check_bags, from_arrays, from_frame, to_arrays, to_frame
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "Bags",

@@ -93,9 +93,10 @@ from skmil._kernels import graph
 bags, y, _ = make_mil_classification(n_bags=20, n_features=5, random_state=0)
 for est in (MIGraph(), MIGraphExplicit(n_jobs=2)):
     est.fit(bags, y).predict(bags)
-print(len(graph._clique_weights_parallel.signatures),
+print(len(graph._bag_graphs_parallel.signatures),
       len(graph._edge_kernel_rows_parallel.signatures),
-      len(graph._clique_weights_serial.signatures),
-      len(graph._edge_kernel_rows_serial.signatures))
+      len(graph._bag_graphs.signatures),
+      len(graph._edge_kernel_rows_range.signatures))
 """
+    # one serial signature each, shared by both estimators and both graph passes
     assert _run(code) == "0 0 1 1"

@@ -55,78 +55,30 @@ def bag_distance_matrix(X, start, stop, metric, gamma):
 
 
 @njit
-def _clique_bag(X, s0, s1, metric, gamma, W):
-    n = s1 - s0
-    D = bag_distance_matrix(X, s0, s1, metric, gamma)
-    delta = D.sum() / (n * n)
-    for a in range(n):
-        deg = 1.0
-        for u in range(n):
-            if u != a and D[a, u] < delta:
-                deg += 1.0
-        W[s0 + a] = 1.0 / deg
-
-
-@njit
-def _clique_weights_serial(X, offsets, metric, gamma):
-    W = np.empty(X.shape[0])
-    for i in range(offsets.shape[0] - 1):
-        _clique_bag(X, offsets[i], offsets[i + 1], metric, gamma, W)
-    return W
-
-
-@njit(parallel=True)
-def _clique_weights_parallel(X, offsets, metric, gamma):
-    W = np.empty(X.shape[0])
-    for i in prange(offsets.shape[0] - 1):
-        _clique_bag(X, offsets[i], offsets[i + 1], metric, gamma, W)
-    return W
-
-
-def clique_weights(X, offsets, metric, gamma):
-    """mi-Graph instance weights ``1 / degree`` (self-loop included) per instance.
-
-    Bags run on numba's threads only when more than one is allowed (``numba_threads``)
-    and the graphs cost enough to pay for it (:func:`skmil._numba.worth_threads`): the
-    threaded variant takes seconds to compile, which a small fit would pay for nothing.
-    """
-    sizes = np.diff(offsets)
-    work = float(np.dot(sizes, sizes)) * X.shape[1]
-    kernel = _clique_weights_parallel if worth_threads(work) else _clique_weights_serial
-    return kernel(X, offsets, metric, float(gamma))
-
-
-@njit
-def _count_edges(X, offsets, metric, gamma):
-    n_bags = offsets.shape[0] - 1
-    counts = np.zeros(n_bags, dtype=np.int64)
-    for i in range(n_bags):
+def _bag_graphs(X, offsets, metric, gamma, b0, b1, fill, W, counts, edge_offsets, stats,
+                src, dst):
+    # Bags b0..b1-1. Always: the clique weights W (1 / degree, self-loop included) and
+    # the edge counts; with ``fill``: also the edges from edge_offsets[i] and the node
+    # statistics. One kernel for both passes and both estimators keeps the compilation
+    # a first fit pays to one function.
+    for i in range(b0, b1):
         s0, s1 = offsets[i], offsets[i + 1]
         n = s1 - s0
         D = bag_distance_matrix(X, s0, s1, metric, gamma)
         delta = D.sum() / (n * n)
         c = 0
         for a in range(n):
+            deg = 1.0
             for u in range(n):
                 if u != a and D[a, u] < delta:
+                    deg += 1.0
                     c += 1
+            W[s0 + a] = 1.0 / deg
         counts[i] = c
-    return counts
-
-
-@njit
-def _fill_graph(X, offsets, metric, gamma, edge_offsets, stats, src, dst):
-    n_bags = offsets.shape[0] - 1
-    for i in range(n_bags):
-        s0, s1 = offsets[i], offsets[i + 1]
-        n = s1 - s0
-        D = bag_distance_matrix(X, s0, s1, metric, gamma)
-        delta = D.sum() / (n * n)
-        n_edges = edge_offsets[i + 1] - edge_offsets[i]
-        if n_edges == 0:
+        if not fill or c == 0:
             continue
         # affinity of an edge: reciprocal distance, normalised over the bag
-        deg = np.zeros(n)
+        deg_e = np.zeros(n)
         wsum = np.zeros(n)
         total_w = 0.0
         e = edge_offsets[i]
@@ -134,15 +86,53 @@ def _fill_graph(X, offsets, metric, gamma, edge_offsets, stats, src, dst):
             for u in range(n):
                 if u != a and D[a, u] < delta:
                     w = 1.0 / (D[a, u] + 1e-12 * delta + 1e-300)
-                    deg[a] += 1.0
+                    deg_e[a] += 1.0
                     wsum[a] += w
                     total_w += w
                     src[e] = a
                     dst[e] = u
                     e += 1
         for a in range(n):
-            stats[s0 + a, 0] = deg[a] / n_edges
+            stats[s0 + a, 0] = deg_e[a] / c
             stats[s0 + a, 1] = wsum[a] / total_w
+
+
+@njit(parallel=True)
+def _bag_graphs_parallel(X, offsets, metric, gamma, fill, W, counts, edge_offsets, stats,
+                         src, dst):
+    for i in prange(offsets.shape[0] - 1):
+        _bag_graphs(X, offsets, metric, gamma, i, i + 1, fill, W, counts, edge_offsets,
+                    stats, src, dst)
+
+
+def _graphs(X, offsets, metric, gamma, fill=False, edge_offsets=None, stats=None, src=None,
+            dst=None):
+    """Run :func:`_bag_graphs` over all bags; returns ``(W, counts)``."""
+    n_bags = offsets.shape[0] - 1
+    W = np.empty(X.shape[0])
+    counts = np.zeros(n_bags, dtype=np.int64)
+    if not fill:
+        # unused by the counting pass; typed as in the filling pass (one signature)
+        edge_offsets = np.zeros(n_bags + 1, dtype=np.int64)
+        stats = np.zeros((0, 2))
+        src = dst = np.zeros(0, dtype=np.int64)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    sizes = np.diff(offsets)
+    # threads only where they pay (skmil._numba): the parallel variant takes seconds to
+    # compile, which a small fit would pay for nothing
+    if worth_threads(float(np.dot(sizes, sizes)) * X.shape[1]):
+        _bag_graphs_parallel(X, offsets, int(metric), float(gamma), fill, W, counts,
+                             edge_offsets, stats, src, dst)
+    else:
+        _bag_graphs(X, offsets, int(metric), float(gamma), 0, n_bags, fill, W, counts,
+                    edge_offsets, stats, src, dst)
+    return W, counts
+
+
+def clique_weights(X, offsets, metric, gamma):
+    """mi-Graph instance weights ``1 / degree`` (self-loop included) per instance."""
+    return _graphs(X, offsets, metric, gamma)[0]
 
 
 def graph_structure(X, offsets, metric, gamma):
@@ -155,14 +145,14 @@ def graph_structure(X, offsets, metric, gamma):
     ``e`` in ``edge_offsets[i]:edge_offsets[i + 1]`` (both directions kept, in row-major
     order of the adjacency matrix).
     """
-    counts = _count_edges(X, offsets, metric, gamma)
+    counts = _graphs(X, offsets, metric, gamma)[1]
     edge_offsets = np.zeros(counts.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=edge_offsets[1:])
     n_e = int(edge_offsets[-1])
     stats = np.zeros((X.shape[0], 2))
     src = np.zeros(n_e, dtype=np.int64)
     dst = np.zeros(n_e, dtype=np.int64)
-    _fill_graph(X, offsets, metric, gamma, edge_offsets, stats, src, dst)
+    _graphs(X, offsets, metric, gamma, True, edge_offsets, stats, src, dst)
     return stats, src, dst, edge_offsets
 
 
@@ -203,44 +193,37 @@ def _edge_pair_sum(s0, s1, n, src, dst, e0, e1, t0, t1, m, src2, dst2, f0, f1, g
 
 
 @njit
-def _edge_kernel_row(i, S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2, gamma,
-                     mode, m_max, out):
-    # row i of the edge-kernel sums; mode 0: all pairs (i, j); 1: j >= i (same bags,
-    # mirrored by the caller); 2: only j == i, in out[i, 0]
-    e0, e1 = eo[i], eo[i + 1]
-    if e0 == e1:
-        return
-    a0, a1 = off[i], off[i + 1]
-    n = a1 - a0
-    Kn = np.empty((n, m_max))
-    KnT = np.empty((m_max, n))
-    T = np.empty((n, m_max))
-    TT = np.empty((m_max, n))
+def _edge_kernel_rows_range(r0, r1, S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2,
+                            eo2, gamma, mode, m_max, out):
+    # rows r0..r1-1 of the edge-kernel sums; mode 0: all pairs (i, j); 1: j >= i (same
+    # bags, mirrored by the caller); 2: only j == i, in out[i, 0]
     mb = off2.shape[0] - 1
-    for j in range(0 if mode == 0 else i, i + 1 if mode == 2 else mb):
-        f0, f1 = eo2[j], eo2[j + 1]
-        if f0 == f1:
+    for i in range(r0, r1):
+        e0, e1 = eo[i], eo[i + 1]
+        if e0 == e1:
             continue
-        b0, b1 = off2[j], off2[j + 1]
-        out[i, 0 if mode == 2 else j] = _edge_pair_sum(
-            S0[a0:a1], S1[a0:a1], n, src, dst, e0, e1, T0[b0:b1], T1[b0:b1], b1 - b0,
-            src2, dst2, f0, f1, gamma, Kn, KnT, T, TT)
-
-
-@njit
-def _edge_kernel_rows_serial(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2,
-                             gamma, mode, m_max, out):
-    for i in range(off.shape[0] - 1):
-        _edge_kernel_row(i, S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2,
-                         gamma, mode, m_max, out)
+        a0, a1 = off[i], off[i + 1]
+        n = a1 - a0
+        Kn = np.empty((n, m_max))
+        KnT = np.empty((m_max, n))
+        T = np.empty((n, m_max))
+        TT = np.empty((m_max, n))
+        for j in range(0 if mode == 0 else i, i + 1 if mode == 2 else mb):
+            f0, f1 = eo2[j], eo2[j + 1]
+            if f0 == f1:
+                continue
+            b0, b1 = off2[j], off2[j + 1]
+            out[i, 0 if mode == 2 else j] = _edge_pair_sum(
+                S0[a0:a1], S1[a0:a1], n, src, dst, e0, e1, T0[b0:b1], T1[b0:b1], b1 - b0,
+                src2, dst2, f0, f1, gamma, Kn, KnT, T, TT)
 
 
 @njit(parallel=True)
 def _edge_kernel_rows_parallel(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2,
                                gamma, mode, m_max, out):
     for i in prange(off.shape[0] - 1):
-        _edge_kernel_row(i, S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2,
-                         gamma, mode, m_max, out)
+        _edge_kernel_rows_range(i, i + 1, S0, S1, off, src, dst, eo, T0, T1, off2, src2,
+                                dst2, eo2, gamma, mode, m_max, out)
 
 
 def _edge_kernel_rows(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2, gamma,
@@ -251,8 +234,12 @@ def _edge_kernel_rows(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2, 
     work = float(sizes.sum()) * float(sizes2.sum()) + float(eo[-1]) * m_max
     if mode == 2:
         work /= max(1, sizes2.shape[0])
-    kernel = _edge_kernel_rows_parallel if worth_threads(work) else _edge_kernel_rows_serial
-    kernel(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2, gamma, mode, m_max, out)
+    if worth_threads(work):
+        _edge_kernel_rows_parallel(S0, S1, off, src, dst, eo, T0, T1, off2, src2, dst2, eo2,
+                                   gamma, mode, m_max, out)
+    else:
+        _edge_kernel_rows_range(0, sizes.shape[0], S0, S1, off, src, dst, eo, T0, T1, off2,
+                                src2, dst2, eo2, gamma, mode, m_max, out)
     if mode == 1:
         # the upper triangle was computed; copy it down
         mirror_upper(out)
@@ -274,8 +261,10 @@ def edge_kernel_sums(graph, gamma, graph2=None, diagonal=False):
     ``diagonal=True`` returns only each bag with itself (``graph2`` ignored).
     """
     S, off, src, dst, eo = graph
-    S0 = np.ascontiguousarray(S[:, 0])
-    S1 = np.ascontiguousarray(S[:, 1])
+    S0 = np.ascontiguousarray(S[:, 0], dtype=np.float64)
+    S1 = np.ascontiguousarray(S[:, 1], dtype=np.float64)
+    # one compiled signature: int64 index arrays, whatever the caller's integer type
+    off, src, dst, eo = (np.ascontiguousarray(a, dtype=np.int64) for a in (off, src, dst, eo))
     if diagonal:
         out = np.zeros((off.shape[0] - 1, 1))
         _edge_kernel_rows(S0, S1, off, src, dst, eo, S0, S1, off, src, dst, eo,
@@ -283,8 +272,10 @@ def edge_kernel_sums(graph, gamma, graph2=None, diagonal=False):
         return out[:, 0]
     symmetric = graph2 is None
     S2, off2, src2, dst2, eo2 = graph if symmetric else graph2
+    off2, src2, dst2, eo2 = (np.ascontiguousarray(a, dtype=np.int64)
+                             for a in (off2, src2, dst2, eo2))
     out = np.zeros((off.shape[0] - 1, off2.shape[0] - 1))
-    _edge_kernel_rows(S0, S1, off, src, dst, eo, np.ascontiguousarray(S2[:, 0]),
-                      np.ascontiguousarray(S2[:, 1]), off2, src2, dst2, eo2, float(gamma),
-                      1 if symmetric else 0, out)
+    _edge_kernel_rows(S0, S1, off, src, dst, eo, np.ascontiguousarray(S2[:, 0], dtype=np.float64),
+                      np.ascontiguousarray(S2[:, 1], dtype=np.float64), off2, src2, dst2, eo2,
+                      float(gamma), 1 if symmetric else 0, out)
     return out

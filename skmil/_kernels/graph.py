@@ -41,9 +41,13 @@ def _dist(X, a, u, metric, gamma):
     return s
 
 
-@njit
+@njit(inline="always")
 def bag_distance_matrix(X, start, stop, metric, gamma):
-    """Distance matrix of the instances ``X[start:stop]`` under ``metric``."""
+    """Distance matrix of the instances ``X[start:stop]`` under ``metric``.
+
+    Inlined into its callers: a separate compiled function would add to the
+    compilation a first fit pays.
+    """
     n = stop - start
     D = np.zeros((n, n))
     for a in range(n):
@@ -65,7 +69,13 @@ def _bag_graphs(X, offsets, metric, gamma, b0, b1, fill, W, counts, edge_offsets
         s0, s1 = offsets[i], offsets[i + 1]
         n = s1 - s0
         D = bag_distance_matrix(X, s0, s1, metric, gamma)
-        delta = D.sum() / (n * n)
+        # D.sum() in its order (row-major, one accumulator), without compiling numba's
+        # generic array reduction
+        total = 0.0
+        for a in range(n):
+            for u in range(n):
+                total += D[a, u]
+        delta = total / (n * n)
         c = 0
         for a in range(n):
             deg = 1.0

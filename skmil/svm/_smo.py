@@ -61,12 +61,20 @@ def _select(K, G, a, y, C, diag, active, m):
 def _reconstruct(K, p, y, a, G, is_active):
     """Exact gradient of the shrunk variables, from the support vectors' rows."""
     n = a.shape[0]
-    sv = np.flatnonzero(a > 0)
+    # the support vectors in ascending order, as np.flatnonzero(a > 0) gives them; a
+    # loop compiles much faster than numba's array expression and flatnonzero
+    sv = np.empty(n, dtype=np.int64)
+    n_sv = 0
+    for j in range(n):
+        if a[j] > 0:
+            sv[n_sv] = j
+            n_sv += 1
     for t in range(n):
         if not is_active[t]:
             Kt = K[t]
             s = 0.0
-            for j in sv:
+            for q in range(n_sv):
+                j = sv[q]
                 s += Kt[j] * y[j] * a[j]
             G[t] = p[t] + y[t] * s
 
@@ -128,7 +136,9 @@ def _smo(K, p, y, C, eps, max_iter, shrinking):
     active = np.arange(n)
     is_active = np.ones(n, dtype=np.bool_)
     m = n
-    unshrunk = False
+    # False, but typed as a run-time bool: a literal False would make numba compile
+    # _shrink twice (for Literal[bool](False) and for bool)
+    unshrunk = m < 0
     period = min(n, 1000)
     counter = period + 1
     it = 0

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import inspect
 import pickle
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
@@ -471,7 +472,11 @@ def check_one_vs_rest(name: str, estimator: Any) -> None:
 
     bags, y, _ = make_mil_classification(n_bags=30, n_features=4, bag_size=4, random_state=3)
     y3 = np.where(y == 1, 2, np.arange(len(y)) % 2)
-    pred = OneVsRestClassifier(_fresh(estimator)).fit(bags, y3).predict(bags)
+    with warnings.catch_warnings():
+        # classes 0 and 1 are split at random, so "0 vs rest" may be unlearnable and a
+        # constant model, with its warning, is a correct answer
+        warnings.filterwarnings("ignore", message=".*scores every training bag the same")
+        pred = OneVsRestClassifier(_fresh(estimator)).fit(bags, y3).predict(bags)
     assert pred.shape == (len(bags),) and set(pred) <= {0, 1, 2}
 
 

@@ -430,3 +430,20 @@ def test_emdsvm_bad_signatures():
     state["fit"] = False
     with pytest.raises(ValueError, match="bag 0"):
         clf.predict(bags[:2])
+
+
+def test_emdsvm_kmeans_is_stable_under_rounding():
+    # unclustered bags: k-means has many local optima, so a seeding that depended on the
+    # bags' exact values (a content hash) jumped between them on a rounding change
+    rng = np.random.RandomState(0)
+    bags = [rng.rand(rng.randint(12, 30), 5) for _ in range(24)]
+    y = np.arange(24) % 2
+    for b, lab in zip(bags, y):
+        b[:3] += 0.6 * lab
+    clf = EMDSVM(signature="kmeans", n_clusters=4, random_state=0).fit(bags, y)
+    ref = clf.decision_function(bags)
+    scale = np.ptp(ref)
+    nudged = clf.decision_function([b * (1 + 1e-12) for b in bags])
+    assert np.max(np.abs(nudged - ref)) < 1e-8 * scale
+    rounded = clf.decision_function([b.astype(np.float32).astype(np.float64) for b in bags])
+    assert np.max(np.abs(rounded - ref)) < 1e-4 * scale

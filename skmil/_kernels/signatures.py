@@ -6,11 +6,14 @@ so sklearn's ``KMeans`` would spend far more time in per-call overhead than in
 arithmetic; one numba pass over all bags does k-means++ seeding and Lloyd iterations.
 
 Each bag is processed in a canonical (lexicographically sorted) instance order and
-draws its random numbers from a stream seeded by a hash of its content and the
-estimator's seed. The signature is therefore a function of the bag as a *set* and of
-the seed only: it does not depend on instance order, on the bag's position in the
-data set, or on which other bags are transformed with it (train and test bags get the
-same treatment).
+draws its random numbers from a stream seeded by the estimator's seed and the bag's
+size. The signature is therefore a function of the bag as a *set* and of the seed only:
+it does not depend on instance order, on the bag's position in the data set, or on which
+other bags are transformed with it (train and test bags get the same treatment). The
+stream is deliberately not seeded by the bag's values: a hash of them would send a bag
+changed by rounding (a float32 round trip, 1e-12) to another k-means local optimum,
+while a fixed stream picks the same seeding points unless a D^2-sampling draw falls
+within the rounding of a boundary.
 """
 
 from __future__ import annotations
@@ -56,16 +59,14 @@ def _sqd(X, a, C, c, d):
 
 
 @njit
-def kmeans_signatures(X, bits, offsets, order, k_max, seed, max_iter, centres, counts,
+def kmeans_signatures(X, offsets, order, k_max, seed, max_iter, centres, counts,
                       sig_offsets):
     """k-means (greedy k-means++ seeding, Lloyd) of every bag with more than ``k_max`` instances.
 
-    ``order`` lists instance rows bag by bag in canonical order; ``bits`` is
-    ``X + 0.0`` viewed as uint64 (for the content hash; adding 0 maps -0.0 to 0.0).
-    Bags with at most ``k_max`` instances are copied unchanged with count 1 per
-    instance. ``centres`` / ``counts`` are laid out by
-    ``sig_offsets`` (``min(n_i, k_max)`` rows per bag); clusters that end up empty keep
-    count 0 and are dropped by the caller.
+    ``order`` lists instance rows bag by bag in canonical order. Bags with at most
+    ``k_max`` instances are copied unchanged with count 1 per instance. ``centres`` /
+    ``counts`` are laid out by ``sig_offsets`` (``min(n_i, k_max)`` rows per bag);
+    clusters that end up empty keep count 0 and are dropped by the caller.
     """
     d = X.shape[1]
     state = np.zeros(1, dtype=np.uint64)
@@ -81,13 +82,8 @@ def kmeans_signatures(X, bits, offsets, order, k_max, seed, max_iter, centres, c
                 counts[s0 + a] = 1.0
             continue
         k = k_max
-        # bag content hash in canonical order, combined with the seed
-        h = _mix(np.uint64(seed) ^ _GOLDEN)
-        for a in range(n):
-            r = order[o0 + a]
-            for f in range(d):
-                h = _mix(h ^ bits[r, f])
-        state[0] = h
+        # a stream of the seed and the bag size only (see the module docstring)
+        state[0] = _mix(_mix(np.uint64(seed) ^ _GOLDEN) ^ np.uint64(n))
         pts = np.empty((n, d))
         for a in range(n):
             r = order[o0 + a]

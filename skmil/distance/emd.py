@@ -124,12 +124,11 @@ def _kmeans_bag_signatures(bags: Bags, k: int, seed: int) -> tuple[Bags, np.ndar
     """k-means signature of every bag: (centres as Bags, flat weights summing 1 per bag)."""
     X = bags.instances
     order = canonical_order(X, bags.offsets)
-    bits = (X + 0.0).view(np.uint64)
     m = np.minimum(bags.sizes, k)
     sig_offsets = np.concatenate([[0], np.cumsum(m)]).astype(np.int64)
     centres = np.empty((sig_offsets[-1], X.shape[1]))
     counts = np.empty(sig_offsets[-1])
-    kmeans_signatures(X, bits, bags.offsets, order, int(k), np.uint64(seed),
+    kmeans_signatures(X, bags.offsets, order, int(k), np.uint64(seed),
                       _KMEANS_MAX_ITER, centres, counts, sig_offsets)
     keep = counts > 0
     if not keep.all():  # fewer distinct instances than k in some bag

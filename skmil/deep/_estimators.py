@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib.util
+import inspect
 from typing import Any
 
 import numpy as np
@@ -226,6 +227,8 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         ``attention_dim`` for the attention heads, ``query_dim``, ``passing_v``,
         ``dropout_v`` for DSMIL).
     optimizer : {"adam", "sgd"}, default="adam"
+        Torch optimiser: Adam (with ``betas``) or SGD (with ``momentum`` and
+        ``nesterov``).
     lr : float, default=5e-4
         Initial learning rate.
     weight_decay : float, default=5e-3
@@ -243,6 +246,7 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     lr_decay : float, default=1e-4
         Decay of the ``"inverse_time"`` schedule, per optimisation step.
     max_epochs : int, default=100
+        Number of passes over the training bags (the most, with ``early_stopping``).
     batch_size : int, default=1
         Bags per optimisation step; bags of a batch are padded and masked.
     class_weight : None, "balanced" or dict, default=None
@@ -263,6 +267,7 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         ``max_epochs`` with the validation loss still improving emits a
         :class:`~sklearn.exceptions.ConvergenceWarning` naming ``max_epochs``.
     n_iter_no_change : int, default=10
+        Epochs without a lower validation loss after which ``early_stopping`` stops.
     n_init : int, default=1
         Number of networks trained from different initialisations (each its own seed
         from ``random_state``; the first is the one ``n_init=1`` trains). The one with
@@ -709,7 +714,6 @@ _MINN_DOC = """
     MINNs scripts, every training bag is trained on for the 50 epochs (no validation
     split unless ``early_stopping=True``) and the threshold is the probability 0.5
     (``threshold=0.0`` in log-odds).
-    All other parameters are those of :class:`DeepMILClassifier`.
 """
 
 
@@ -729,6 +733,16 @@ class InstanceMINet(DeepMILClassifier):
     three fits; ``n_init=1`` is the papers'
     setting (docs: deep MIL, "Restarts").
     {doc}
+    Parameters
+    ----------
+    pooling : {"max", "mean", "lse"}, default="max"
+        How the instance scores (mi-Net) or the embedding dimensions (MI-Net and its
+        variants) are pooled over a bag: ``"lse"`` is ``(1/r) log mean exp(r x)``.
+    lse_r : float, default=1.0
+        Sharpness ``r`` of the ``"lse"`` pooling: large ``r`` approaches ``max``, small
+        ``r`` approaches ``mean``.
+    {parameters}
+
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
@@ -761,6 +775,16 @@ class MINet(DeepMILClassifier):
     the mean of the instance logits w^T h_k + b, which ``decision_function_instances``
     returns (bag rule ``"mean"``).
     {doc}
+    Parameters
+    ----------
+    pooling : {"max", "mean", "lse"}, default="max"
+        How the instance scores (mi-Net) or the embedding dimensions (MI-Net and its
+        variants) are pooled over a bag: ``"lse"`` is ``(1/r) log mean exp(r x)``.
+    lse_r : float, default=1.0
+        Sharpness ``r`` of the ``"lse"`` pooling: large ``r`` approaches ``max``, small
+        ``r`` approaches ``mean``.
+    {parameters}
+
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
@@ -791,6 +815,16 @@ class MINetDS(DeepMILClassifier):
     (``predict_head_outputs(X)["layer_proba"]`` has each). No witness score: the mean
     of the layers' probabilities is no weighted mean of per-instance scores.
     {doc}
+    Parameters
+    ----------
+    pooling : {"max", "mean", "lse"}, default="max"
+        How the instance scores (mi-Net) or the embedding dimensions (MI-Net and its
+        variants) are pooled over a bag: ``"lse"`` is ``(1/r) log mean exp(r x)``.
+    lse_r : float, default=1.0
+        Sharpness ``r`` of the ``"lse"`` pooling: large ``r`` approaches ``max``, small
+        ``r`` approaches ``mean``.
+    {parameters}
+
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
@@ -822,6 +856,16 @@ class MINetRC(DeepMILClassifier):
     ``pooling="mean"``: the instance logits w^T sum_l h_k^(l) + c, whose mean is the bag
     logit (bag rule ``"mean"``).
     {doc}
+    Parameters
+    ----------
+    pooling : {"max", "mean", "lse"}, default="max"
+        How the instance scores (mi-Net) or the embedding dimensions (MI-Net and its
+        variants) are pooled over a bag: ``"lse"`` is ``(1/r) log mean exp(r x)``.
+    lse_r : float, default=1.0
+        Sharpness ``r`` of the ``"lse"`` pooling: large ``r`` approaches ``max``, small
+        ``r`` approaches ``mean``.
+    {parameters}
+
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
@@ -854,7 +898,6 @@ _ILSE_DOC = """
     attention-weighted mean of the instance logits w_c^T h_k + b:
     ``decision_function_instances`` returns these witness scores (bag rule
     ``"convex"``) and ``attention_weights`` the a_k (relevance, not a witness score).
-    All other parameters are those of :class:`DeepMILClassifier`.
 """
 
 
@@ -864,6 +907,12 @@ class AttentionMIL(DeepMILClassifier):
     a_k = softmax_k(w^T tanh(V h_k)); z = sum_k a_k h_k; bag probability
     sigmoid(w_c^T z + b).
     {doc}
+    Parameters
+    ----------
+    attention_dim : int, default=64
+        Width L of the attention network (the rows of ``V``).
+    {parameters}
+
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
@@ -893,6 +942,12 @@ class GatedAttentionMIL(DeepMILClassifier):
     a_k = softmax_k(w^T (tanh(V h_k) * sigmoid(U h_k))); z = sum_k a_k h_k; bag
     probability sigmoid(w_c^T z + b).
     {doc}
+    Parameters
+    ----------
+    attention_dim : int, default=64
+        Width L of the attention network (the rows of ``V`` and ``U``).
+    {parameters}
+
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
@@ -944,8 +999,18 @@ class DSMIL(DeepMILClassifier):
     (fc-256/128/64, ReLU, dropout 0.5). Without one (``hidden_layer_sizes=()``, the
     code's setting on MUSK/Corel, where ``dropout=0.0``), the max stream is a linear
     instance classifier on the raw features (the comparison is in docs: deep MIL,
-    "DSMIL's encoder"). All other parameters are those of
-    :class:`DeepMILClassifier`.
+    "DSMIL's encoder").
+
+    Parameters
+    ----------
+    query_dim : int, default=128
+        Width of the query network ``q_k``.
+    passing_v : bool, default=False
+        Pass the instance embeddings through a learned fc -> ReLU layer (``v_k``)
+        before the attention-weighted sum; ``False`` uses them as they are.
+    dropout_v : float, default=0.0
+        Dropout rate before that layer; used only with ``passing_v=True``.
+    {parameters}
 
     Examples
     --------
@@ -970,7 +1035,56 @@ class DSMIL(DeepMILClassifier):
         _store(self, locals())
 
 
-for _cls in (InstanceMINet, MINet, MINetDS, MINetRC):
-    _cls.__doc__ = _cls.__doc__.replace("{doc}", _MINN_DOC)
-for _cls in (AttentionMIL, GatedAttentionMIL):
-    _cls.__doc__ = _cls.__doc__.replace("{doc}", _ILSE_DOC)
+def _parameter_entries(doc: str) -> dict[str, list[str]]:
+    """The entries of a class docstring's Parameters section, name -> lines."""
+    lines = doc.splitlines()
+    start = lines.index("    Parameters") + 2  # skip the header and its underline
+    entries: dict[str, list[str]] = {}
+    for line in lines[start:]:
+        if not line.strip():
+            break  # a blank line ends the section
+        if not line.startswith("     "):  # four spaces: a new "name : type" line
+            entries[line.split(" : ")[0].strip()] = [line]
+        else:
+            entries[next(reversed(entries))].append(line)
+    return entries
+
+
+def _format_default(value: Any) -> str:
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def _shared_parameters(cls: type) -> str:
+    """The Parameters entries ``cls`` shares with :class:`DeepMILClassifier`.
+
+    The named heads take most of :class:`DeepMILClassifier`'s parameters with their
+    papers' defaults. Their docstrings take those entries from
+    :class:`DeepMILClassifier`'s, so each parameter is described in one place; the
+    default on each ``name : type, default=...`` line is the head's own, read from its
+    signature, in the signature's order.
+    """
+    base = _parameter_entries(DeepMILClassifier.__doc__)
+    base_defaults = inspect.signature(DeepMILClassifier.__init__).parameters
+    own = _parameter_entries(cls.__doc__)
+    out = []
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name == "self" or name in own:
+            continue
+        entry = list(base[name])
+        if param.default != base_defaults[name].default:
+            head, sep, _ = entry[0].rpartition("default=")
+            if not sep:
+                raise RuntimeError(f"{name!r} has no default in DeepMILClassifier's docstring")
+            entry[0] = head + sep + _format_default(param.default)
+        out.extend(entry)
+    return "\n".join(out).lstrip()
+
+
+if DeepMILClassifier.__doc__ is not None:  # ``python -OO`` strips docstrings
+    for _cls in (InstanceMINet, MINet, MINetDS, MINetRC):
+        _cls.__doc__ = _cls.__doc__.replace("{doc}", _MINN_DOC)
+    for _cls in (AttentionMIL, GatedAttentionMIL):
+        _cls.__doc__ = _cls.__doc__.replace("{doc}", _ILSE_DOC)
+    for _cls in (InstanceMINet, MINet, MINetDS, MINetRC, AttentionMIL, GatedAttentionMIL,
+                 DSMIL):
+        _cls.__doc__ = _cls.__doc__.replace("{parameters}", _shared_parameters(_cls))

@@ -78,6 +78,7 @@ def make_check_data(n_bags: int = 30, random_state: int = 0):
     Returns
     -------
     bags : list of ndarray of shape (5, 4)
+        The bags, 4 features and 5 instances each.
     y : ndarray of shape (n_bags,)
         0/1 bag labels.
     instance_labels : list of ndarray
@@ -564,6 +565,7 @@ def yield_checks(estimator: Any) -> Iterator[Callable[[Any], None]]:
     Parameters
     ----------
     estimator : estimator instance
+        The estimator to check; classifiers and transformers get different checks.
 
     Yields
     ------
@@ -574,6 +576,28 @@ def yield_checks(estimator: Any) -> Iterator[Callable[[Any], None]]:
     checks = _COMMON + (_CLASSIFIER if is_classifier(estimator) else _TRANSFORMER)
     for check in checks:
         yield partial(check, name)
+
+
+# Every check takes the same two arguments; their description is written once here and
+# added to each check's docstring at import, so the API pages document both.
+_CHECK_PARAMETERS = """
+
+    Parameters
+    ----------
+    name : str
+        The estimator's name, used in the failure messages.
+    estimator : estimator instance
+        The estimator to check, configured as it should be tested; the check fits
+        clones of it and leaves it unchanged.
+
+    Raises
+    ------
+    AssertionError
+        When the estimator breaks this part of the contract; the message names it.
+"""
+if make_check_data.__doc__ is not None:  # ``python -OO`` strips docstrings
+    for _check in {*_COMMON, *_CLASSIFIER, *_TRANSFORMER}:
+        _check.__doc__ = _check.__doc__.rstrip() + _CHECK_PARAMETERS
 
 
 def _check_id(obj: Any) -> str:

@@ -153,6 +153,17 @@ class Bags(Sequence):
         """Return the bags at ``indices`` (ints or a boolean mask) as a new ``Bags``.
 
         The instances are copied in one vectorised gather; no Python loop over bags.
+
+        Parameters
+        ----------
+        indices : array-like of int or of bool
+            Positions of the bags to take, in the order given, or a mask of length
+            ``n_bags``.
+
+        Returns
+        -------
+        Bags
+            The selected bags, with their own copy of the instances.
         """
         idx = self._bag_positions(indices)
         rows = instance_indices(self.offsets, idx)
@@ -170,9 +181,9 @@ class Bags(Sequence):
 
         Parameters
         ----------
-        rows, cols : array-like of int or boolean mask
+        rows, cols : array-like of int or of bool
             Bags whose instances become the rows, and bags whose instances' columns are
-            kept (in that order).
+            kept (in that order); positions or masks of length ``n_bags``.
 
         Returns
         -------
@@ -205,7 +216,18 @@ class Bags(Sequence):
         return Bags(K, self._offsets_of(r))
 
     def with_instances(self, instances: np.ndarray) -> Bags:
-        """Return bags with the same structure and new instance rows (e.g. transformed)."""
+        """Return bags with the same structure and new instance rows (e.g. transformed).
+
+        Parameters
+        ----------
+        instances : ndarray of shape (n_instances, n_new_features)
+            One row per instance, in the order of these bags' instances.
+
+        Returns
+        -------
+        Bags
+            The new rows (as float64) split by these bags' offsets.
+        """
         instances = np.asarray(instances)
         if instances.ndim != 2 or instances.shape[0] != self.n_instances:
             raise ValueError(
@@ -215,11 +237,28 @@ class Bags(Sequence):
         return Bags(np.ascontiguousarray(instances, dtype=np.float64), self.offsets)
 
     def split(self, values: np.ndarray) -> list[np.ndarray]:
-        """Split a per-instance array into one array per bag (views, no copy)."""
+        """Split a per-instance array into one array per bag (views, no copy).
+
+        Parameters
+        ----------
+        values : ndarray of shape (n_instances, ...)
+            One entry per instance, in the order of these bags' instances.
+
+        Returns
+        -------
+        list of ndarray
+            ``n_bags`` views of ``values``, the rows of each bag.
+        """
         return split_instances(values, self.offsets)
 
     def to_list(self) -> list[np.ndarray]:
-        """Return the bags as a list of independent 2-D arrays (copies)."""
+        """Return the bags as a list of independent 2-D arrays (copies).
+
+        Returns
+        -------
+        list of ndarray
+            One ``(n_instances_i, n_features)`` array per bag.
+        """
         return [bag.copy() for bag in self]
 
 
@@ -243,6 +282,17 @@ def check_square_kernel_bags(bags: Bags) -> None:
     The ``kernel="precomputed"`` estimators take, at ``fit``, bags whose instances are
     rows of the ``N x N`` instance kernel of the training instances (column ``j`` is the
     kernel value with training instance ``j``, in bag order).
+
+    Parameters
+    ----------
+    bags : Bags
+        The training bags of a ``kernel="precomputed"`` estimator.
+
+    Raises
+    ------
+    ValueError
+        When the bags do not hold one column per instance; the message says how to
+        build and split such bags.
     """
     if bags.n_features != bags.n_instances:
         raise ValueError(
@@ -257,7 +307,20 @@ def check_square_kernel_bags(bags: Bags) -> None:
 
 
 def split_instances(values: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
-    """Split per-instance ``values`` (first axis = instances) into per-bag views."""
+    """Split per-instance ``values`` (first axis = instances) into per-bag views.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_instances, ...)
+        One entry per instance, bag after bag.
+    offsets : ndarray of shape (n_bags + 1,)
+        Start of each bag's rows in ``values``, then ``n_instances``.
+
+    Returns
+    -------
+    list of ndarray
+        ``n_bags`` views of ``values``.
+    """
     return [values[offsets[i] : offsets[i + 1]] for i in range(offsets.shape[0] - 1)]
 
 
@@ -487,7 +550,22 @@ def _check_finite(bags: Bags, allow_nan: bool | str) -> None:
 def check_bag_labels(y: Any, n_bags: int) -> np.ndarray:
     """Validate bag labels: one per bag, 1-D, no missing values.
 
-    Returns ``y`` as a 1-D ndarray (not yet encoded).
+    Parameters
+    ----------
+    y : array-like of shape (n_bags,)
+        The bag labels; a single column ``(n_bags, 1)`` is accepted.
+    n_bags : int
+        The number of bags the labels belong to.
+
+    Returns
+    -------
+    ndarray of shape (n_bags,)
+        ``y`` as a 1-D array, not yet encoded.
+
+    Raises
+    ------
+    ValueError
+        When ``y`` is missing, has the wrong shape or length, or holds missing values.
     """
     if y is None:
         raise ValueError(
@@ -658,6 +736,7 @@ def from_arrays(
     Returns
     -------
     bags : Bags
+        The bags, in order of first appearance of their ids.
     y_bags : ndarray of shape (n_bags,)
         Only when ``y`` is given.
     ids : ndarray of shape (n_bags,)
@@ -773,6 +852,7 @@ def from_frame(
     Returns
     -------
     bags : Bags
+        The bags, in order of first appearance of their ids.
     y : ndarray of shape (n_bags,)
         Only when ``label`` is given.
     ids : ndarray of shape (n_bags,)
@@ -826,6 +906,18 @@ def from_frame(
 def to_arrays(bags: Any) -> tuple[np.ndarray, np.ndarray]:
     """Flatten bags to ``(X_flat, bag_ids)``, the inverse of :func:`from_arrays`.
 
+    Parameters
+    ----------
+    bags : sequence of 2-D arrays or Bags
+        The bags to flatten.
+
+    Returns
+    -------
+    X_flat : ndarray of shape (n_instances, n_features)
+        Every instance, bag after bag (a copy).
+    bag_ids : ndarray of shape (n_instances,)
+        The position of each instance's bag, ``0 .. n_bags - 1``.
+
     Examples
     --------
     >>> import numpy as np
@@ -852,6 +944,7 @@ def to_frame(
     Parameters
     ----------
     bags : sequence of 2-D arrays or Bags
+        The bags to write, one row per instance.
     y : array-like of shape (n_bags,), optional
         Bag labels (or predictions), repeated on every row of the bag.
     ids : array-like of shape (n_bags,), optional
@@ -939,7 +1032,7 @@ def from_tslearn(X: Any, *, allow_nan: bool = False) -> Bags:
 
     See Also
     --------
-    from_aeon : collections with channels before time points.
+    from_aeon : Collections with channels before time points.
 
     Examples
     --------
@@ -1007,7 +1100,7 @@ def from_aeon(X: Any, *, allow_nan: bool = False) -> Bags:
 
     See Also
     --------
-    from_tslearn : collections with time points before channels.
+    from_tslearn : Collections with time points before channels.
 
     Examples
     --------
@@ -1122,7 +1215,20 @@ class KernelBags(Bags):
         return (self.n_bags, self.n_bags)
 
     def take_pairwise(self, rows, cols) -> Bags:
-        """As :meth:`Bags.take_pairwise`; a ``KernelBags`` when ``rows`` equals ``cols``."""
+        """As :meth:`Bags.take_pairwise`; a ``KernelBags`` when ``rows`` equals ``cols``.
+
+        Parameters
+        ----------
+        rows, cols : array-like of int or of bool
+            Bags whose instances become the rows, and bags whose instances' columns are
+            kept (in that order); positions or masks of length ``n_bags``.
+
+        Returns
+        -------
+        KernelBags or Bags
+            A square ``KernelBags`` when ``rows`` and ``cols`` select the same bags,
+            else ``Bags`` with one column per instance of the ``cols`` bags.
+        """
         out = super().take_pairwise(rows, cols)
         r, c = self._bag_positions(rows), self._bag_positions(cols)
         if np.array_equal(r, c):

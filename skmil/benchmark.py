@@ -48,19 +48,19 @@ DATASET_ORDER = ("musk1", "musk2", "fox", "tiger", "elephant")
 class BenchmarkSpec:
     """How the harness runs one estimator.
 
-    Attributes
+    Parameters
     ----------
-    params : dict
+    params : dict, default={}
         Fixed hyperparameters used for the table (empty: the estimator's defaults).
-    published : str or None
+    published : str or None, default=None
         The method's name in the published-accuracy table, if it has one.
-    quick : bool
+    quick : bool, default=False
         Included in ``--quick`` runs (fast estimators only).
-    grid : dict
+    grid : dict, default={}
         Inner-CV grid for ``--tune`` (parameter names of the estimator itself).
-    note : str
+    note : str, default="defaults"
         Why these hyperparameters.
-    default_run : bool
+    default_run : bool, default=True
         Part of a run that names no estimators (False for aliases and generic wrappers).
     """
 
@@ -122,7 +122,14 @@ def _spec(name: str) -> BenchmarkSpec:
 
 
 def published_accuracy() -> dict[tuple[str, str], tuple[float, float | None]]:
-    """The literature's 10-fold CV accuracies: ``{(method, dataset): (mean, std or None)}``."""
+    """The literature's 10-fold CV accuracies: ``{(method, dataset): (mean, std or None)}``.
+
+    Returns
+    -------
+    dict
+        ``(method, dataset) -> (mean, std)``, accuracies as fractions; ``std`` is
+        ``None`` where the source gives none.
+    """
     ref = resources.files("skmil.datasets") / "data" / "published_accuracy.csv"
     out = {}
     with ref.open("r") as fh:
@@ -488,9 +495,21 @@ def summarize(
 ) -> dict[tuple[str, str], dict[str, float]]:
     """Per (estimator, data set): accuracy mean and std over repetitions, AUC, times.
 
-    ``time_repeat`` takes the fit and predict times from that repetition's folds only
-    (for a CSV whose later repetitions ran on another machine); by default, or for a
-    cell without that repetition, every fold's.
+    Parameters
+    ----------
+    rows : list of dict
+        Fold rows, as returned by :func:`run_benchmark` or read from its CSV.
+    time_repeat : str, optional
+        Take the fit and predict times from the folds of this repetition only (for a
+        CSV whose repetitions were timed on different hardware); by default, or for a
+        cell without that repetition, every fold's.
+
+    Returns
+    -------
+    dict
+        ``(estimator, dataset) ->`` a dict of ``accuracy_mean``, ``accuracy_std``,
+        ``auc_mean``, ``fit_time``, ``predict_time`` (seconds per fold), ``n_folds``
+        and ``n_repeats``.
     """
     cells: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
@@ -552,8 +571,21 @@ def markdown_table(
 ) -> str:
     """Markdown table: accuracy mean ± std per estimator x data set, published value and diff.
 
-    A cell with fewer repetitions than the table's maximum is marked ``[kx]``;
-    ``time_repeat`` as in :func:`summarize`.
+    A cell with fewer repetitions than the table's maximum is marked ``[kx]``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Fold rows, as returned by :func:`run_benchmark` or read from its CSV.
+    datasets : sequence of str, default=DATASET_ORDER
+        The data sets to show, in this order; those without rows are left out.
+    time_repeat : str, optional
+        As in :func:`summarize`.
+
+    Returns
+    -------
+    str
+        The table, one estimator per line.
     """
     header, body = _table_cells(rows, datasets, time_repeat)
     lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
@@ -564,7 +596,22 @@ def markdown_table(
 def rst_table(
     rows: list[dict], datasets: Sequence[str] = DATASET_ORDER, time_repeat: str | None = None
 ) -> str:
-    """The same table as :func:`markdown_table`, as a reStructuredText list-table."""
+    """The same table as :func:`markdown_table`, as a reStructuredText list-table.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Fold rows, as returned by :func:`run_benchmark` or read from its CSV.
+    datasets : sequence of str, default=DATASET_ORDER
+        The data sets to show, in this order; those without rows are left out.
+    time_repeat : str, optional
+        As in :func:`summarize`.
+
+    Returns
+    -------
+    str
+        The ``list-table`` directive and its rows.
+    """
     header, body = _table_cells(rows, datasets, time_repeat)
     out = [".. list-table::", "   :header-rows: 1", ""]
     for r in [header] + body:
@@ -656,6 +703,33 @@ def run_digits_benchmark(
     hyperparameters of record as in :func:`run_benchmark`; rows record them in their
     ``params`` column (a file written before that column existed is read as defaults,
     and rewritten with the column before new rows are added).
+
+    Parameters
+    ----------
+    estimators : sequence of str
+        Registered estimator names or aliases.
+    n_train : sequence of int, default=(50, 100, 300)
+        Numbers of training bags; one cell per value and bag size.
+    bag_sizes : sequence of int, default=(10, 50, 100)
+        Mean bag sizes.
+    n_test : int, default=1000
+        Number of test bags of each cell.
+    n_repeats : int, default=5
+        Repetitions of each cell, each with its own seed.
+    out_dir : str, default="benchmark_results"
+        Where ``digits_results.csv`` and ``digits.md`` go; rows already in the CSV are
+        reused.
+    progress : bool, default=True
+        Show a progress bar.
+    n_jobs : int or None, default=-1
+        Runs in parallel (joblib processes), one per estimator, cell and repetition.
+    params : dict, optional
+        Hyperparameters that replace those of record for every requested estimator.
+
+    Returns
+    -------
+    list of dict
+        One row per estimator, cell and repetition, as in the CSV.
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -814,7 +888,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``skmil benchmark`` entry point."""
+    """``skmil benchmark`` entry point.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command-line arguments after ``skmil benchmark``; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status, 0 on success.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -29,7 +29,29 @@ __all__ = ["FoldResult", "EvaluationResult", "evaluate", "repeated_folds", "with
 
 @dataclass(frozen=True)
 class FoldResult:
-    """Scores and timings of one train/test split."""
+    """Scores and timings of one train/test split.
+
+    Parameters
+    ----------
+    repeat : int
+        The repetition of the cross-validation, from 0.
+    fold : int
+        The fold within the repetition, from 0.
+    seed : int
+        The seed that shuffled this repetition's folds.
+    accuracy : float
+        Bag accuracy on the test bags.
+    auc : float
+        Bag ROC AUC on the test bags (NaN when it is undefined).
+    fit_time : float
+        Seconds to fit on the training bags.
+    predict_time : float
+        Seconds to score the test bags.
+    n_train : int
+        Number of training bags.
+    n_test : int
+        Number of test bags.
+    """
 
     repeat: int
     fold: int
@@ -49,6 +71,11 @@ class EvaluationResult:
     ``accuracy_mean`` / ``auc_mean`` average over every fold; ``accuracy_std`` is the
     standard deviation of the per-repetition accuracies (each repetition pooling its
     k folds), which is what MIL papers report as "±".
+
+    Parameters
+    ----------
+    folds : list of FoldResult, default=[]
+        One result per train/test split.
     """
 
     folds: list[FoldResult] = field(default_factory=list)
@@ -64,26 +91,37 @@ class EvaluationResult:
 
     @property
     def accuracy_mean(self) -> float:
+        """Mean bag accuracy of the repetitions (each weighting its folds by test size)."""
         return float(np.mean(self._per_repeat("accuracy")))
 
     @property
     def accuracy_std(self) -> float:
+        """Standard deviation of the repetitions' accuracies."""
         return float(np.std(self._per_repeat("accuracy")))
 
     @property
     def auc_mean(self) -> float:
+        """Mean bag ROC AUC over every fold, ignoring folds where it is undefined."""
         return float(np.nanmean([f.auc for f in self.folds]))
 
     @property
     def auc_std(self) -> float:
+        """Standard deviation of the repetitions' AUCs, ignoring undefined ones."""
         return float(np.nanstd(self._per_repeat("auc")))
 
     @property
     def fit_time_mean(self) -> float:
+        """Mean fit time per fold, in seconds."""
         return float(np.mean([f.fit_time for f in self.folds]))
 
     def summary(self) -> str:
-        """One line: accuracy and AUC mean ± std, mean fit time."""
+        """One line: accuracy and AUC mean ± std, mean fit time.
+
+        Returns
+        -------
+        str
+            The summary line, ending with the number of folds.
+        """
         return (
             f"accuracy {self.accuracy_mean:.3f} ± {self.accuracy_std:.3f}  "
             f"AUC {self.auc_mean:.3f} ± {self.auc_std:.3f}  "
@@ -95,6 +133,16 @@ def with_standardization(estimator: Any) -> Any:
     """``make_pipeline(InstanceTransformer(estimator=StandardScaler()), estimator)``.
 
     Standardisation statistics come from the training instances of each fold only.
+
+    Parameters
+    ----------
+    estimator : MIL estimator
+        The estimator to run on the standardised instances.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        The instance standardisation followed by ``estimator``.
     """
     return make_pipeline(InstanceTransformer(), estimator)
 
@@ -106,6 +154,23 @@ def repeated_folds(
 
     Repetition ``r`` shuffles with seed ``random_state + r`` so any single repetition can
     be reproduced on its own.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_bags,)
+        Bag labels; every fold keeps their proportions.
+    n_splits : int, default=10
+        Number of folds per repetition.
+    n_repeats : int, default=5
+        Number of repetitions.
+    random_state : int, default=0
+        Seed of the first repetition.
+
+    Returns
+    -------
+    list of tuple
+        ``n_splits * n_repeats`` tuples ``(repeat, fold, seed, train_idx, test_idx)``,
+        the indices being bag positions.
     """
     out = []
     for r in range(n_repeats):
@@ -218,9 +283,11 @@ def evaluate(
     y : array-like of shape (n_bags,)
         Bag labels.
     n_splits : int, default=10
+        Number of folds per repetition.
     n_repeats : int, default=5
         Repetition ``r`` shuffles with seed ``random_state + r``.
     random_state : int, default=0
+        Seed of the first repetition's shuffle.
     standardize : bool, default=True
         Wrap the estimator in ``InstanceTransformer(estimator=StandardScaler())`` so features are
         standardised with training-fold statistics only. Must be False for an
@@ -238,6 +305,7 @@ def evaluate(
     Returns
     -------
     EvaluationResult
+        The scores and timings of every fold, with their summaries.
 
     Examples
     --------

@@ -160,8 +160,8 @@ def rbf_from_inner(G: np.ndarray, sq_a: np.ndarray, sq_b: np.ndarray, gamma: flo
     return G
 
 
-# two helpers rather than one with a ``clip`` flag: the flag tested inside the loop cost
-# 10-30 % on the same tiles
+# two helpers rather than one with a ``clip`` flag or a cap: the test inside the loop
+# costs time on every element
 @njit(fastmath=_FAST)
 def _add_exp_row(g, acc):
     for j in range(g.shape[0]):
@@ -177,23 +177,38 @@ def _add_exp_row_clipped(g, acc):
         acc[j] += fexp(v)
 
 
+@njit(inline="always")
+def _bag_column_sums(acc, col_offsets, out, a):
+    for b in range(col_offsets.shape[0] - 1):
+        s = 0.0
+        for j in range(col_offsets[b], col_offsets[b + 1]):
+            s += acc[j]
+        out[a, b] = s
+
+
+# one tile kernel per row helper, so that a fit compiles only the one it uses (set
+# kernels without instance weights clip, weighted ones do not)
 @njit(fastmath=_FAST)
-def _rbf_tile_sums(G, row_offsets, col_offsets, clip):
-    m = G.shape[1]
+def _rbf_tile_sums(G, row_offsets, col_offsets):
     out = np.empty((row_offsets.shape[0] - 1, col_offsets.shape[0] - 1))
-    acc = np.empty(m)
+    acc = np.empty(G.shape[1])
     for a in range(row_offsets.shape[0] - 1):
         acc[:] = 0.0
         for i in range(row_offsets[a], row_offsets[a + 1]):
-            if clip:
-                _add_exp_row_clipped(G[i], acc)
-            else:
-                _add_exp_row(G[i], acc)
-        for b in range(col_offsets.shape[0] - 1):
-            s = 0.0
-            for j in range(col_offsets[b], col_offsets[b + 1]):
-                s += acc[j]
-            out[a, b] = s
+            _add_exp_row(G[i], acc)
+        _bag_column_sums(acc, col_offsets, out, a)
+    return out
+
+
+@njit(fastmath=_FAST)
+def _rbf_tile_sums_clipped(G, row_offsets, col_offsets):
+    out = np.empty((row_offsets.shape[0] - 1, col_offsets.shape[0] - 1))
+    acc = np.empty(G.shape[1])
+    for a in range(row_offsets.shape[0] - 1):
+        acc[:] = 0.0
+        for i in range(row_offsets[a], row_offsets[a + 1]):
+            _add_exp_row_clipped(G[i], acc)
+        _bag_column_sums(acc, col_offsets, out, a)
     return out
 
 
@@ -213,7 +228,8 @@ def rbf_tile_sums(G: np.ndarray, row_offsets: np.ndarray, col_offsets: np.ndarra
     (a tile of a larger Gram matrix is a strided view), instead of one per layout.
     Returns ``out``.
     """
-    out[...] = _rbf_tile_sums(np.ascontiguousarray(G, dtype=np.float64),
-                              np.ascontiguousarray(row_offsets, dtype=np.int64),
-                              np.ascontiguousarray(col_offsets, dtype=np.int64), bool(clip))
+    kernel = _rbf_tile_sums_clipped if clip else _rbf_tile_sums
+    out[...] = kernel(np.ascontiguousarray(G, dtype=np.float64),
+                      np.ascontiguousarray(row_offsets, dtype=np.int64),
+                      np.ascontiguousarray(col_offsets, dtype=np.int64))
     return out

@@ -178,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns
     -------
     parser : argparse.ArgumentParser
+        The parser, with one sub-command per ``skmil`` command.
 
     Examples
     --------

@@ -39,10 +39,13 @@ def final_estimator(model: Any) -> Any:
     Parameters
     ----------
     model : estimator, Pipeline or fitted search (``GridSearchCV``, ...)
+        The model to unwrap.
 
     Returns
     -------
     estimator
+        The last step of a Pipeline, the refitted best estimator of a search (nested
+        ones unwrapped in turn), or ``model`` itself.
 
     Examples
     --------
@@ -79,6 +82,7 @@ def decision_function_instances(model: Any, X: Any) -> list[np.ndarray]:
     Returns
     -------
     scores : list of ndarray of shape (n_instances_i,)
+        The final estimator's witness scores, one array per bag.
 
     Examples
     --------

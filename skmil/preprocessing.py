@@ -93,6 +93,7 @@ class InstanceTransformer(BaseMILTransformer, auto_wrap_output_keys=None):
         Returns
         -------
         self : InstanceTransformer
+            This transformer, with the output setting stored.
 
         Examples
         --------
@@ -196,6 +197,7 @@ class InstanceTransformer(BaseMILTransformer, auto_wrap_output_keys=None):
         Returns
         -------
         bags : Bags
+            The bags mapped back by the wrapped transformer's ``inverse_transform``.
         """
         check_is_fitted(self)
         bags = check_bags(X, allow_nan=True)

@@ -76,8 +76,11 @@ def read_mil_csv(
     Returns
     -------
     bags : Bags
+        The bags, in order of first appearance of their ids.
     y : ndarray of shape (n_bags,)
+        The label of each bag.
     feature_names : list of str
+        The feature columns' names, in file order.
     ids : ndarray of shape (n_bags,)
         Only when ``return_ids=True``.
 
@@ -298,3 +301,25 @@ def load_tiger(*, return_X_y: bool = False):
 def load_elephant(*, return_X_y: bool = False):
     """Load ELEPHANT (200 bags, 1391 instances, 230 features); see :func:`load_dataset`."""
     return load_dataset("elephant", return_X_y=return_X_y)
+
+
+# The five loaders take and return what load_dataset does; their sections are written
+# once here and added to each loader's one-line docstring at import.
+_LOADER_SECTIONS = """
+
+    Parameters
+    ----------
+    return_X_y : bool, default=False
+        Return ``(bags, y)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``data`` (list of 2-D float64 arrays, one per bag, fresh copies), ``target``
+        (0/1 int array), ``feature_names``, ``DESCR``, ``filename``.
+    (bags, y) : tuple
+        When ``return_X_y=True``.
+"""
+if load_dataset.__doc__ is not None:  # ``python -OO`` strips docstrings
+    for _loader in (load_musk1, load_musk2, load_fox, load_tiger, load_elephant):
+        _loader.__doc__ = _loader.__doc__.rstrip() + _LOADER_SECTIONS

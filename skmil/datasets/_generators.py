@@ -74,6 +74,7 @@ def make_mil_classification(
     Returns
     -------
     bags : list of ndarray of shape (n_instances_i, n_features)
+        The bags.
     y : ndarray of shape (n_bags,)
         Bag labels 0/1 (after label noise).
     instance_labels : list of ndarray of shape (n_instances_i,)
@@ -147,6 +148,7 @@ def make_digits_bags(
     Parameters
     ----------
     n_bags : int, default=100
+        Number of bags.
     mean_bag_size, std_bag_size : float, default=10, 2
         Mean and standard deviation of the bag size (the original code's "variance"
         argument was in fact a standard deviation).

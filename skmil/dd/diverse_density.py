@@ -118,10 +118,12 @@ class _BaseDD(InstancePredictionMixin, BaseMILClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         proba : ndarray of shape (n_bags, 2)
+            Probabilities of ``classes_[0]`` and ``classes_[1]``.
         """
         bags = self._validate_bags(X, reset=False)
         logit = self._bag_logit(self._distances(bags), bags.offsets)
@@ -135,10 +137,12 @@ class _BaseDD(InstancePredictionMixin, BaseMILClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         proba : list of ndarray of shape (n_instances_i,)
+            Each instance's probability of ``classes_[1]``, one array per bag.
         """
         bags = self._validate_bags(X, reset=False)
         return bags.split(np.exp(-self._distances(bags)))

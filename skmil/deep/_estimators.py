@@ -48,7 +48,13 @@ _INSTALL_HINT = (
 
 
 def torch_available() -> bool:
-    """True when torch can be imported (checked without importing it)."""
+    """Whether torch can be imported (checked without importing it).
+
+    Returns
+    -------
+    bool
+        True when torch is installed.
+    """
     try:
         return importlib.util.find_spec("torch") is not None
     except (ImportError, ValueError):
@@ -584,10 +590,12 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         proba : ndarray of shape (n_bags, 2)
+            Probabilities of ``classes_[0]`` and ``classes_[1]``.
         """
         bags = self._validate_bags(X, reset=False)
         return self._proba_from_positive(_sigmoid(self._outputs(bags)["bag_logit"]))
@@ -598,6 +606,7 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------

@@ -25,12 +25,14 @@ def min_hausdorff_distances(X: Any, Y: Any = None) -> np.ndarray:
     Parameters
     ----------
     X : sequence of array-like of shape (n_instances_i, n_features)
+        Bags.
     Y : sequence of array-like, optional
-        Default ``X``.
+        Second set of bags; default ``X``.
 
     Returns
     -------
     D : ndarray of shape (n_bags_X, n_bags_Y)
+        Minimal Hausdorff distance between each bag of ``X`` and each bag of ``Y``.
 
     Examples
     --------

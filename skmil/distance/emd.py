@@ -87,6 +87,7 @@ def emd_matrix(
     Returns
     -------
     D : ndarray of shape (n_bags_X, n_bags_Y)
+        Earth mover's distance between each bag of ``X`` and each bag of ``Y``.
 
     Examples
     --------

@@ -72,7 +72,9 @@ class BagOfWords(BaseMILTransformer):
     max_samples : int or None, default=100_000
         The GMM codebook is fitted on at most this many (uniformly subsampled) instances.
     random_state : int, RandomState instance or None, default=None
+        Seeds the k-means or GMM vocabulary and the subsample.
     chunk_size : int, default=65536
+        Instances encoded per block, which bounds the memory of the distance block.
 
     Attributes
     ----------
@@ -240,6 +242,7 @@ class BagOfWords(BaseMILTransformer):
         Returns
         -------
         names : ndarray of str
+            One name per output column, in column order.
         """
         check_is_fitted(self)
         return np.asarray([f"word{k}" for k in range(self.cluster_centers_.shape[0])],
@@ -260,13 +263,19 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
         jointly with ``C="cv"``; each vocabulary is fitted once on all training
         instances (no labels), only the classifier is cross-validated.
     codebook : {"auto", "kmeans", "minibatch", "gmm"}, default="auto"
+        How the vocabulary is learned.
     encoding : {"hard", "soft", "presence"}, default="hard"
+        How instances are assigned to words.
     gamma : float, "median", "scale" or "auto", default="median"
+        Kernel-codebook coefficient of ``encoding="soft"``.
     normalize : {"l1", "hellinger", "tfidf"}, False or None, default="l1"
+        Normalisation of each bag's histogram.
     max_samples : int or None, default=100_000
+        Most instances the GMM codebook is fitted on.
     random_state : int, RandomState instance or None, default=None
         Seeds the vocabulary, the inner folds and the default ``LinearSVC``.
     chunk_size : int, default=65536
+        Instances encoded per block.
     C : float or "cv", default="cv"
         Regularisation of the default ``LinearSVC``. ``"cv"`` picks it in
         (0.1, 1, 10, 100, 1000) by the inner CV: l1 histograms have entries of order

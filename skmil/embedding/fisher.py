@@ -78,6 +78,7 @@ class FisherVectorEncoder(BaseMILTransformer):
         Fit PCA and the GMM on a uniform subsample of at most this many instances
         (encoding always uses all of them). ``None`` uses all.
     random_state : int, RandomState instance or None, default=None
+        Seeds the mixture, the PCA and the subsample.
     chunk_size : int, default=65536
         With ``pca``, instances are projected and encoded in chunks of whole bags of
         about this many instances, so the projected copy never holds more than one
@@ -209,6 +210,7 @@ class FisherVectorEncoder(BaseMILTransformer):
         Returns
         -------
         names : ndarray of str
+            One name per output column, in column order.
         """
         if self.pca_ is not None:
             feats = [f"pc{j}" for j in range(self.means_.shape[1])]
@@ -241,15 +243,23 @@ class MiFV(EmbeddingClassifier):
         cross-validation, as in :class:`MiVLAD`; ``"auto"`` is
         :class:`FisherVectorEncoder`'s label-free BIC choice.
     pca : None, int or float, default=None
+        Optional PCA before the GMM (components or fraction of variance).
     include_weights : bool, default=True
+        Include the mixture-weight gradients.
     include_variances : bool, default=True
+        Include the variance gradients.
     power : float or None, default=0.5
+        Signed power normalisation exponent.
     normalize : "l2", False or None, default="l2"
+        L2 normalisation of each bag's vector.
     reg_covar : float, default=1e-6
+        Added to the GMM variances.
     max_samples : int or None, default=100_000
+        Most instances PCA and the GMM are fitted on.
     random_state : int, RandomState instance or None, default=None
         Seeds the mixture, the inner folds and the default ``LinearSVC``.
     chunk_size : int, default=65536
+        Instances per encoding chunk with ``pca``.
     dtype : {"float32", "float64"}, default="float32"
         See :class:`FisherVectorEncoder`. ``"float32"`` halves the
         largest array of a fit (``K (2d + 1)`` values per bag); a classifier that trains

@@ -152,6 +152,7 @@ class MILESEmbedding(BaseMILTransformer):
         Returns
         -------
         names : ndarray of str
+            One name per output column, in column order.
         """
         check_is_fitted(self)
         return np.asarray([f"concept{k}" for k in range(self.concepts_.shape[0])], dtype=object)
@@ -360,10 +361,12 @@ class MILES(InstancePredictionMixin, BaseMILClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         contributions : list of ndarray of shape (n_instances_i,)
+            Each instance's share of its bag's score, one array per bag.
         """
         bags = self._validate_bags(X, reset=False)
         return bags.split(self._instance_g(bags))

@@ -67,7 +67,18 @@ class BagStatistics(BaseMILTransformer):
         return bag_statistics(bags.instances, bags.offsets, self.statistics_)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
-        """Output names such as ``mean_f0`` or ``max_<input name>``."""
+        """Output names such as ``mean_f0`` or ``max_<input name>``.
+
+        Parameters
+        ----------
+        input_features : array-like of str, optional
+            Names of the input features; default ``f0 .. f{n_features_in_ - 1}``.
+
+        Returns
+        -------
+        names : ndarray of str
+            One name per output column: each statistic of each input feature.
+        """
         if input_features is None:
             input_features = [f"f{k}" for k in range(self.n_features_in_)]
         return np.asarray(

@@ -129,6 +129,7 @@ class VLADEncoder(BaseMILTransformer):
         Returns
         -------
         names : ndarray of str
+            One name per output column, in column order.
         """
         if input_features is None:
             input_features = getattr(self, "feature_names_in_", None)

@@ -85,6 +85,7 @@ def set_kernel(
     Returns
     -------
     K : ndarray of shape (n_bags_a, n_bags_b)
+        The (normalised) set kernel between each bag of ``bags_a`` and of ``bags_b``.
 
     Examples
     --------
@@ -332,6 +333,7 @@ class MIKernelSVM(InstancePredictionMixin, BagKernelSVM):
         Returns
         -------
         contributions : list of ndarray of shape (n_instances_i,)
+            Each instance's term of its bag's score, one array per bag.
         """
         bags = self._validate_bags(X, reset=False)
         return bags.split(self._contributions(bags))

@@ -119,6 +119,7 @@ def all_estimators(type_filter: str | None = None) -> list[tuple[str, type]]:
     Returns
     -------
     estimators : list of (str, type)
+        ``(class name, class)`` pairs, sorted by name.
 
     Examples
     --------

@@ -100,10 +100,12 @@ def get_mil_tags(estimator: Any) -> MILTags:
     Parameters
     ----------
     estimator : estimator instance
+        Any estimator, fitted or not.
 
     Returns
     -------
     MILTags
+        Its declared MIL tags.
 
     Examples
     --------

@@ -463,9 +463,9 @@ _PARAMS_DOC = """
         both paths). Lower it to bound memory; raise it when memory allows and fits
         are slow.
     cache_size : float, default=500
-        libsvm kernel cache in MB (used when the kernel is not precomputed).
+        Size of libsvm's kernel cache in MB (used when the kernel is not precomputed).
     tol : float, default=1e-3
-        libsvm/liblinear stopping tolerance.
+        Stopping tolerance of libsvm or liblinear.
     solver : {"libsvm", "liblinear"}, default="libsvm"
         ``"liblinear"`` (``kernel="linear"`` only) solves each inner SVM with liblinear's
         dual coordinate descent (``LinearSVC(loss="hinge")``): linear time per epoch, for
@@ -473,7 +473,11 @@ _PARAMS_DOC = """
         (through a constant feature ``intercept_scaling``), a slightly different problem
         from libsvm's.
     intercept_scaling : float, default=10.0
-        liblinear's constant feature (larger = less regularised intercept).
+        Value of liblinear's constant feature (larger = less regularised intercept).
+"""
+
+# The last parameters in both signatures, after each class's own ones.
+_RUN_PARAMS_DOC = """\
     random_state : int, RandomState or None, default=None
         Seeds the random initialisations of ``n_init``, the shuffled inner folds of
         ``C="cv"``/``threshold="auto"`` and liblinear's coordinate descent.
@@ -509,7 +513,7 @@ class InstanceMISVM(_BaseMISVM):
         far more often than any one instance does, and the bag AUC of mi-SVM is
         typically well above its accuracy at 0. A number fixes the threshold (``0.0`` is
         the paper's rule).
-
+{_RUN_PARAMS_DOC}
     Attributes
     ----------
     instance_labels_ : ndarray of shape (n_instances,)
@@ -649,7 +653,7 @@ class MISVM(_BaseMISVM):
         ``"auto"`` chooses it on the held-out bag scores of the inner CV. The default
         keeps the SVM's 0: MI-SVM's inner SVM is trained on the witnesses, so its 0
         already separates bag scores.
-
+{_RUN_PARAMS_DOC}
     Attributes
     ----------
     witness_indices_ : ndarray of shape (n_positive_bags,)

@@ -58,7 +58,9 @@ class MissSVM(InstancePredictionMixin, BaseMILClassifier):
     gamma : {"scale", "auto"} or float, default="scale"
         Kernel coefficient, scikit-learn's meaning, over the training instances.
     degree : int, default=3
+        Degree of the polynomial kernel.
     coef0 : float, default=0.0
+        Independent term of the polynomial kernel.
     class_weight : dict, "balanced" or None, default=None
         Per-class multipliers of every weight above: the negative class's multiplies
         the negative instances', the positive class's the positive bags' and the
@@ -70,7 +72,7 @@ class MissSVM(InstancePredictionMixin, BaseMILClassifier):
         Largest number of instances whose kernel matrix is computed once, held in
         memory and sliced by every step; above it libsvm computes kernel rows itself.
     tol : float, default=1e-3
-        libsvm tolerance.
+        Stopping tolerance of libsvm.
     threshold : "auto" or float, default="auto"
         Offset on the raw bag score (``threshold_``, subtracted from bag and instance
         scores). ``"auto"`` fits the model on the training part of each of the 5 folds

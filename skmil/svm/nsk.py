@@ -156,7 +156,7 @@ class MIKernelSVM(InstancePredictionMixin, BagKernelSVM):
     chunk_size : int, default=512
         Instances per row block of the Gram computation.
     tol : float, default=1e-3
-        libsvm tolerance.
+        Stopping tolerance of libsvm.
     random_state : int, RandomState instance or None, default=None
         Shuffles the inner-CV folds of ``C="cv"``/``gamma="cv"``; None keeps the
         canonical (unshuffled) folds.

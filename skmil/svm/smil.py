@@ -121,6 +121,7 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
     gamma : {"scale", "auto"} or float, default="scale"
         Instance-kernel coefficient, scikit-learn's meaning, over all training instances.
     degree : int, default=3
+        Degree of the polynomial kernel.
     coef0 : float, default=0.0
         Independent term of the poly kernel.
     class_weight : dict, "balanced" or None, default="balanced"
@@ -268,22 +269,38 @@ class SparseBalancedMIL(SparseMIL):
     the rest negative; (4) train a standard instance SVM (libsvm) on all instances.
     Bag score = maximum instance score.
 
+    The sMIL of step (1) takes ``kernel``, ``C``, ``gamma``, ``degree``, ``coef0``,
+    ``tol`` and ``max_qp_size`` as :class:`SparseMIL` does, its slacks always weighted
+    ``"balanced"`` (the paper's). In step (4) the instance SVM uses the same kernel and
+    ``C`` in scikit-learn's meaning (misvm divides its ``C`` by the number of instances
+    ``N``: misvm ``C=c`` is ``C = c / N`` for this stage).
+
     Parameters
     ----------
+    kernel : {"linear", "rbf", "poly"}, default="rbf"
+        Instance kernel of both stages, as in :class:`SparseMIL`.
     eta : float, default=0.5
         Expected fraction of positive instances in positive bags (the paper's balancing
         parameter; tune it, e.g. by inner CV).
-    kernel, C, gamma, degree, coef0, tol, max_qp_size :
-        As in :class:`SparseMIL` for step (1), whose slacks are always weighted
-        ``"balanced"`` (the paper's). In step (4) the instance SVM uses the same kernel
-        and ``C`` in scikit-learn's meaning (misvm divides its ``C`` by the number of
-        instances ``N``: misvm ``C=c`` is ``C = c / N`` for this stage).
-    threshold : "auto" or float, default="auto"
-        As in :class:`SparseMIL`, for the final instance SVM. Pass ``0.0`` to keep
-        the instance SVM's own decision point.
+    C : float, default=1.0
+        Penalty of both stages, in scikit-learn's scale.
+    gamma : {"scale", "auto"} or float, default="scale"
+        Instance-kernel coefficient, as in :class:`SparseMIL`.
+    degree : int, default=3
+        Degree of the polynomial kernel.
+    coef0 : float, default=0.0
+        Independent term of the poly kernel.
     class_weight : dict, "balanced" or None, default=None
         Class weights of the final instance SVM (step 4), keyed by bag label.
     pooling : {"max", "mean"}, default="max"
+        Bag score from the final instance scores, as in :class:`SparseMIL`.
+    tol : float, default=1e-3
+        Stopping tolerance of both solvers.
+    max_qp_size : int, default=15000
+        Largest QP of step (1), as in :class:`SparseMIL`.
+    threshold : "auto" or float, default="auto"
+        As in :class:`SparseMIL`, for the final instance SVM. Pass ``0.0`` to keep
+        the instance SVM's own decision point.
     random_state : int, RandomState instance or None, default=None
         Shuffles the inner folds of ``threshold="auto"``.
 
@@ -381,18 +398,34 @@ class SparseTransductiveMIL(SparseMIL):
 
     Parameters
     ----------
-    kernel, C, gamma, degree, coef0, class_weight, pooling, tol, random_state :
-        As in :class:`SparseMIL`.
+    kernel : {"linear", "rbf", "poly"}, default="rbf"
+        Instance kernel, as in :class:`SparseMIL`.
+    C : float, default=1.0
+        Penalty in scikit-learn's scale, as in :class:`SparseMIL`.
+    gamma : {"scale", "auto"} or float, default="scale"
+        Instance-kernel coefficient, as in :class:`SparseMIL`.
+    degree : int, default=3
+        Degree of the polynomial kernel.
+    coef0 : float, default=0.0
+        Independent term of the poly kernel.
+    class_weight : dict, "balanced" or None, default="balanced"
+        Multipliers of ``C``, as in :class:`SparseMIL`.
+    pooling : {"max", "mean"}, default="max"
+        Bag score from instance scores, as in :class:`SparseMIL`.
+    max_iter : int, default=10
+        Maximum CCCP steps.
+    tol : float, default=1e-3
+        SMO stopping tolerance, as in :class:`SparseMIL`.
+    max_qp_size : int, default=15000
+        Largest number of examples of the QP (``L_neg + B_pos + L_pos``) accepted
+        (dense kernel, ``8 n^2`` bytes); above it ``fit`` raises.
     threshold : "auto" or float, default="auto"
         As in :class:`SparseMIL` (one more CCCP run per inner fold). Where training
         bags share their instances (bags resampled from one pool) the inner folds'
         held-out bags resemble the training bags and the threshold may not transfer;
         pass a number there.
-    max_iter : int, default=10
-        Maximum CCCP steps.
-    max_qp_size : int, default=15000
-        Largest number of examples of the QP (``L_neg + B_pos + L_pos``) accepted
-        (dense kernel, ``8 n^2`` bytes); above it ``fit`` raises.
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the inner folds of ``threshold="auto"``.
 
     Attributes
     ----------

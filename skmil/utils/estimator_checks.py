@@ -77,8 +77,8 @@ def make_check_data(n_bags: int = 30, random_state: int = 0):
 
     Returns
     -------
-    bags : list of ndarray of shape (5, 4)
-        The bags, 4 features and 5 instances each.
+    bags : list of ndarray of shape (n_instances_i, 4)
+        The bags, 4 features each and 5 instances on average.
     y : ndarray of shape (n_bags,)
         0/1 bag labels.
     instance_labels : list of ndarray
@@ -88,8 +88,8 @@ def make_check_data(n_bags: int = 30, random_state: int = 0):
     --------
     >>> from skmil.utils.estimator_checks import make_check_data
     >>> bags, y, _ = make_check_data()
-    >>> len(bags), bags[0].shape
-    (30, (5, 4))
+    >>> len(bags), bags[0].shape[1]
+    (30, 4)
     """
     from ..datasets import make_mil_classification
 

@@ -103,6 +103,9 @@ def _public_objects() -> list[str]:
                     continue
                 if isinstance(attr, (staticmethod, classmethod)):
                     attr = attr.__func__
+                # a method behind scikit-learn's ``available_if`` is a descriptor
+                # holding the function
+                attr = getattr(attr, "fn", attr)
                 if inspect.isfunction(attr) or isinstance(attr, property):
                     add(attr, f"{klass.__module__}.{klass.__qualname__}.{name}")
     return sorted(found.values())

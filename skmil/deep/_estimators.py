@@ -641,6 +641,7 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
@@ -657,10 +658,12 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         labels : list of ndarray of shape (n_instances_i,)
+            Predicted instance labels (values of ``classes_``), one array per bag.
         """
         return super().predict_instances(X)
 
@@ -676,10 +679,12 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         weights : list of ndarray of shape (n_instances_i,)
+            Each bag's attention weights, which sum to 1.
         """
         bags = self._validate_bags(X, reset=False)
         return bags.split(self._outputs(bags)["instance"]["attention"])

@@ -370,10 +370,12 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         scores : list of ndarray of shape (n_instances_i,)
+            Witness scores, one array per bag.
         """
         return super().decision_function_instances(X)
 
@@ -384,10 +386,12 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         labels : list of ndarray of shape (n_instances_i,)
+            Predicted instance labels (values of ``classes_``), one array per bag.
         """
         return super().predict_instances(X)
 
@@ -407,9 +411,11 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         proba : ndarray of shape (n_bags, 2)
+            Probabilities of ``classes_[0]`` and ``classes_[1]``.
         """
         return self._proba(X)

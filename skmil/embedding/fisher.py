@@ -337,9 +337,11 @@ class MiFV(EmbeddingClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         proba : ndarray of shape (n_bags, 2)
+            Probabilities of ``classes_[0]`` and ``classes_[1]``.
         """
         return self._proba(X)

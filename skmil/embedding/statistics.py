@@ -140,5 +140,16 @@ class SimpleMI(EmbeddingClassifier):
 
     @available_if(EmbeddingClassifier._has_proba)
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Bag probabilities from the classifier's ``predict_proba``."""
+        """Bag probabilities from the classifier's ``predict_proba``.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_bags, 2)
+            Probabilities of ``classes_[0]`` and ``classes_[1]``.
+        """
         return self._proba(X)

@@ -244,10 +244,12 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         Parameters
         ----------
         X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
 
         Returns
         -------
         proba : ndarray of shape (n_bags, 2)
+            Probabilities of ``classes_[0]`` and ``classes_[1]``.
         """
         bags = self._validate_bags(X, reset=False)
         p = self.estimator_.predict_proba(self._instances(bags))[:, 1]

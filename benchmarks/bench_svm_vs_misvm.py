@@ -93,7 +93,7 @@ def _acc_with_misvm_intercept(clf, bags, y):
     dc = clf.dual_coef_
     if isinstance(clf, MIKernelSVM):
         sb = clf.support_bags_
-        g_sv = clf._gram_to_support(sb.instances, sb.offsets) @ dc
+        g_sv = clf._cross_gram(sb) @ dc
         kernel_part = clf.decision_function(bags) - clf.intercept_
     else:
         sv = clf.support_vectors_

@@ -13,7 +13,6 @@ from skmil._kernels.graph import (
     graph_structure,
 )
 from skmil.bags import check_bags
-from skmil.datasets import make_mil_classification
 from skmil.graph import MIGraph, MIGraphExplicit
 
 
@@ -59,8 +58,8 @@ def _migraph_kernel_ref(A, B, gamma, metric, normalization):
 
 
 @pytest.fixture(scope="module")
-def data():
-    bags, y, _ = make_mil_classification(n_bags=12, n_features=3, bag_size=4, random_state=4)
+def data(mil_problem):
+    bags, y, _ = mil_problem(n_bags=12, n_features=3, bag_size=4, random_state=4)
     return bags, y
 
 

@@ -9,10 +9,15 @@ reference, so that every plot stays readable at page width) and
 ``docs/images/benchmark_fit_time.png``. Fit times (table column and plot) are the means
 over the first repetition's folds. With a second argument, the rows of record (no
 ``--param`` override) of the digits-bags CSV of ``run_benchmark.py --digits`` become
-``docs/_digits_table.rst``. From the committed CSVs::
+``docs/_digits_table.rst``. Rows measured with another skmil version than the newest in
+the CSV are marked ``†`` in the table. With ``--before OLD_CSV``, every estimator that has
+complete repetitions in both CSVs gets a row of ``docs/_benchmark_changes.rst``: its mean
+accuracy per data set before and after, and the change averaged over the data sets.
+From the committed CSVs::
 
     python benchmarks/make_docs_table.py benchmarks/results/classic_results.csv \
-        benchmarks/results/digits_results.csv
+        benchmarks/results/digits_results.csv \
+        --before benchmarks/results/classic_results_0.1.csv
 
 or from a fresh run::
 
@@ -27,12 +32,14 @@ import tempfile
 from collections import Counter
 
 from skmil.benchmark import (
+    DATASET_ORDER,
     _params_key,
     _read_rows,
     _spec,
     digits_table,
     plot_results,
     rst_table,
+    summarize,
 )
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,7 +69,8 @@ def markdown_to_rst(table: str) -> str:
     return "\n".join(out)
 
 
-def main(csv_path: str, digits_path: str | None = None) -> None:
+def record_rows(csv_path: str) -> list[dict]:
+    """The complete, untuned 10-fold repetitions of record (no ``--param``) of a CSV."""
     rows = [
         r
         for r in _read_rows(csv_path)
@@ -73,9 +81,55 @@ def main(csv_path: str, digits_path: str | None = None) -> None:
     ]
     # an interrupted run can leave a repetition half done: keep complete ones only
     counts = Counter((r["estimator"], r["dataset"], r["repeat"]) for r in rows)
-    rows = [r for r in rows if counts[(r["estimator"], r["dataset"], r["repeat"])] == 10]
+    return [r for r in rows if counts[(r["estimator"], r["dataset"], r["repeat"])] == 10]
+
+
+def _version_key(version: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else -1 for p in version.replace("dev", ".").split("."))
+
+
+def mark_older_versions(table: str, rows: list[dict]) -> str:
+    """Append ``†`` to the label of estimators measured with an older skmil version."""
+    newest = max((r["skmil_version"] for r in rows), key=_version_key)
+    older = {r["estimator"] for r in rows if r["skmil_version"] != newest}
+    out = []
+    for line in table.splitlines():
+        if line.startswith("   * - "):
+            label = line[len("   * - "):]
+            if label.split(" (")[0] in older:
+                line += " †"
+        out.append(line)
+    return "\n".join(out)
+
+
+def changes_table(before: list[dict], after: list[dict]) -> str:
+    """Mean accuracy per data set before -> after, for estimators complete in both."""
+    sb, sa = summarize(before), summarize(after)
+    full = max(s["n_repeats"] for s in sa.values())
+    names = sorted({e for e, _ in sa}, key=lambda e: e.lower())
+    out = [".. list-table::", "   :header-rows: 1", "",
+           "   * - estimator"] + [f"     - {d.upper()}" for d in DATASET_ORDER] + [
+           "     - mean change"]
+    for e in names:
+        cells = [(sb.get((e, d)), sa.get((e, d))) for d in DATASET_ORDER]
+        if any(b is None or a is None or a["n_repeats"] < full or b["n_repeats"] < full
+               for b, a in cells):
+            continue
+        diffs = [a["accuracy_mean"] - b["accuracy_mean"] for b, a in cells]
+        out.append(f"   * - {e}")
+        out += [f"     - {b['accuracy_mean']:.3f} → {a['accuracy_mean']:.3f}" for b, a in cells]
+        out.append(f"     - {100 * sum(diffs) / len(diffs):+.1f} points")
+    return "\n".join(out)
+
+
+def main(csv_path: str, digits_path: str | None = None, before_path: str | None = None) -> None:
+    rows = record_rows(csv_path)
     with open(os.path.join(DOCS, "_benchmark_table.rst"), "w") as fh:
-        fh.write(rst_table(rows, time_repeat="0") + "\n")
+        fh.write(mark_older_versions(rst_table(rows, time_repeat="0"), rows) + "\n")
+    if before_path:
+        with open(os.path.join(DOCS, "_benchmark_changes.rst"), "w") as fh:
+            fh.write(changes_table(record_rows(before_path), rows) + "\n")
+        print(f"{before_path} vs {csv_path} -> docs/_benchmark_changes.rst")
     os.makedirs(os.path.join(DOCS, "images"), exist_ok=True)
     images = os.path.join(DOCS, "images")
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,7 +155,14 @@ def main(csv_path: str, digits_path: str | None = None) -> None:
 
 
 if __name__ == "__main__":
+    args = sys.argv[1:]
+    before = None
+    if "--before" in args:
+        i = args.index("--before")
+        before = args[i + 1]
+        del args[i:i + 2]
     main(
-        sys.argv[1] if len(sys.argv) > 1 else "benchmark_results/full/results.csv",
-        sys.argv[2] if len(sys.argv) > 2 else None,
+        args[0] if args else "benchmark_results/full/results.csv",
+        args[1] if len(args) > 1 else None,
+        before,
     )

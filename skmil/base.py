@@ -537,11 +537,7 @@ class BaseMILTransformer(MILEstimatorMixin, TransformerMixin, BaseEstimator, met
         self : object
             The fitted transformer.
         """
-        self._validate_params()
-        bags = self._validate_bags(X, reset=True)
-        if y is not None:
-            y = check_bag_labels(y, bags.n_bags)
-        self._fit(*self._canonical_training_set(bags, y))
+        self._fit_validated(X, y)
         return self
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params):
@@ -561,12 +557,16 @@ class BaseMILTransformer(MILEstimatorMixin, TransformerMixin, BaseEstimator, met
         Xt : ndarray of shape (n_bags, n_output_features) or Bags
             The transformed training bags.
         """
+        return self._checked_transform(self._fit_validated(X, y))
+
+    def _fit_validated(self, X: Any, y: Any) -> Bags:
+        """Validate parameters, bags and labels, fit, and return the validated bags."""
         self._validate_params()
         bags = self._validate_bags(X, reset=True)
         if y is not None:
             y = check_bag_labels(y, bags.n_bags)
         self._fit(*self._canonical_training_set(bags, y))
-        return self._checked_transform(bags)
+        return bags
 
     def transform(self, X: Any):
         """Transform bags (see the subclass for the output type).

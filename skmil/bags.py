@@ -13,7 +13,7 @@ layout down to numba/BLAS kernels, which never loop over Python lists.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -658,21 +658,31 @@ def _check_bag_ids(ids: np.ndarray) -> None:
 
 
 def _numeric_matrix(
-    X: np.ndarray, columns: Sequence[Any] | None, allow_nan: bool, row_offset: int = 0
+    X: np.ndarray,
+    columns: Sequence[Any] | None,
+    allow_nan: bool,
+    *,
+    where: Callable[[int], str] | None = None,
+    source: str = "",
 ) -> np.ndarray:
     """``X`` as float64; a non-numeric or (unless ``allow_nan``) missing cell is named.
 
-    ``columns`` names the columns in messages (default: their numbers); rows are counted
-    from ``row_offset``.
+    ``columns`` names the columns in messages (default: their numbers); ``where(r)`` says
+    where row ``r`` is (default ``"in row r"``; the CSV reader says ``"on line n"``), and
+    ``source`` (e.g. ``"file.csv: "``) starts every message.
     """
     import pandas as pd
 
     def col_name(j: int) -> str:
         return repr(columns[j]) if columns is not None else str(j)
 
+    if where is None:
+        def where(r: int) -> str:
+            return f"in row {r}"
+
     if X.dtype.kind not in "biuf":
         if X.dtype.kind == "c":
-            raise ValueError("X holds complex numbers; skmil needs real-valued features.")
+            raise ValueError(f"{source}X holds complex numbers; skmil needs real-valued features.")
         for j in range(X.shape[1]):
             col = X[:, j]
             num = pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(float)
@@ -680,8 +690,8 @@ def _numeric_matrix(
             if bad.any():
                 r = int(np.flatnonzero(bad)[0])
                 raise ValueError(
-                    f"column {col_name(j)} holds the non-numeric value {_show(col[r])} in row "
-                    f"{r + row_offset} ({int(bad.sum())} such value(s) in that column). Encode "
+                    f"{source}column {col_name(j)} holds the non-numeric value {_show(col[r])} "
+                    f"{where(r)} ({int(bad.sum())} such value(s) in that column). Encode "
                     "text features as numbers first (e.g. with OneHotEncoder), or leave the "
                     "column out of the features."
                 )
@@ -692,7 +702,7 @@ def _numeric_matrix(
         if nan.any():
             r, j = (int(v) for v in np.argwhere(nan)[0])
             raise ValueError(
-                f"column {col_name(j)} has a missing value in row {r + row_offset} "
+                f"{source}column {col_name(j)} has a missing value {where(r)} "
                 f"({int(nan.sum())} missing value(s) in all). Drop or fill those rows, or pass "
                 "allow_nan=True and impute them inside the model, e.g. with "
                 "skmil.preprocessing.InstanceTransformer(estimator=SimpleImputer())."

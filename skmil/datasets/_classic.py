@@ -9,7 +9,7 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
-from ..bags import from_arrays
+from ..bags import _numeric_matrix, from_arrays
 
 __all__ = [
     "DATASETS",
@@ -181,30 +181,10 @@ def read_mil_csv(
             f"{where(int(index[rows[other]]))}; the label column holds the bag label, "
             "the same on every row of a bag."
         )
-    for col in features:
-        values = df[col]
-        if values.dtype.kind in "biuf":
-            continue
-        numbers = pd.to_numeric(values, errors="coerce")
-        text = numbers.isna().to_numpy() & ~values.isna().to_numpy()
-        if text.any():
-            i = int(np.flatnonzero(text)[0])
-            raise ValueError(
-                f"{path}: column {col!r} holds the non-numeric value "
-                f"{str(values.iloc[i])!r} on {where(int(index[i]))}; every feature must be "
-                "a number (encode text features as numbers, or drop the column)."
-            )
-        df[col] = numbers
-    X = df[features].to_numpy(dtype=np.float64, na_value=np.nan)
-    if not allow_nan:
-        nan = np.isnan(X)
-        if nan.any():
-            i, j = (int(v) for v in np.argwhere(nan)[0])
-            raise ValueError(
-                f"{path}: column {features[j]!r} has a missing value on "
-                f"{where(int(index[i]))} ({int(nan.sum())} missing value(s) in all); fill "
-                "or drop them, or read with allow_nan=True and impute inside the model."
-            )
+    X = _numeric_matrix(
+        df[features].to_numpy(), features, allow_nan,
+        where=lambda r: f"on {where(int(index[r]))}", source=f"{path}: ",
+    )
     labels = raw_labels.to_numpy(dtype=object)
     if raw_labels.dtype.kind in "biuf":
         labels = raw_labels.to_numpy()

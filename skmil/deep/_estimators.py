@@ -749,12 +749,7 @@ class InstanceMINet(DeepMILClassifier):
     {doc}
     Parameters
     ----------
-    pooling : {"max", "mean", "lse"}, default="max"
-        How the instance scores (mi-Net) or the embedding dimensions (MI-Net and its
-        variants) are pooled over a bag: ``"lse"`` is ``(1/r) log mean exp(r x)``.
-    lse_r : float, default=1.0
-        Sharpness ``r`` of the ``"lse"`` pooling: large ``r`` approaches ``max``, small
-        ``r`` approaches ``mean``.
+    {pooling}
     {parameters}
 
     Examples
@@ -791,12 +786,7 @@ class MINet(DeepMILClassifier):
     {doc}
     Parameters
     ----------
-    pooling : {"max", "mean", "lse"}, default="max"
-        How the instance scores (mi-Net) or the embedding dimensions (MI-Net and its
-        variants) are pooled over a bag: ``"lse"`` is ``(1/r) log mean exp(r x)``.
-    lse_r : float, default=1.0
-        Sharpness ``r`` of the ``"lse"`` pooling: large ``r`` approaches ``max``, small
-        ``r`` approaches ``mean``.
+    {pooling}
     {parameters}
 
     Examples
@@ -831,12 +821,7 @@ class MINetDS(DeepMILClassifier):
     {doc}
     Parameters
     ----------
-    pooling : {"max", "mean", "lse"}, default="max"
-        How the instance scores (mi-Net) or the embedding dimensions (MI-Net and its
-        variants) are pooled over a bag: ``"lse"`` is ``(1/r) log mean exp(r x)``.
-    lse_r : float, default=1.0
-        Sharpness ``r`` of the ``"lse"`` pooling: large ``r`` approaches ``max``, small
-        ``r`` approaches ``mean``.
+    {pooling}
     {parameters}
 
     Examples
@@ -872,12 +857,7 @@ class MINetRC(DeepMILClassifier):
     {doc}
     Parameters
     ----------
-    pooling : {"max", "mean", "lse"}, default="max"
-        How the instance scores (mi-Net) or the embedding dimensions (MI-Net and its
-        variants) are pooled over a bag: ``"lse"`` is ``(1/r) log mean exp(r x)``.
-    lse_r : float, default=1.0
-        Sharpness ``r`` of the ``"lse"`` pooling: large ``r`` approaches ``max``, small
-        ``r`` approaches ``mean``.
+    {pooling}
     {parameters}
 
     Examples
@@ -1094,9 +1074,19 @@ def _shared_parameters(cls: type) -> str:
     return "\n".join(out).lstrip()
 
 
+#: The ``pooling`` and ``lse_r`` entries of the four mi-Net/MI-Net heads' docstrings.
+_POOLING_PARAMETERS = """pooling : {"max", "mean", "lse"}, default="max"
+        How the instance scores (mi-Net) or the embedding dimensions (MI-Net and its
+        variants) are pooled over a bag: ``"lse"`` is ``(1/r) log mean exp(r x)``.
+    lse_r : float, default=1.0
+        Sharpness ``r`` of the ``"lse"`` pooling: large ``r`` approaches ``max``, small
+        ``r`` approaches ``mean``."""
+
+
 if DeepMILClassifier.__doc__ is not None:  # ``python -OO`` strips docstrings
     for _cls in (InstanceMINet, MINet, MINetDS, MINetRC):
-        _cls.__doc__ = _cls.__doc__.replace("{doc}", _MINN_DOC)
+        _cls.__doc__ = (_cls.__doc__.replace("{doc}", _MINN_DOC)
+                        .replace("{pooling}", _POOLING_PARAMETERS))
     for _cls in (AttentionMIL, GatedAttentionMIL):
         _cls.__doc__ = _cls.__doc__.replace("{doc}", _ILSE_DOC)
     for _cls in (InstanceMINet, MINet, MINetDS, MINetRC, AttentionMIL, GatedAttentionMIL,

@@ -391,3 +391,9 @@ class MILNet(nn.Module):
         mask = torch.zeros((n_bags, n_max), dtype=torch.bool, device=x.device)
         mask[bag_pos, inst_pos] = True
         return self.head(padded, mask)
+
+    def forward_bag(self, x):
+        """The same output for a single bag given as its ``(n, d)`` instance rows."""
+        hs = self.encoder.forward_all(x)
+        mask = torch.ones((1, x.shape[0]), dtype=torch.bool, device=x.device)
+        return self.head([h.unsqueeze(0) for h in hs], mask)

@@ -644,3 +644,30 @@ def test_encoders_normalise_rows_inside_the_pass(K):
                                include_variances=False, l2=True)
 
 
+
+
+@pytest.mark.parametrize("cls", [BagOfWords, VLADEncoder, BagOfWordsClassifier, MiVLAD])
+@pytest.mark.parametrize("n_jobs, expected", [(None, 1), (2, 2)])
+def test_kmeans_codebook_runs_with_n_jobs_openmp_threads(data, monkeypatch, cls, n_jobs,
+                                                         expected):
+    """scikit-learn's k-means takes every core unless told; n_jobs bounds it (None: 1)."""
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_info
+
+    from skmil.embedding import _codebook
+
+    seen = []
+
+    class Recording(KMeans):
+        def fit(self, X, y=None, sample_weight=None):
+            seen.append({i["num_threads"] for i in threadpool_info()
+                         if i["user_api"] == "openmp"})
+            return super().fit(X, y, sample_weight)
+
+    monkeypatch.setattr(_codebook, "KMeans", Recording)
+    bags, y = data[:2]
+    params = {"n_clusters": 3} if cls in (BagOfWords, VLADEncoder) else {"n_clusters": 3,
+                                                                          "C": 1.0}
+    est = cls(n_jobs=n_jobs, random_state=0, **params)
+    est.fit(bags, y)
+    assert seen and all(s == {expected} for s in seen), seen

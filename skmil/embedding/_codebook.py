@@ -20,6 +20,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
 from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits
+from .._parallel import openmp_threads
 from .._proba import decision_scores, proba_available
 from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILTransformer
@@ -37,6 +38,8 @@ POWER = [Interval(Real, 0, 1, closed="right"), None]
 #: ``normalize`` of VLAD and Fisher vectors: "l2", or None/False for none.
 L2_NORMALIZE = [StrOptions({"l2"}), Options(bool, {False}), None]
 CHUNK_SIZE = [POSITIVE_INT]
+#: ``n_jobs`` of the estimators that fit a k-means codebook.
+N_JOBS = [Integral, None]
 MAX_SAMPLES = [POSITIVE_INT, None]
 
 
@@ -49,9 +52,13 @@ def _check_enough(X: np.ndarray, k: int, name: str) -> None:
 
 
 def fit_kmeans(
-    X: np.ndarray, n_clusters: int, codebook: str, random_state: Any, name: str = "n_clusters"
+    X: np.ndarray, n_clusters: int, codebook: str, random_state: Any, name: str = "n_clusters",
+    n_jobs: int | None = None,
 ) -> np.ndarray:
-    """k-means centres ``(K, d)`` on training instances (MiniBatch for large N with 'auto')."""
+    """k-means centres ``(K, d)`` on training instances (MiniBatch for large N with 'auto').
+
+    scikit-learn's k-means runs with ``n_jobs`` threads (skmil's meaning: 1 for None).
+    """
     _check_enough(X, n_clusters, name)
     rs = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     use_minibatch = codebook == "minibatch" or (
@@ -61,7 +68,8 @@ def fit_kmeans(
         km = MiniBatchKMeans(n_clusters=n_clusters, random_state=rs, n_init=3, batch_size=4096)
     else:
         km = KMeans(n_clusters=n_clusters, random_state=rs, n_init=3)
-    km.fit(X)
+    with openmp_threads(n_jobs):
+        km.fit(X)
     return np.ascontiguousarray(km.cluster_centers_, dtype=np.float64)
 
 

@@ -22,6 +22,7 @@ from ..utils._param_validation import Interval, Options, Real, StrOptions
 from ._codebook import (
     CHUNK_SIZE,
     MAX_SAMPLES,
+    N_JOBS,
     POSITIVE_INT,
     EmbeddingClassifier,
     fit_diag_gmm,
@@ -75,6 +76,9 @@ class BagOfWords(BaseMILTransformer):
         Seeds the k-means or GMM vocabulary and the subsample.
     chunk_size : int, default=65536
         Instances encoded per block, which bounds the memory of the distance block.
+    n_jobs : int or None, default=None
+        Threads of the k-means codebook fit (scikit-learn's meaning: ``None`` is 1
+        outside a joblib context, ``-1`` all processors).
 
     Attributes
     ----------
@@ -108,6 +112,7 @@ class BagOfWords(BaseMILTransformer):
         "max_samples": MAX_SAMPLES,
         "random_state": ["random_state"],
         "chunk_size": CHUNK_SIZE,
+        "n_jobs": N_JOBS,
     }
 
     def __init__(
@@ -121,6 +126,7 @@ class BagOfWords(BaseMILTransformer):
         max_samples: int | None = 100_000,
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
+        n_jobs: int | None = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.codebook = codebook
@@ -130,6 +136,7 @@ class BagOfWords(BaseMILTransformer):
         self.max_samples = max_samples
         self.random_state = random_state
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
 
     def _normalization(self) -> str | None:
         return self.normalize or None  # False means none, like None
@@ -145,7 +152,8 @@ class BagOfWords(BaseMILTransformer):
                 X, k, self.random_state, 1e-6, self.max_samples
             )
         else:
-            self.cluster_centers_ = fit_kmeans(X, k, self.codebook, self.random_state)
+            self.cluster_centers_ = fit_kmeans(X, k, self.codebook, self.random_state,
+                                               n_jobs=self.n_jobs)
             if self.encoding == "soft":
                 self.gamma_ = self._resolve_gamma(X)
         self.idf_ = None
@@ -252,7 +260,7 @@ class BagOfWords(BaseMILTransformer):
 class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
     """Bag-of-words MIL: a :class:`BagOfWords` embedding and a standard classifier.
 
-    The parameters from ``n_clusters`` to ``chunk_size`` are :class:`BagOfWords`'s
+    The parameters from ``n_clusters`` to ``n_jobs`` are :class:`BagOfWords`'s
     (``n_clusters`` also takes ``"cv"``).
 
     Parameters
@@ -276,6 +284,8 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
         Seeds the vocabulary, the inner folds and the default ``LinearSVC``.
     chunk_size : int, default=65536
         Instances encoded per block.
+    n_jobs : int or None, default=None
+        Threads of the k-means codebook fit.
     C : float or "cv", default="cv"
         Regularisation of the default ``LinearSVC``. ``"cv"`` picks it in
         (0.1, 1, 10, 100, 1000) by the inner CV: l1 histograms have entries of order
@@ -333,6 +343,7 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
         max_samples: int | None = 100_000,
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
+        n_jobs: int | None = None,
         C: Any = "cv",
         estimator: Any = None,
     ) -> None:
@@ -344,6 +355,7 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
         self.max_samples = max_samples
         self.random_state = random_state
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
         self.C = C
         self.estimator = estimator
 

@@ -16,6 +16,7 @@ from ._codebook import (
     _KMEANS_CODEBOOKS,
     CHUNK_SIZE,
     L2_NORMALIZE,
+    N_JOBS,
     POSITIVE_INT,
     POWER,
     EmbeddingClassifier,
@@ -63,6 +64,9 @@ class VLADEncoder(BaseMILTransformer):
     chunk_size : int, default=65536
         Instances per BLAS block for large codebooks (bounds the extra memory; the
         small-codebook pass needs no blocks).
+    n_jobs : int or None, default=None
+        Threads of the k-means codebook fit (scikit-learn's meaning: ``None`` is 1
+        outside a joblib context, ``-1`` all processors).
 
     Attributes
     ----------
@@ -86,6 +90,7 @@ class VLADEncoder(BaseMILTransformer):
         "normalize": L2_NORMALIZE,
         "random_state": ["random_state"],
         "chunk_size": CHUNK_SIZE,
+        "n_jobs": N_JOBS,
     }
 
     def __init__(
@@ -97,6 +102,7 @@ class VLADEncoder(BaseMILTransformer):
         normalize: Any = "l2",
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
+        n_jobs: int | None = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.codebook = codebook
@@ -104,12 +110,14 @@ class VLADEncoder(BaseMILTransformer):
         self.normalize = normalize
         self.random_state = random_state
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
 
     def _fit(self, bags: Bags, y) -> None:
         rng = check_random_state(self.random_state)
         k = resolve_size(self.n_clusters, bags.instances, rng)
         self.n_clusters_ = k
-        self.cluster_centers_ = fit_kmeans(bags.instances, k, self.codebook, rng)
+        self.cluster_centers_ = fit_kmeans(bags.instances, k, self.codebook, rng,
+                                           n_jobs=self.n_jobs)
 
     def _raw(self, bags: Bags) -> np.ndarray:
         return vlad_encode(bags.instances, bags.offsets, self.cluster_centers_, self.chunk_size)
@@ -169,6 +177,8 @@ class MiVLAD(EmbeddingClassifier):
         Seeds the codebook, the inner folds and the default ``LinearSVC``.
     chunk_size : int, default=65536
         See :class:`VLADEncoder`.
+    n_jobs : int or None, default=None
+        Threads of the k-means codebook fit.
     C : float or "cv", default=1.0
         Regularisation of the default ``LinearSVC`` (ignored when ``estimator`` is set);
         1.0 is LIBLINEAR's default, which the authors used. ``"cv"`` picks ``C`` in
@@ -219,6 +229,7 @@ class MiVLAD(EmbeddingClassifier):
         normalize: Any = "l2",
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
+        n_jobs: int | None = None,
         C: Any = 1.0,
         estimator: Any = None,
     ) -> None:
@@ -228,6 +239,7 @@ class MiVLAD(EmbeddingClassifier):
         self.normalize = normalize
         self.random_state = random_state
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
         self.C = C
         self.estimator = estimator
 

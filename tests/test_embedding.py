@@ -486,7 +486,8 @@ def test_a_classifier_must_take_its_encoders_parameters():
             _default_estimator = linear_svc
 
             def __init__(self, *, n_clusters=4, codebook="auto", normalize="l2",
-                         random_state=None, chunk_size=10, C=1.0, estimator=None):
+                         random_state=None, chunk_size=10, n_jobs=None, C=1.0,
+                         estimator=None):
                 pass
 
 
@@ -646,11 +647,23 @@ def test_encoders_normalise_rows_inside_the_pass(K):
 
 
 
-@pytest.mark.parametrize("cls", [BagOfWords, VLADEncoder, BagOfWordsClassifier, MiVLAD])
+@pytest.mark.parametrize("make", [
+    lambda n_jobs: BagOfWords(n_clusters=3, n_jobs=n_jobs, random_state=0),
+    lambda n_jobs: BagOfWords(n_clusters=3, codebook="gmm", n_jobs=n_jobs, random_state=0),
+    lambda n_jobs: BagOfWordsClassifier(n_clusters=3, C=1.0, n_jobs=n_jobs, random_state=0),
+    lambda n_jobs: VLADEncoder(n_clusters=3, n_jobs=n_jobs, random_state=0),
+    lambda n_jobs: VLADEncoder(n_clusters="auto", n_jobs=n_jobs, random_state=0),
+    lambda n_jobs: MiVLAD(n_clusters=3, n_jobs=n_jobs, random_state=0),
+    lambda n_jobs: FisherVectorEncoder(n_clusters=2, n_jobs=n_jobs, random_state=0),
+    lambda n_jobs: FisherVectorEncoder(n_clusters="auto", n_jobs=n_jobs, random_state=0),
+    lambda n_jobs: MiFV(n_clusters=2, n_jobs=n_jobs, random_state=0),
+], ids=["bow", "bow-gmm", "bow-clf", "vlad", "vlad-auto", "mivlad", "fisher", "fisher-auto",
+        "mifv"])
 @pytest.mark.parametrize("n_jobs, expected", [(None, 1), (2, 2)])
-def test_kmeans_codebook_runs_with_n_jobs_openmp_threads(data, monkeypatch, cls, n_jobs,
-                                                         expected):
-    """scikit-learn's k-means takes every core unless told; n_jobs bounds it (None: 1)."""
+def test_codebook_fits_run_with_n_jobs_openmp_threads(data, monkeypatch, make, n_jobs,
+                                                      expected):
+    """scikit-learn's k-means (also a GMM's k-means initialisation) takes every core
+    unless told; n_jobs bounds it (None: one thread)."""
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_info
 
@@ -658,16 +671,21 @@ def test_kmeans_codebook_runs_with_n_jobs_openmp_threads(data, monkeypatch, cls,
 
     seen = []
 
-    class Recording(KMeans):
+    def openmp_threads():
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"})
+
+    class RecordingKMeans(KMeans):
         def fit(self, X, y=None, sample_weight=None):
-            seen.append({i["num_threads"] for i in threadpool_info()
-                         if i["user_api"] == "openmp"})
+            openmp_threads()
             return super().fit(X, y, sample_weight)
 
-    monkeypatch.setattr(_codebook, "KMeans", Recording)
+    class RecordingGMM(GaussianMixture):
+        def fit(self, X, y=None):
+            openmp_threads()
+            return super().fit(X, y)
+
+    monkeypatch.setattr(_codebook, "KMeans", RecordingKMeans)
+    monkeypatch.setattr(_codebook, "GaussianMixture", RecordingGMM)
     bags, y = data[:2]
-    params = {"n_clusters": 3} if cls in (BagOfWords, VLADEncoder) else {"n_clusters": 3,
-                                                                          "C": 1.0}
-    est = cls(n_jobs=n_jobs, random_state=0, **params)
-    est.fit(bags, y)
+    make(n_jobs).fit(bags, y)
     assert seen and all(s == {expected} for s in seen), seen

@@ -80,6 +80,7 @@ def fit_diag_gmm(
     reg_covar: float,
     max_samples: int | None,
     name: str = "n_clusters",
+    n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Diagonal GMM ``(weights, means, variances)`` by EM, on at most ``max_samples`` rows.
 
@@ -96,7 +97,9 @@ def fit_diag_gmm(
         reg_covar=reg_covar,
         random_state=rng.randint(np.iinfo(np.int32).max),
         max_iter=100,
-    ).fit(X)
+    )
+    with openmp_threads(n_jobs):  # its k-means initialisation
+        gmm.fit(X)
     # guard against collapsed components: floor the variances relative to the data's
     floor = max(reg_covar, 1e-10) * max(float(np.mean(np.var(X, axis=0))), 1e-12)
     variances = np.maximum(gmm.covariances_, floor)
@@ -111,7 +114,8 @@ AUTO_SIZES = (1, 2, 4, 8, 16)
 AUTO_SAMPLES = 20_000
 
 
-def select_size_bic(X: np.ndarray, random_state: Any, reg_covar: float = 1e-6) -> int:
+def select_size_bic(X: np.ndarray, random_state: Any, reg_covar: float = 1e-6,
+                    n_jobs: int | None = None) -> int:
     """Codebook size by the BIC of a diagonal GMM over :data:`AUTO_SIZES`.
 
     BIC trades the likelihood of the training instances against the ``K (2d + 1)``
@@ -130,17 +134,20 @@ def select_size_bic(X: np.ndarray, random_state: Any, reg_covar: float = 1e-6) -
         if k > 1 and n < 2 * d * k:
             break
         gmm = GaussianMixture(k, covariance_type="diag", reg_covar=reg_covar,
-                              random_state=seed, max_iter=100).fit(X)
+                              random_state=seed, max_iter=100)
+        with openmp_threads(n_jobs):  # its k-means initialisation
+            gmm.fit(X)
         bic = gmm.bic(X)
         if bic < best_bic:
             best_k, best_bic = k, bic
     return best_k
 
 
-def resolve_size(value: Any, X: np.ndarray, random_state: Any) -> int:
+def resolve_size(value: Any, X: np.ndarray, random_state: Any,
+                 n_jobs: int | None = None) -> int:
     """``n_clusters`` as a number: an int as it is, ``"auto"`` by :func:`select_size_bic`."""
     if isinstance(value, str):
-        return select_size_bic(X, random_state)
+        return select_size_bic(X, random_state, n_jobs=n_jobs)
     return int(value)
 
 

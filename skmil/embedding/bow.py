@@ -77,8 +77,9 @@ class BagOfWords(BaseMILTransformer):
     chunk_size : int, default=65536
         Instances encoded per block, which bounds the memory of the distance block.
     n_jobs : int or None, default=None
-        Threads of the k-means codebook fit (scikit-learn's meaning: ``None`` is 1
-        outside a joblib context, ``-1`` all processors).
+        Threads of the k-means codebook fit, or of the GMM's k-means initialisation
+        (scikit-learn's meaning: ``None`` is 1 outside a joblib context, ``-1`` all
+        processors).
 
     Attributes
     ----------
@@ -149,7 +150,7 @@ class BagOfWords(BaseMILTransformer):
         self.n_clusters_ = k
         if self.codebook == "gmm":
             self.weights_, self.cluster_centers_, self.variances_ = fit_diag_gmm(
-                X, k, self.random_state, 1e-6, self.max_samples
+                X, k, self.random_state, 1e-6, self.max_samples, n_jobs=self.n_jobs
             )
         else:
             self.cluster_centers_ = fit_kmeans(X, k, self.codebook, self.random_state,

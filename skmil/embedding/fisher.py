@@ -18,6 +18,7 @@ from ._codebook import (
     CHUNK_SIZE,
     L2_NORMALIZE,
     MAX_SAMPLES,
+    N_JOBS,
     POSITIVE_INT,
     POWER,
     EmbeddingClassifier,
@@ -91,6 +92,9 @@ class FisherVectorEncoder(BaseMILTransformer):
         numbers per bag, twice the instance array for bags of ``K`` instances or fewer.
         The vectors are power- and L2-normalised, so single precision (relative
         rounding about 1e-7) changes no decision in practice (see :class:`MiFV`).
+    n_jobs : int or None, default=None
+        Threads of the GMM's k-means initialisation (scikit-learn's meaning: ``None``
+        is 1 outside a joblib context, ``-1`` all processors).
 
     Attributes
     ----------
@@ -123,6 +127,7 @@ class FisherVectorEncoder(BaseMILTransformer):
         "chunk_size": CHUNK_SIZE,
         "dtype": [StrOptions({"float32", "float64"}), Options(type, {np.float32, np.float64}),
                   Options(np.dtype, {np.dtype(np.float32), np.dtype(np.float64)})],
+        "n_jobs": N_JOBS,
     }
 
     def __init__(
@@ -139,6 +144,7 @@ class FisherVectorEncoder(BaseMILTransformer):
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
         dtype: Any = "float32",
+        n_jobs: int | None = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.pca = pca
@@ -151,6 +157,7 @@ class FisherVectorEncoder(BaseMILTransformer):
         self.random_state = random_state
         self.chunk_size = chunk_size
         self.dtype = dtype
+        self.n_jobs = n_jobs
 
     def _fit(self, bags: Bags, y) -> None:
         pca = self.pca
@@ -171,9 +178,10 @@ class FisherVectorEncoder(BaseMILTransformer):
             X = self.pca_.transform(X)
         else:
             self.pca_ = None
-        k = resolve_size(self.n_clusters, X, rng)
+        k = resolve_size(self.n_clusters, X, rng, n_jobs=self.n_jobs)
         self.n_clusters_ = k
-        self.weights_, self.means_, self.variances_ = fit_diag_gmm(X, k, rng, reg, None)
+        self.weights_, self.means_, self.variances_ = fit_diag_gmm(X, k, rng, reg, None,
+                                                                      n_jobs=self.n_jobs)
 
     def _raw(self, bags: Bags, normalize: bool = False) -> np.ndarray:
         opts = {"include_weights": bool(self.include_weights), "include_means": True,
@@ -234,7 +242,7 @@ class MiFV(EmbeddingClassifier):
     Bags are encoded by :class:`FisherVectorEncoder` (diagonal GMM, mean, variance and
     optionally weight gradients, power and L2 normalisation) and a linear classifier,
     by default ``LinearSVC(C=C)`` (the authors used LIBLINEAR), is trained on them.
-    The parameters from ``n_clusters`` to ``dtype`` are :class:`FisherVectorEncoder`'s.
+    The parameters from ``n_clusters`` to ``n_jobs`` are :class:`FisherVectorEncoder`'s.
 
     Parameters
     ----------
@@ -265,6 +273,8 @@ class MiFV(EmbeddingClassifier):
         largest array of a fit (``K (2d + 1)`` values per bag); a classifier that trains
         on float32 without a copy (e.g. ``LogisticRegression``) keeps the saving, while
         ``LinearSVC`` converts to its own format either way.
+    n_jobs : int or None, default=None
+        Threads of the GMM's k-means initialisation.
     C : float or "cv", default=1.0
         Regularisation of the default ``LinearSVC`` (LIBLINEAR's default, as the
         authors used); ``"cv"``: chosen in (0.1, 1, 10, 100, 1000) by the inner CV.
@@ -313,6 +323,7 @@ class MiFV(EmbeddingClassifier):
         random_state: Any = None,
         chunk_size: int = DEFAULT_CHUNK,
         dtype: Any = "float32",
+        n_jobs: int | None = None,
         C: Any = 1.0,
         estimator: Any = None,
     ) -> None:
@@ -327,6 +338,7 @@ class MiFV(EmbeddingClassifier):
         self.random_state = random_state
         self.chunk_size = chunk_size
         self.dtype = dtype
+        self.n_jobs = n_jobs
         self.C = C
         self.estimator = estimator
 

@@ -65,8 +65,9 @@ class VLADEncoder(BaseMILTransformer):
         Instances per BLAS block for large codebooks (bounds the extra memory; the
         small-codebook pass needs no blocks).
     n_jobs : int or None, default=None
-        Threads of the k-means codebook fit (scikit-learn's meaning: ``None`` is 1
-        outside a joblib context, ``-1`` all processors).
+        Threads of the k-means codebook fit and of the GMMs of ``n_clusters="auto"``
+        (scikit-learn's meaning: ``None`` is 1 outside a joblib context, ``-1`` all
+        processors).
 
     Attributes
     ----------
@@ -114,7 +115,7 @@ class VLADEncoder(BaseMILTransformer):
 
     def _fit(self, bags: Bags, y) -> None:
         rng = check_random_state(self.random_state)
-        k = resolve_size(self.n_clusters, bags.instances, rng)
+        k = resolve_size(self.n_clusters, bags.instances, rng, n_jobs=self.n_jobs)
         self.n_clusters_ = k
         self.cluster_centers_ = fit_kmeans(bags.instances, k, self.codebook, rng,
                                            n_jobs=self.n_jobs)

@@ -1,0 +1,5 @@
+"""Linear MIL models: multiple-instance logistic regression."""
+
+from .milr import MILogisticRegression
+
+__all__ = ["MILogisticRegression"]

@@ -84,7 +84,8 @@ def _bag_loss_and_grad(z: np.ndarray, offsets: np.ndarray, sizes: np.ndarray,
     loss = float(np.dot(weight, np.where(pos, -log_pos, r)))
     # d(-log P(neg))/dz_j = sigmoid(z_j); d(-log P(pos))/dz_j = -sigmoid(z_j) * P(neg) /
     # P(pos) = -sigmoid(z_j) * exp(-r - log_pos), which is 0 for saturated bags, not NaN
-    ratio = np.where(pos, -np.exp(-r - log_pos), 1.0)
+    # (tiny bags are replaced below; their exponent would overflow)
+    ratio = np.where(pos, -np.exp(np.where(pos & ~tiny, -r - log_pos, 0.0)), 1.0)
     g = expit(z) * np.repeat(weight * ratio, sizes)
     if lse is not None and np.any(tiny & pos):
         # in tiny positive bags P(pos) ~ sum exp(z) and the gradient is -softmax(z)

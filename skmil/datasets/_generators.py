@@ -7,6 +7,8 @@ from sklearn.utils import check_random_state
 
 __all__ = ["make_mil_classification", "make_digits_bags"]
 
+_ASSUMPTIONS = ("standard", "presence", "threshold")
+
 
 def _bag_sizes(rng, n_bags: int, bag_size, distribution: str) -> np.ndarray:
     if distribution == "fixed":
@@ -38,14 +40,44 @@ def make_mil_classification(
     n_negative_clusters: int = 3,
     noise: float = 0.0,
     random_state=None,
+    assumption: str = "standard",
+    n_concepts: int = 2,
+    min_count: int = 2,
+    return_concepts: bool = False,
 ):
-    """Generate a binary MIL problem with known witnesses.
+    """Generate a binary MIL problem with known witnesses, under a chosen MI assumption.
 
-    Negative instances come from a mixture of ``n_negative_clusters`` unit-variance
-    Gaussians around random centres; witnesses come from one unit-variance Gaussian
-    whose centre lies ``class_sep`` away from the origin in a random direction. Every
-    instance of a negative bag is negative; in a positive bag each instance is a
-    witness with probability ``witness_rate``, and at least one always is.
+    Negative ("background") instances come from a mixture of ``n_negative_clusters``
+    unit-variance Gaussians around random centres. Under the standard assumption
+    (the default) witnesses come from one unit-variance Gaussian whose centre lies
+    ``class_sep`` away from the origin in a random direction; every instance of a
+    negative bag is negative, and in a positive bag each instance is a witness with
+    probability ``witness_rate``, at least one always.
+
+    The generalised assumptions of Weidmann, Frank & Pfahringer (2003) (see also the
+    survey of Foulds & Frank, 2010) use ``n_concepts`` concepts instead, unit-variance
+    Gaussians whose centres lie ``class_sep`` from the origin along orthogonal random
+    directions (when ``n_concepts <= n_features``), and a bag's label depends on how
+    many instances of each concept it holds:
+
+    - ``"presence"``: positive iff the bag holds at least one instance of *every*
+      concept (two concepts: a "beach" image needs sand *and* water). A positive bag
+      gets one instance of each concept; a negative bag lacks one concept (chosen
+      uniformly) and gets one instance of each other concept, so each concept on its
+      own occurs in negative bags too.
+    - ``"threshold"``: positive iff the bag holds at least ``min_count`` instances of
+      every concept. A positive bag gets ``min_count`` instances of each concept; a
+      negative bag gets ``min_count`` of each concept but one (chosen uniformly), and
+      between 1 and ``min_count - 1`` of that one, so every negative bag holds every
+      concept and only the counts tell the classes apart.
+
+    In both, each remaining instance is, with probability ``witness_rate``, an extra
+    instance of a concept (uniform among the concepts that cannot change the bag's
+    label: all of them in a positive bag, all but the deficient one in a negative
+    bag), and background otherwise. Bag sizes are drawn as in the standard case and
+    raised, in every bag of both classes, to the least size a positive bag needs
+    (``n_concepts`` or ``n_concepts * min_count``), so the size does not give the label
+    away.
 
     Parameters
     ----------
@@ -70,6 +102,17 @@ def make_mil_classification(
         Fraction of bag labels flipped after generation (instance labels stay true).
     random_state : int, RandomState instance or None
         Seed for reproducible output.
+    assumption : {"standard", "presence", "threshold"}, default="standard"
+        The rule that makes a bag positive (see above). ``"standard"`` gives exactly
+        the output of earlier versions for the same arguments.
+    n_concepts : int, default=2
+        Number of concepts a positive bag must hold (``"presence"`` and
+        ``"threshold"`` only; at least 1).
+    min_count : int, default=2
+        Instances of each concept a positive bag must hold (``"threshold"`` only; at
+        least 2, since 1 is the presence rule).
+    return_concepts : bool, default=False
+        Also return each instance's concept.
 
     Returns
     -------
@@ -78,15 +121,38 @@ def make_mil_classification(
     y : ndarray of shape (n_bags,)
         Bag labels 0/1 (after label noise).
     instance_labels : list of ndarray of shape (n_instances_i,)
-        1 for witnesses, 0 otherwise (true labels, before label noise).
+        1 for witnesses, 0 otherwise (true labels, before label noise). A witness is an
+        instance of a concept: under the standard assumption an instance of the one
+        positive concept, under ``"presence"`` and ``"threshold"`` an instance of any
+        of the required concepts (which also occur in negative bags: there a bag's
+        label follows from its concept counts, not from one instance).
+    concepts : list of ndarray of shape (n_instances_i,)
+        Only with ``return_concepts=True``: the concept of each instance, ``0 ..
+        n_concepts - 1`` (always 0 under the standard assumption), ``-1`` for
+        background instances. ``instance_labels`` is ``concepts >= 0``.
 
     Examples
     --------
+    >>> import numpy as np
     >>> from skmil.datasets import make_mil_classification
     >>> bags, y, inst = make_mil_classification(n_bags=20, random_state=0)
     >>> len(bags), y.shape, all(i.max() == 1 for i, lab in zip(inst, y) if lab == 1)
     (20, (20,), True)
+    >>> bags, y, inst, concepts = make_mil_classification(
+    ...     n_bags=20, assumption="presence", n_concepts=2, return_concepts=True,
+    ...     random_state=0)
+    >>> all(lab == all((c == k).any() for k in range(2)) for c, lab in zip(concepts, y))
+    True
     """
+    if assumption not in _ASSUMPTIONS:
+        raise ValueError(
+            f"assumption must be one of {list(_ASSUMPTIONS)}, got {assumption!r}.")
+    if int(n_concepts) != n_concepts or n_concepts < 1:
+        raise ValueError(f"n_concepts must be an integer >= 1, got {n_concepts!r}.")
+    if int(min_count) != min_count or min_count < 2:
+        raise ValueError(
+            f"min_count must be an integer >= 2 (1 is assumption='presence'), got "
+            f"{min_count!r}.")
     rng = check_random_state(random_state)
     if n_bags < 2:
         raise ValueError(f"n_bags must be >= 2 (one bag per class at least), got {n_bags}.")
@@ -103,6 +169,13 @@ def make_mil_classification(
     y[rng.permutation(n_bags)[:n_pos]] = 1
     sizes = _bag_sizes(rng, n_bags, bag_size, bag_size_distribution)
     neg_centres = rng.normal(scale=1.0, size=(n_negative_clusters, n_features))
+    if assumption != "standard":
+        bags, inst_labels, concepts = _concept_bags(
+            rng, y, sizes, neg_centres, n_features=n_features, class_sep=class_sep,
+            witness_rate=witness_rate, n_concepts=int(n_concepts),
+            min_count=1 if assumption == "presence" else int(min_count),
+        )
+        return _with_noise(rng, bags, y, inst_labels, concepts, noise, return_concepts)
     direction = rng.normal(size=n_features)
     direction /= np.linalg.norm(direction)
     pos_centre = class_sep * direction
@@ -117,10 +190,66 @@ def make_mil_classification(
         centres = np.where(lab[:, None] == 1, pos_centre, neg_centres[cluster])
         bags.append(centres + rng.normal(size=(n, n_features)))
         inst_labels.append(lab)
+    concepts = [np.where(lab == 1, 0, -1) for lab in inst_labels]
+    return _with_noise(rng, bags, y, inst_labels, concepts, noise, return_concepts)
+
+
+def _with_noise(rng, bags, y, inst_labels, concepts, noise: float, return_concepts: bool):
+    """Flip a ``noise`` fraction of bag labels (after all instances are drawn)."""
     if noise > 0:
-        flip = rng.random_sample(n_bags) < noise
+        flip = rng.random_sample(y.shape[0]) < noise
         y = np.where(flip, 1 - y, y)
+    if return_concepts:
+        return bags, y, inst_labels, concepts
     return bags, y, inst_labels
+
+
+def _concept_centres(rng, n_concepts: int, n_features: int, class_sep: float) -> np.ndarray:
+    """``n_concepts`` centres at distance ``class_sep`` from the origin.
+
+    Orthogonal directions (QR of a Gaussian matrix) while they exist, so that two
+    concepts are as far apart as each is from the origin's background clusters
+    (``class_sep * sqrt(2)``); random unit directions beyond ``n_features`` concepts.
+    """
+    G = rng.normal(size=(n_features, n_concepts))
+    if n_concepts <= n_features:
+        directions = np.linalg.qr(G)[0].T
+    else:
+        directions = (G / np.linalg.norm(G, axis=0)).T
+    return class_sep * directions
+
+
+def _concept_bags(rng, y, sizes, neg_centres, *, n_features: int, class_sep: float,
+                  witness_rate: float, n_concepts: int, min_count: int):
+    """Bags under the presence (``min_count=1``) or threshold rule (see the docstring)."""
+    centres = _concept_centres(rng, n_concepts, n_features, class_sep)
+    need = n_concepts * min_count
+    # every bag (both classes) at least as large as a positive bag must be
+    sizes = np.maximum(sizes, need)
+    bags, inst_labels, concepts = [], [], []
+    for label, n in zip(y, sizes):
+        counts = np.full(n_concepts, min_count, dtype=np.int64)
+        allowed = np.ones(n_concepts, dtype=bool)
+        if label == 0:
+            missing = rng.randint(n_concepts)
+            # presence: the concept is absent; threshold: 1 .. min_count - 1 of it
+            counts[missing] = 0 if min_count == 1 else rng.randint(1, min_count)
+            allowed[missing] = False
+        forced = np.repeat(np.arange(n_concepts), counts)
+        concept = np.full(n, -1, dtype=np.int64)
+        rest = n - forced.size
+        if allowed.any():
+            extra = rng.random_sample(rest) < witness_rate
+            choices = np.flatnonzero(allowed)
+            concept[forced.size:][extra] = choices[rng.randint(choices.size, size=int(extra.sum()))]
+        concept[: forced.size] = forced
+        concept = concept[rng.permutation(n)]  # forced instances anywhere in the bag
+        background = neg_centres[rng.randint(neg_centres.shape[0], size=n)]
+        means = np.where(concept[:, None] >= 0, centres[np.maximum(concept, 0)], background)
+        bags.append(means + rng.normal(size=(n, n_features)))
+        concepts.append(concept)
+        inst_labels.append((concept >= 0).astype(np.int64))
+    return bags, inst_labels, concepts
 
 
 def make_digits_bags(

@@ -20,6 +20,7 @@ __all__ = [
     "segment_argmax",
     "segment_logsumexp",
     "bag_statistics",
+    "segment_median",
 ]
 
 
@@ -142,3 +143,23 @@ def bag_statistics(
         "max" in statistics,
         "std" in statistics,
     )
+
+
+@njit
+def _segment_median(X, offsets):
+    n_bags = offsets.shape[0] - 1
+    d = X.shape[1]
+    out = np.empty((n_bags, d), dtype=np.float64)
+    for b in range(n_bags):
+        start = offsets[b]
+        stop = offsets[b + 1]
+        for k in range(d):
+            out[b, k] = np.median(X[start:stop, k])
+    return out
+
+
+def segment_median(X: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per-bag, per-feature median of the rows of 2-D ``X`` (mean of the two middle values
+    for an even count, as :func:`numpy.median`). Returns ``(n_bags, n_features)``.
+    """
+    return _segment_median(np.ascontiguousarray(X, dtype=np.float64), offsets)

@@ -1,4 +1,4 @@
-"""Bag statistics (SimpleMI): per-bag mean/min/max/std of every feature."""
+"""Bag statistics (SimpleMI): per-bag mean/min/max/std/... of every feature."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.svm import SVC
 from sklearn.utils.metaestimators import available_if
 
-from .._kernels.segments import bag_statistics
+from .._kernels.segments import bag_statistics, segment_mean, segment_median
 from ..bags import Bags
 from ..base import BaseMILTransformer
 from ..utils._param_validation import HasMethods, Subset
@@ -16,34 +16,66 @@ from ._codebook import EmbeddingClassifier
 
 __all__ = ["BagStatistics", "SimpleMI"]
 
-_STATISTICS = ("mean", "min", "max", "std")
+#: The statistics in output order (the first four are those of the one-pass kernel).
+_STATISTICS = ("mean", "min", "max", "std", "median", "geomean", "midrange", "range")
+#: Names that stand for several statistics: Weka SimpleMI's "minimax" is the min block
+#: followed by the max block, which is what ("min", "max") gives in output order.
+_SHORTHANDS = {"minmax": ("min", "max")}
+_KERNEL_STATISTICS = ("mean", "min", "max", "std")
 
 
 def _ordered_statistics(statistics: Any) -> tuple[str, ...]:
     stats = (statistics,) if isinstance(statistics, str) else tuple(statistics)
-    # the kernel writes blocks in canonical order; keep that order for the output
-    return tuple(s for s in _STATISTICS if s in stats)
+    expanded = {name for s in stats for name in _SHORTHANDS.get(s, (s,))}
+    # the blocks come in one fixed order, whatever order ``statistics`` lists them in
+    return tuple(s for s in _STATISTICS if s in expanded)
+
+
+def _check_positive(bags: Bags) -> None:
+    """Refuse values <= 0, whose logarithm the geometric mean needs."""
+    X = bags.instances
+    bad = np.argwhere(~(X > 0))
+    if bad.size:
+        row, col = (int(v) for v in bad[0])
+        bag = int(np.searchsorted(bags.offsets, row, side="right") - 1)
+        raise ValueError(
+            f"Bag {bag}, row {row - int(bags.offsets[bag])}, feature {col} is "
+            f"{float(X[row, col]):.6g}: "
+            "the geometric mean ('geomean') is defined for positive values only, and "
+            f"{bad.shape[0]} value(s) are <= 0. Shift the features to positive values "
+            "first (subtract a lower bound of each feature and add 1, before any "
+            "standardisation) or drop 'geomean'."
+        )
 
 
 class BagStatistics(BaseMILTransformer):
     """Embed each bag as per-feature statistics of its instances.
 
     The output has one block of ``n_features`` columns per statistic, in the order
-    mean, min, max, std (whatever order ``statistics`` lists them in). With ``"mean"``
-    alone this is the SimpleMI embedding; mean + min + max is the usual strong baseline.
-    Computed in one numba pass over the flat instance array (linear in N).
+    mean, min, max, std, median, geomean, midrange, range (whatever order
+    ``statistics`` lists them in). With ``"mean"`` alone this is the SimpleMI embedding
+    (Weka's "arithmetic average"); mean + min + max is the usual strong baseline. Mean,
+    min, max and std come from one numba pass over the flat instance array (linear in
+    N), the median from a per-bag sort.
 
     Parameters
     ----------
     statistics : str or tuple of str, default=("mean", "min", "max")
         Any of ``"mean"``, ``"min"``, ``"max"``, ``"std"`` (population std, 0 for a
-        one-instance bag).
+        one-instance bag), ``"median"`` (the mean of the two middle values for an even
+        count, as :func:`numpy.median`), ``"geomean"`` (geometric mean
+        ``exp(mean(log x))``; every value must be positive, else a ``ValueError``
+        names the first bag, row and feature that is not), ``"midrange"``
+        (``(min + max) / 2``, the centre of the bag's bounding box: what Weka's
+        SimpleMI calls its "geometric average"), ``"range"`` (``max - min``) and the
+        shorthand ``"minmax"`` for ``"min"`` and ``"max"`` (Weka SimpleMI's "minimax":
+        the min block, then the max block).
 
     Attributes
     ----------
     n_features_in_ : int
     statistics_ : tuple of str
-        The statistics in output order.
+        The statistics in output order (shorthands expanded).
 
     Examples
     --------
@@ -55,7 +87,7 @@ class BagStatistics(BaseMILTransformer):
            [4., 5., 4., 5.]])
     """
 
-    _parameter_constraints: dict = {"statistics": [Subset(_STATISTICS)]}
+    _parameter_constraints: dict = {"statistics": [Subset(_STATISTICS + tuple(_SHORTHANDS))]}
 
     def __init__(self, *, statistics: Any = ("mean", "min", "max")) -> None:
         self.statistics = statistics
@@ -64,7 +96,32 @@ class BagStatistics(BaseMILTransformer):
         self.statistics_ = _ordered_statistics(self.statistics)
 
     def _transform(self, bags: Bags) -> np.ndarray:
-        return bag_statistics(bags.instances, bags.offsets, self.statistics_)
+        stats = self.statistics_
+        if all(s in _KERNEL_STATISTICS for s in stats):
+            return bag_statistics(bags.instances, bags.offsets, stats)
+        X, offsets = bags.instances, bags.offsets
+        d = X.shape[1]
+        # the one-pass kernel computes what it can (min and max for midrange and range)
+        need = set(stats) & set(_KERNEL_STATISTICS)
+        if {"midrange", "range"} & set(stats):
+            need |= {"min", "max"}
+        base_order = tuple(s for s in _KERNEL_STATISTICS if s in need)
+        blocks: dict[str, np.ndarray] = {}
+        if base_order:
+            base = bag_statistics(X, offsets, base_order)
+            for i, s in enumerate(base_order):
+                blocks[s] = base[:, i * d:(i + 1) * d]
+        if "median" in stats:
+            blocks["median"] = segment_median(X, offsets)
+        if "geomean" in stats:
+            _check_positive(bags)
+            blocks["geomean"] = np.exp(segment_mean(np.log(X), offsets))
+        if "midrange" in stats:
+            # min + (max - min) / 2 cannot overflow where (min + max) / 2 could
+            blocks["midrange"] = blocks["min"] + (blocks["max"] - blocks["min"]) / 2
+        if "range" in stats:
+            blocks["range"] = blocks["max"] - blocks["min"]
+        return np.hstack([blocks[s] for s in stats])
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Output names such as ``mean_f0`` or ``max_<input name>``.

@@ -11,6 +11,14 @@ join a violating pair (with one gradient rebuild near the end and a final check 
 the whole problem), and the bias from the free variables. It works on a dense
 precomputed ``K`` (``n^2`` doubles), and is written from the published algorithm,
 not from libsvm's source.
+
+Compilation is what a process's first solve pays, so what every solve compiles is
+kept small: :func:`_iterate_all` (iterations over every variable) and
+:func:`_pair_step` (the two-variable update). Shrinking's kernels (:func:`_iterate`
+over an active set, :func:`_select`, :func:`_shrink`, :func:`_unshrink`) are compiled
+only when a problem is large enough to shrink (:data:`SHRINKING_MIN_N`); Python drives
+them between blocks of iterations, and allocates the arrays and computes the bias in
+numpy.
 """
 
 from __future__ import annotations
@@ -21,12 +29,132 @@ from .._numba import njit
 
 _TAU = 1e-12
 
+#: Smallest number of variables for which ``smo_solve(..., shrinking="auto")`` shrinks.
+#: Below it, shrinking did not pay on sMIL's QPs and C-SVC duals: iterating over every
+#: variable with contiguous loops was as fast as iterating over the shrunk set through
+#: an index array (0.8-1.0x at 1,000-3,000 variables; 1.1-1.3x in favour of shrinking
+#: from 5,000 on), and shrinking's four kernels add about 0.6 s to the compilation of
+#: a first solve on a cold numba cache. Measured with
+#: ``python benchmarks/bench_smo_shrinking.py``.
+SHRINKING_MIN_N = 4000
+
+
+# inlined into both iteration kernels by numba: as a separate kernel it added a third
+# to the compilation of a first solve
+@njit(inline="always")
+def _pair_step(K, y, C, diag, a, G, i, j):
+    """Analytic update of ``(a_i, a_j)`` with box clipping; returns ``y_i da_i, y_j da_j``."""
+    Ci = C[i]
+    Cj = C[j]
+    ai = a[i]
+    aj = a[j]
+    Qij = y[i] * y[j] * K[i, j]
+    if y[i] != y[j]:
+        quad = diag[i] + diag[j] + 2.0 * Qij
+        if quad <= 0:
+            quad = _TAU
+        delta = (-G[i] - G[j]) / quad
+        diff = ai - aj
+        ai += delta
+        aj += delta
+        if diff > 0:
+            if aj < 0:
+                aj = 0.0
+                ai = diff
+        elif ai < 0:
+            ai = 0.0
+            aj = -diff
+        if diff > Ci - Cj:
+            if ai > Ci:
+                ai = Ci
+                aj = Ci - diff
+        elif aj > Cj:
+            aj = Cj
+            ai = Cj + diff
+    else:
+        quad = diag[i] + diag[j] - 2.0 * Qij
+        if quad <= 0:
+            quad = _TAU
+        delta = (G[i] - G[j]) / quad
+        total = ai + aj
+        ai -= delta
+        aj += delta
+        if total > Ci:
+            if ai > Ci:
+                ai = Ci
+                aj = total - Ci
+        elif aj < 0:
+            aj = 0.0
+            ai = total
+        if total > Cj:
+            if aj > Cj:
+                aj = Cj
+                ai = total - Cj
+        elif ai < 0:
+            ai = 0.0
+            aj = total
+    ci = y[i] * (ai - a[i])
+    cj = y[j] * (aj - a[j])
+    a[i] = ai
+    a[j] = aj
+    return ci, cj
+
+
+@njit
+def _iterate_all(K, y, C, diag, a, G, eps, max_iter):
+    """Up to ``max_iter`` SMO iterations over every variable; updates ``a`` and ``G``.
+
+    Returns the number of iterations done: fewer than ``max_iter`` when the problem
+    meets the stopping rule (maximal violation below ``eps``).
+    """
+    n = a.shape[0]
+    it = 0
+    while it < max_iter:
+        # working pair (i, j) and m(a), -M(a) of Fan, Chen & Lin, as in _select but
+        # over contiguous indices: 1.5x faster than through an index array. The
+        # I_up / I_low tests are written out: as njit helpers (even inline="always")
+        # they made these loops 6-10x slower
+        gmax = -np.inf
+        i = -1
+        for t in range(n):
+            if (y[t] > 0 and a[t] < C[t]) or (y[t] < 0 and a[t] > 0):
+                v = -y[t] * G[t]
+                if v >= gmax:
+                    gmax = v
+                    i = t
+        gmax2 = -np.inf
+        j = -1
+        best = np.inf
+        for t in range(n):
+            if (y[t] > 0 and a[t] > 0) or (y[t] < 0 and a[t] < C[t]):
+                v = y[t] * G[t]
+                if v >= gmax2:
+                    gmax2 = v
+                grad_diff = gmax + v
+                if grad_diff > 0 and i >= 0:
+                    quad = diag[i] + diag[t] - 2.0 * K[i, t]
+                    if quad <= 0:
+                        quad = _TAU
+                    obj = -(grad_diff * grad_diff) / quad
+                    if obj <= best:
+                        best = obj
+                        j = t
+        if gmax + gmax2 < eps or i < 0 or j < 0:
+            break
+        it += 1
+        ci, cj = _pair_step(K, y, C, diag, a, G, i, j)
+        # K is symmetric: read rows i and j (contiguous) instead of columns, which
+        # on a C-ordered n x n matrix cost one cache line per element
+        Ki = K[i]
+        Kj = K[j]
+        for t in range(n):
+            G[t] += y[t] * (ci * Ki[t] + cj * Kj[t])
+    return it
+
 
 @njit
 def _select(K, G, a, y, C, diag, active, m):
     """Working pair over the active set: (i, j, m(a), -M(a)) of Fan, Chen & Lin."""
-    # the I_up / I_low tests are written out here and in _shrink: as njit helpers
-    # (even inline="always") they made this loop 6-10x slower
     gmax = -np.inf
     i = -1
     for s in range(m):
@@ -58,8 +186,33 @@ def _select(K, G, a, y, C, diag, active, m):
 
 
 @njit
-def _reconstruct(K, p, y, a, G, is_active):
-    """Exact gradient of the shrunk variables, from the support vectors' rows."""
+def _iterate(K, y, C, diag, a, G, active, m, eps, max_iter):
+    """:func:`_iterate_all` over the variables ``active[:m]`` only.
+
+    The gradients of the other variables go stale; :func:`_unshrink` rebuilds them.
+    """
+    it = 0
+    while it < max_iter:
+        i, j, gmax, gmax2 = _select(K, G, a, y, C, diag, active, m)
+        if gmax + gmax2 < eps or i < 0 or j < 0:
+            break
+        it += 1
+        ci, cj = _pair_step(K, y, C, diag, a, G, i, j)
+        Ki = K[i]
+        Kj = K[j]
+        for s in range(m):
+            t = active[s]
+            G[t] += y[t] * (ci * Ki[t] + cj * Kj[t])
+    return it
+
+
+@njit
+def _unshrink(K, p, y, a, G, active, is_active):
+    """Make every variable active again, with the exact gradient of the shrunk ones.
+
+    The shrunk gradients are rebuilt from the support vectors' rows (K symmetric).
+    Returns the new size of the active set, ``n``.
+    """
     n = a.shape[0]
     # the support vectors in ascending order, as np.flatnonzero(a > 0) gives them; a
     # loop compiles much faster than numba's array expression and flatnonzero
@@ -77,15 +230,9 @@ def _reconstruct(K, p, y, a, G, is_active):
                 j = sv[q]
                 s += Kt[j] * y[j] * a[j]
             G[t] = p[t] + y[t] * s
-
-
-@njit
-def _unshrink(K, p, y, a, G, active, is_active):
-    _reconstruct(K, p, y, a, G, is_active)
-    for t in range(a.shape[0]):
         active[t] = t
         is_active[t] = True
-    return a.shape[0]
+    return n
 
 
 @njit
@@ -94,6 +241,7 @@ def _shrink(K, p, y, a, G, C, active, is_active, m, unshrunk, eps):
 
     Once the active problem is within ``10 eps`` of optimal the full gradient is
     rebuilt a single time, so that variables shrunk too early can come back.
+    Returns the new size of the active set and whether that rebuild has been done.
     """
     g_up = -np.inf
     g_low = -np.inf
@@ -125,148 +273,84 @@ def _shrink(K, p, y, a, G, C, active, is_active, m, unshrunk, eps):
     return k, unshrunk
 
 
-@njit
-def _smo(K, p, y, C, eps, max_iter, shrinking):
-    n = K.shape[0]
-    a = np.zeros(n)
-    G = p.copy()
-    diag = np.empty(n)
-    for t in range(n):
-        diag[t] = K[t, t]
-    active = np.arange(n)
+def _solve_shrinking(K, p, y, C, diag, a, G, eps, max_iter):
+    """SMO with shrinking: blocks of ``min(n, 1000)`` iterations, shrinking between.
+
+    A block on the whole problem runs :func:`_iterate_all`, one on a shrunk set
+    :func:`_iterate`. When the active set meets the stopping rule, the whole problem
+    is checked (gradients rebuilt); if it does not meet it, one iteration follows on
+    every variable and shrinking resumes. Returns the number of iterations.
+    """
+    n = a.shape[0]
+    active = np.arange(n, dtype=np.int64)
     is_active = np.ones(n, dtype=np.bool_)
     m = n
-    # False, but typed as a run-time bool: a literal False would make numba compile
-    # _shrink twice (for Literal[bool](False) and for bool)
-    unshrunk = m < 0
+    unshrunk = False
     period = min(n, 1000)
-    counter = period + 1
     it = 0
+    block = period
     while it < max_iter:
-        if shrinking:
-            counter -= 1
-            if counter == 0:
-                counter = period
-                m, unshrunk = _shrink(K, p, y, a, G, C, active, is_active, m, unshrunk, eps)
-        i, j, gmax, gmax2 = _select(K, G, a, y, C, diag, active, m)
-        if gmax + gmax2 < eps or i < 0 or j < 0:
+        todo = min(block, max_iter - it)
+        if m == n:
+            done = _iterate_all(K, y, C, diag, a, G, eps, todo)
+        else:
+            done = _iterate(K, y, C, diag, a, G, active, m, eps, todo)
+        it += done
+        if done < todo:  # optimal on the active set
             if m == n:
                 break
-            # optimal on the active set: check the whole problem before stopping
             m = _unshrink(K, p, y, a, G, active, is_active)
-            i, j, gmax, gmax2 = _select(K, G, a, y, C, diag, active, m)
-            if gmax + gmax2 < eps or i < 0 or j < 0:
-                break
-            counter = 1
-        it += 1
-        Ci, Cj = C[i], C[j]
-        ai, aj = a[i], a[j]
-        Qij = y[i] * y[j] * K[i, j]
-        if y[i] != y[j]:
-            quad = diag[i] + diag[j] + 2.0 * Qij
-            if quad <= 0:
-                quad = _TAU
-            delta = (-G[i] - G[j]) / quad
-            diff = ai - aj
-            ai += delta
-            aj += delta
-            if diff > 0:
-                if aj < 0:
-                    aj = 0.0
-                    ai = diff
-            elif ai < 0:
-                ai = 0.0
-                aj = -diff
-            if diff > Ci - Cj:
-                if ai > Ci:
-                    ai = Ci
-                    aj = Ci - diff
-            elif aj > Cj:
-                aj = Cj
-                ai = Cj + diff
-        else:
-            quad = diag[i] + diag[j] - 2.0 * Qij
-            if quad <= 0:
-                quad = _TAU
-            delta = (G[i] - G[j]) / quad
-            s = ai + aj
-            ai -= delta
-            aj += delta
-            if s > Ci:
-                if ai > Ci:
-                    ai = Ci
-                    aj = s - Ci
-            elif aj < 0:
-                aj = 0.0
-                ai = s
-            if s > Cj:
-                if aj > Cj:
-                    aj = Cj
-                    ai = s - Cj
-            elif ai < 0:
-                ai = 0.0
-                aj = s
-        dai = ai - a[i]
-        daj = aj - a[j]
-        a[i] = ai
-        a[j] = aj
-        # K is symmetric: read rows i and j (contiguous) instead of columns, which
-        # on a C-ordered n x n matrix cost one cache line per element; shrunk
-        # variables' gradients are rebuilt by _unshrink when they are needed
-        ci = y[i] * dai
-        cj = y[j] * daj
-        Ki = K[i]
-        Kj = K[j]
-        if m == n:  # a plain loop vectorises; the indexed one does not
-            for t in range(n):
-                G[t] += y[t] * (ci * Ki[t] + cj * Kj[t])
-        else:
-            for s in range(m):
-                t = active[s]
-                G[t] += y[t] * (ci * Ki[t] + cj * Kj[t])
+            block = 1  # one iteration on the whole problem, if it is not optimal
+            continue
+        if it >= max_iter:
+            break
+        m, unshrunk = _shrink(K, p, y, a, G, C, active, is_active, m, unshrunk, eps)
+        block = period
     if m < n:
         _unshrink(K, p, y, a, G, active, is_active)
-    # bias: average of y_t G_t over free variables, else the middle of the feasible range
-    nfree = 0
-    sfree = 0.0
-    ub = np.inf
-    lb = -np.inf
-    for t in range(n):
-        yG = y[t] * G[t]
-        if a[t] >= C[t]:
-            if y[t] < 0:
-                ub = min(ub, yG)
-            else:
-                lb = max(lb, yG)
-        elif a[t] <= 0:
-            if y[t] > 0:
-                ub = min(ub, yG)
-            else:
-                lb = max(lb, yG)
-        else:
-            nfree += 1
-            sfree += yG
-    rho = sfree / nfree if nfree > 0 else 0.5 * (ub + lb)
-    return a, rho, it
+    return it
 
 
-def smo_solve(K, p, y, C, *, tol=1e-3, max_iter=None, shrinking=True):
+def _bias(a, G, y, C):
+    """``rho``: the mean of ``y_t G_t`` over the free variables, else the middle of the
+    range that the bounded ones allow."""
+    yG = y * G
+    upper = a >= C
+    lower = a <= 0
+    free = ~(upper | lower)
+    if free.any():
+        return float(yG[free].mean())
+    ub_set = (upper & (y < 0)) | (lower & (y > 0))
+    lb_set = (upper & (y > 0)) | (lower & (y < 0))
+    ub = yG[ub_set].min() if ub_set.any() else np.inf
+    lb = yG[lb_set].max() if lb_set.any() else -np.inf
+    return float(0.5 * (ub + lb))
+
+
+def smo_solve(K, p, y, C, *, tol=1e-3, max_iter=None, shrinking="auto"):
     """Solve the dual; returns ``(alpha, rho, n_iter)`` with ``f(x) = sum y a K - rho``.
 
     ``K`` must be symmetric (a Gram matrix): the solver reads its rows only.
     ``shrinking`` restricts the iterations to the variables that can still move (the
-    answer meets the same stopping rule on the whole problem either way).
+    answer meets the same stopping rule on the whole problem either way): ``True``,
+    ``False``, or ``"auto"``: for problems of at least :data:`SHRINKING_MIN_N`
+    variables.
     """
     K = np.ascontiguousarray(K, dtype=np.float64)
     n = K.shape[0]
     if max_iter is None:
         max_iter = max(10_000_000, 100 * n)
-    return _smo(
-        K,
-        np.ascontiguousarray(p, dtype=np.float64),
-        np.ascontiguousarray(y, dtype=np.float64),
-        np.ascontiguousarray(C, dtype=np.float64),
-        float(tol),
-        int(max_iter),
-        bool(shrinking),
-    )
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    C = np.ascontiguousarray(C, dtype=np.float64)
+    if shrinking == "auto":
+        shrinking = n >= SHRINKING_MIN_N
+    a = np.zeros(n)
+    G = p.copy()
+    diag = np.ascontiguousarray(np.diagonal(K))
+    eps, max_iter = float(tol), int(max_iter)
+    if shrinking:
+        it = _solve_shrinking(K, p, y, C, diag, a, G, eps, max_iter)
+    else:
+        it = _iterate_all(K, y, C, diag, a, G, eps, max_iter)
+    return a, _bias(a, G, y, C), it

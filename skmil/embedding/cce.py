@@ -68,8 +68,8 @@ class CCE(BaseMILClassifier):
         (scikit-learn's defaults): the paper trains a support vector machine with a
         Gaussian kernel on each presence representation.
     random_state : int, RandomState instance or None, default=None
-        Seeds the k-means codebooks (and a seeded ``estimator``'s own randomness is
-        left to it).
+        Seeds the k-means codebooks; a given ``estimator`` keeps its own
+        ``random_state``.
     n_jobs : int or None, default=None
         Threads of the k-means fits (as :class:`~skmil.embedding.BagOfWords`).
 

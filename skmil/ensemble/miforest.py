@@ -93,10 +93,8 @@ class MIForest(InstancePredictionMixin, BaseMILClassifier):
     ``"max"``), so a bag is predicted positive exactly when one of its instances is.
     ``predict_proba`` gives the largest instance probability.
 
-    The annealing steps use each tree's out-of-bag probability (the mean over the
-    trees whose bootstrap sample left the instance out; the whole forest for the rare
-    instance every tree saw). Deep trees nearly reproduce the labels they were fitted
-    on, so the in-bag probability would mostly echo the previous step's labels.
+    The probability ``p`` of an annealing step is the whole forest's, as in the
+    paper; every tree keeps its bootstrap sample (scikit-learn's) through the steps.
     Each step refits every tree once: the fit costs ``1 + n_iter_`` forests.
 
     References
@@ -183,15 +181,11 @@ class MIForest(InstancePredictionMixin, BaseMILClassifier):
         trees = forest.estimators_
         counts = np.stack([np.bincount(s, minlength=N) for s in forest.estimators_samples_])
         counts = counts.astype(np.float64)
-        oob = counts == 0
-        n_oob = oob.sum(axis=0)
         temperatures = []
         T = float(self.initial_temperature)
         parallel = Parallel(n_jobs=n_threads(self.n_jobs), prefer="threads")
         while T >= self.min_temperature:
-            proba = np.stack([t.predict_proba(X)[:, 1] for t in trees])  # (trees, N)
-            p = np.where(n_oob > 0, (proba * oob).sum(axis=0) / np.maximum(n_oob, 1),
-                         proba.mean(axis=0))
+            p = np.mean([t.predict_proba(X)[:, 1] for t in trees], axis=0)
             labels = self._draw_labels(p, T, y, offsets, len(trees), rng)
             parallel(delayed(_fit_tree)(t, X, labels[k], counts[k])
                      for k, t in enumerate(trees))

@@ -77,8 +77,8 @@ class MILBoost(InstancePredictionMixin, BaseMILClassifier):
         feature, the paper's weak learner) with a real value on each side.
     n_estimators : int, default=100
         Maximum number of boosting rounds (scikit-learn's gradient-boosting default).
-        Boosting stops earlier when a weak learner finds no direction that increases
-        the likelihood.
+        Boosting stops earlier when a round cannot raise the likelihood by more than
+        rounding (the weak learner finds no ascent direction).
     learning_rate : float, default=1.0
         Shrinks every line-search step ``lambda_t``; 1.0 takes the exact step, as in the
         paper.
@@ -204,7 +204,9 @@ class MILBoost(InstancePredictionMixin, BaseMILClassifier):
             while new < loglik and step > 1e-12:
                 step *= 0.5
                 new = _loglik(scores + step * h, offsets, y)
-            if not new >= loglik or step <= 1e-12:
+            # a round must raise the likelihood by more than rounding (at a maximum the
+            # weights are 0 only up to rounding, and their fit is noise)
+            if not new - loglik > 1e-12 * max(1.0, abs(loglik)):
                 break
             scores = scores + step * h
             loglik, weights, _ = noisy_or_terms(scores, offsets, y)

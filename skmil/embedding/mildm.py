@@ -28,7 +28,7 @@ __all__ = ["MILDM", "MILDMEmbedding", "discriminative_scores"]
 _SCORE_BLOCK = 4096
 
 
-def pair_weights(y: np.ndarray) -> np.ndarray:
+def _pair_weights(y: np.ndarray) -> np.ndarray:
     """The bag-pair matrix ``Q`` of the MILDM criterion, for 0/1 bag labels ``y``.
 
     ``Q[i, j] = -1 / n_same`` for two different bags with the same label (a must-link
@@ -53,10 +53,14 @@ def discriminative_scores(S: np.ndarray, y: np.ndarray) -> np.ndarray:
     """MILDM's score of every candidate instance from its column of bag similarities.
 
     ``S[i, k]`` is the similarity of training bag ``i`` to candidate instance ``k``. The
-    score of ``k`` is ``1/2 sum_{i, j} Q_ij (S[i, k] - S[j, k])^2`` with ``Q`` from
-    :func:`pair_weights`: large when bags of different labels map far apart and bags of
-    the same label close together along that coordinate. It equals ``s_k' L s_k`` with
-    the Laplacian ``L = diag(Q 1) - Q``, which is how it is computed (one matrix product).
+    score of ``k`` is ``1/2 sum_{i, j} Q_ij (S[i, k] - S[j, k])^2``, where
+    ``Q_ij = -1 / n_same`` for two different bags with the same label (a must-link
+    pair), ``Q_ij = 1 / n_diff`` for two bags with different labels (a cannot-link
+    pair) and ``Q_ii = 0``, with ``n_same`` and ``n_diff`` the numbers of ordered pairs
+    of each kind. The score is large when bags of different labels map far apart and
+    bags of the same label close together along that coordinate. It equals
+    ``s_k' L s_k`` with the Laplacian ``L = diag(Q 1) - Q``, which is how it is computed
+    (one matrix product).
 
     Parameters
     ----------
@@ -78,7 +82,7 @@ def discriminative_scores(S: np.ndarray, y: np.ndarray) -> np.ndarray:
     >>> discriminative_scores(S, np.array([1, 1, 0, 0])).round(3)
     array([0.402, 0.   ])
     """
-    Q = pair_weights(y)
+    Q = _pair_weights(y)
     L = np.diag(Q.sum(axis=1)) - Q
     return np.einsum("ik,ik->k", S, L @ S)
 

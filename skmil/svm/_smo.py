@@ -30,11 +30,11 @@ from .._numba import njit
 _TAU = 1e-12
 
 #: Smallest number of variables for which ``smo_solve(..., shrinking="auto")`` shrinks.
-#: Below it, shrinking did not pay on sMIL's QPs and C-SVC duals: iterating over every
-#: variable with contiguous loops was as fast as iterating over the shrunk set through
-#: an index array (0.8-1.0x at 1,000-3,000 variables; 1.1-1.3x in favour of shrinking
-#: from 5,000 on), and shrinking's four kernels add about 0.6 s to the compilation of
-#: a first solve on a cold numba cache. Measured with
+#: Below it, iterating over every variable with contiguous loops was as fast as
+#: iterating over the shrunk set through an index array: shrinking was 0.87-0.94x on
+#: sMIL's QPs of 1,000-3,000 variables (1.06x at 4,000, 1.16x at 5,000) and 0.93-1.05x
+#: on C-SVC duals of 1,000-4,000; its kernels add about 1.2 s to the compilation of a
+#: first solve on a cold numba cache (0.7 s without them). Measured with
 #: ``python benchmarks/bench_smo_shrinking.py``.
 SHRINKING_MIN_N = 4000
 

@@ -28,6 +28,7 @@ def plain_summary(doc: str | None) -> str:
 CLASSIFIERS: dict[str, str] = {
     "AttentionMIL": "Attention-based deep MIL pooling (Ilse, Tomczak & Welling 2018).",
     "BagOfWordsClassifier": "Bag-of-words MIL: a BagOfWords embedding and a standard classifier.",
+    "CCE": "Constructive clustering ensemble: presence vectors over k-means clusters, voted.",
     "CitationKNN": "Citation-kNN: nearest-neighbour voting with references and citers.",
     "DSMIL": "DSMIL dual-stream MIL (Li, Li & Eliceiri, CVPR 2021), binary.",
     "DeepMILClassifier": (
@@ -47,19 +48,38 @@ CLASSIFIERS: dict[str, str] = {
     "InstanceMISVM": (
         "mi-SVM: an instance SVM with imputed labels for the instances of positive bags."
     ),
+    "InstanceRelabeling": "The mi-SVM / MI-SVM alternation around any scikit-learn classifier.",
+    "MIBoost": (
+        "MIBoost: AdaBoost over bags with instance-level weak learners (Xu & Frank, PAKDD "
+        "2004)."
+    ),
     "MICA": "MICA: a 1-norm classifier where each positive bag is a convex combination.",
+    "MIForest": (
+        "MIForest: random forests with hidden instance labels (Leistner, Saffari & Bischof "
+        "2010)."
+    ),
     "MIGraph": "mi-Graph: an SVM on a clique-weighted set kernel over per-bag epsilon-graphs.",
     "MIGraphExplicit": "MI-Graph: an SVM on an explicit graph kernel (node kernel + edge kernel).",
     "MIKernelSVM": "MI-Kernel: an SVM on bags with the (normalised) set kernel.",
+    "MILBoost": (
+        "MILBoost: boosting of the noisy-OR bag likelihood (Viola, Platt & Zhang, NIPS 2005)."
+    ),
+    "MILDM": "MILDM: the discriminative bag mapping followed by a linear classifier.",
     "MILES": "MILES: the MILES embedding with a sparse (1-norm) linear SVM (Chen, Bi & Wang 2006).",
+    "MILogisticRegression": (
+        "Multiple-instance logistic regression: a linear instance model fitted on bag "
+        "labels."
+    ),
     "MINet": "MI-Net (Wang et al. 2018): pooled instance embeddings, then a bag classifier.",
     "MINetDS": "MI-Net with deep supervision (Wang et al. 2018).",
     "MINetRC": "MI-Net with residual connections (Wang et al. 2018).",
     "MISVM": "MI-SVM: a bag-margin SVM that selects one witness per positive bag.",
+    "MInD": "MInD: bag dissimilarities to the training bags followed by a linear classifier.",
     "MiFV": "miFV: Fisher-vector bag encoding followed by a linear SVM (Wei, Wu & Zhou 2017).",
     "MiVLAD": "miVLAD: VLAD bag encoding followed by a linear SVM (Wei, Wu & Zhou 2017).",
     "MissSVM": "MissSVM: instances of positive bags as unlabelled data of a semi-supervised SVM.",
     "SIL": "Single-instance learning: a standard classifier on instances labelled by their bag.",
+    "SMILe": "SMILe: a MIL classifier trained with extra shuffled positive bags.",
     "STK": "Statistics-kernel SVM: each bag becomes its per-feature minima and maxima.",
     "SimpleMI": "Bag statistics followed by a standard classifier (the SimpleMI baseline).",
     "SparseBalancedMIL": (
@@ -70,8 +90,13 @@ CLASSIFIERS: dict[str, str] = {
     "SparseTransductiveMIL": (
         "stMIL: sMIL plus transductive constraints on the instances of positive bags."
     ),
+    "TLC": "Two-level classification: a bag's counts in the nodes of an instance tree.",
 }
 TRANSFORMERS: dict[str, str] = {
+    "BagDissimilarity": (
+        "Represent each bag by its dissimilarities to the training bags (the MInD "
+        "embedding)."
+    ),
     "BagOfWords": (
         "Embed each bag as a histogram over a learned vocabulary of instance \"words\"."
     ),
@@ -80,6 +105,9 @@ TRANSFORMERS: dict[str, str] = {
         "Embed each bag as the Fisher vector of its instances under a diagonal GMM."
     ),
     "InstanceTransformer": "Apply an sklearn transformer to every instance of every bag.",
+    "MILDMEmbedding": (
+        "Map bags onto a discriminative pool of training instances (the MILDM mapping)."
+    ),
     "MILESEmbedding": (
         "Embed each bag by its similarity to every training instance (the MILES "
         "embedding)."

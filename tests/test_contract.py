@@ -23,6 +23,7 @@ FAST_PARAMS: dict[str, dict] = {
     "BagOfWordsClassifier": {"n_clusters": 4, "C": 1.0},
     "SparseTransductiveMIL": {"max_iter": 3},
     "MICA": {"max_iter": 3},
+    "MIForest": {"n_estimators": 10},
     "InstanceMISVM": {"C": 1.0},
     "MISVM": {"C": 1.0},
     "DiverseDensity": {"n_init": 5, "max_fun": 100},

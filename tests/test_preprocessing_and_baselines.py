@@ -52,7 +52,7 @@ def test_bag_statistics_order_and_names():
     assert list(t.get_feature_names_out()) == ["mean_f0", "mean_f1", "max_f0", "max_f1"]
     np.testing.assert_array_equal(BagStatistics(statistics="std").fit_transform(bags), [[1.0, 2.0]])
     with pytest.raises(ValueError, match="statistics"):
-        BagStatistics(statistics=("median",)).fit(bags)
+        BagStatistics(statistics=("mode",)).fit(bags)
 
 
 def test_bag_statistics_in_a_pipeline_is_simple_mi(problem):

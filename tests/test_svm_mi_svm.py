@@ -178,12 +178,14 @@ def test_liblinear_solver_matches_libsvm_linear(cls, data):
     # A small C keeps liblinear's dual coordinate descent within its iteration cap on
     # these overlapping first-step labels (at C=1 it stops at the cap with a
     # ConvergenceWarning, and a larger intercept_scaling slows it further).
-    a = _fit(cls(kernel="linear", C=0.01, max_iter=1), bags, y)
-    b = _fit(cls(kernel="linear", C=0.01, max_iter=1, solver="liblinear"), bags, y)
+    # liblinear visits examples in a random order: seeded, so the test is deterministic
+    a = _fit(cls(kernel="linear", C=0.01, max_iter=1, random_state=0), bags, y)
+    b = _fit(cls(kernel="linear", C=0.01, max_iter=1, solver="liblinear", random_state=0),
+             bags, y)
     fa = np.concatenate(a.decision_function_instances(bags))
     fb = np.concatenate(b.decision_function_instances(bags))
     assert np.corrcoef(fa, fb)[0, 1] > 0.99
-    full = cls(kernel="linear", solver="liblinear", C=0.01).fit(bags, y)
+    full = cls(kernel="linear", solver="liblinear", C=0.01, random_state=0).fit(bags, y)
     fb = np.concatenate(full.decision_function_instances(bags))
     assert roc_auc_score(np.concatenate(inst), fb) > 0.99
     with pytest.raises(ValueError, match="liblinear"):

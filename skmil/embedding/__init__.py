@@ -1,20 +1,31 @@
 """Bag-embedding MIL: turn each bag into one vector for a standard classifier."""
 
 from .bow import BagOfWords, BagOfWordsClassifier
+from .cce import CCE
 from .fisher import FisherVectorEncoder, MiFV
+from .mildm import MILDM, MILDMEmbedding
 from .miles import MILES, MILESEmbedding
+from .mind import BagDissimilarity, MInD
 from .statistics import BagStatistics, SimpleMI
+from .tlc import TLC, tree_node_counts
 from .vlad import MiVLAD, VLADEncoder
 
 __all__ = [
+    "BagDissimilarity",
     "BagOfWords",
     "BagOfWordsClassifier",
     "BagStatistics",
+    "CCE",
     "FisherVectorEncoder",
+    "MILDM",
+    "MILDMEmbedding",
     "MILES",
     "MILESEmbedding",
+    "MInD",
     "MiFV",
     "MiVLAD",
     "SimpleMI",
+    "TLC",
     "VLADEncoder",
+    "tree_node_counts",
 ]

@@ -40,7 +40,7 @@ def tree_node_counts(tree: Any, bags: Bags) -> np.ndarray:
 
     Returns
     -------
-    counts : ndarray of shape (n_bags, tree.tree_.node_count)
+    counts : ndarray of shape (n_bags, n_nodes)
         ``counts[i, k]``: instances of bag ``i`` whose path from the root visits node
         ``k`` (column 0, the root, is the bag size).
 

@@ -75,10 +75,10 @@ class MIBoost(InstancePredictionMixin, BaseMILClassifier):
     ----------
     estimators_ : list of classifiers
         The fitted weak learners (fitted on labels 0/1, 1 = ``classes_[1]``).
-    estimator_weights_ : ndarray of shape (n_estimators_,)
+    estimator_weights_ : ndarray of shape (n_rounds,)
         Their coefficients ``c_m``.
     n_estimators_ : int
-        Weak learners kept.
+        Weak learners kept (``n_rounds`` in the shapes above).
     bag_weights_ : ndarray of shape (n_bags,)
         The bag weights ``W_i`` after the last round, in the order the bags were given.
     threshold_ : float

@@ -76,8 +76,8 @@ class MIForest(InstancePredictionMixin, BaseMILClassifier):
         The annealed forest, trained on labels 0/1 (1 = ``classes_[1]``).
     n_iter_ : int
         Annealing steps performed.
-    temperatures_ : ndarray of shape (n_iter_,)
-        The temperature of each step.
+    temperatures_ : ndarray of shape (n_steps,)
+        The temperature of each of the ``n_iter_`` steps.
     threshold_ : float
         Log-odds threshold used.
     classes_ : ndarray of shape (2,)

@@ -93,15 +93,15 @@ class MILBoost(InstancePredictionMixin, BaseMILClassifier):
     ----------
     estimators_ : list of estimators
         The fitted weak learners, one per round.
-    estimator_weights_ : ndarray of shape (n_estimators_,)
+    estimator_weights_ : ndarray of shape (n_rounds,)
         Their coefficients: the line-search step times ``learning_rate``, divided by the
         largest absolute training output of the weak learner.
     intercept_ : float
         The constant score that maximises the likelihood before the first round (the
         initial model of gradient boosting).
     n_estimators_ : int
-        Rounds actually performed.
-    train_log_likelihood_ : ndarray of shape (n_estimators_ + 1,)
+        Rounds actually performed (``n_rounds`` in the shapes above).
+    train_log_likelihood_ : ndarray of shape (n_rounds + 1,)
         The training log-likelihood after the intercept and after each round; it never
         decreases.
     threshold_ : float

@@ -109,8 +109,9 @@ class SMILe(BaseMILClassifier):
         Instances per shuffled bag.
     n_resamples_ : int
         Number of shuffled bags.
-    shuffled_indices_ : ndarray of shape (n_resamples_, shuffled_bag_size_)
-        Flat index (into the training instances as given) of every instance of every
+    shuffled_indices_ : ndarray of shape (n_shuffled, size)
+        Flat index (into the training instances as given) of every instance of each of the
+        ``n_resamples_`` shuffled bags (``shuffled_bag_size_`` columns); one row per
         shuffled bag.
     classes_ : ndarray of shape (2,)
     n_features_in_ : int

@@ -40,6 +40,7 @@ ALIASES: dict[str, str] = {
     "Citation-kNN": "CitationKNN",
     "EMD-SVM": "EMDSVM",
     "ABMIL": "AttentionMIL",
+    "MILR": "MILogisticRegression",
 }
 
 _SKIP = ("skmil.tests", "skmil.cli", "skmil.__main__")

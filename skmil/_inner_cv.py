@@ -196,6 +196,7 @@ def search_refit(
     y: np.ndarray,
     candidates: Sequence[dict],
     splits: list[tuple[np.ndarray, np.ndarray]],
+    instance_labels: np.ndarray | None = None,
 ) -> tuple[dict, np.ndarray]:
     """Score each candidate by full fits of clones on the inner folds.
 
@@ -212,6 +213,9 @@ def search_refit(
         Parameter settings.
     splits : list of (train, test)
         From :func:`inner_cv_splits`.
+    instance_labels : ndarray of shape (n_instances,), optional
+        Known instance labels of the training bags (flat, NaN = unknown); each inner
+        fit gets those of its training bags.
 
     Returns
     -------
@@ -224,11 +228,14 @@ def search_refit(
     decisions = np.zeros((len(candidates), y.shape[0]))
     scores = np.zeros((len(candidates), len(splits)))
     pairwise = pairwise_bags(estimator)
+    per_bag = None if instance_labels is None else bags.split(instance_labels)
     for k, (tr, te) in enumerate(splits):
         train, test = fold_bags(bags, tr, te, pairwise)
+        fit_params = {} if per_bag is None else {
+            "instance_labels": [per_bag[i] for i in tr]}
         for g, params in enumerate(candidates):
             est = clone(estimator).set_params(**params)
-            est.fit(train, y[tr])
+            est.fit(train, y[tr], **fit_params)
             dec = est.decision_function(test)
             decisions[g, te] = dec
             # predict is decision_function > 0 by the estimator contract: no second pass

@@ -66,7 +66,8 @@ def best_threshold(
     return float(cands[best[np.argmin(np.abs(cands[best]))]])
 
 
-def cv_threshold(estimator: Any, bags: Any, y: np.ndarray) -> float:
+def cv_threshold(estimator: Any, bags: Any, y: np.ndarray,
+                 instance_labels: np.ndarray | None = None) -> float:
     """``estimator.threshold`` resolved: a number as it is, ``"auto"`` by inner CV.
 
     Parameters
@@ -77,6 +78,9 @@ def cv_threshold(estimator: Any, bags: Any, y: np.ndarray) -> float:
         Training bags.
     y : ndarray of shape (n_bags,)
         Training labels, 0/1.
+    instance_labels : ndarray of shape (n_instances,), optional
+        Known instance labels of the training bags (flat, NaN = unknown), passed on to
+        the inner fits.
 
     Returns
     -------
@@ -90,6 +94,6 @@ def cv_threshold(estimator: Any, bags: Any, y: np.ndarray) -> float:
     if splits is None:
         return 0.0
     base = clone(estimator).set_params(threshold=0.0)
-    _, decisions = search_refit(base, bags, y, [{}], splits)
+    _, decisions = search_refit(base, bags, y, [{}], splits, instance_labels)
     return best_threshold(decisions[0], np.asarray(y) == 1, splits)
 

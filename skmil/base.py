@@ -38,7 +38,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .bags import Bags, check_bag_labels, check_bags
+from .bags import Bags, check_bag_labels, check_bags, instance_indices
 
 __all__ = [
     "BaseMILClassifier",
@@ -183,6 +183,87 @@ def _check_finite_output(values: np.ndarray, offsets: np.ndarray | None, name: s
     )
 
 
+def _partial_label_estimators() -> list[str]:
+    """Names of the registered estimators whose ``fit`` takes ``instance_labels``."""
+    from .utils import all_estimators
+
+    return [name for name, cls in all_estimators("classifier")
+            if getattr(cls, "_partial_instance_labels", False)]
+
+
+def _check_instance_labels(estimator: Any, instance_labels: Any, bags: Bags,
+                           y: np.ndarray) -> np.ndarray:
+    """Validate known instance labels; return them flat (float64, NaN = unknown).
+
+    ``instance_labels`` holds one 1-D array per bag with 1 (a witness of
+    ``classes_[1]``), 0 (a negative instance) or NaN (unknown); ``y`` are the bag labels
+    encoded 0/1. Under the standard MI assumption a negative bag has no witness and a
+    positive bag at least one, so a 1 in a negative bag, or a positive bag whose every
+    instance is 0, is refused.
+    """
+    name = type(estimator).__name__
+    if not getattr(estimator, "_partial_instance_labels", False):
+        raise TypeError(
+            f"{name} does not learn from known instance labels; fit it without "
+            "instance_labels, or use one of the estimators that accept them: "
+            f"{', '.join(_partial_label_estimators())}."
+        )
+    if isinstance(instance_labels, (str, bytes)) or not hasattr(instance_labels, "__len__"):
+        raise TypeError(
+            f"instance_labels must be a sequence with one 1-D array per bag, got "
+            f"{type(instance_labels).__name__}."
+        )
+    if len(instance_labels) != bags.n_bags:
+        raise ValueError(
+            f"instance_labels has {len(instance_labels)} entries but there are "
+            f"{bags.n_bags} bags; pass one 1-D array per bag (NaN for unknown labels)."
+        )
+    out = np.empty(bags.n_instances, dtype=np.float64)
+    for i, lab in enumerate(instance_labels):
+        try:
+            arr = np.asarray(lab, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"instance_labels[{i}] (bag {i}) is not numeric: use 1 (witness of the "
+                "positive class), 0 (negative instance) or NaN (unknown)."
+            ) from exc
+        if arr.ndim != 1 or arr.shape[0] != bags.sizes[i]:
+            raise ValueError(
+                f"instance_labels[{i}] has shape {arr.shape}, but bag {i} has "
+                f"{int(bags.sizes[i])} instances; pass one label per instance (NaN for "
+                "unknown)."
+            )
+        bad = np.flatnonzero(~np.isnan(arr) & (arr != 0) & (arr != 1))
+        if bad.size:
+            row = int(bad[0])
+            raise ValueError(
+                f"instance_labels[{i}][{row}] (bag {i}, row {row}) is {float(arr[row])!r}; "
+                "known instance labels are 1 (witness of classes_[1]), 0 (negative) or "
+                "NaN (unknown)."
+            )
+        if y[i] == 0 and (arr == 1).any():
+            row = int(np.flatnonzero(arr == 1)[0])
+            raise ValueError(
+                f"instance_labels[{i}][{row}] (bag {i}, row {row}) marks a witness of the "
+                "positive class in a negative bag, which contradicts the standard MI "
+                "assumption (a negative bag has no witness); fix the bag label or the "
+                "instance label."
+            )
+        if y[i] == 1 and arr.size and (arr == 0).all():
+            raise ValueError(
+                f"instance_labels[{i}] labels every instance of positive bag {i} negative, "
+                "which contradicts the standard MI assumption (a positive bag has a "
+                "witness); fix the bag label or leave some instance labels NaN."
+            )
+        out[bags.offsets[i]:bags.offsets[i + 1]] = arr
+    return out
+
+
+def _take_instance_values(values: np.ndarray, bags: Bags, order: np.ndarray) -> np.ndarray:
+    """Per-instance ``values`` of ``bags`` rearranged as those of ``bags.take(order)``."""
+    return values[instance_indices(bags.offsets, np.asarray(order, dtype=np.int64))]
+
+
 class MILEstimatorMixin:
     """Validation shared by MIL classifiers and transformers."""
 
@@ -320,7 +401,11 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
     classes raise an error pointing to :class:`sklearn.multiclass.OneVsRestClassifier`.
     """
 
-    def fit(self, X: Any, y: Any) -> BaseMILClassifier:
+    #: ``fit`` accepts ``instance_labels`` (known labels of some instances); such an
+    #: estimator's ``_fit`` takes them as ``_fit(bags, y, instance_labels=known)``.
+    _partial_instance_labels: ClassVar[bool] = False
+
+    def fit(self, X: Any, y: Any, *, instance_labels: Any = None) -> BaseMILClassifier:
         """Fit the model on bags ``X`` with one label per bag ``y``.
 
         Parameters
@@ -329,6 +414,11 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
             Training bags (see :func:`skmil.bags.check_bags` for accepted forms).
         y : array-like of shape (n_bags,)
             Bag labels, exactly two distinct values; ``classes_[1]`` is positive.
+        instance_labels : sequence of array-like of shape (n_instances_i,), default=None
+            Known labels of some training instances, one 1-D array per bag: ``1`` for
+            a known witness (an instance of class ``classes_[1]``), ``0`` for a known
+            negative instance, NaN for unknown. Only estimators that learn from them
+            accept it (others raise ``TypeError``); None fits on the bag labels alone.
 
         Returns
         -------
@@ -338,14 +428,23 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
         self._validate_params()
         bags = self._validate_bags(X, reset=True)
         y_enc = self._encode_labels(y, bags.n_bags)
+        known = None
+        if instance_labels is not None:
+            known = _check_instance_labels(self, instance_labels, bags, y_enc)
+        bags_given = bags
         bags, y_enc = self._canonical_training_set(bags, y_enc)
         if "threshold_" in vars(self):
             del self.threshold_
-        self._fit(bags, y_enc)
+        if known is None:
+            self._fit(bags, y_enc)
+        else:
+            # the known labels follow their bags into the canonical order
+            known = _take_instance_values(known, bags_given, self._train_order)
+            self._fit(bags, y_enc, instance_labels=known)
         if "threshold" in self.get_params(deep=False) and "threshold_" not in vars(self):
             from ._threshold import cv_threshold
 
-            self.threshold_ = cv_threshold(self, bags, y_enc)
+            self.threshold_ = cv_threshold(self, bags, y_enc, instance_labels=known)
         self._check_training_scores(bags)
         return self
 

@@ -171,6 +171,8 @@ class _PointSet:
 class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
     """Shared machinery: kernel setup, inner libsvm fit, initialisations, prediction."""
 
+    _partial_instance_labels = True
+
     _parameter_constraints: dict = {
         "kernel": [StrOptions(set(_MI_KERNELS))],
         "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
@@ -328,9 +330,10 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         return KernelExpansion(pts.rows(sv_idx), svc[0], svc[1], *self._spec)
 
     # -- fit -----------------------------------------------------------------------
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+    def _fit(self, bags: Bags, y: np.ndarray,
+             instance_labels: np.ndarray | None = None) -> None:
         self._check_params(bags, y)
-        self._select_C_and_threshold(bags, y)
+        self._select_C_and_threshold(bags, y, instance_labels)
         rng = check_random_state(self.random_state)
         # liblinear's coordinate descent visits the examples in a random order
         self._liblinear_seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -338,7 +341,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         pos_bags = np.flatnonzero(y == 1)
         pos_idx = instance_indices(bags.offsets, pos_bags)
         pos_off = np.concatenate([[0], np.cumsum(bags.sizes[pos_bags])]).astype(np.int64)
-        ctx = {"bags": bags, "y": y, "pos_idx": pos_idx, "pos_off": pos_off, "pts": pts}
+        ctx = {"bags": bags, "y": y, "pos_idx": pos_idx, "pos_off": pos_off, "pts": pts,
+               "known": instance_labels}
 
         best = None
         self.objectives_ = []
@@ -379,7 +383,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             self.dual_coef_ = self.model_.dual_coef
         self.intercept_ = self.model_.intercept
 
-    def _select_C_and_threshold(self, bags: Bags, y: np.ndarray) -> None:
+    def _select_C_and_threshold(self, bags: Bags, y: np.ndarray,
+                                instance_labels: np.ndarray | None = None) -> None:
         """``C_`` (and, with ``threshold="auto"``, ``threshold_``) from one inner CV.
 
         With ``C="cv"`` the candidates of :data:`skmil._inner_cv.C_GRID` are fitted with
@@ -397,7 +402,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             return
         base = clone(self).set_params(threshold=0.0)
         candidates = [{"C": c} for c in C_GRID]
-        self.cv_results_, decisions = search_refit(base, bags, y, candidates, splits)
+        self.cv_results_, decisions = search_refit(base, bags, y, candidates, splits,
+                                                   instance_labels)
         best = best_index(self.cv_results_)
         self.C_ = float(C_GRID[best])
         if isinstance(self.threshold, str):
@@ -549,7 +555,15 @@ class InstanceMISVM(_BaseMISVM):
     -----
     Bag score = maximum instance score minus ``threshold_``;
     ``decision_function_instances`` is ``f(x) - threshold_``, so a bag is predicted
-    positive exactly when one of its instances is. One inner SVM costs libsvm's
+    positive exactly when one of its instances is.
+    ``fit(bags, y, instance_labels=L)`` takes known labels of some training instances
+    (one array per bag: 1 witness, 0 negative, NaN unknown, see
+    :meth:`~skmil.base.BaseMILClassifier.fit`). They are fixed for the whole
+    alternation, never imputed: a known witness stays positive and a known negative
+    negative whatever its score, and a positive bag with a known witness already
+    satisfies the at-least-one constraint (a bag without one gets its best-scoring
+    instance not known negative). ``instance_labels_`` keeps them. The inner
+    cross-validations fit on the known labels of their training bags. One inner SVM costs libsvm's
     O(N^2)-O(N^3) on all ``N`` instances; the kernel is computed once (O(N^2 d)) when
     ``N <= max_precomputed``.
 
@@ -568,9 +582,24 @@ class InstanceMISVM(_BaseMISVM):
             ctx["bags"], ctx["y"], ctx["pos_idx"], ctx["pos_off"], ctx["pts"]
         )
         labels = np.repeat(np.where(y == 1, 1, -1), bags.sizes).astype(np.int64)
+        known = ctx["known"]
+        if known is None:
+            repair = self._repair
+        else:
+            # known labels are never imputed: they override the sign of the score, and
+            # the repair picks a bag's best instance among those not known negative (a
+            # bag with a known witness already has its positive)
+            kp = known[pos_idx]
+            known_pos, known_neg = kp == 1, kp == 0
+
+            def repair(lab, f, off):
+                lab = np.where(known_pos, 1, np.where(known_neg, -1, lab))
+                return self._repair(lab, np.where(known_neg, -np.inf, f), off)
+
+            labels[pos_idx] = repair(labels[pos_idx], np.zeros(pos_idx.shape[0]), pos_off)
         if rng is not None:  # random initialisation: random labels, >= 1 positive per bag
             lab = np.where(rng.random_sample(pos_idx.shape[0]) < 0.5, 1, -1)
-            lab = self._repair(lab, rng.random_sample(pos_idx.shape[0]), pos_off)
+            lab = repair(lab, rng.random_sample(pos_idx.shape[0]), pos_off)
             labels[pos_idx] = lab
         all_idx = np.arange(bags.n_instances)
         seen = {_digest(labels[pos_idx])}
@@ -580,7 +609,7 @@ class InstanceMISVM(_BaseMISVM):
             svc, sv_idx = self._fit_inner(pts, all_idx, labels)
             n_iter += 1
             f = self._scores(pts, svc, sv_idx, pos_idx)
-            new = self._repair(np.where(f >= 0, 1, -1), f, pos_off)
+            new = repair(np.where(f >= 0, 1, -1), f, pos_off)
             if np.array_equal(new, labels[pos_idx]):
                 stop = "converged"
                 break
@@ -688,6 +717,15 @@ class MISVM(_BaseMISVM):
     Notes
     -----
     Bag score = maximum instance score, the quantity whose margin MI-SVM maximises.
+    ``fit(bags, y, instance_labels=L)`` takes known labels of some training instances
+    (one array per bag: 1 witness, 0 negative, NaN unknown, see
+    :meth:`~skmil.base.BaseMILClassifier.fit`). A positive bag with known witnesses
+    takes its witness among them (the best-scoring one; the start is their mean)
+    instead of among all its instances; a bag without one selects among its instances
+    not known negative. Known negatives of positive bags join the negative examples
+    (with ``negative_slack="bag"`` they share one slack per bag, like a negative bag's
+    instances). The inner cross-validations fit on the known labels of their training
+    bags.
     Random initialisations start from random convex combinations of each positive bag's
     instances (misvm's choice); their kernel rows are computed explicitly.
     An inner SVM has ``N_neg + B_pos`` examples. With ``negative_slack="bag"`` the
@@ -795,6 +833,15 @@ class MISVM(_BaseMISVM):
             weights = np.ones(Xp.shape[0])
         else:
             weights = rng.exponential(size=Xp.shape[0])  # Dirichlet(1) after normalising
+        known = ctx["known"]
+        if known is not None:
+            # a positive bag's candidates: its known witnesses if it has any, else its
+            # instances not known negative; the start and every selection use only them
+            kp = known[pos_idx]
+            has_known = np.repeat(segment_max(np.where(kp == 1, 1, 0), pos_off) > 0,
+                                  np.diff(pos_off))
+            candidate = np.where(has_known, kp == 1, kp != 0)
+            weights = np.where(candidate, weights, 0.0)
         sums = np.add.reduceat(weights, pos_off[:-1])
         E = np.add.reduceat(Xp * weights[:, None], pos_off[:-1], axis=0) / sums[:, None]
         # with a precomputed kernel Xp holds kernel rows, so E is already the kernel rows
@@ -802,6 +849,10 @@ class MISVM(_BaseMISVM):
         w = weights / np.repeat(sums, np.diff(pos_off))
         pts.set_extra(E, (pos_idx, w, pos_off))
         neg_idx = np.flatnonzero(np.repeat(y == 0, bags.sizes))
+        if known is not None:
+            # known negatives of positive bags are negative examples like the instances
+            # of negative bags (sharing their own bag's slack with negative_slack="bag")
+            neg_idx = np.union1d(neg_idx, pos_idx[kp == 0])
         y_train = np.concatenate([-np.ones(neg_idx.shape[0]), np.ones(n_pos)]).astype(int)
         # shared-slack groups: a negative instance's bag id; -1 = own slack (witnesses)
         groups = np.concatenate([bags.bag_index[neg_idx], -np.ones(n_pos, dtype=np.int64)])
@@ -820,6 +871,8 @@ class MISVM(_BaseMISVM):
                 svc, sv_idx = self._fit_inner(pts, idx, y_train)
             n_iter += 1
             f = self._scores(pts, svc, sv_idx, pos_idx)
+            if known is not None:
+                f = np.where(candidate, f, -np.inf)
             new = pos_idx[segment_argmax(f, pos_off)]
             if np.array_equal(new, sel):
                 stop = "converged"

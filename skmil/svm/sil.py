@@ -120,6 +120,12 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
     equal to ``estimator_.decision_function`` up to rounding and about an order of
     magnitude faster than libsvm's per-pair loop on large bags
     (``benchmarks/bench_kernel_expansion.py``).
+    ``fit(bags, y, instance_labels=L)`` takes known labels of some training instances
+    (one array per bag: 1 witness, 0 negative, NaN unknown, see
+    :meth:`~skmil.base.BaseMILClassifier.fit`): a known label replaces the label the
+    instance would inherit from its bag. As a positive bag's instances inherit 1, the
+    gain comes from its known negatives, which the instance classifier then sees as
+    negatives.
     ``predict_proba`` exists when the instance classifier has one and pools instance
     probabilities the same way. It is the model's probability, not thresholded: its 0.5
     crossing can differ from ``predict`` when ``threshold_ != 0``.
@@ -136,6 +142,7 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
     True
     """
 
+    _partial_instance_labels = True
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit"]), None],
         "pooling": [StrOptions(set(_POOLINGS))],
@@ -195,10 +202,15 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
             return self.kernel == "precomputed"
         return getattr(self.estimator, "kernel", None) == "precomputed"
 
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+    def _fit(self, bags: Bags, y: np.ndarray,
+             instance_labels: np.ndarray | None = None) -> None:
         if self._pairwise_bags:
             check_square_kernel_bags(bags)
         y_inst = np.repeat(y, bags.sizes)
+        if instance_labels is not None:
+            # a known label replaces the one inherited from the bag
+            known = ~np.isnan(instance_labels)
+            y_inst[known] = instance_labels[known].astype(y_inst.dtype)
         # the built-in SVC is fitted on 0/1, so a dict keyed by bag labels is re-keyed
         cw = encoded_class_weight(self.class_weight, self.classes_)
         self._expansion = None

@@ -204,14 +204,46 @@ def test_smile_shuffled_bags_follow_the_rule(problem):
     assert clf.n_resamples_ == 400
 
 
+def test_smile_shuffled_negative_bags_follow_the_authors_rule(problem):
+    # the authors' shuffle_both: as many shuffled negative bags as positive ones, drawn
+    # without replacement from the negative bags' instances, of the mean negative bag
+    # size rounded down
+    bags, y, _ = problem
+    clf = SMILe(estimator=SIL(estimator=_logreg(), threshold=0.0), n_resamples=50,
+                random_state=0).fit(bags, y)
+    sizes = np.array([len(b) for b in bags])
+    neg_flat = np.concatenate([np.full(n, label == 0) for n, label in zip(sizes, y)])
+    mean_neg = int(sizes[y == 0].sum()) // int((y == 0).sum())
+    assert clf.negative_bag_size_ == mean_neg
+    assert clf.negative_indices_.shape == (50, mean_neg)
+    for row in clf.negative_indices_:
+        assert neg_flat[row].all()
+        assert len(set(row.tolist())) == row.size
+    off = SMILe(estimator=SIL(estimator=_logreg(), threshold=0.0), n_resamples=50,
+                shuffle_negative=False, random_state=0).fit(bags, y)
+    assert off.negative_indices_.shape[0] == 0 and off.negative_bag_size_ == 0
+    np.testing.assert_array_equal(off.shuffled_indices_, clf.shuffled_indices_)
+
+
+def test_smile_default_is_the_authors_averaged_linear_set_kernel_svm(problem):
+    from skmil.svm import MIKernelSVM
+
+    bags, y, _ = problem
+    clf = SMILe(n_resamples=5, random_state=0).fit(bags, y)
+    est = clf.estimator_
+    assert isinstance(est, MIKernelSVM)
+    assert (est.kernel, est.normalize, est.C) == ("linear", "averaging", 1.0)
+
+
 def test_smile_is_the_wrapped_estimator_on_the_augmented_bags(problem):
     bags, y, _ = problem
     clf = SMILe(estimator=SIL(estimator=_logreg(), threshold=0.0), n_resamples=7,
                 shuffled_bag_size=3, random_state=1).fit(bags, y)
     X = np.vstack(bags)
     extra = [X[row] for row in clf.shuffled_indices_]
-    ref = SIL(estimator=_logreg(), threshold=0.0).fit(list(bags) + extra,
-                                                      np.concatenate([y, np.ones(7, int)]))
+    extra_neg = [X[row] for row in clf.negative_indices_]
+    ref = SIL(estimator=_logreg(), threshold=0.0).fit(
+        list(bags) + extra + extra_neg, np.concatenate([y, np.ones(7, int), np.zeros(7, int)]))
     np.testing.assert_allclose(clf.decision_function(bags), ref.decision_function(bags),
                                rtol=1e-6, atol=1e-8)
     assert clf.predict_proba(bags).shape == (len(bags), 2)

@@ -60,11 +60,12 @@ class MIBoost(InstancePredictionMixin, BaseMILClassifier):
     ----------
     estimator : sklearn classifier, default=None
         The instance-level weak learner; it must accept ``sample_weight``. ``None``:
-        ``DecisionTreeClassifier(max_depth=1)``, a decision stump, the weak learner of
-        the paper's experiments with the standard AdaBoost setting.
+        ``DecisionTreeClassifier(max_depth=1)``, a decision stump, AdaBoost's standard
+        weak learner (Weka's MIBoost, by the paper's authors, has no weak learner of
+        its own).
     n_estimators : int, default=50
-        Maximum number of boosting rounds (scikit-learn's AdaBoost default); boosting
-        may stop earlier by the rules above.
+        Maximum number of boosting rounds (scikit-learn's AdaBoost default; Weka's
+        MIBoost uses 10); boosting may stop earlier by the rules above.
     threshold : float or "auto", default=0.0
         Offset on ``F(b)``: a bag is positive when ``F(b) > threshold_``. 0.0 is the
         paper's ``sign(F)``. ``"auto"`` chooses it by skmil's inner cross-validation.
@@ -94,6 +95,10 @@ class MIBoost(InstancePredictionMixin, BaseMILClassifier):
     ``decision_function`` its mean over the bag (bag rule ``"mean"``), exact.
     ``predict_proba`` is ``sigmoid(2 F(b))``: the additive model of AdaBoost's
     exponential loss estimates half the log-odds (Friedman, Hastie & Tibshirani, 2000).
+    Weka's MIBoost reports ``sigmoid(F(b))``; both give the same predictions.
+
+    The rounds (weights, bag errors, coefficient, stopping rules, reweighting) follow
+    Weka's MIBoost (``weka.classifiers.mi.MIBoost``) step for step.
 
     References
     ----------

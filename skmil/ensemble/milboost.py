@@ -74,9 +74,12 @@ class MILBoost(InstancePredictionMixin, BaseMILClassifier):
         ``sample_weight=|w_ij|`` and votes ``+1``/``-1``, which maximises
         ``sum_ij w_ij h(x_ij)`` over its class as in the paper. ``None``:
         ``DecisionTreeRegressor(max_depth=1)``, a decision stump (one threshold on one
-        feature, the paper's weak learner) with a real value on each side.
+        feature) with a real value on each side, Friedman's gradient-boosting learner;
+        the paper's weak learner votes ``+1``/``-1`` (pass a classifier such as
+        ``DecisionTreeClassifier(max_depth=1)`` for that).
     n_estimators : int, default=100
-        Maximum number of boosting rounds (scikit-learn's gradient-boosting default).
+        Maximum number of boosting rounds (scikit-learn's gradient-boosting default,
+        and the ``T`` of the MILpy port).
         Boosting stops earlier when a round cannot raise the likelihood by more than
         rounding (the weak learner finds no ascent direction).
     learning_rate : float, default=1.0

@@ -70,10 +70,11 @@ class TLC(BaseMILClassifier):
     the training instances, each labelled with its bag's label and weighted by one
     over its bag's size, so that every bag weighs the same in the tree however many
     instances it has. Every node of the tree (internal nodes as well as leaves, as in
-    the paper) is a region of instance space, a candidate *concept*; a bag becomes the
-    vector of the numbers of its instances in each node (:func:`tree_node_counts`,
-    one sparse product with ``DecisionTreeClassifier.decision_path``). Level two
-    trains a standard classifier on these count vectors.
+    the reference implementation, Weka's ``TLC``) is a region of instance space, a
+    candidate *concept*; a bag becomes the vector of the numbers of its instances in
+    each node (:func:`tree_node_counts`, one sparse product with
+    ``DecisionTreeClassifier.decision_path``). Level two trains a standard classifier
+    on these count vectors.
 
     Counts, not presence bits, are what make TLC model the *threshold-based*
     assumption (a bag is positive when it holds at least ``t_k`` instances of each of
@@ -88,17 +89,20 @@ class TLC(BaseMILClassifier):
         (1 = ``classes_[1]``). ``None`` means
         ``GradientBoostingClassifier(n_estimators=10, learning_rate=1.0, max_depth=1)``:
         boosting of ten decision stumps with the logistic loss and Newton leaf values,
-        scikit-learn's counterpart of the paper's second level, LogitBoost with
-        decision stumps at its reference implementation's default of ten iterations
-        without shrinkage.
+        scikit-learn's counterpart of the reference implementation's second level,
+        LogitBoost with decision stumps at its default of ten iterations without
+        shrinkage (LogitBoost fits each stump by weighted least squares to its working
+        responses; gradient boosting fits the residuals, with the same Newton leaf
+        values).
     max_depth : int or None, default=None
         Depth limit of the first-level tree (scikit-learn's meaning); ``None``: grown
-        until ``min_bags_leaf`` stops it, unpruned, as in the paper.
+        until ``min_bags_leaf`` stops it, unpruned (the reference's J48 is pruned at
+        confidence 0.25; scikit-learn has no C4.5 pruning).
     min_bags_leaf : float, default=2.0
         Least weight of a leaf of the first-level tree, in bags (each bag's instances
-        weigh 1 together). 2 is the C4.5/J48 default of at least two (weighted)
-        instances per leaf that the paper's tree learner uses, counted in bags
-        because every bag weighs 1.
+        weigh 1 together). The reference's J48 asks for two units of weight per leaf
+        with every bag weighing the mean bag size (``2 / mean bag size`` bags) and
+        prunes afterwards; without pruning, two whole bags is the coarser stop.
     random_state : int, RandomState instance or None, default=None
         Seeds the tree's tie-breaking between equally good splits and the default
         second-level classifier.
@@ -123,6 +127,11 @@ class TLC(BaseMILClassifier):
 
     Notes
     -----
+    The reference implementation's features are J48 membership values, which are the
+    instances' weights: its bag vector holds the *fraction* of the bag's instances in
+    each node (times the training mean bag size). TLC keeps the counts that the
+    threshold-based assumption is stated in.
+
     The decision value is the second-level classifier's ``decision_function`` (the
     log-odds for the default), or the log-odds of its ``predict_proba``.
 

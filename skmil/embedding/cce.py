@@ -58,15 +58,17 @@ class CCE(BaseMILClassifier):
     n_clusters : sequence of int, default=(5, 10, 20, 50, 100)
         One codebook size per ensemble member. The default spans the vocabulary sizes
         that :class:`~skmil.embedding.BagOfWordsClassifier` searches with
-        ``n_clusters="cv"`` (five members, an odd number, so the vote has no ties).
+        ``n_clusters="cv"`` (five members, an odd number, so the vote has no ties); it
+        is not the list of the paper's experiments, which could not be checked.
         Sizes with fewer than two training instances per cluster are skipped; when
         every size is, one member with as many clusters as training instances
         remains. The sizes used are ``n_clusters_``.
     estimator : sklearn classifier or None, default=None
         The classifier of every member, cloned per member and fitted on the presence
         vectors with labels 0/1. ``None`` means ``SVC(kernel="rbf", gamma="scale")``
-        (scikit-learn's defaults): the paper trains a support vector machine with a
-        Gaussian kernel on each presence representation.
+        (scikit-learn's defaults), a Gaussian-kernel support vector machine on each
+        presence representation (the base learner of the paper as recalled; not
+        checked against its text).
     random_state : int, RandomState instance or None, default=None
         Seeds the k-means codebooks; a given ``estimator`` keeps its own
         ``random_state``.

@@ -157,8 +157,9 @@ class BagDissimilarity(BaseMILTransformer):
     becomes the vector ``(d(B, R_1), ..., d(B, R_m))`` of its bag dissimilarities to the
     ``m`` training bags, on which any vector classifier can be trained. The bag
     dissimilarity is built from instance distances (the paper's point-set distances);
-    ``"meanmin"``, the paper's recommended default, averages over the instances of
-    ``B`` the distance to the nearest instance of the prototype. No MIL assumption is
+    ``"meanmin"``, the paper's recommended default as recalled (its text was not
+    available to check), averages over the instances of ``B`` the distance to the
+    nearest instance of the prototype. No MIL assumption is
     made: the classifier learns which prototypes matter.
 
     Parameters
@@ -173,7 +174,7 @@ class BagDissimilarity(BaseMILTransformer):
         - ``"meanmean"``: ``mean_{a in A} mean_{r in R} d(a, r)``;
         - ``"hausdorff"``: ``max(max_a min_r d(a, r), max_r min_a d(r, a))``.
     squared : bool, default=True
-        The instance distance ``d``: squared Euclidean (True, the paper's) or
+        The instance distance ``d``: squared Euclidean (True, the paper's as recalled) or
         Euclidean (False).
     chunk_size : int, default=2048
         Instances per side of one block of instance distances (memory, not results):

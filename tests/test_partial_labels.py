@@ -241,3 +241,19 @@ def test_threshold_inner_cv_fits_on_the_known_labels(data, recording):
     bags, y, inst = data
     recording(threshold="auto").fit(bags, y, instance_labels=inst)
     assert recording.fits == [True] * 6  # the fit and the five inner folds
+
+
+def test_digits_script_runs_tiny(tmp_path, capsys):
+    """The digits benchmark script runs end to end at its smoke-test size."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "partial_labels_digits.py"
+    spec = importlib.util.spec_from_file_location("partial_labels_digits", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--tiny", "--estimators", "SIL", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| SIL |" in out and "20 % labelled" in out
+    rows = (tmp_path / "partial_labels_digits.csv").read_text().splitlines()
+    assert len(rows) == 1 + 3  # header + three fractions

@@ -79,7 +79,7 @@ CLASSIFIERS: dict[str, str] = {
     "MiVLAD": "miVLAD: VLAD bag encoding followed by a linear SVM (Wei, Wu & Zhou 2017).",
     "MissSVM": "MissSVM: instances of positive bags as unlabelled data of a semi-supervised SVM.",
     "SIL": "Single-instance learning: a standard classifier on instances labelled by their bag.",
-    "SMILe": "SMILe: a MIL classifier trained with extra shuffled positive bags.",
+    "SMILe": "SMILe: a MIL classifier trained with extra shuffled positive and negative bags.",
     "STK": "Statistics-kernel SVM: each bag becomes its per-feature minima and maxima.",
     "SimpleMI": "Bag statistics followed by a standard classifier (the SimpleMI baseline).",
     "SparseBalancedMIL": (

@@ -37,6 +37,9 @@ __all__ = [
     "markdown_table",
     "rst_table",
     "run_digits_benchmark",
+    "run_assumptions_benchmark",
+    "assumptions_table",
+    "ASSUMPTIONS",
     "params_hash",
     "main",
 ]
@@ -848,6 +851,178 @@ def digits_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: The MI assumptions of :func:`run_assumptions_benchmark`, in table order.
+ASSUMPTIONS = ("standard", "presence", "threshold")
+
+
+def run_assumptions_benchmark(
+    estimators: Sequence[str],
+    *,
+    n_train: int = 200,
+    n_test: int = 500,
+    n_repeats: int = 5,
+    out_dir: str = "benchmark_results",
+    progress: bool = True,
+    n_jobs: int | None = -1,
+    params: dict | None = None,
+) -> list[dict]:
+    """Which estimators learn which MI assumption: bag accuracy and AUC on generated bags.
+
+    For each assumption of :data:`ASSUMPTIONS` and repetition, one problem of
+    ``n_train + n_test`` bags is drawn by
+    :func:`~skmil.datasets.make_mil_classification` (``assumption=...``, its defaults
+    otherwise, ``random_state = 1000 * repeat + 11``) and split into ``n_train``
+    training and ``n_test`` test bags, stratified; every estimator fits on the same
+    split with its hyperparameters of record, after instance standardisation fitted on
+    the training bags. Instance AUC (where the estimator has instance scores) is
+    against the generator's instance labels: witnesses under the standard assumption,
+    members of a required concept under the others. Results go to
+    ``assumptions_results.csv`` and ``assumptions.md`` in ``out_dir``; rows already in
+    the CSV are reused.
+
+    Parameters
+    ----------
+    estimators : sequence of str
+        Registered estimator names or aliases.
+    n_train : int, default=200
+        Training bags of each problem.
+    n_test : int, default=500
+        Test bags of each problem.
+    n_repeats : int, default=5
+        Problems per assumption, each with its own seed.
+    out_dir : str, default="benchmark_results"
+        Output directory.
+    progress : bool, default=True
+        Show a progress bar.
+    n_jobs : int or None, default=-1
+        Runs in parallel (joblib processes), one per estimator, assumption and repetition.
+    params : dict, optional
+        Hyperparameters that replace those of record for every requested estimator.
+
+    Returns
+    -------
+    list of dict
+        One row per estimator, assumption and repetition, as in the CSV.
+    """
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    from . import __version__
+    from .utils import get_estimator
+
+    names = [get_estimator(n).__name__ for n in estimators]
+    run_params = {n: _run_params(n, params) for n in names}
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "assumptions_results.csv")
+    fields = ["estimator", "assumption", "n_train", "n_test", "repeat", "accuracy", "bag_auc",
+              "instance_auc", "fit_time", "params", "skmil_version"]
+    old = _read_rows(path)
+    done = {(r["estimator"], r["assumption"], r["n_train"], r["n_test"], r["repeat"],
+             r["params"], r["skmil_version"]) for r in old}
+    jobs = [
+        (e, a, r, run_params[e])
+        for e in names
+        for a in ASSUMPTIONS
+        for r in range(n_repeats)
+        if (e, a, str(n_train), str(n_test), str(r), _params_key(run_params[e]), __version__)
+        not in done
+    ]
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        if new:
+            w.writeheader()
+        bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc="assumptions")
+        with bar:
+            for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                delayed(_assumption_task)(*j, n_train, n_test) for j in jobs
+            ):
+                w.writerow(row)
+                fh.flush()
+                bar.update(1)
+    wanted = {n: _params_key(p) for n, p in run_params.items()}
+    rows = [r for r in _read_rows(path)
+            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
+            and r["n_train"] == str(n_train) and r["n_test"] == str(n_test)]
+    with open(os.path.join(out_dir, "assumptions.md"), "w") as fh:
+        fh.write(assumptions_table(rows) + "\n")
+    return rows
+
+
+def _assumption_task(name, assumption, repeat, params, n_train, n_test):
+    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from . import __version__
+    from .datasets import make_mil_classification
+    from .model_selection import predict_from_scores
+
+    seed = 1000 * repeat + 11
+    bags, y, inst = make_mil_classification(n_train + n_test, assumption=assumption,
+                                            random_state=seed)
+    tr, te = train_test_split(np.arange(len(bags)), train_size=n_train, test_size=n_test,
+                              stratify=y, random_state=seed)
+    pipe = _standardized_estimator(name, params, seed)
+    t0 = time.perf_counter()
+    pipe.fit([bags[i] for i in tr], y[tr])
+    fit_time = time.perf_counter() - t0
+    Xte = [bags[i] for i in te]
+    scores = pipe.decision_function(Xte)
+    pred = predict_from_scores(pipe, Xte, scores)
+    inst_auc = float("nan")
+    model = pipe[-1]
+    if hasattr(model, "decision_function_instances"):
+        inst_scores = np.concatenate(model.decision_function_instances(pipe[:-1].transform(Xte)))
+        inst_auc = float(roc_auc_score(np.concatenate([inst[i] for i in te]), inst_scores))
+    return {
+        "estimator": name,
+        "assumption": assumption,
+        "n_train": n_train,
+        "n_test": n_test,
+        "repeat": repeat,
+        "accuracy": float(accuracy_score(y[te], pred)),
+        "bag_auc": float(roc_auc_score(y[te], scores)),
+        "instance_auc": inst_auc,
+        "fit_time": fit_time,
+        "params": _params_key(params),
+        "skmil_version": __version__,
+    }
+
+
+def assumptions_table(rows: list[dict]) -> str:
+    """Markdown: bag accuracy mean ± std (bag AUC) per estimator x assumption.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`run_assumptions_benchmark` (or read back from its CSV).
+
+    Returns
+    -------
+    str
+        A Markdown table, one row per estimator and one column per assumption.
+    """
+    cells: dict[tuple, list[dict]] = {}
+    for r in rows:
+        cells.setdefault((r["estimator"], r["assumption"]), []).append(r)
+    ests = sorted({k[0] for k in cells}, key=_name_order)
+    head = "| estimator | " + " | ".join(ASSUMPTIONS) + " |"
+    lines = [head, "|---" * (len(ASSUMPTIONS) + 1) + "|"]
+    for e in ests:
+        out = []
+        for a in ASSUMPTIONS:
+            rs = cells.get((e, a), [])
+            if not rs:
+                out.append("")
+                continue
+            acc = [float(r["accuracy"]) for r in rs]
+            auc = [float(r["bag_auc"]) for r in rs]
+            cell = f"{np.mean(acc):.3f}" + (f" ± {np.std(acc):.3f}" if len(acc) > 1 else "")
+            out.append(cell + f" (AUC {np.mean(auc):.3f})")
+        lines.append(f"| {e} | " + " | ".join(out) + " |")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="skmil benchmark",
@@ -875,6 +1050,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-jobs", type=int, default=-1, help="parallel folds (default all cores)")
     p.add_argument("--digits", action="store_true",
                    help="run the digits-bags benchmark instead of the classic table")
+    p.add_argument("--assumptions", action="store_true",
+                   help="run the MI-assumptions benchmark (standard, presence, threshold "
+                   "bags from make_mil_classification) instead of the classic table")
     p.add_argument("--train-bags", nargs="+", type=count_at_least(2), default=[50, 100, 300],
                    help="with --digits: numbers of training bags (default 50 100 300)")
     p.add_argument("--bag-sizes", nargs="+", type=count_at_least(1), default=[10, 50, 100],
@@ -932,6 +1110,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             params=params,
         )
         print(digits_table(rows))
+        return 0
+    if args.assumptions:
+        if args.digits:
+            parser.error("--digits and --assumptions are two benchmarks; choose one.")
+        ests = args.estimators or [n for n, s in SPECS.items() if s.quick]
+        rows = run_assumptions_benchmark(
+            ests,
+            n_repeats=repeats,
+            out_dir=out,
+            progress=not args.no_progress,
+            n_jobs=args.n_jobs,
+            params=params,
+        )
+        print(assumptions_table(rows))
         return 0
     t0 = time.time()
     rows = run_benchmark(

@@ -483,3 +483,36 @@ def test_benchmark_cli_param_option(tmp_path, capsys):
         assert {r["params"] for r in csv.DictReader(fh)} == {'{"standardize": false}'}
     with pytest.raises(SystemExit):
         bench_main(["--estimators", "SimpleMI", "--param", "standardize", "--out", out])
+
+
+def test_assumptions_benchmark_rows_resume_and_table(tmp_path):
+    from skmil.benchmark import ASSUMPTIONS, assumptions_table, run_assumptions_benchmark
+
+    kw = dict(n_train=40, n_test=40, n_repeats=1, out_dir=str(tmp_path), progress=False,
+              n_jobs=1)
+    rows = run_assumptions_benchmark(["SimpleMI"], **kw)
+    assert sorted(r["assumption"] for r in rows) == sorted(ASSUMPTIONS)
+    for r in rows:
+        assert 0.0 <= float(r["accuracy"]) <= 1.0 and 0.0 <= float(r["bag_auc"]) <= 1.0
+        assert np.isnan(float(r["instance_auc"]))  # SimpleMI has no instance scores
+    # a second call reuses the stored rows instead of refitting
+    with open(tmp_path / "assumptions_results.csv") as fh:
+        n_lines = len(fh.readlines())
+    again = run_assumptions_benchmark(["SimpleMI"], **kw)
+    with open(tmp_path / "assumptions_results.csv") as fh:
+        assert len(fh.readlines()) == n_lines
+    assert [r["accuracy"] for r in again] == [r["accuracy"] for r in rows]
+    sil = run_assumptions_benchmark(["SIL"], **kw)
+    assert all(0.0 <= float(r["instance_auc"]) <= 1.0 for r in sil)
+    table = assumptions_table(rows + sil)
+    assert table.splitlines()[0] == "| estimator | standard | presence | threshold |"
+    assert len(table.splitlines()) == 4
+
+
+def test_benchmark_cli_refuses_digits_with_assumptions(capsys):
+    from skmil.benchmark import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--digits", "--assumptions"])
+    assert exc.value.code == 2
+    assert "choose one" in capsys.readouterr().err

@@ -257,3 +257,120 @@ def test_digits_script_runs_tiny(tmp_path, capsys):
     assert "| SIL |" in out and "20 % labelled" in out
     rows = (tmp_path / "partial_labels_digits.csv").read_text().splitlines()
     assert len(rows) == 1 + 3  # header + three fractions
+
+
+# ---------------------------------------------------------------- deep heads (torch)
+_DEEP_KW = dict(hidden_layer_sizes=(16,), dropout=0.0, optimizer="adam", lr=1e-2,
+                lr_schedule="constant", max_epochs=30, batch_size=4, random_state=0,
+                n_jobs=1)
+
+
+def _deep(name: str):
+    """A small, fast configuration of the deep estimator ``name`` (skips without torch)."""
+    pytest.importorskip("torch")
+    from skmil import deep
+
+    if name == "DeepMILClassifier-mean":
+        return deep.DeepMILClassifier(head="embedding", pooling="mean", **_DEEP_KW)
+    if name == "InstanceMINet-bs1":
+        return deep.InstanceMINet(n_init=1, **{**_DEEP_KW, "batch_size": 1})
+    extra = {"n_init": 1} if name == "InstanceMINet" else {}
+    return getattr(deep, name)(**_DEEP_KW, **extra)
+
+
+_DEEP = ["InstanceMINet", "InstanceMINet-bs1", "AttentionMIL", "GatedAttentionMIL", "DSMIL",
+         "DeepMILClassifier-mean"]
+
+
+@pytest.mark.parametrize("name", _DEEP)
+def test_deep_none_and_all_unknown_leave_the_fit_unchanged(data, name):
+    """Without known labels the training draws and updates are those of a plain fit:
+    bag and witness scores are equal bit for bit."""
+    bags, y, inst = data
+    plain = _deep(name).fit(bags, y)
+    unknown = [np.full(lab.shape[0], np.nan) for lab in inst]
+    for labels in (None, unknown):
+        other = _deep(name).fit(bags, y, instance_labels=labels)
+        np.testing.assert_array_equal(plain.decision_function(bags),
+                                      other.decision_function(bags))
+        np.testing.assert_array_equal(np.concatenate(plain.decision_function_instances(bags)),
+                                      np.concatenate(other.decision_function_instances(bags)))
+        assert plain.history_ == other.history_
+
+
+@pytest.mark.parametrize("name", _DEEP)
+def test_deep_labelling_a_fifth_of_the_instances_finds_the_witnesses(data, name):
+    """On confounded bags the bag loss alone cannot tell witnesses from confounders;
+    the instance loss on 20 % known labels raises the witness AUC on new bags."""
+    bags, y, inst = data
+    test = confounded(100, 1)
+    base = witness_auc(_deep(name).fit(bags, y), *test)
+    for seed in range(3):
+        est = _deep(name).fit(bags, y, instance_labels=reveal(inst, 0.2, seed))
+        assert witness_auc(est, *test) > base + 0.3
+
+
+def test_deep_known_labels_follow_their_bags_into_the_canonical_order(data):
+    bags, y, inst = data
+    known = reveal(inst, 0.3, 0)
+    perm = np.random.default_rng(5).permutation(len(bags))
+    a = _deep("AttentionMIL").fit(bags, y, instance_labels=known)
+    b = _deep("AttentionMIL").fit([bags[i] for i in perm], y[perm],
+                                  instance_labels=[known[i] for i in perm])
+    np.testing.assert_array_equal(np.concatenate(a.decision_function_instances(bags)),
+                                  np.concatenate(b.decision_function_instances(bags)))
+
+
+def test_deep_instance_loss_is_the_bce_of_the_known_witness_logits(data):
+    """On a padded batch, the instance term equals the BCE of each known instance's
+    witness logit computed bag by bag (a naive loop over the known labels)."""
+    torch = pytest.importorskip("torch")
+    from skmil.bags import check_bags
+    from skmil.deep._train import _known_targets, build_network, forward_batch, instance_loss
+
+    bags, _, inst = data
+    b = check_bags(bags)
+    known = np.concatenate(reveal(inst, 0.4, 7))
+    spec = {"n_features": 2, "hidden_layer_sizes": (8,), "dropout": 0.0,
+            "dropout_at": "hidden", "encoder": None, "encoder_out": None,
+            "head": "attention", "head_kwargs": {}}
+    torch.manual_seed(0)
+    net = build_network(spec).to(torch.float64).eval()
+    X = torch.as_tensor(b.instances)
+    idx = np.array([3, 0, 7, 12])
+    with torch.no_grad():
+        out, _ = forward_batch(net, X, b.offsets, idx)
+        got = instance_loss(out, _known_targets(known, b.offsets), idx, torch.float64)
+        terms = []
+        for i in idx:
+            start, stop = b.offsets[i], b.offsets[i + 1]
+            logits = net.forward_bag(X[start:stop])["instance"]["witness_logit"].reshape(-1)
+            for row in range(stop - start):
+                lab = known[start + row]
+                if not np.isnan(lab):
+                    z = float(logits[row])
+                    terms.append(np.logaddexp(0.0, z) - lab * z)
+    assert len(terms) > 0
+    np.testing.assert_allclose(float(got), np.mean(terms), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["MINet", "MINetDS", "MINetRC"])
+def test_deep_heads_without_witness_scores_refuse_instance_labels(data, name):
+    bags, y, inst = data
+    pytest.importorskip("torch")
+    from skmil import deep
+
+    with pytest.raises(TypeError, match=f"{name} does not learn from known instance"):
+        getattr(deep, name)(**_DEEP_KW).fit(bags, y, instance_labels=inst)
+    for head in ("embedding", "embedding-ds"):
+        with pytest.raises(TypeError, match="no witness scores"):
+            deep.DeepMILClassifier(head=head, **_DEEP_KW).fit(bags, y, instance_labels=inst)
+
+
+def test_deep_invalid_instance_labels_are_refused_by_the_base(data):
+    bags, y, inst = data
+    est = _deep("AttentionMIL")
+    with pytest.raises(ValueError, match=r"marks a witness of the positive class"):
+        est.fit(bags, y, instance_labels=[inst[0], np.array([0, 0, 0, 0, 1, 0.0]), *inst[2:]])
+    with pytest.raises(ValueError, match="has 39 entries but there are 40 bags"):
+        est.fit(bags, y, instance_labels=inst[:-1])

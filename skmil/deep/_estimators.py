@@ -352,6 +352,14 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     and DSMIL are given by :meth:`attention_weights`. :meth:`predict_head_outputs`
     gives every native output (instance probabilities, attention, DSMIL's two streams).
 
+    ``fit(bags, y, instance_labels=L)`` takes known labels of some training instances
+    (one array per bag: 1 witness, 0 negative, NaN unknown, see
+    :meth:`~skmil.base.BaseMILClassifier.fit`) when the head has witness scores: each
+    batch's loss adds, with weight 1, the mean BCE-with-logits of the witness logits of
+    the batch's known instances (bags held out for early stopping contribute none).
+    A head without witness scores raises ``TypeError``, as do :class:`MINet`,
+    :class:`MINetDS` and :class:`MINetRC`, which do not take the labels.
+
     Examples
     --------
     >>> from skmil.datasets import make_mil_classification
@@ -364,6 +372,9 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     """
 
     _fixed: dict[str, Any] = {}
+    # fit takes instance_labels when the head has witness scores (checked in _fit); the
+    # MI-Net classes, whose default heads have none, do not opt in
+    _partial_instance_labels = True
     _required_dependencies = ("torch",)
     _parameter_constraints: dict = _CONSTRAINTS
 
@@ -503,8 +514,17 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         w = np.array([float(cw[c]) for c in self.classes_])
         return w[y]
 
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+    def _fit(self, bags: Bags, y: np.ndarray,
+             instance_labels: np.ndarray | None = None) -> None:
         cfg = self._checked_config()
+        if instance_labels is not None and self._bag_rule() is None:
+            # the class opts in, but this head has no witness logits to supervise
+            raise TypeError(
+                f"{type(self).__name__} with this head has no witness scores, so it "
+                "cannot learn from known instance labels; use a head with witness scores "
+                '("instance", "attention", "gated-attention", "dsmil", or "embedding" '
+                '/ "embedding-rc" with pooling="mean") or fit without instance_labels.'
+            )
         weights = self._bag_weights(y)
         torch = _require_torch()
         from ._train import build_network, make_spec, resolve_device, train
@@ -542,7 +562,7 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
                 net = build_network(spec).to(device=device, dtype=dtype)
                 history, best_epoch, loss, stopped = train(
                     net, bags.instances, bags.offsets, y, weights, train_idx, val_idx, cfg,
-                    init_seed, device, dtype)
+                    init_seed, device, dtype, known=instance_labels)
             losses.append(loss)
             if best is None or loss < best[0]:
                 best = (loss, net, history, best_epoch, stopped)
@@ -800,6 +820,7 @@ class MINet(DeepMILClassifier):
     """
 
     _fixed = {"head": "embedding"}
+    _partial_instance_labels = False  # no witness scores with the default pooling
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
@@ -835,6 +856,7 @@ class MINetDS(DeepMILClassifier):
     """
 
     _fixed = {"head": "embedding-ds"}
+    _partial_instance_labels = False  # no witness scores with the default pooling
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
@@ -871,6 +893,7 @@ class MINetRC(DeepMILClassifier):
     """
 
     _fixed = {"head": "embedding-rc"}
+    _partial_instance_labels = False  # no witness scores with the default pooling
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(128, 128, 128), dropout=0.5, dropout_at="pooled",

@@ -131,6 +131,51 @@ def batch_loss(out: dict, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     return loss
 
 
+def _known_targets(known: np.ndarray | None, offsets: np.ndarray):
+    """Per-bag known instance labels: positions and 0/1 targets, None for bags without.
+
+    ``known`` is the flat label array (1 witness, 0 negative, NaN unknown) aligned with
+    the instance rows; None (or no known label at all) gives None, and training then
+    runs exactly as without labels.
+    """
+    if known is None:
+        return None
+    lab = ~np.isnan(known)
+    if not lab.any():
+        return None
+    per_bag = []
+    for i in range(offsets.shape[0] - 1):  # once per fit, per bag (not per instance)
+        start, stop = int(offsets[i]), int(offsets[i + 1])
+        pos = np.flatnonzero(lab[start:stop])
+        per_bag.append((pos, known[start:stop][pos]) if pos.size else None)
+    return per_bag
+
+
+def instance_loss(out: dict, targets: list, idx: np.ndarray, dtype) -> torch.Tensor | None:
+    """Mean BCE-with-logits of the witness logits of the batch's known instances.
+
+    ``targets`` is :func:`_known_targets`' per-bag list and ``idx`` the batch's bags.
+    None when no bag of the batch has a known label.
+    """
+    rows_b, rows_i, ys = [], [], []
+    for b, i in enumerate(idx):
+        t = targets[int(i)]
+        if t is not None:
+            rows_b.append(np.full(t[0].shape[0], b, dtype=np.int64))
+            rows_i.append(t[0])
+            ys.append(t[1])
+    if not ys:
+        return None
+    wl = out["instance"]["witness_logit"]
+    dev = wl.device
+    b_t = torch.from_numpy(np.concatenate(rows_b)).to(dev)
+    i_t = torch.from_numpy(np.concatenate(rows_i).astype(np.int64)).to(dev)
+    y_t = torch.as_tensor(np.concatenate(ys), dtype=dtype, device=dev)
+    # the one-bag batch is (1, n) with positions 0..n-1 and the padded one (B, n_max)
+    # with the bag's instances first, so (batch row, row in bag) indexes both layouts
+    return F.binary_cross_entropy_with_logits(wl[b_t, i_t], y_t)
+
+
 def _chunks(sizes: np.ndarray, max_cells: int = 1 << 18):
     """Consecutive bag ranges whose padded size stays below ``max_cells`` rows."""
     start, n = 0, sizes.shape[0]
@@ -236,8 +281,16 @@ def _diverged(name: str, cfg: dict, epoch: int, loss: float, initial: float) -> 
     )
 
 
-def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device, dtype):
+def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device, dtype,
+          known=None):
     """Train ``net`` in place; return (history, best_epoch, final training loss, stopped).
+
+    ``known`` (flat, aligned with the rows of ``X_np``: 1 witness, 0 negative, NaN
+    unknown) adds to each batch's loss the mean BCE-with-logits of the witness logits
+    of the batch's known instances, with weight 1 (:func:`instance_loss`); ``history``'s
+    ``train_loss`` and the divergence checks then see that sum, while the returned
+    final loss (which ranks the ``n_init`` runs) and the validation loss stay the bag
+    loss. None trains exactly as without it.
 
     The final training loss is :func:`mean_loss` over ``train_idx`` with the bag weights,
     after the kept epoch's weights are restored. ``stopped`` is True when early stopping
@@ -250,6 +303,7 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
     epoch's mean loss exceeds :data:`DIVERGENCE_FACTOR` times the untrained network's.
     """
     rng = np.random.RandomState(seed)
+    targets = _known_targets(known, offsets)
     X = torch.as_tensor(X_np, dtype=dtype, device=device)
     y_t = torch.as_tensor(y, dtype=dtype, device=device)
     w_t = torch.as_tensor(weights, dtype=dtype, device=device)
@@ -283,6 +337,10 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
             idx = order[b * bs:(b + 1) * bs]
             out, _ = forward_batch(net, X, offsets, idx)
             loss = batch_loss(out, _take(y_t, idx), _take(w_t, idx))
+            if targets is not None:
+                extra = instance_loss(out, targets, idx, dtype)
+                if extra is not None:
+                    loss = loss + extra
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise _diverged(cfg["name"], cfg, epoch + 1, value, initial)

@@ -10,7 +10,14 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 from skmil.embedding import SimpleMI
-from skmil.svm import MISVM, SIL, InstanceMISVM
+from skmil.svm import (
+    MISVM,
+    SIL,
+    InstanceMISVM,
+    SparseBalancedMIL,
+    SparseMIL,
+    SparseTransductiveMIL,
+)
 
 _CENTRES = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]])
 
@@ -52,6 +59,9 @@ ESTIMATORS = {
     "InstanceMISVM": lambda: InstanceMISVM(C=1.0, threshold=0.0),
     "MISVM": lambda: MISVM(C=1.0),
     "MISVM-bag": lambda: MISVM(C=1.0, negative_slack="bag"),
+    "SparseMIL": lambda: SparseMIL(threshold=0.0),
+    "SparseBalancedMIL": lambda: SparseBalancedMIL(threshold=0.0),
+    "SparseTransductiveMIL": lambda: SparseTransductiveMIL(threshold=0.0),
 }
 
 
@@ -188,7 +198,8 @@ def test_mi_svm_witnesses_come_from_the_known_ones(data, slack):
 
 
 @pytest.mark.parametrize("name, margin", [
-    ("SIL", 0.1), ("InstanceMISVM", 0.08), ("MISVM", 0.3), ("MISVM-bag", 0.3)])
+    ("SIL", 0.1), ("InstanceMISVM", 0.08), ("MISVM", 0.3), ("MISVM-bag", 0.3),
+    ("SparseMIL", 0.3), ("SparseBalancedMIL", 0.1), ("SparseTransductiveMIL", 0.3)])
 def test_labelling_a_fifth_of_the_instances_finds_the_witnesses(data, name, margin):
     """On confounded bags the unlabelled fit takes the confounders for witnesses; the
     labels of 20 % of the instances raise the witness AUC on new bags by ``margin``."""
@@ -374,3 +385,58 @@ def test_deep_invalid_instance_labels_are_refused_by_the_base(data):
         est.fit(bags, y, instance_labels=[inst[0], np.array([0, 0, 0, 0, 1, 0.0]), *inst[2:]])
     with pytest.raises(ValueError, match="has 39 entries but there are 40 bags"):
         est.fit(bags, y, instance_labels=inst[:-1])
+
+
+# ---------------------------------------------------------------- sMIL family
+def test_smil_examples_follow_the_known_labels(data):
+    """sMIL's QP examples, built by a naive loop: known negatives (any bag) are negative
+    instances, each known witness a one-instance positive bag (its bag's unknown
+    instances dropped), another positive bag the bag of its instances not known
+    negative (margin (2 - |X'|) / |X'| via its size)."""
+    from skmil.bags import check_bags
+    from skmil.svm.smil import _smil_examples
+
+    bags, y, inst = data
+    known = reveal(inst, 0.4, 4)
+    b = check_bags(bags)
+    neg_idx, rows, off = _smil_examples(b, y, np.concatenate(known))
+    neg, pos = [], []
+    for i, (yi, k) in enumerate(zip(y, known)):
+        start = int(b.offsets[i])
+        if yi == 0:
+            neg += [start + r for r in range(len(k))]
+            continue
+        neg += [start + r for r in range(len(k)) if k[r] == 0]
+        if (k == 1).any():
+            pos += [[start + r] for r in range(len(k)) if k[r] == 1]
+        else:
+            pos.append([start + r for r in range(len(k)) if k[r] != 0])
+    assert any(len(e) == 1 for e in pos) and any(len(e) > 1 for e in pos)
+    np.testing.assert_array_equal(neg_idx, sorted(neg))
+    assert [list(rows[off[j]:off[j + 1]]) for j in range(len(off) - 1)] == pos
+    est = SparseMIL(threshold=0.0).fit(bags, y, instance_labels=known)
+    assert est.dual_coef_.shape == (len(neg) + len(pos),)
+
+
+def test_sbmil_known_labels_override_its_step_3_labelling(data):
+    bags, y, inst = data
+    known = reveal(inst, 0.3, 6)
+    known[0] = known[0].copy()
+    known[0][4] = 1.0  # a background instance declared a witness
+    est = SparseBalancedMIL(threshold=0.0).fit(bags, y, instance_labels=known)
+    flat = np.concatenate(known)
+    labelled = ~np.isnan(flat)
+    np.testing.assert_array_equal(est.instance_labels_[labelled], 2 * flat[labelled] - 1)
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in bags])])
+    for i, yi in enumerate(y):
+        assert (est.instance_labels_[offsets[i]:offsets[i + 1]].max() == 1) == (yi == 1)
+
+
+def test_stmil_transduces_only_the_unknown_instances(data):
+    """stMIL's third block of examples holds the positive bags' unknown instances."""
+    bags, y, inst = data
+    known = reveal(inst, 0.3, 8)
+    est = SparseTransductiveMIL(threshold=0.0).fit(bags, y, instance_labels=known)
+    smil = SparseMIL(threshold=0.0).fit(bags, y, instance_labels=known)
+    n_unknown = sum(int(np.isnan(k).sum()) for k, yi in zip(known, y) if yi == 1)
+    assert est.dual_coef_.shape == (smil.dual_coef_.shape[0] + n_unknown,)

@@ -69,12 +69,40 @@ def _example_weights(class_weight: Any, classes: np.ndarray, n_neg: int,
 
 
 def _map_examples(bags: Bags, order: np.ndarray, neg_idx: np.ndarray,
-                  pos_bags: np.ndarray) -> np.ndarray:
-    """Permutation of per-example values (negative instances, then positive bags, as
-    fitted in canonical order) into the order the user gave the bags in."""
+                  pos_first: np.ndarray) -> np.ndarray:
+    """Permutation of per-example values (negative instances, then positive examples
+    given by their first rows, as fitted in canonical order) into the order the user
+    gave the bags (and their instances) in."""
     p_neg = np.argsort(user_instance_index(bags, order, neg_idx), kind="stable")
-    p_pos = np.argsort(order[pos_bags], kind="stable")
+    p_pos = np.argsort(user_instance_index(bags, order, pos_first), kind="stable")
     return np.concatenate([p_neg, neg_idx.shape[0] + p_pos])
+
+
+def _smil_examples(bags: Bags, y: np.ndarray, known: np.ndarray | None):
+    """sMIL's examples: negative rows, and the rows and offsets of the positive examples.
+
+    Without known labels: the instances of the negative bags, and the positive bags.
+    With them (flat, 1 witness, 0 negative, NaN unknown): known negatives of any bag
+    join the negative instances; a positive bag with known witnesses gives one
+    one-instance example per witness (its other instances are dropped), and any other
+    positive bag the bag of its instances not known negative. Positive examples keep
+    the canonical order of their first rows.
+    """
+    y_inst = np.repeat(y, bags.sizes)
+    if known is None:
+        neg_idx = np.flatnonzero(y_inst == 0)
+        rows = np.flatnonzero(y_inst == 1)
+        single = np.zeros(rows.shape[0], dtype=bool)
+    else:
+        neg_idx = np.flatnonzero((y_inst == 0) | (known == 0))
+        has_witness = segment_max(np.where(known == 1, 1, 0), bags.offsets) > 0
+        witness_bag = np.repeat(has_witness, bags.sizes)
+        rows = np.flatnonzero((y_inst == 1) & ((known == 1) | (~witness_bag & (known != 0))))
+        single = known[rows] == 1
+    bag = np.repeat(np.arange(bags.n_bags), bags.sizes)[rows]
+    start = single | (bag != np.concatenate([[-1], bag[:-1]]))
+    off = np.concatenate([np.flatnonzero(start), [rows.shape[0]]]).astype(np.int64)
+    return neg_idx, rows, off
 
 
 _SMIL_CONSTRAINTS: dict = {
@@ -161,7 +189,12 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
         (a positive bag contributes each of its instances with coefficient ``c_X/|X|``).
     dual_coef_ : ndarray of shape (L_neg + B_pos,)
         ``y_i alpha_i`` of the examples: the negative instances, then the positive bags,
-        each in the order they were given.
+        each in the order they were given. With ``fit(bags, y, instance_labels=L)``
+        (one array per bag: 1 witness, 0 negative, NaN unknown) known negatives of any
+        bag are negative instances, each known witness a positive one-instance bag
+        (its bag's unknown instances dropped), and any other positive bag the bag of
+        its instances not known negative; sbMIL's step 3 keeps the known labels and
+        stMIL transduces only the unknown instances.
     intercept_ : float
     threshold_ : float
         The bag-score threshold used.
@@ -179,6 +212,7 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
     (3,)
     """
 
+    _partial_instance_labels = True
     _parameter_constraints: dict = dict(_SMIL_CONSTRAINTS)
 
     def __init__(
@@ -214,14 +248,11 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
     def _smil_class_weight(self) -> Any:
         return self.class_weight
 
-    def _fit_smil(self, bags: Bags, y: np.ndarray) -> None:
+    def _fit_smil(self, bags: Bags, y: np.ndarray, known: np.ndarray | None = None) -> None:
         self.gamma_ = resolve_gamma(self.gamma, bags.instances)
         self._spec = (self.kernel, self.gamma_, self.degree, float(self.coef0))
-        neg_bags = np.flatnonzero(y == 0)
-        pos_bags = np.flatnonzero(y == 1)
-        neg_idx = instance_indices(bags.offsets, neg_bags)
-        pos = bags.take(pos_bags)
-        L_n, B_p = neg_idx.shape[0], pos_bags.shape[0]
+        neg_idx, pos_rows, pos_off = _smil_examples(bags, y, known)
+        L_n, B_p = neg_idx.shape[0], pos_off.shape[0] - 1
         n = L_n + B_p
         if n > self.max_qp_size:
             raise ValueError(
@@ -229,11 +260,12 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
                 f"instances + positive bags), more than max_qp_size={self.max_qp_size}; "
                 "raise it if memory allows (8 n^2 bytes)."
             )
-        X = np.vstack([bags.instances[neg_idx], pos.instances])
-        off = np.concatenate([np.arange(L_n), L_n + pos.offsets]).astype(np.int64)
-        K = _singletons_then_bags_gram(X[:L_n], pos.instances, pos.offsets, self._spec)
+        Xp = bags.instances[pos_rows]
+        X = np.vstack([bags.instances[neg_idx], Xp])
+        off = np.concatenate([np.arange(L_n), L_n + pos_off]).astype(np.int64)
+        K = _singletons_then_bags_gram(X[:L_n], Xp, pos_off, self._spec)
         y_pm = np.concatenate([-np.ones(L_n), np.ones(B_p)])
-        sizes = pos.sizes.astype(np.float64)
+        sizes = np.diff(pos_off).astype(np.float64)
         p = np.concatenate([-np.ones(L_n), -(2.0 - sizes) / sizes])
         w_neg, w_pos = _example_weights(self._smil_class_weight(), self.classes_, L_n, B_p)
         C = np.concatenate([np.full(L_n, self.C * w_neg), np.full(B_p, self.C * w_pos)])
@@ -243,11 +275,13 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
         inst_coef = np.repeat(coef, np.diff(off)) / np.repeat(np.diff(off), np.diff(off))
         keep = inst_coef != 0
         self.model_ = KernelExpansion(X[keep], inst_coef[keep], -rho, *self._spec)
-        self.dual_coef_ = coef[_map_examples(bags, self._train_order, neg_idx, pos_bags)]
+        self.dual_coef_ = coef[_map_examples(bags, self._train_order, neg_idx,
+                                             pos_rows[pos_off[:-1]])]
         self.intercept_ = -rho
 
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self._fit_smil(bags, y)
+    def _fit(self, bags: Bags, y: np.ndarray,
+             instance_labels: np.ndarray | None = None) -> None:
+        self._fit_smil(bags, y, instance_labels)
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
         return self.model_(bags.instances)
@@ -353,8 +387,9 @@ class SparseBalancedMIL(SparseMIL):
     def _smil_class_weight(self) -> Any:
         return "balanced"  # step (1) is the paper's sMIL; class_weight is step (4)'s
 
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self._fit_smil(bags, y)
+    def _fit(self, bags: Bags, y: np.ndarray,
+             instance_labels: np.ndarray | None = None) -> None:
+        self._fit_smil(bags, y, instance_labels)
         self.smil_model_ = self.model_
         pos_bags = np.flatnonzero(y == 1)
         pos_idx = instance_indices(bags.offsets, pos_bags)
@@ -364,7 +399,17 @@ class SparseBalancedMIL(SparseMIL):
         n_top = min(L_p, max(B_p, int(round(self.eta * L_p))))
         lab = -np.ones(L_p, dtype=np.int64)
         lab[np.argsort(-f, kind="stable")[:n_top]] = 1
-        lab[segment_argmax(f, pos_off)] = 1
+        if instance_labels is None:
+            lab[segment_argmax(f, pos_off)] = 1
+        else:
+            # known labels override step 3's; a bag without a known witness keeps its
+            # best-scoring instance that is not a known negative as a positive
+            kp = instance_labels[pos_idx]
+            lab = np.where(kp == 1, 1, np.where(kp == 0, -1, lab))
+            has_witness = np.repeat(segment_max(np.where(kp == 1, 1, 0), pos_off) > 0,
+                                    np.diff(pos_off))
+            best = segment_argmax(np.where(kp == 0, -np.inf, f), pos_off)
+            lab[best[~has_witness[pos_off[:-1]]]] = 1
         labels = -np.ones(bags.n_instances, dtype=np.int64)
         labels[pos_idx] = lab
         self.instance_labels_ = labels[user_instance_order(bags, self._train_order)]
@@ -474,12 +519,19 @@ class SparseTransductiveMIL(SparseMIL):
                          random_state=random_state)
         self.max_iter = max_iter
 
-    def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self._fit_smil(bags, y)
-        neg_idx = instance_indices(bags.offsets, np.flatnonzero(y == 0))
-        pos_bags = np.flatnonzero(y == 1)
-        pos = bags.take(pos_bags)
-        L_n, B_p, L_p = neg_idx.shape[0], pos_bags.shape[0], pos.n_instances
+    def _fit(self, bags: Bags, y: np.ndarray,
+             instance_labels: np.ndarray | None = None) -> None:
+        self._fit_smil(bags, y, instance_labels)
+        neg_idx, pos_rows, pos_off = _smil_examples(bags, y, instance_labels)
+        # the transductive examples: the positive bags' instances of unknown label
+        in_pos = np.repeat(y == 1, bags.sizes)
+        if instance_labels is not None:
+            in_pos &= np.isnan(instance_labels)
+        pos_idx = np.flatnonzero(in_pos)
+        L_n, B_p, L_p = neg_idx.shape[0], pos_off.shape[0] - 1, pos_idx.shape[0]
+        if L_p == 0:  # every positive-bag instance is known: nothing to transduce
+            self.n_iter_ = 0
+            return
         n = L_n + B_p + L_p
         if n > self.max_qp_size:
             raise ValueError(
@@ -488,20 +540,21 @@ class SparseTransductiveMIL(SparseMIL):
                 f"max_qp_size={self.max_qp_size}; raise it if memory allows (8 n^2 bytes)."
             )
         # examples: negative instances | positive bags (averaged) | positive-bag instances
-        X = np.vstack([bags.instances[neg_idx], pos.instances, pos.instances])
-        sizes = np.concatenate([np.ones(L_n, dtype=np.int64), pos.sizes,
+        Xt = bags.instances[pos_idx]
+        X = np.vstack([bags.instances[neg_idx], bags.instances[pos_rows], Xt])
+        sizes = np.concatenate([np.ones(L_n, dtype=np.int64), np.diff(pos_off),
                                 np.ones(L_p, dtype=np.int64)])
         off = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         kernel, gamma, degree, coef0 = self._spec
         K = set_kernel_gram(X, off, kernel=kernel, gamma=gamma, degree=degree,
                             coef0=coef0, normalization="averaging")
-        bsz = pos.sizes.astype(np.float64)
+        bsz = np.diff(pos_off).astype(np.float64)
         p = np.concatenate([-np.ones(L_n), -(2.0 - bsz) / bsz, -np.ones(L_p)])
         w_neg, w_pos = _example_weights(self.class_weight, self.classes_, L_n, B_p)
         C = np.concatenate([np.full(L_n, self.C * w_neg),
                             np.full(B_p, self.C * w_pos),
                             np.full(L_p, self.C * w_pos * B_p / L_p)])
-        signs = np.where(self.model_(pos.instances) >= 0, 1.0, -1.0)
+        signs = np.where(self.model_(Xt) >= 0, 1.0, -1.0)
         rep = np.repeat(np.arange(off.shape[0] - 1), sizes)
         self.n_iter_ = 0
         converged = False
@@ -513,16 +566,15 @@ class SparseTransductiveMIL(SparseMIL):
             inst_coef = coef[rep] / sizes[rep]
             keep = inst_coef != 0
             self.model_ = KernelExpansion(X[keep], inst_coef[keep], -rho, *self._spec)
-            new = np.where(self.model_(pos.instances) >= 0, 1.0, -1.0)
+            new = np.where(self.model_(Xt) >= 0, 1.0, -1.0)
             if np.array_equal(new, signs):
                 converged = True
                 break
             signs = new
         if not converged:
             warn_not_converged(self, "max_iter", "signs of positive-bag instances change")
-        pos_idx = instance_indices(bags.offsets, pos_bags)
         perm = np.concatenate([
-            _map_examples(bags, self._train_order, neg_idx, pos_bags),
+            _map_examples(bags, self._train_order, neg_idx, pos_rows[pos_off[:-1]]),
             L_n + B_p + np.argsort(user_instance_index(bags, self._train_order, pos_idx),
                                    kind="stable"),
         ])

@@ -46,7 +46,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DOCS = os.path.join(HERE, os.pardir, "docs")
 #: accuracy plots, one per family: the subpackage of the estimator's class -> plot name
 FAMILIES = {"svm": "svm", "embedding": "embedding", "distance": "distance",
-            "graph": "distance", "dd": "distance", "deep": "deep"}
+            "graph": "distance", "dd": "distance", "deep": "deep", "ensemble": "canon",
+            "linear_model": "canon", "meta": "canon"}
 BASELINE = "SimpleMI"
 
 

@@ -38,6 +38,9 @@ __all__ = [
     "rst_table",
     "run_digits_benchmark",
     "run_assumptions_benchmark",
+    "run_partial_labels_benchmark",
+    "partial_labels_table",
+    "reveal_instance_labels",
     "assumptions_table",
     "ASSUMPTIONS",
     "params_hash",
@@ -1023,6 +1026,208 @@ def assumptions_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: Estimators of :func:`run_partial_labels_benchmark` when none are named: those whose
+#: ``fit`` takes ``instance_labels`` and fit a digits cell in seconds.
+PARTIAL_LABEL_ESTIMATORS = ("SIL", "InstanceMISVM", "MISVM", "SparseMIL", "SparseBalancedMIL")
+
+
+def reveal_instance_labels(instance_labels: Sequence, fraction: float,
+                           seed: int) -> list[np.ndarray]:
+    """The true labels of a random ``fraction`` of the instances, NaN for the others.
+
+    Parameters
+    ----------
+    instance_labels : sequence of array-like of shape (n_instances_i,)
+        True 0/1 instance labels, one array per bag.
+    fraction : float
+        Probability that an instance's label is revealed.
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    list of ndarray
+        One float array per bag: the true label where revealed, NaN elsewhere.
+    """
+    rng = np.random.default_rng(seed)
+    return [np.where(rng.random(len(lab)) < fraction, np.asarray(lab, float), np.nan)
+            for lab in instance_labels]
+
+
+def run_partial_labels_benchmark(
+    estimators: Sequence[str],
+    *,
+    fractions: Sequence[float] = (0.0, 0.05, 0.2),
+    n_train: int = 100,
+    bag_size: int = 10,
+    n_test: int = 1000,
+    n_repeats: int = 5,
+    out_dir: str = "benchmark_results",
+    progress: bool = True,
+    n_jobs: int | None = -1,
+    params: dict | None = None,
+) -> list[dict]:
+    """What known instance labels buy: digits bags with a fraction of instances labelled.
+
+    The bags are those of :func:`run_digits_benchmark` (training bags from the train half
+    of the digit pool, test bags from the test half, bag size std 20 % of the mean). In
+    repetition ``r`` (seed ``1000 r + 7``) a random ``fraction`` of the training
+    instances has its true label revealed and is passed as
+    ``fit(..., instance_labels=...)`` (nothing is passed for 0); each estimator runs with
+    its hyperparameters of record after instance standardisation. Rows go to
+    ``partial_labels_results.csv`` (resumable) and ``partial_labels.md`` in ``out_dir``.
+
+    Parameters
+    ----------
+    estimators : sequence of str
+        Registered estimators whose ``fit`` takes ``instance_labels``.
+    fractions : sequence of float, default=(0.0, 0.05, 0.2)
+        Fractions of training instances whose label is known.
+    n_train : int, default=100
+        Training bags.
+    bag_size : int, default=10
+        Mean bag size.
+    n_test : int, default=1000
+        Test bags.
+    n_repeats : int, default=5
+        Repetitions, each with its own bags and revealed labels.
+    out_dir : str, default="benchmark_results"
+        Output directory.
+    progress : bool, default=True
+        Show a progress bar.
+    n_jobs : int or None, default=-1
+        Runs in parallel (joblib processes), one per estimator, fraction and repetition.
+    params : dict, optional
+        Hyperparameters that replace those of record for every requested estimator.
+
+    Returns
+    -------
+    list of dict
+        One row per estimator, fraction and repetition, as in the CSV.
+    """
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    from . import __version__
+    from .utils import get_estimator
+
+    names = [get_estimator(n).__name__ for n in estimators]
+    for n in names:
+        if not getattr(get_estimator(n), "_partial_instance_labels", False):
+            raise ValueError(f"{n}'s fit takes no instance_labels; choose among the "
+                             "estimators that do, e.g. " + ", ".join(PARTIAL_LABEL_ESTIMATORS))
+    run_params = {n: _run_params(n, params) for n in names}
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "partial_labels_results.csv")
+    fields = ["estimator", "fraction", "n_train", "bag_size", "n_test", "repeat", "bag_auc",
+              "instance_auc", "fit_time", "params", "skmil_version"]
+    config = (str(n_train), str(bag_size), str(n_test))
+    old = _read_rows(path)
+    done = {(r["estimator"], float(r["fraction"]), r["repeat"], r["params"],
+             r["skmil_version"], (r["n_train"], r["bag_size"], r["n_test"])) for r in old}
+    jobs = [
+        (e, float(f), r, run_params[e])
+        for e in names
+        for f in fractions
+        for r in range(n_repeats)
+        if (e, float(f), str(r), _params_key(run_params[e]), __version__, config) not in done
+    ]
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        if new:
+            w.writeheader()
+        bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc="partial labels")
+        with bar:
+            for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                delayed(_partial_labels_task)(*j, n_train, bag_size, n_test) for j in jobs
+            ):
+                w.writerow(row)
+                fh.flush()
+                bar.update(1)
+    wanted = {n: _params_key(p) for n, p in run_params.items()}
+    rows = [r for r in _read_rows(path)
+            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
+            and (r["n_train"], r["bag_size"], r["n_test"]) == config
+            and float(r["fraction"]) in {float(f) for f in fractions}]
+    with open(os.path.join(out_dir, "partial_labels.md"), "w") as fh:
+        fh.write(partial_labels_table(rows) + "\n")
+    return rows
+
+
+def _partial_labels_task(name, fraction, repeat, params, n_train, bag_size, n_test):
+    from sklearn.metrics import roc_auc_score
+
+    from . import __version__
+    from .datasets import make_digits_bags
+
+    seed = 1000 * repeat + 7
+    Xtr, ytr, itr = make_digits_bags(n_train, mean_bag_size=bag_size,
+                                     std_bag_size=bag_size / 5, pool="train",
+                                     random_state=seed)
+    Xte, yte, ite = make_digits_bags(n_test, mean_bag_size=bag_size,
+                                     std_bag_size=bag_size / 5, pool="test",
+                                     random_state=seed + 1)
+    pipe = _standardized_estimator(name, params, seed)
+    step = pipe.steps[-1][0]
+    fit_params = {}
+    if fraction > 0:
+        fit_params[f"{step}__instance_labels"] = reveal_instance_labels(itr, fraction,
+                                                                        seed + 2)
+    t0 = time.perf_counter()
+    pipe.fit(Xtr, ytr, **fit_params)
+    fit_time = time.perf_counter() - t0
+    inst = np.concatenate(pipe[-1].decision_function_instances(pipe[:-1].transform(Xte)))
+    return {
+        "estimator": name,
+        "fraction": fraction,
+        "n_train": n_train,
+        "bag_size": bag_size,
+        "n_test": n_test,
+        "repeat": repeat,
+        "bag_auc": float(roc_auc_score(yte, pipe.decision_function(Xte))),
+        "instance_auc": float(roc_auc_score(np.concatenate(ite), inst)),
+        "fit_time": fit_time,
+        "params": _params_key(params),
+        "skmil_version": __version__,
+    }
+
+
+def partial_labels_table(rows: list[dict]) -> str:
+    """Markdown: bag AUC / instance AUC mean ± std per estimator x labelled fraction.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`run_partial_labels_benchmark` (or read back from its CSV).
+
+    Returns
+    -------
+    str
+        A Markdown table, one row per estimator and one column per fraction.
+    """
+    fractions = sorted({float(r["fraction"]) for r in rows})
+    names = sorted({r["estimator"] for r in rows}, key=_name_order)
+    head = "| estimator | " + " | ".join(
+        f"{100 * f:g} % labelled: bag AUC / instance AUC" for f in fractions) + " |"
+    lines = [head, "|---" * (len(fractions) + 1) + "|"]
+    for name in names:
+        cells = []
+        for f in fractions:
+            sel = [r for r in rows if r["estimator"] == name and float(r["fraction"]) == f]
+            if not sel:
+                cells.append("")
+                continue
+            b = np.array([float(r["bag_auc"]) for r in sel])
+            i = np.array([float(r["instance_auc"]) for r in sel])
+            if len(sel) > 1:
+                cells.append(f"{b.mean():.3f} ± {b.std():.3f} / {i.mean():.3f} ± {i.std():.3f}")
+            else:  # one draw has no spread to show
+                cells.append(f"{b.mean():.3f} / {i.mean():.3f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="skmil benchmark",
@@ -1053,6 +1258,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assumptions", action="store_true",
                    help="run the MI-assumptions benchmark (standard, presence, threshold "
                    "bags from make_mil_classification) instead of the classic table")
+    p.add_argument("--labelled-fractions", nargs="+", type=float, default=None,
+                   metavar="F", help="run the known-instance-labels benchmark on digits "
+                   "bags with these fractions of training instances labelled, e.g. "
+                   "0 0.05 0.2")
     p.add_argument("--train-bags", nargs="+", type=count_at_least(2), default=[50, 100, 300],
                    help="with --digits: numbers of training bags (default 50 100 300)")
     p.add_argument("--bag-sizes", nargs="+", type=count_at_least(1), default=[10, 50, 100],
@@ -1110,6 +1319,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             params=params,
         )
         print(digits_table(rows))
+        return 0
+    if args.labelled_fractions is not None:
+        if args.digits or args.assumptions:
+            parser.error("--labelled-fractions is a benchmark of its own; drop --digits "
+                         "and --assumptions.")
+        if not all(0.0 <= f <= 1.0 for f in args.labelled_fractions):
+            parser.error("--labelled-fractions must lie in [0, 1].")
+        try:
+            rows = run_partial_labels_benchmark(
+                args.estimators or list(PARTIAL_LABEL_ESTIMATORS),
+                fractions=args.labelled_fractions,
+                n_repeats=repeats,
+                out_dir=out,
+                progress=not args.no_progress,
+                n_jobs=args.n_jobs,
+                params=params,
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(partial_labels_table(rows))
         return 0
     if args.assumptions:
         if args.digits:

@@ -254,20 +254,35 @@ def test_threshold_inner_cv_fits_on_the_known_labels(data, recording):
     assert recording.fits == [True] * 6  # the fit and the five inner folds
 
 
-def test_digits_script_runs_tiny(tmp_path, capsys):
-    """The digits benchmark script runs end to end at its smoke-test size."""
-    import importlib.util
-    from pathlib import Path
+def test_partial_labels_benchmark_rows_resume_and_table(tmp_path):
+    """The harness's known-labels benchmark: one row per fraction, reused on a rerun."""
+    from skmil.benchmark import partial_labels_table, run_partial_labels_benchmark
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "partial_labels_digits.py"
-    spec = importlib.util.spec_from_file_location("partial_labels_digits", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.main(["--tiny", "--estimators", "SIL", "--out", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "| SIL |" in out and "20 % labelled" in out
-    rows = (tmp_path / "partial_labels_digits.csv").read_text().splitlines()
-    assert len(rows) == 1 + 3  # header + three fractions
+    kw = dict(fractions=[0.0, 0.2], n_train=20, bag_size=5, n_test=40, n_repeats=1,
+              out_dir=str(tmp_path), progress=False, n_jobs=1)
+    rows = run_partial_labels_benchmark(["SIL"], **kw)
+    assert sorted(float(r["fraction"]) for r in rows) == [0.0, 0.2]
+    assert all(0.0 <= float(r["instance_auc"]) <= 1.0 for r in rows)
+    path = tmp_path / "partial_labels_results.csv"
+    n_lines = len(path.read_text().splitlines())
+    run_partial_labels_benchmark(["SIL"], **kw)
+    assert len(path.read_text().splitlines()) == n_lines
+    table = partial_labels_table(rows)
+    assert "| SIL |" in table and "20 % labelled" in table and "±" not in table
+    with pytest.raises(ValueError, match="instance_labels"):
+        run_partial_labels_benchmark(["SimpleMI"], **kw)
+
+
+def test_reveal_instance_labels_reveals_the_true_labels_of_a_fraction():
+    from skmil.benchmark import reveal_instance_labels
+
+    truth = [np.array([0, 1, 0, 1] * 250), np.array([1, 0])]
+    known = reveal_instance_labels(truth, 0.2, seed=0)
+    flat, true = np.concatenate(known), np.concatenate(truth)
+    shown = ~np.isnan(flat)
+    assert np.array_equal(flat[shown], true[shown])
+    assert 0.15 < shown.mean() < 0.25
+    assert all(len(k) == len(t) for k, t in zip(known, truth))
 
 
 # ---------------------------------------------------------------- deep heads (torch)

@@ -688,6 +688,29 @@ def plot_results(rows: list[dict], out_dir: str, time_repeat: str | None = None)
     return paths
 
 
+def _append_rows(path: str, fields: list[str], jobs: list[tuple], task, extra: tuple, *,
+                 desc: str, progress: bool, n_jobs: int | None) -> None:
+    """Run ``task(*job, *extra)`` for every job in joblib workers and append each row to
+    the CSV at ``path`` as it finishes (header first for a new file), with a progress bar.
+    A run that is interrupted keeps every finished row, which the next run reuses."""
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    new = not os.path.exists(path)
+    with open(path, "a", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        if new:
+            w.writeheader()
+        bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc=desc)
+        with bar:
+            for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                delayed(task)(*j, *extra) for j in jobs
+            ):
+                w.writerow(row)
+                fh.flush()
+                bar.update(1)
+
+
 def run_digits_benchmark(
     estimators: Sequence[str],
     *,
@@ -737,8 +760,6 @@ def run_digits_benchmark(
     list of dict
         One row per estimator, cell and repetition, as in the CSV.
     """
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
 
     from .utils import get_estimator
 
@@ -765,19 +786,8 @@ def run_digits_benchmark(
         for r in range(n_repeats)
         if (e, str(nt), str(bs), str(r), _params_key(run_params[e])) not in done
     ]
-    new = not os.path.exists(path)
-    with open(path, "a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        if new:
-            w.writeheader()
-        bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc="digits bags")
-        with bar:
-            for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                delayed(_digits_task)(*j, n_test) for j in jobs
-            ):
-                w.writerow(row)
-                fh.flush()
-                bar.update(1)
+    _append_rows(path, fields, jobs, _digits_task, (n_test,),
+                 desc="digits bags", progress=progress, n_jobs=n_jobs)
     wanted = {n: _params_key(p) for n, p in run_params.items()}
     rows = [r for r in _read_rows(path) if wanted.get(r["estimator"]) == r["params"]]
     with open(os.path.join(out_dir, "digits.md"), "w") as fh:
@@ -907,8 +917,6 @@ def run_assumptions_benchmark(
     list of dict
         One row per estimator, assumption and repetition, as in the CSV.
     """
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
 
     from . import __version__
     from .utils import get_estimator
@@ -930,19 +938,8 @@ def run_assumptions_benchmark(
         if (e, a, str(n_train), str(n_test), str(r), _params_key(run_params[e]), __version__)
         not in done
     ]
-    new = not os.path.exists(path)
-    with open(path, "a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        if new:
-            w.writeheader()
-        bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc="assumptions")
-        with bar:
-            for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                delayed(_assumption_task)(*j, n_train, n_test) for j in jobs
-            ):
-                w.writerow(row)
-                fh.flush()
-                bar.update(1)
+    _append_rows(path, fields, jobs, _assumption_task, (n_train, n_test),
+                 desc="assumptions", progress=progress, n_jobs=n_jobs)
     wanted = {n: _params_key(p) for n, p in run_params.items()}
     rows = [r for r in _read_rows(path)
             if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
@@ -1105,8 +1102,6 @@ def run_partial_labels_benchmark(
     list of dict
         One row per estimator, fraction and repetition, as in the CSV.
     """
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
 
     from . import __version__
     from .utils import get_estimator
@@ -1132,19 +1127,8 @@ def run_partial_labels_benchmark(
         for r in range(n_repeats)
         if (e, float(f), str(r), _params_key(run_params[e]), __version__, config) not in done
     ]
-    new = not os.path.exists(path)
-    with open(path, "a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=fields)
-        if new:
-            w.writeheader()
-        bar = tqdm(total=len(jobs), disable=not progress, unit="run", desc="partial labels")
-        with bar:
-            for row in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-                delayed(_partial_labels_task)(*j, n_train, bag_size, n_test) for j in jobs
-            ):
-                w.writerow(row)
-                fh.flush()
-                bar.update(1)
+    _append_rows(path, fields, jobs, _partial_labels_task, (n_train, bag_size, n_test),
+                 desc="partial labels", progress=progress, n_jobs=n_jobs)
     wanted = {n: _params_key(p) for n, p in run_params.items()}
     rows = [r for r in _read_rows(path)
             if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
@@ -1306,6 +1290,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--grid must be a JSON object mapping names to non-empty lists.")
     out = args.out or os.path.join("benchmark_results", "quick" if args.quick else "full")
     repeats = args.repeats if args.repeats is not None else (1 if args.quick else 5)
+    if args.digits and args.assumptions:
+        parser.error("--digits and --assumptions are two benchmarks; choose one.")
+    if args.labelled_fractions is not None and (args.digits or args.assumptions):
+        parser.error("--labelled-fractions is a benchmark of its own; drop --digits and "
+                     "--assumptions.")
     if args.digits:
         ests = args.estimators or [n for n, s in SPECS.items() if s.quick]
         rows = run_digits_benchmark(
@@ -1321,9 +1310,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(digits_table(rows))
         return 0
     if args.labelled_fractions is not None:
-        if args.digits or args.assumptions:
-            parser.error("--labelled-fractions is a benchmark of its own; drop --digits "
-                         "and --assumptions.")
         if not all(0.0 <= f <= 1.0 for f in args.labelled_fractions):
             parser.error("--labelled-fractions must lie in [0, 1].")
         try:
@@ -1341,8 +1327,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(partial_labels_table(rows))
         return 0
     if args.assumptions:
-        if args.digits:
-            parser.error("--digits and --assumptions are two benchmarks; choose one.")
         ests = args.estimators or [n for n, s in SPECS.items() if s.quick]
         rows = run_assumptions_benchmark(
             ests,

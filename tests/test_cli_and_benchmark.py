@@ -516,3 +516,17 @@ def test_benchmark_cli_refuses_digits_with_assumptions(capsys):
         main(["--digits", "--assumptions"])
     assert exc.value.code == 2
     assert "choose one" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--labelled-fractions", "0", "0.2", "--digits"], "of its own"),
+    (["--labelled-fractions", "0", "1.5"], r"\[0, 1\]"),
+    (["--labelled-fractions", "0.2", "--estimators", "SimpleMI"], "instance_labels"),
+])
+def test_benchmark_cli_refuses_bad_labelled_fractions(argv, message, capsys, tmp_path):
+    from skmil.benchmark import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--out", str(tmp_path), "--no-progress", "--n-jobs", "1"])
+    assert exc.value.code == 2
+    assert re.search(message, capsys.readouterr().err)

@@ -12,12 +12,17 @@ over the first repetition's folds. With a second argument, the rows of record (n
 ``docs/_digits_table.rst``. Rows measured with another skmil version than the newest in
 the CSV are marked ``†`` in the table. With ``--before OLD_CSV``, every estimator that has
 complete repetitions in both CSVs gets a row of ``docs/_benchmark_changes.rst``: its mean
-accuracy per data set before and after, and the change averaged over the data sets.
+accuracy per data set before and after, and the change averaged over the data sets. With
+``--assumptions CSV`` and ``--partial-labels CSV`` (from ``skmil benchmark --assumptions``
+and ``--labelled-fractions``) their tables become ``docs/_assumptions_table.rst`` and
+``docs/_partial_labels_table.rst``.
 From the committed CSVs::
 
     python benchmarks/make_docs_table.py benchmarks/results/classic_results.csv \
         benchmarks/results/digits_results.csv \
-        --before benchmarks/results/classic_results_0.1.csv
+        --before benchmarks/results/classic_results_0.1.csv \
+        --assumptions benchmarks/results/assumptions_results.csv \
+        --partial-labels benchmarks/results/partial_labels_results.csv
 
 or from a fresh run::
 
@@ -36,7 +41,9 @@ from skmil.benchmark import (
     _params_key,
     _read_rows,
     _spec,
+    assumptions_table,
     digits_table,
+    partial_labels_table,
     plot_results,
     rst_table,
     summarize,
@@ -127,7 +134,14 @@ def changes_table(before: list[dict], after: list[dict]) -> str:
     return "\n".join(out)
 
 
-def main(csv_path: str, digits_path: str | None = None, before_path: str | None = None) -> None:
+def _rows_of_record(path: str) -> list[dict]:
+    """The rows of a synthetic-benchmark CSV run with the hyperparameters of record."""
+    return [r for r in _read_rows(path)
+            if r.get("params", "{}") == _params_key(_spec(r["estimator"]).params)]
+
+
+def main(csv_path: str, digits_path: str | None = None, before_path: str | None = None,
+         assumptions_path: str | None = None, partial_path: str | None = None) -> None:
     rows = record_rows(csv_path)
     with open(os.path.join(DOCS, "_benchmark_table.rst"), "w") as fh:
         fh.write(mark_older_versions(rst_table(rows, time_repeat="0"), rows) + "\n")
@@ -157,17 +171,37 @@ def main(csv_path: str, digits_path: str | None = None, before_path: str | None 
             ]
             fh.write(markdown_to_rst(digits_table(digits)) + "\n")
         print(f"{digits_path} -> docs/_digits_table.rst")
+    if assumptions_path:
+        with open(os.path.join(DOCS, "_assumptions_table.rst"), "w") as fh:
+            fh.write(markdown_to_rst(assumptions_table(_rows_of_record(assumptions_path)))
+                     + "\n")
+        print(f"{assumptions_path} -> docs/_assumptions_table.rst")
+    if partial_path:
+        with open(os.path.join(DOCS, "_partial_labels_table.rst"), "w") as fh:
+            fh.write(markdown_to_rst(partial_labels_table(_rows_of_record(partial_path)))
+                     + "\n")
+        print(f"{partial_path} -> docs/_partial_labels_table.rst")
+
+
+def _option(args: list[str], flag: str) -> str | None:
+    """Remove ``flag VALUE`` from ``args`` and return VALUE (None when absent)."""
+    if flag not in args:
+        return None
+    i = args.index(flag)
+    value = args[i + 1]
+    del args[i:i + 2]
+    return value
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    before = None
-    if "--before" in args:
-        i = args.index("--before")
-        before = args[i + 1]
-        del args[i:i + 2]
+    before = _option(args, "--before")
+    assumptions = _option(args, "--assumptions")
+    partial = _option(args, "--partial-labels")
     main(
         args[0] if args else "benchmark_results/full/results.csv",
         args[1] if len(args) > 1 else None,
         before,
+        assumptions,
+        partial,
     )

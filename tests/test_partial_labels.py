@@ -455,3 +455,17 @@ def test_stmil_transduces_only_the_unknown_instances(data):
     smil = SparseMIL(threshold=0.0).fit(bags, y, instance_labels=known)
     n_unknown = sum(int(np.isnan(k).sum()) for k, yi in zip(known, y) if yi == 1)
     assert est.dual_coef_.shape == (smil.dual_coef_.shape[0] + n_unknown,)
+
+
+def test_bag_slack_qp_size_counts_known_negatives_of_positive_bags(data):
+    """MI-SVM's shared-slack QP also holds the known negatives of positive bags."""
+    bags, y, inst = data
+    n_qp = sum(len(b) for b, t in zip(bags, y) if t == 0) + int(np.sum(np.asarray(y) == 1))
+    known = [np.where(np.asarray(lab) == 0, 0.0, np.nan) if t == 1 else
+             np.full(len(lab), np.nan) for lab, t in zip(inst, y)]
+    n_known = int(sum(np.sum(k == 0) for k in known))
+    assert n_known > 0
+    est = MISVM(kernel="linear", C=1.0, negative_slack="bag", max_qp_size=n_qp)
+    est.fit(bags, y)  # fits within the cap without labels
+    with pytest.raises(ValueError, match="known negatives of positive bags"):
+        est.fit(bags, y, instance_labels=known)

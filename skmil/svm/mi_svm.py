@@ -230,7 +230,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         self.verbose = verbose
 
     # -- setup ---------------------------------------------------------------------
-    def _check_params(self, bags: Bags, y: np.ndarray) -> None:
+    def _check_params(self, bags: Bags, y: np.ndarray,
+                      instance_labels: np.ndarray | None = None) -> None:
         # cross-parameter rules the declared constraints cannot express, before any work
         if self.solver == "liblinear" and self.kernel != "linear":
             raise ValueError("solver='liblinear' needs kernel='linear'.")
@@ -332,7 +333,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
     # -- fit -----------------------------------------------------------------------
     def _fit(self, bags: Bags, y: np.ndarray,
              instance_labels: np.ndarray | None = None) -> None:
-        self._check_params(bags, y)
+        self._check_params(bags, y, instance_labels)
         self._select_C_and_threshold(bags, y, instance_labels)
         rng = check_random_state(self.random_state)
         # liblinear's coordinate descent visits the examples in a random order
@@ -777,8 +778,9 @@ class MISVM(_BaseMISVM):
         self.negative_slack = negative_slack
         self.max_qp_size = max_qp_size
 
-    def _check_params(self, bags: Bags, y: np.ndarray) -> None:
-        super()._check_params(bags, y)
+    def _check_params(self, bags: Bags, y: np.ndarray,
+                      instance_labels: np.ndarray | None = None) -> None:
+        super()._check_params(bags, y, instance_labels)
         if self.negative_slack == "bag" and self._liblinear:
             raise ValueError(
                 "negative_slack='bag' solves each inner SVM's kernel dual; it cannot be "
@@ -787,12 +789,17 @@ class MISVM(_BaseMISVM):
             )
         self._bag_slack = self.negative_slack == "bag"
         if self._bag_slack:
-            # every inner SVM has the negative instances plus one point per positive bag
+            # every inner SVM has the negative instances plus one point per positive bag,
+            # and the known negatives of positive bags join the negative instances
             n_qp = int(bags.sizes[y == 0].sum()) + int((y == 1).sum())
+            if instance_labels is not None:
+                in_pos = np.repeat(y == 1, bags.sizes)
+                n_qp += int(np.count_nonzero(in_pos & (instance_labels == 0)))
             if n_qp > self.max_qp_size:
                 raise ValueError(
                     f"negative_slack='bag' would hold a dense {n_qp} x {n_qp} kernel "
-                    f"matrix (negative instances + positive bags; "
+                    f"matrix (negative instances, known negatives of positive bags and "
+                    f"positive bags; "
                     f"{8 * n_qp * n_qp / 2**30:.1f} GiB), above max_qp_size="
                     f"{self.max_qp_size}. Use negative_slack='instance' (libsvm, any "
                     f"size), or raise max_qp_size if the memory is there."

@@ -6,9 +6,10 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed
+from sklearn import config_context
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils import check_random_state
+from sklearn.utils.parallel import Parallel, delayed
 
 from .._kernels.segments import segment_argmax, segment_max
 from .._parallel import n_threads
@@ -22,7 +23,9 @@ __all__ = ["MIForest"]
 
 
 def _fit_tree(tree: Any, X: np.ndarray, labels: np.ndarray, counts: np.ndarray) -> None:
-    tree.fit(X, labels, sample_weight=counts)
+    # X is the forest's own validated float32 C-ordered array: skip re-validating it for
+    # every tree and annealing step (the fit is the same)
+    tree.fit(X, labels, sample_weight=counts, check_input=False)
 
 
 class MIForest(InstancePredictionMixin, BaseMILClassifier):
@@ -169,7 +172,7 @@ class MIForest(InstancePredictionMixin, BaseMILClassifier):
         return labels
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        X = bags.instances.astype(np.float32)
+        X = np.ascontiguousarray(bags.instances, dtype=np.float32)
         offsets = bags.offsets
         N = X.shape[0]
         rng = check_random_state(self.random_state)
@@ -185,10 +188,14 @@ class MIForest(InstancePredictionMixin, BaseMILClassifier):
         T = float(self.initial_temperature)
         parallel = Parallel(n_jobs=n_threads(self.n_jobs), prefer="threads")
         while T >= self.min_temperature:
-            p = np.mean([t.predict_proba(X)[:, 1] for t in trees], axis=0)
+            p = np.mean([t.predict_proba(X, check_input=False)[:, 1] for t in trees], axis=0)
             labels = self._draw_labels(p, T, y, offsets, len(trees), rng)
-            parallel(delayed(_fit_tree)(t, X, labels[k], counts[k])
-                     for k, t in enumerate(trees))
+            # the trees' parameters were validated by the forest's first fit (the config
+            # reaches the worker threads through sklearn's Parallel); checking
+            # them again for every tree and step costs as much as growing the trees
+            with config_context(skip_parameter_validation=True):
+                parallel(delayed(_fit_tree)(t, X, labels[k], counts[k])
+                         for k, t in enumerate(trees))
             temperatures.append(T)
             T = float(self.initial_temperature) * np.exp(-self.cooling_rate * len(temperatures))
         self.forest_ = forest

@@ -18,8 +18,13 @@ import numpy as np
 from sklearn.base import clone
 
 from ._inner_cv import inner_cv_splits, search_refit
+from .utils._param_validation import Interval, Real, StrOptions
 
-__all__ = ["best_threshold", "candidate_thresholds", "cv_threshold"]
+__all__ = ["THRESHOLD_CONSTRAINT", "best_threshold", "candidate_thresholds", "cv_threshold"]
+
+#: The declared constraint of every estimator's ``threshold``: an offset on the raw
+#: decision scale, or ``"auto"`` (:func:`cv_threshold`).
+THRESHOLD_CONSTRAINT = [Interval(Real, None, None, closed="neither"), StrOptions({"auto"})]
 
 
 def candidate_thresholds(scores: np.ndarray) -> np.ndarray:

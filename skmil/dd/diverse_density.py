@@ -19,6 +19,7 @@ from .._kernels.dd import (
     weighted_sqdist,
 )
 from .._parallel import n_threads
+from .._threshold import THRESHOLD_CONSTRAINT
 from .._warnings import warn_not_converged
 from ..bags import Bags
 from ..base import BaseMILClassifier, InstancePredictionMixin, MILTags
@@ -53,11 +54,10 @@ def _noisy_or_logit(D: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return log_pos - S
 
 
-_THRESHOLD = [Interval(Real, None, None, closed="neither"), StrOptions({"auto"})]
 _COMMON_CONSTRAINTS: dict = {
     "init_scale": [Interval(Real, 0, None, closed="neither")],
     "max_fun": [Interval(Integral, 1, None, closed="left")],
-    "threshold": _THRESHOLD,
+    "threshold": THRESHOLD_CONSTRAINT,
     "standardize": ["boolean"],
     "n_jobs": [Integral, None],
     "random_state": ["random_state"],

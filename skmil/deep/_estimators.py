@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
 from .._parallel import n_threads
+from .._threshold import THRESHOLD_CONSTRAINT
 from .._warnings import warn_not_converged
 from ..bags import Bags
 from ..base import BaseMILClassifier, InstancePredictionMixin, MILTags
@@ -124,7 +125,7 @@ _CONSTRAINTS: dict[str, list] = {
     "early_stopping": ["boolean"],
     "n_iter_no_change": [_INT_POSITIVE],
     "n_init": [_INT_POSITIVE],
-    "threshold": [Interval(Real, None, None, closed="neither"), StrOptions({"auto"})],
+    "threshold": THRESHOLD_CONSTRAINT,
     "dtype": [StrOptions({"float32", "float64"})],
     "device": [str],
     "random_state": ["random_state"],

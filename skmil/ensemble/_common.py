@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import clone
 
-from ..utils._param_validation import Interval, StrOptions
-
-__all__ = ["THRESHOLD", "MAX_INT_SEED", "seeded_clone", "log_sigmoid"]
-
-#: ``threshold``: an offset on the decision scale, or ``"auto"`` (inner CV).
-THRESHOLD = [Interval(Real, None, None, closed="neither"), StrOptions({"auto"})]
+__all__ = ["MAX_INT_SEED", "seeded_clone"]
 
 MAX_INT_SEED = np.iinfo(np.int32).max
 
@@ -29,8 +23,3 @@ def seeded_clone(estimator: Any, rng: np.random.RandomState) -> Any:
     if "random_state" in est.get_params(deep=False):
         est.set_params(random_state=int(rng.randint(MAX_INT_SEED)))
     return est
-
-
-def log_sigmoid(z: np.ndarray) -> np.ndarray:
-    """``log(1 / (1 + exp(-z)))`` without overflow."""
-    return -np.logaddexp(0.0, -z)

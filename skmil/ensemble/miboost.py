@@ -7,14 +7,16 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
+from scipy.special import log_expit
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import check_random_state
 
 from .._kernels.segments import segment_mean
+from .._threshold import THRESHOLD_CONSTRAINT
 from ..bags import Bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ..utils._param_validation import HasMethods, Interval
-from ._common import THRESHOLD, log_sigmoid, seeded_clone
+from ._common import seeded_clone
 
 __all__ = ["MIBoost"]
 
@@ -118,7 +120,7 @@ class MIBoost(InstancePredictionMixin, BaseMILClassifier):
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"]), None],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
-        "threshold": THRESHOLD,
+        "threshold": THRESHOLD_CONSTRAINT,
         "random_state": ["random_state"],
     }
 
@@ -198,4 +200,4 @@ class MIBoost(InstancePredictionMixin, BaseMILClassifier):
             Probabilities of ``classes_[0]`` and ``classes_[1]``.
         """
         bags = self._validate_bags(X, reset=False)
-        return self._proba_from_positive(np.exp(log_sigmoid(2.0 * self._decision_function(bags))))
+        return self._proba_from_positive(np.exp(log_expit(2.0 * self._decision_function(bags))))

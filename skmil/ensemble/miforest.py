@@ -14,10 +14,11 @@ from sklearn.utils.parallel import Parallel, delayed
 from .._kernels.segments import segment_argmax, segment_max
 from .._parallel import n_threads
 from .._proba import logit
+from .._threshold import THRESHOLD_CONSTRAINT
 from ..bags import Bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ..utils._param_validation import Interval
-from ._common import MAX_INT_SEED, THRESHOLD
+from ._common import MAX_INT_SEED
 
 __all__ = ["MIForest"]
 
@@ -121,7 +122,7 @@ class MIForest(InstancePredictionMixin, BaseMILClassifier):
         "initial_temperature": [Interval(Real, 0, None, closed="neither")],
         "cooling_rate": [Interval(Real, 0, None, closed="neither")],
         "min_temperature": [Interval(Real, 0, None, closed="neither")],
-        "threshold": THRESHOLD,
+        "threshold": THRESHOLD_CONSTRAINT,
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }

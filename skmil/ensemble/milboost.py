@@ -7,15 +7,17 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
+from scipy.special import log_expit
 from sklearn.base import is_classifier
 from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import check_random_state
 
 from .._kernels.segments import segment_sum
+from .._threshold import THRESHOLD_CONSTRAINT
 from ..bags import Bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ..utils._param_validation import HasMethods, Interval
-from ._common import THRESHOLD, log_sigmoid, seeded_clone
+from ._common import seeded_clone
 
 __all__ = ["MILBoost"]
 
@@ -38,19 +40,19 @@ def noisy_or_terms(scores: np.ndarray, offsets: np.ndarray, y: np.ndarray):
 
     Returns ``(log_likelihood, weights, bag_logits)``.
     """
-    log_not = log_sigmoid(-scores)  # log(1 - p_ij)
+    log_not = log_expit(-scores)  # log(1 - p_ij)
     log_neg = np.minimum(segment_sum(log_not, offsets), -_TINY)  # log(1 - p_i)
     log_pos = np.log(-np.expm1(log_neg))  # log p_i
     loglik = float(np.sum(np.where(y == 1, log_pos, log_neg)))
     # (1 - p_i) / p_i = 1 / expm1(-log(1 - p_i)), exact also when p_i is tiny
     with np.errstate(over="ignore"):
         factor = np.where(y == 1, 1.0 / np.expm1(-log_neg), -1.0)
-    weights = np.repeat(factor, np.diff(offsets)) * np.exp(log_sigmoid(scores))
+    weights = np.repeat(factor, np.diff(offsets)) * np.exp(log_expit(scores))
     return loglik, weights, log_pos - log_neg
 
 
 def _loglik(scores: np.ndarray, offsets: np.ndarray, y: np.ndarray) -> float:
-    log_neg = np.minimum(segment_sum(log_sigmoid(-scores), offsets), -_TINY)
+    log_neg = np.minimum(segment_sum(log_expit(-scores), offsets), -_TINY)
     return float(np.sum(np.where(y == 1, np.log(-np.expm1(log_neg)), log_neg)))
 
 
@@ -143,7 +145,7 @@ class MILBoost(InstancePredictionMixin, BaseMILClassifier):
         "estimator": [HasMethods(["fit", "predict"]), None],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "threshold": THRESHOLD,
+        "threshold": THRESHOLD_CONSTRAINT,
         "random_state": ["random_state"],
     }
 
@@ -229,7 +231,7 @@ class MILBoost(InstancePredictionMixin, BaseMILClassifier):
 
     def _bag_logits(self, bags: Bags) -> np.ndarray:
         scores = self._decision_function_instances(bags)
-        log_neg = np.minimum(segment_sum(log_sigmoid(-scores), bags.offsets), -_TINY)
+        log_neg = np.minimum(segment_sum(log_expit(-scores), bags.offsets), -_TINY)
         return np.log(-np.expm1(log_neg)) - log_neg
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
@@ -252,4 +254,4 @@ class MILBoost(InstancePredictionMixin, BaseMILClassifier):
             Probabilities of ``classes_[0]`` and ``classes_[1]``.
         """
         bags = self._validate_bags(X, reset=False)
-        return self._proba_from_positive(np.exp(log_sigmoid(self._bag_logits(bags))))
+        return self._proba_from_positive(np.exp(log_expit(self._bag_logits(bags))))

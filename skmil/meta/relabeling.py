@@ -14,11 +14,12 @@ from sklearn.utils.metaestimators import available_if
 
 from .._kernels.segments import segment_argmax, segment_max, segment_mean
 from .._proba import decision_scores, proba_available
+from .._threshold import THRESHOLD_CONSTRAINT
 from .._warnings import warn_not_converged
 from ..bags import Bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ..svm._common import user_instance_index, user_instance_order, user_positive_bag_order
-from ..utils._param_validation import HasMethods, Integral, Interval, Real, StrOptions
+from ..utils._param_validation import HasMethods, Integral, Interval, StrOptions
 
 __all__ = ["InstanceRelabeling"]
 
@@ -130,7 +131,7 @@ class InstanceRelabeling(InstancePredictionMixin, BaseMILClassifier):
         "estimator": [HasMethods(["fit"]), None],
         "method": [StrOptions({"mi", "MI"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "threshold": [Interval(Real, None, None, closed="neither"), StrOptions({"auto"})],
+        "threshold": THRESHOLD_CONSTRAINT,
         "random_state": ["random_state"],
     }
 

@@ -11,8 +11,6 @@ from ..utils._param_validation import Interval, Real, StrOptions
 
 #: ``gamma`` of the instance-kernel SVMs: a number, or scikit-learn's "scale"/"auto".
 GAMMA_CONSTRAINT = [Interval(Real, 0, None, closed="neither"), StrOptions({"scale", "auto"})]
-#: ``threshold``: an offset on the raw decision scale, or "auto" (inner CV).
-THRESHOLD_CONSTRAINT = [Interval(Real, None, None, closed="neither"), StrOptions({"auto"})]
 #: ``class_weight``: per-class multipliers of ``C`` keyed by bag label, or "balanced".
 CLASS_WEIGHT_CONSTRAINT = [dict, StrOptions({"balanced"}), None]
 

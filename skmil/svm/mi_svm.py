@@ -27,7 +27,7 @@ from .._inner_cv import C_GRID, best_index, inner_cv_splits, search_refit
 from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import instance_kernel, resolve_gamma
 from .._numba import njit
-from .._threshold import best_threshold
+from .._threshold import THRESHOLD_CONSTRAINT, best_threshold
 from .._warnings import warn_not_converged
 from ..bags import Bags, check_square_kernel_bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
@@ -35,7 +35,6 @@ from ..utils._param_validation import Integral, Interval, Real, StrOptions
 from ._common import (
     CLASS_WEIGHT_CONSTRAINT,
     GAMMA_CONSTRAINT,
-    THRESHOLD_CONSTRAINT,
     KernelExpansion,
     dual_objective,
     libsvm_binary_fit,

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import instance_kernel, resolve_gamma
+from .._threshold import THRESHOLD_CONSTRAINT
 from .._warnings import warn_not_converged
 from ..bags import Bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
@@ -15,7 +16,6 @@ from ..utils._param_validation import Integral, Interval, Real, StrOptions
 from ._common import (
     CLASS_WEIGHT_CONSTRAINT,
     GAMMA_CONSTRAINT,
-    THRESHOLD_CONSTRAINT,
     KernelExpansion,
     bag_class_weights,
     libsvm_binary_fit,

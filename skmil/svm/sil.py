@@ -12,13 +12,13 @@ from sklearn.utils.metaestimators import available_if
 from .._kernels.segments import segment_logsumexp, segment_max, segment_mean
 from .._kernels.set_kernel import resolve_gamma
 from .._proba import decision_scores, proba_available
+from .._threshold import THRESHOLD_CONSTRAINT
 from ..bags import Bags, check_square_kernel_bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ..utils._param_validation import HasMethods, Integral, Interval, Real, StrOptions
 from ._common import (
     CLASS_WEIGHT_CONSTRAINT,
     GAMMA_CONSTRAINT,
-    THRESHOLD_CONSTRAINT,
     KernelExpansion,
     encoded_class_weight,
     user_instance_index,

@@ -9,6 +9,7 @@ from sklearn.svm import SVC
 
 from .._kernels.segments import segment_argmax, segment_max, segment_mean
 from .._kernels.set_kernel import instance_kernel, resolve_gamma, set_kernel_gram
+from .._threshold import THRESHOLD_CONSTRAINT
 from .._warnings import warn_not_converged
 from ..bags import Bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
@@ -16,7 +17,6 @@ from ..utils._param_validation import Integral, Interval, Real, StrOptions
 from ._common import (
     CLASS_WEIGHT_CONSTRAINT,
     GAMMA_CONSTRAINT,
-    THRESHOLD_CONSTRAINT,
     KernelExpansion,
     encoded_class_weight,
     signed_class_weight,

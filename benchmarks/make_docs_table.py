@@ -165,11 +165,7 @@ def main(csv_path: str, digits_path: str | None = None, before_path: str | None 
     print(f"{len(rows)} folds from {csv_path} -> docs/_benchmark_table.rst, docs/images/")
     if digits_path:
         with open(os.path.join(DOCS, "_digits_table.rst"), "w") as fh:
-            digits = [
-                r for r in _read_rows(digits_path)
-                if r.get("params", "{}") == _params_key(_spec(r["estimator"]).params)
-            ]
-            fh.write(markdown_to_rst(digits_table(digits)) + "\n")
+            fh.write(markdown_to_rst(digits_table(_rows_of_record(digits_path))) + "\n")
         print(f"{digits_path} -> docs/_digits_table.rst")
     if assumptions_path:
         with open(os.path.join(DOCS, "_assumptions_table.rst"), "w") as fh:

@@ -1101,13 +1101,15 @@ def run_partial_labels_benchmark(
     """
 
     from . import __version__
+    from .base import _partial_label_estimators
     from .utils import get_estimator
 
     names = [get_estimator(n).__name__ for n in estimators]
+    accepting = _partial_label_estimators()
     for n in names:
-        if not getattr(get_estimator(n), "_partial_instance_labels", False):
+        if n not in accepting:
             raise ValueError(f"{n}'s fit takes no instance_labels; choose among the "
-                             "estimators that do, e.g. " + ", ".join(PARTIAL_LABEL_ESTIMATORS))
+                             "estimators that do: " + ", ".join(accepting))
     run_params = {n: _run_params(n, params) for n in names}
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "partial_labels_results.csv")

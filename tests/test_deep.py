@@ -35,7 +35,7 @@ from skmil.deep import (  # noqa: E402
     MINetRC,
 )
 from skmil.deep._estimators import _named_bag_rule  # noqa: E402
-from skmil.deep._nets import HEADS, MILNet, MLPEncoder  # noqa: E402
+from skmil.deep._nets import HEADS, MILNet, MLPEncoder, Segments, dropout  # noqa: E402
 from skmil.deep._train import (  # noqa: E402
     batch_loss,
     build_network,
@@ -166,6 +166,73 @@ def test_padded_batch_gradient_equals_mean_of_single_bag_gradients(head):
                 a += p.grad / len(bags)
     for gb, ga in zip(g_batch, acc):
         torch.testing.assert_close(gb, ga, rtol=1e-9, atol=1e-12)
+
+
+def _segments(bags):
+    X, offsets = _flat(bags)
+    idx = np.arange(len(bags))
+    _, bag_pos, inst_pos, n_max = collate(offsets, idx)
+    seg = Segments(torch.as_tensor(np.diff(offsets)), torch.as_tensor(bag_pos),
+                   torch.as_tensor(inst_pos), n_max)
+    return torch.as_tensor(X), seg
+
+
+def test_segment_reductions_match_per_bag_reductions():
+    rng = np.random.RandomState(7)
+    bags = _ragged_bags(rng)
+    bags[1] = np.vstack([bags[1], bags[1][:1]])  # a tie for the max
+    X, seg = _segments(bags)
+    s = X[:, 0]
+    parts = torch.split(X, [b.shape[0] for b in bags])
+    ref = {
+        "max": torch.stack([p.amax(0) for p in parts]),
+        "sum": torch.stack([p.sum(0) for p in parts]),
+        "mean": torch.stack([p.mean(0) for p in parts]),
+        "logsumexp": torch.stack([torch.logsumexp(p, 0) for p in parts]),
+    }
+    for name, want in ref.items():
+        torch.testing.assert_close(getattr(seg, name)(X), want, rtol=1e-12, atol=1e-12)
+    soft = torch.cat([torch.softmax(p[:, 0], 0) for p in parts])
+    torch.testing.assert_close(seg.softmax(s), soft, rtol=1e-12, atol=1e-12)
+    starts = np.cumsum([0] + [b.shape[0] for b in bags])[:-1]
+    first = [int(starts[i] + np.argmax(b[:, 0])) for i, b in enumerate(bags)]
+    assert seg.argmax(s).tolist() == first
+    padded = seg.pad(s)
+    for i, b in enumerate(bags):
+        n = b.shape[0]
+        torch.testing.assert_close(padded[i, :n], torch.as_tensor(b[:, 0]))
+        assert torch.all(padded[i, n:] == 0)
+    # a one-bag batch takes the direct path and agrees
+    one = Segments.one_bag(parts[3].shape[0], "cpu")
+    torch.testing.assert_close(one.logsumexp(parts[3]), ref["logsumexp"][3:4])
+    assert int(one.argmax(parts[3][:, 0])) == first[3] - starts[3]
+
+
+def test_dropout_keeps_the_expected_fraction_and_the_mean():
+    torch.manual_seed(0)
+    x = torch.ones(400, 500, dtype=torch.float64)
+    for p in (0.1, 0.5):
+        out = dropout(x, p, True)
+        kept = out != 0
+        assert abs(float(kept.double().mean()) - (1 - p)) < 0.005
+        torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / (1 - p)))
+        assert abs(float(out.mean()) - 1.0) < 0.01
+    assert dropout(x, 0.5, False) is x
+    assert torch.all(dropout(x, 1.0, True) == 0)
+
+
+def test_padded_user_head_gives_the_same_bag_logits_batched_and_alone():
+    rng = np.random.RandomState(8)
+    bags = _ragged_bags(rng)
+    X, offsets = _flat(bags)
+    torch.manual_seed(0)
+    net = MILNet(MLPEncoder(5, (16,), dropout=0.0), MaxHead()).double().eval()
+    Xt = torch.as_tensor(X)
+    with torch.no_grad():
+        batch, _ = forward_batch(net, Xt, offsets, np.arange(len(bags)))
+        for i in range(len(bags)):
+            alone, _ = forward_batch(net, Xt, offsets, np.array([i]))
+            torch.testing.assert_close(batch["bag_logit"][i], alone["bag_logit"][0])
 
 
 def _np_logsumexp(v):

@@ -148,7 +148,7 @@ _DEFAULTS: dict[str, Any] = {
     "dropout_v": 0.0,
     "head_params": None,
     "optimizer": "adam",
-    "lr": 5e-4,
+    "lr": 1.4e-3,
     "weight_decay": 5e-3,
     "momentum": 0.9,
     "nesterov": True,
@@ -156,7 +156,7 @@ _DEFAULTS: dict[str, Any] = {
     "lr_schedule": "constant",
     "lr_decay": 1e-4,
     "max_epochs": 100,
-    "batch_size": 1,
+    "batch_size": 8,
     "class_weight": None,
     "validation_fraction": 0.1,
     "early_stopping": False,
@@ -236,8 +236,11 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     optimizer : {"adam", "sgd"}, default="adam"
         Torch optimiser: Adam (with ``betas``) or SGD (with ``momentum`` and
         ``nesterov``).
-    lr : float, default=5e-4
-        Initial learning rate.
+    lr : float, default=1.4e-3
+        Initial learning rate. The named heads' defaults are their papers' rates at one
+        bag per step scaled to their ``batch_size``: times the batch size for SGD and
+        for DSMIL's annealed Adam, times its square root for Adam at a constant rate
+        (docs: deep MIL, "Batches and learning rates").
     weight_decay : float, default=5e-3
         L2 penalty as torch's ``weight_decay`` (gradient ``+ weight_decay * w``; a Keras
         ``l2(lam)`` regulariser corresponds to ``weight_decay = 2 * lam``).
@@ -254,8 +257,9 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Decay of the ``"inverse_time"`` schedule, per optimisation step.
     max_epochs : int, default=100
         Number of passes over the training bags (the most, with ``early_stopping``).
-    batch_size : int, default=1
-        Bags per optimisation step; bags of a batch are padded and masked.
+    batch_size : int, default=8
+        Bags per optimisation step; the loss is the mean of the batch's bag losses.
+        ``batch_size=1`` is the papers' setting (with their ``lr``, see above).
     class_weight : None, "balanced" or dict, default=None
         Per-class weights of the BCE loss (``"balanced"``: ``n / (2 n_c)``, which gives the
         ``pos_weight = n_neg / n_pos`` ratio of DSMIL); dict keys are class labels.
@@ -381,9 +385,9 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
 
     def __init__(self, *, encoder=None, hidden_layer_sizes=(256, 128, 64), dropout=0.5,
                  dropout_at="hidden", head="attention", pooling="max", head_params=None,
-                 optimizer="adam", lr=5e-4, weight_decay=5e-3, momentum=0.9, nesterov=True,
+                 optimizer="adam", lr=1.4e-3, weight_decay=5e-3, momentum=0.9, nesterov=True,
                  betas=(0.9, 0.999), lr_schedule="constant", lr_decay=1e-4, max_epochs=100,
-                 batch_size=1, class_weight=None, validation_fraction=0.1,
+                 batch_size=8, class_weight=None, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, n_init=1, threshold=0.0,
                  dtype="float32", device="auto", random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
@@ -742,13 +746,16 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
 # --------------------------------------------------------------------------- named
 _MINN_DOC = """
     Training defaults follow Wang et al. (2018) / the MINNs code: SGD with Nesterov
-    momentum 0.9, ``lr=5e-4`` with Keras-style inverse-time decay ``1e-4`` per step,
-    L2 ``weight_decay=0.01`` (Keras ``l2(0.005)``), 50 epochs, one bag per step,
-    encoder fc-256/128/64 (MI-Net + RC: three fc-128) with dropout 0.5 on the pooled
-    layer outputs only (``dropout_at="pooled"``, as in the scripts). As in the
-    MINNs scripts, every training bag is trained on for the 50 epochs (no validation
-    split unless ``early_stopping=True``) and the threshold is the probability 0.5
-    (``threshold=0.0`` in log-odds).
+    momentum 0.9, Keras-style inverse-time lr decay, L2 ``weight_decay=0.01`` (Keras
+    ``l2(0.005)``), 50 epochs, encoder fc-256/128/64 (MI-Net + RC: three fc-128) with
+    dropout 0.5 on the pooled layer outputs only (``dropout_at="pooled"``, as in the
+    scripts). As in the MINNs scripts, every training bag is trained on for the 50
+    epochs (no validation split unless ``early_stopping=True``) and the threshold is
+    the probability 0.5 (``threshold=0.0`` in log-odds). The one departure is the
+    batch: 16 bags per step with the papers' one-bag rate and per-step decay
+    (``lr=5e-4``, ``lr_decay=1e-4``) times 16 (the linear scaling rule);
+    ``batch_size=1, lr=5e-4, lr_decay=1e-4`` is the papers' setting (docs: deep MIL,
+    "Batches and learning rates").
 """
 
 
@@ -788,9 +795,9 @@ class InstanceMINet(DeepMILClassifier):
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
-                 optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
-                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
-                 batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 optimizer="sgd", lr=8e-3, weight_decay=0.01, momentum=0.9, nesterov=True,
+                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1.6e-3, max_epochs=50,
+                 batch_size=16, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=3, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
@@ -825,9 +832,9 @@ class MINet(DeepMILClassifier):
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
-                 optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
-                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
-                 batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 optimizer="sgd", lr=8e-3, weight_decay=0.01, momentum=0.9, nesterov=True,
+                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1.6e-3, max_epochs=50,
+                 batch_size=16, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
@@ -861,9 +868,9 @@ class MINetDS(DeepMILClassifier):
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="pooled",
-                 optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
-                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
-                 batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 optimizer="sgd", lr=8e-3, weight_decay=0.01, momentum=0.9, nesterov=True,
+                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1.6e-3, max_epochs=50,
+                 batch_size=16, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
@@ -898,9 +905,9 @@ class MINetRC(DeepMILClassifier):
 
     def __init__(self, *, pooling="max", lse_r=1.0, encoder=None,
                  hidden_layer_sizes=(128, 128, 128), dropout=0.5, dropout_at="pooled",
-                 optimizer="sgd", lr=5e-4, weight_decay=0.01, momentum=0.9, nesterov=True,
-                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1e-4, max_epochs=50,
-                 batch_size=1, class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 optimizer="sgd", lr=8e-3, weight_decay=0.01, momentum=0.9, nesterov=True,
+                 betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1.6e-3, max_epochs=50,
+                 batch_size=16, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
@@ -909,9 +916,12 @@ class MINetRC(DeepMILClassifier):
 _ILSE_DOC = """
     Training defaults follow Ilse et al. (2018) on the classic benchmarks: the tabular
     encoder fc-256/128/64 with dropout 0.5, ``attention_dim=64`` (L; the MNIST code uses
-    128 on a 500-d embedding), Adam ``lr=5e-4``, ``weight_decay=5e-3``, 100 epochs
-    on every training bag (the paper stopped early within them on a validation split:
-    ``early_stopping=True``), one bag per step.
+    128 on a 500-d embedding), Adam, ``weight_decay=5e-3``, 100 epochs on every
+    training bag (the paper stopped early within them on a validation split:
+    ``early_stopping=True``). The one departure is the batch: 8 bags per step with the
+    paper's one-bag rate 5e-4 times sqrt(8) (the square-root rule for Adam),
+    ``lr=1.4e-3``; ``batch_size=1, lr=5e-4`` is the paper's setting (docs: deep MIL,
+    "Batches and learning rates").
     The bag classifier is linear in z and the a_k sum to 1, so the bag logit is the
     attention-weighted mean of the instance logits w_c^T h_k + b:
     ``decision_function_instances`` returns these witness scores (bag rule
@@ -945,9 +955,9 @@ class AttentionMIL(DeepMILClassifier):
     _fixed = {"head": "attention"}
 
     def __init__(self, *, attention_dim=64, encoder=None, hidden_layer_sizes=(256, 128, 64),
-                 dropout=0.5, dropout_at="hidden", optimizer="adam", lr=5e-4,
+                 dropout=0.5, dropout_at="hidden", optimizer="adam", lr=1.4e-3,
                  weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
-                 lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=1,
+                 lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=8,
                  class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
@@ -979,9 +989,9 @@ class GatedAttentionMIL(DeepMILClassifier):
     _fixed = {"head": "gated-attention"}
 
     def __init__(self, *, attention_dim=64, encoder=None, hidden_layer_sizes=(256, 128, 64),
-                 dropout=0.5, dropout_at="hidden", optimizer="adam", lr=5e-4,
+                 dropout=0.5, dropout_at="hidden", optimizer="adam", lr=1.4e-3,
                  weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
-                 lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=1,
+                 lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=8,
                  class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):
@@ -1005,8 +1015,11 @@ class DSMIL(DeepMILClassifier):
     rule ``"max"``); within a bag they rank the instances as c_k does.
 
     Training defaults follow the DSMIL code on MUSK/Corel (``train_mil.py``): Adam
-    ``lr=2e-4``, ``betas=(0.5, 0.9)``, ``weight_decay=5e-3``, 40 epochs with cosine
-    annealing to 0, ``class_weight="balanced"`` (the code's pos_weight = n_neg/n_pos).
+    with ``betas=(0.5, 0.9)``, ``weight_decay=5e-3``, 40 epochs with cosine annealing
+    to 0, ``class_weight="balanced"`` (the code's pos_weight = n_neg/n_pos), except
+    the batch: 16 bags per step with the code's one-bag rate 2e-4 times 16,
+    ``lr=3.2e-3`` (``batch_size=1, lr=2e-4`` is the code's setting; docs: deep MIL,
+    "Batches and learning rates").
     The 40 epochs run on every training bag and the threshold is the probability 0.5
     (``threshold=0.0``); the published
     protocol instead took the best test epoch and a test-fold threshold.
@@ -1044,9 +1057,9 @@ class DSMIL(DeepMILClassifier):
 
     def __init__(self, *, query_dim=128, passing_v=False, dropout_v=0.0, encoder=None,
                  hidden_layer_sizes=(256, 128, 64), dropout=0.5, dropout_at="hidden",
-                 optimizer="adam", lr=2e-4, weight_decay=5e-3, momentum=0.9, nesterov=True,
+                 optimizer="adam", lr=3.2e-3, weight_decay=5e-3, momentum=0.9, nesterov=True,
                  betas=(0.5, 0.9), lr_schedule="cosine", lr_decay=1e-4, max_epochs=40,
-                 batch_size=1, class_weight="balanced", validation_fraction=0.1,
+                 batch_size=16, class_weight="balanced", validation_fraction=0.1,
                  early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
                  random_state=None, n_jobs=None, verbose=0):

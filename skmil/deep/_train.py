@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._nets import HEADS, MILNet, MLPEncoder, ModuleEncoder
+from ._nets import HEADS, MILNet, MLPEncoder, ModuleEncoder, Segments
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -116,9 +116,10 @@ def forward_batch(net, X: torch.Tensor, offsets: np.ndarray, bag_idx: np.ndarray
         return out, (np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64))
     rows, bag_pos, inst_pos, n_max = collate(offsets, bag_idx)
     dev = X.device
-    rows_t = torch.from_numpy(rows).to(dev)
-    out = net(X.index_select(0, rows_t), torch.from_numpy(bag_pos).to(dev),
-              torch.from_numpy(inst_pos).to(dev), bag_idx.shape[0], n_max)
+    lengths = offsets[bag_idx + 1] - offsets[bag_idx]
+    seg = Segments(torch.from_numpy(lengths).to(dev), torch.from_numpy(bag_pos).to(dev),
+                   torch.from_numpy(inst_pos).to(dev), n_max)
+    out = net(X.index_select(0, torch.from_numpy(rows).to(dev)), seg)
     return out, (bag_pos, inst_pos)
 
 

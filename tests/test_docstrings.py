@@ -28,6 +28,7 @@ PUBLIC_MODULES = (
     "skmil.datasets",
     "skmil.dd",
     "skmil.deep",
+    "skmil.deep.callbacks",
     "skmil.distance",
     "skmil.embedding",
     "skmil.ensemble",

@@ -7,6 +7,7 @@ This module never imports torch at import time: the torch parts live in ``_nets`
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import importlib.util
 import inspect
@@ -20,7 +21,7 @@ from sklearn.utils.metaestimators import available_if
 from .._parallel import n_threads
 from .._threshold import THRESHOLD_CONSTRAINT
 from .._warnings import warn_not_converged
-from ..bags import Bags
+from ..bags import Bags, check_bag_labels
 from ..base import BaseMILClassifier, InstancePredictionMixin, MILTags
 from ..utils._param_validation import (
     HasMethods,
@@ -30,6 +31,7 @@ from ..utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from .callbacks import Callback
 
 __all__ = [
     "DeepMILClassifier",
@@ -110,7 +112,11 @@ _CONSTRAINTS: dict[str, list] = {
     "passing_v": ["boolean"],
     "dropout_v": [_FRACTION],
     "head_params": [None, dict],
-    "optimizer": [StrOptions({"adam", "sgd"})],
+    "optimizer": [StrOptions({"adam", "sgd"}), type],
+    "optimizer_params": [None, dict],
+    "loss": [None, callable],
+    "callbacks": [None, list],
+    "warm_start": ["boolean"],
     "lr": [_REAL_POSITIVE],
     "weight_decay": [_REAL_NONNEG],
     "momentum": [_REAL_NONNEG],
@@ -148,6 +154,10 @@ _DEFAULTS: dict[str, Any] = {
     "dropout_v": 0.0,
     "head_params": None,
     "optimizer": "adam",
+    "optimizer_params": None,
+    "loss": None,
+    "callbacks": None,
+    "warm_start": False,
     "lr": 1.4e-3,
     "weight_decay": 5e-3,
     "momentum": 0.9,
@@ -193,6 +203,16 @@ def _torch_threads(n_jobs):
             torch.set_num_threads(before)
 
 
+class _EpochFunction(Callback):
+    """A plain function ``f(estimator, network, record)`` as an epoch-end callback."""
+
+    def __init__(self, fn) -> None:
+        self.fn = fn
+
+    def on_epoch_end(self, estimator, network, record) -> bool:
+        return bool(self.fn(estimator, network, record))
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
@@ -233,9 +253,10 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Extra keyword arguments of a named head (``lse_r`` for the pooled heads,
         ``attention_dim`` for the attention heads, ``query_dim``, ``passing_v``,
         ``dropout_v`` for DSMIL).
-    optimizer : {"adam", "sgd"}, default="adam"
-        Torch optimiser: Adam (with ``betas``) or SGD (with ``momentum`` and
-        ``nesterov``).
+    optimizer : {"adam", "sgd"} or torch.optim.Optimizer subclass, default="adam"
+        Torch optimiser: Adam (with ``betas``), SGD (with ``momentum`` and
+        ``nesterov``), or any optimiser class, built as
+        ``optimizer(params, lr=lr, weight_decay=weight_decay, **optimizer_params)``.
     lr : float, default=1.4e-3
         Initial learning rate. The named heads' defaults are their papers' rates at one
         bag per step scaled to their ``batch_size``: times the batch size for SGD and
@@ -301,6 +322,24 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Training precision. Prediction always runs in float64.
     device : str, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
+    loss : callable or None, default=None
+        Training loss of the bag logits: ``loss(logits, targets)`` maps a batch's
+        ``(B,)`` logits and 0/1 targets (torch tensors) to ``(B,)`` per-bag losses, which
+        are weighted by ``class_weight`` and averaged. None is BCE-with-logits. The
+        known-instance term of ``fit(..., instance_labels=...)`` stays BCE.
+    optimizer_params : dict or None, default=None
+        Extra keyword arguments of the optimiser (e.g. ``{"amsgrad": True}`` for Adam,
+        ``{"alpha": 0.9}`` for ``torch.optim.RMSprop``); they override the ones built
+        from the other parameters.
+    callbacks : list or None, default=None
+        :class:`skmil.deep.callbacks.Callback` objects (or functions
+        ``f(estimator, network, record)``, called after every epoch; a true return stops
+        training). Each fit trains deep copies; the kept run's are ``callbacks_``.
+    warm_start : bool, default=False
+        When the estimator is fitted, ``fit`` continues training its network for
+        ``max_epochs`` more epochs (one run, a fresh optimiser and lr schedule, the
+        epochs of ``history_`` numbered on) instead of building a new one. Changing the
+        architecture or the data's width raises a ``ValueError``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, dropout, shuffling and validation split; with an int,
         results on the CPU are identical from run to run. Torch's global RNG state is
@@ -320,7 +359,12 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     network_ : torch.nn.Module
         The trained network (encoder + head).
     history_ : list of dict
-        Per-epoch ``train_loss`` (and ``val_loss``).
+        Per-epoch records: ``epoch``, ``train_loss`` and, with a validation split,
+        ``val_loss`` (``pandas.DataFrame(clf.history_).plot(x="epoch")`` plots them).
+    n_epochs_ : int
+        Epochs trained (``len(history_)``).
+    callbacks_ : list
+        The fitted copies of ``callbacks`` (of the kept run).
     best_epoch_ : int
         Epoch whose weights were kept.
     init_losses_ : ndarray of shape (n_init,)
@@ -389,7 +433,9 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
                  betas=(0.9, 0.999), lr_schedule="constant", lr_decay=1e-4, max_epochs=100,
                  batch_size=8, class_weight=None, validation_fraction=0.1,
                  early_stopping=False, n_iter_no_change=10, n_init=1, threshold=0.0,
-                 dtype="float32", device="auto", random_state=None, n_jobs=None, verbose=0):
+                 dtype="float32", device="auto", loss=None, optimizer_params=None,
+                 callbacks=None, warm_start=False, random_state=None, n_jobs=None,
+                 verbose=0):
         _store(self, locals())
 
     # ------------------------------------------------------------------ config
@@ -532,66 +578,258 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
             )
         weights = self._bag_weights(y)
         torch = _require_torch()
-        from ._train import build_network, make_spec, resolve_device, train
+        from ._train import Resume, build_network, make_spec, resolve_device, train
 
         self._infer_cache = None
         rs = check_random_state(cfg["random_state"])
         seed = int(rs.randint(0, 2**31 - 1))
         device = resolve_device(cfg["device"])
         dtype = torch.float32 if cfg["dtype"] == "float32" else torch.float64
-        all_idx = np.arange(bags.n_bags)
-        train_idx, val_idx = all_idx, None
-        vf = float(cfg["validation_fraction"])
-        counts = np.bincount(y, minlength=2)
-        if vf > 0 and cfg["early_stopping"]:
-            n_val = int(np.ceil(vf * bags.n_bags))
-            if n_val < 2 or counts.min() < 2 or bags.n_bags - n_val < 2:
-                raise ValueError(
-                    f"validation_fraction={vf} leaves too few bags for a stratified "
-                    f"validation split ({bags.n_bags} bags, {counts.min()} in the smaller "
-                    "class); lower it to 0 to train on all bags."
-                )
-            sss = StratifiedShuffleSplit(n_splits=1, test_size=n_val,
-                                         random_state=rs.randint(0, 2**31 - 1))
-            train_idx, val_idx = next(sss.split(np.zeros(bags.n_bags), y))
-            train_idx, val_idx = np.sort(train_idx), np.sort(val_idx)
+        user_callbacks = self._user_callbacks(cfg)
+        early = None
+        if cfg["early_stopping"]:
+            from .callbacks import EarlyStopping
+
+            early = EarlyStopping(monitor="val_loss", patience=int(cfg["n_iter_no_change"]),
+                                  min_delta=1e-12)
+        train_idx, val_idx = self._validation_split(cfg, bags, y, rs, [
+            *([early] if early is not None else []), *user_callbacks])
         spec = make_spec(cfg, bags.n_features)
         # seeds of the extra initialisations come after the split's, so n_init=1 draws
         # exactly what it always drew
         seeds = [seed] + [int(rs.randint(0, 2**31 - 1)) for _ in range(cfg["n_init"] - 1)]
+        warm = self._warm_network(cfg, spec, device, dtype)
+        if warm is not None:
+            seeds = seeds[:1]  # continue the fitted network: one run, no restarts
         fork_devices = [device.index or 0] if device.type == "cuda" else []
         best, losses = None, []
         for init_seed in seeds:
+            # every run trains fresh copies of the user's callbacks (and of the built-in
+            # early stopping), so restarts and clones never share their state
+            run_callbacks = copy.deepcopy(user_callbacks)
+            run_early = copy.deepcopy(early)
+            resume = Resume()
             with torch.random.fork_rng(devices=fork_devices), _torch_threads(cfg["n_jobs"]):
                 torch.manual_seed(init_seed)
-                net = build_network(spec).to(device=device, dtype=dtype)
-                history, best_epoch, loss, stopped = train(
+                if warm is not None:
+                    net, resume.epoch = warm, len(self.history_)
+                else:
+                    net = build_network(spec).to(device=device, dtype=dtype)
+                history, loss, stopped = train(
                     net, bags.instances, bags.offsets, y, weights, train_idx, val_idx, cfg,
-                    init_seed, device, dtype, known=instance_labels)
+                    init_seed, device, dtype, known=instance_labels,
+                    callbacks=[*([run_early] if run_early is not None else []),
+                               *run_callbacks],
+                    estimator=self, resume=resume)
             losses.append(loss)
             if best is None or loss < best[0]:
-                best = (loss, net, history, best_epoch, stopped)
-        _, net, history, best_epoch, stopped = best
+                best = (loss, net, history, run_early, run_callbacks, resume)
+        _, net, history, run_early, run_callbacks, resume = best
         self.init_losses_ = np.asarray(losses)
         net.eval()
+        if warm is not None:
+            history = self.history_ + history
         self.network_ = net
         self.network_spec_ = spec
         self.device_ = str(device)
         self.dtype_ = cfg["dtype"]
         self.history_ = history
-        self.best_epoch_ = best_epoch
+        self.callbacks_ = run_callbacks
         self.n_epochs_ = len(history)
-        if val_idx is not None and not stopped:
+        self.best_epoch_ = self.n_epochs_
+        if run_early is not None and run_early.best_epoch_ is not None:
+            self.best_epoch_ = run_early.best_epoch_
+        self._resume = resume
+        if run_early is not None and run_early.stopped_epoch_ is None:
             warn_not_converged(
                 self, "max_epochs",
                 f"early stopping: the validation loss improved within the last "
                 f"{cfg['n_iter_no_change']} epochs")
 
+    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> DeepMILClassifier:
+        """Train one more epoch on the bags ``X`` (new bags or the same), keeping the network.
+
+        The first call (on an unfitted estimator) builds the network, with ``classes_``
+        from ``classes`` or, without it, from ``y`` (which then needs both classes);
+        every call trains one epoch over the given bags in batches of ``batch_size``,
+        continuing the optimiser's state and the lr schedule of the earlier calls (and
+        of an earlier ``fit``). Callbacks see each epoch's record; a stop request has no
+        effect. ``threshold`` must be a number, and the settings that need the whole
+        training set at once are refused: ``threshold="auto"``,
+        ``class_weight="balanced"``, ``early_stopping`` and callbacks that monitor the
+        validation loss.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+            Training bags of this step.
+        y : array-like of shape (n_bags,)
+            Their labels.
+        classes : array-like of shape (2,), default=None
+            Both class labels; needed at the first call when ``y`` holds one class.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+
+        Examples
+        --------
+        >>> from skmil.datasets import make_mil_classification
+        >>> from skmil.deep import MINet
+        >>> bags, y, _ = make_mil_classification(n_bags=40, n_features=5, random_state=0)
+        >>> clf = MINet(random_state=0)
+        >>> for _ in range(3):
+        ...     clf = clf.partial_fit(bags[:20], y[:20], classes=[0, 1])
+        ...     clf = clf.partial_fit(bags[20:], y[20:])
+        >>> clf.n_epochs_
+        6
+        """
+        first = getattr(self, "network_", None) is None
+        if first:
+            self._validate_params()
+        cfg = self._checked_config()
+        name = cfg["name"]
+
+        def refuse(what: str, fix: str) -> None:
+            raise ValueError(f"{name}.partial_fit: {what}; {fix}")
+
+        if isinstance(cfg["threshold"], str):
+            refuse("threshold='auto' is chosen by inner cross-validation over whole fits",
+                   "set a number (0.0 is the probability 0.5) or use fit.")
+        if isinstance(cfg["class_weight"], str):
+            refuse("class_weight='balanced' would weigh each call's bags differently",
+                   "pass a dict {class: weight} or None.")
+        callbacks = self._user_callbacks(cfg)
+        if cfg["early_stopping"] or any(cb.needs_validation for cb in callbacks):
+            refuse("early stopping and callbacks monitoring 'val_loss' need a validation "
+                   "split of the whole training set", "use fit, or monitor 'train_loss'.")
+        bags = self._validate_bags(X, reset=first)
+        y_arr = check_bag_labels(y, bags.n_bags)
+        if first and classes is None:
+            y_enc = self._encode_labels(y_arr, bags.n_bags)
+        else:
+            if first:
+                known = np.unique(np.asarray(classes))
+                if known.shape[0] != 2:
+                    refuse(f"classes={list(known)} must hold exactly two labels",
+                           "pass both classes of the problem.")
+                self.classes_ = known
+            elif classes is not None and not np.array_equal(np.unique(classes),
+                                                               self.classes_):
+                refuse(f"classes={list(np.unique(classes))} differ from the fitted "
+                       f"classes_ {list(self.classes_)}", "pass the same classes.")
+            unseen = ~np.isin(y_arr, self.classes_)
+            if unseen.any():
+                refuse(f"y holds the label(s) {sorted(set(y_arr[unseen].tolist()))[:5]} "
+                       f"outside classes_ {list(self.classes_)}", "pass bags of those "
+                       "classes only.")
+            y_enc = np.searchsorted(self.classes_, y_arr).astype(np.int64)
+        bags, y_enc = self._canonical_training_set(bags, y_enc)
+        weights = self._bag_weights(y_enc)
+        torch = _require_torch()
+        from ._train import Resume, build_network, make_spec, resolve_device, train
+
+        self._infer_cache = None
+        device = resolve_device(cfg["device"])
+        dtype = torch.float32 if cfg["dtype"] == "float32" else torch.float64
+        spec = make_spec(cfg, bags.n_features)
+        fork_devices = [device.index or 0] if device.type == "cuda" else []
+        if first:
+            rs = check_random_state(cfg["random_state"])
+            self._partial_seed = int(rs.randint(0, 2**31 - 1))
+            with torch.random.fork_rng(devices=fork_devices):
+                torch.manual_seed(self._partial_seed)
+                net = build_network(spec).to(device=device, dtype=dtype)
+            self.network_, self.network_spec_ = net, spec
+            self.device_, self.dtype_ = str(device), cfg["dtype"]
+            self.history_, self._resume = [], Resume()
+            self.callbacks_ = copy.deepcopy(callbacks)
+            for cb in self.callbacks_:
+                cb.on_train_begin(self, net)
+        else:
+            net = self._warm_network({**cfg, "warm_start": True}, spec, device, dtype)
+            if getattr(self, "_resume", None) is None:  # e.g. after unpickling
+                self._resume = Resume()
+                self._resume.epoch = len(self.history_)
+        seed = getattr(self, "_partial_seed", 0) + self._resume.epoch
+        with torch.random.fork_rng(devices=fork_devices), _torch_threads(cfg["n_jobs"]):
+            torch.manual_seed(seed)
+            history, loss, _ = train(
+                net, bags.instances, bags.offsets, y_enc, weights, np.arange(bags.n_bags),
+                None, cfg, seed, device, dtype, callbacks=getattr(self, "callbacks_", []),
+                estimator=self, resume=self._resume, n_epochs=1, lifecycle=False)
+        net.eval()
+        self.history_ = self.history_ + history
+        self.n_epochs_ = self.best_epoch_ = len(self.history_)
+        self.init_losses_ = np.asarray([loss])
+        self.threshold_ = float(cfg["threshold"])
+        return self
+
+    def _user_callbacks(self, cfg: dict) -> list:
+        """The ``callbacks`` parameter as a list of Callback objects (callables wrapped)."""
+        out = []
+        for i, cb in enumerate(cfg["callbacks"] or ()):
+            if isinstance(cb, Callback):
+                out.append(cb)
+            elif callable(cb):
+                out.append(_EpochFunction(cb))
+            else:
+                raise TypeError(
+                    f"{cfg['name']}: callbacks[{i}] is a {type(cb).__name__}; pass "
+                    "skmil.deep.callbacks.Callback objects or functions "
+                    "f(estimator, network, record) called after every epoch."
+                )
+        return out
+
+    def _validation_split(self, cfg: dict, bags: Bags, y: np.ndarray, rs, callbacks):
+        """Training and validation bag indices; no split unless a callback needs one."""
+        all_idx = np.arange(bags.n_bags)
+        readers = [type(cb).__name__ for cb in callbacks if cb.needs_validation]
+        if not readers:
+            return all_idx, None
+        vf = float(cfg["validation_fraction"])
+        if vf == 0.0:
+            raise ValueError(
+                f"{cfg['name']}: {readers[0]} monitors the validation loss, but "
+                "validation_fraction=0 holds out no bags; give a fraction in (0, 1), "
+                "e.g. 0.1, or monitor 'train_loss'."
+            )
+        counts = np.bincount(y, minlength=2)
+        n_val = int(np.ceil(vf * bags.n_bags))
+        if n_val < 2 or counts.min() < 2 or bags.n_bags - n_val < 2:
+            raise ValueError(
+                f"validation_fraction={vf} leaves too few bags for a stratified "
+                f"validation split ({bags.n_bags} bags, {counts.min()} in the smaller "
+                "class); lower it to 0 to train on all bags."
+            )
+        sss = StratifiedShuffleSplit(n_splits=1, test_size=n_val,
+                                     random_state=rs.randint(0, 2**31 - 1))
+        train_idx, val_idx = next(sss.split(np.zeros(bags.n_bags), y))
+        return np.sort(train_idx), np.sort(val_idx)
+
+    def _warm_network(self, cfg: dict, spec: dict, device, dtype):
+        """The fitted network to continue (``warm_start=True``), or None for a fresh one."""
+        if not cfg["warm_start"] or getattr(self, "network_", None) is None:
+            return None
+        old = self.network_spec_
+        changed = [k for k in ("n_features", "hidden_layer_sizes", "dropout", "dropout_at",
+                               "head_kwargs") if old.get(k) != spec[k]]
+        if isinstance(spec["head"], str) and old.get("head") != spec["head"]:
+            changed.append("head")
+        if self.dtype_ != cfg["dtype"]:
+            changed.append("dtype")
+        if changed:
+            raise ValueError(
+                f"{cfg['name']}: warm_start=True continues the fitted network, but its "
+                f"{sorted(changed)} differ from this fit's data or parameters. Fit with "
+                "warm_start=False to build a new network."
+            )
+        return self.network_.to(device=device, dtype=dtype)
+
     def _inference_net(self):
         cache = getattr(self, "_infer_cache", None)
         if cache is None:
-            import copy
-
             torch = _require_torch()
             cache = copy.deepcopy(self.network_).to(torch.float64).eval()
             self._infer_cache = cache
@@ -718,6 +956,9 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
     def __getstate__(self):
         state = dict(super().__getstate__())
         state.pop("_infer_cache", None)
+        # the optimiser state of partial_fit is device tensors; a loaded model's next
+        # partial_fit starts a fresh optimiser (the epochs still count on)
+        state.pop("_resume", None)
         net = state.pop("network_", None)
         if net is not None:
             state["_network_state"] = {k: v.detach().cpu().numpy().copy()
@@ -799,6 +1040,7 @@ class InstanceMINet(DeepMILClassifier):
                  betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1.6e-3, max_epochs=50,
                  batch_size=16, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=3, threshold=0.0, dtype="float32", device="auto",
+                 loss=None, optimizer_params=None, callbacks=None, warm_start=False,
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -836,6 +1078,7 @@ class MINet(DeepMILClassifier):
                  betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1.6e-3, max_epochs=50,
                  batch_size=16, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
+                 loss=None, optimizer_params=None, callbacks=None, warm_start=False,
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -872,6 +1115,7 @@ class MINetDS(DeepMILClassifier):
                  betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1.6e-3, max_epochs=50,
                  batch_size=16, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
+                 loss=None, optimizer_params=None, callbacks=None, warm_start=False,
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -909,6 +1153,7 @@ class MINetRC(DeepMILClassifier):
                  betas=(0.9, 0.999), lr_schedule="inverse_time", lr_decay=1.6e-3, max_epochs=50,
                  batch_size=16, class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
+                 loss=None, optimizer_params=None, callbacks=None, warm_start=False,
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -960,6 +1205,7 @@ class AttentionMIL(DeepMILClassifier):
                  lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=8,
                  class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
+                 loss=None, optimizer_params=None, callbacks=None, warm_start=False,
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -994,6 +1240,7 @@ class GatedAttentionMIL(DeepMILClassifier):
                  lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=8,
                  class_weight=None, validation_fraction=0.1, early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
+                 loss=None, optimizer_params=None, callbacks=None, warm_start=False,
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 
@@ -1062,6 +1309,7 @@ class DSMIL(DeepMILClassifier):
                  batch_size=16, class_weight="balanced", validation_fraction=0.1,
                  early_stopping=False,
                  n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
+                 loss=None, optimizer_params=None, callbacks=None, warm_start=False,
                  random_state=None, n_jobs=None, verbose=0):
         _store(self, locals())
 

@@ -123,11 +123,26 @@ def forward_batch(net, X: torch.Tensor, offsets: np.ndarray, bag_idx: np.ndarray
     return out, (bag_pos, inst_pos)
 
 
-def batch_loss(out: dict, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch's bags of the (weighted) BCE-with-logits of every head output."""
+def batch_loss(out: dict, y: torch.Tensor, w: torch.Tensor, loss_fn=None) -> torch.Tensor:
+    """Mean over the batch's bags of the (weighted) loss of every head output.
+
+    ``loss_fn(logits, targets)`` maps the ``(B,)`` bag logits and 0/1 targets to ``(B,)``
+    per-bag losses; None is BCE-with-logits.
+    """
     loss = 0.0
     for logit, lw in zip(out["loss_logits"], out["loss_weights"]):
-        per_bag = F.binary_cross_entropy_with_logits(logit, y, reduction="none")
+        if loss_fn is None:
+            per_bag = F.binary_cross_entropy_with_logits(logit, y, reduction="none")
+        else:
+            per_bag = loss_fn(logit, y)
+            if not isinstance(per_bag, torch.Tensor) or per_bag.shape != logit.shape:
+                raise ValueError(
+                    "loss must map the (n_bags,) bag logits and targets of a batch to "
+                    f"(n_bags,) per-bag losses; for a batch of {logit.shape[0]} bag(s) it "
+                    f"returned {getattr(per_bag, 'shape', type(per_bag).__name__)}. Use "
+                    "reduction='none', e.g. lambda z, t: F.binary_cross_entropy_with_logits"
+                    "(z, t, reduction='none')."
+                )
         loss = loss + lw * (per_bag * w).mean()
     return loss
 
@@ -222,6 +237,11 @@ def _optimizer(params: list, cfg: dict) -> torch.optim.Optimizer:
     it, and the fused update (one kernel over every parameter) is the cheapest of
     torch's three implementations of the same update.
     """
+    extra = dict(cfg["optimizer_params"] or {})
+    if not isinstance(cfg["optimizer"], str):  # a torch.optim.Optimizer subclass
+        kwargs = dict(lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+        kwargs.update(extra)
+        return cfg["optimizer"](params, **kwargs)
     if cfg["optimizer"] == "sgd":
         kwargs = dict(lr=cfg["lr"], momentum=cfg["momentum"],
                       nesterov=bool(cfg["nesterov"]) and cfg["momentum"] > 0,
@@ -231,6 +251,9 @@ def _optimizer(params: list, cfg: dict) -> torch.optim.Optimizer:
         kwargs = dict(lr=cfg["lr"], betas=tuple(cfg["betas"]),
                       weight_decay=cfg["weight_decay"])
         make = torch.optim.Adam
+    kwargs.update(extra)
+    if "fused" in kwargs or "foreach" in kwargs:
+        return make(params, **kwargs)
     try:
         return make(params, fused=True, **kwargs)
     except RuntimeError:  # a device or dtype without a fused kernel
@@ -255,14 +278,15 @@ def _lr_lambda(schedule: str, decay: float, total_steps: int):
 
 @torch.no_grad()
 def mean_loss(net, X: torch.Tensor, offsets: np.ndarray, y_t: torch.Tensor,
-              w_t: torch.Tensor, idx: np.ndarray) -> float:
+              w_t: torch.Tensor, idx: np.ndarray, loss_fn=None) -> float:
     """Mean over the bags ``idx`` of their (weighted) loss, in eval mode (no dropout)."""
     net.eval()
     total = 0.0
     for chunk in _chunks(np.diff(offsets)[idx]):
         bidx = idx[chunk]
         out, _ = forward_batch(net, X, offsets, bidx)
-        total += float(batch_loss(out, _take(y_t, bidx), _take(w_t, bidx))) * bidx.shape[0]
+        total += float(batch_loss(out, _take(y_t, bidx), _take(w_t, bidx),
+                                  loss_fn)) * bidx.shape[0]
     return total / idx.shape[0]
 
 
@@ -282,9 +306,27 @@ def _diverged(name: str, cfg: dict, epoch: int, loss: float, initial: float) -> 
     )
 
 
+class Resume:
+    """Where a run continues from: the optimiser state, the step and the epoch count.
+
+    ``partial_fit`` keeps one between calls, so its epochs form one run (the optimiser's
+    moments and the lr schedule go on); a fresh run starts from ``Resume()``.
+    """
+
+    def __init__(self) -> None:
+        self.optimizer_state: dict | None = None
+        self.step = 0
+        self.epoch = 0
+
+
 def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device, dtype,
-          known=None):
-    """Train ``net`` in place; return (history, best_epoch, final training loss, stopped).
+          known=None, callbacks=(), estimator=None, resume=None, n_epochs=None,
+          lifecycle=True):
+    """Train ``net`` in place; return (history, final training loss, stopped).
+
+    Runs ``n_epochs`` epochs (default ``cfg["max_epochs"]``), numbered on from
+    ``resume.epoch``; ``resume`` (a :class:`Resume`, updated in place) carries the
+    optimiser state and the step count of the lr schedule from an earlier call.
 
     ``known`` (flat, aligned with the rows of ``X_np``: 1 witness, 0 negative, NaN
     unknown) adds to each batch's loss the mean BCE-with-logits of the witness logits
@@ -293,9 +335,12 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
     final loss (which ranks the ``n_init`` runs) and the validation loss stay the bag
     loss. None trains exactly as without it.
 
-    The final training loss is :func:`mean_loss` over ``train_idx`` with the bag weights,
-    after the kept epoch's weights are restored. ``stopped`` is True when early stopping
-    ended the run before ``max_epochs`` (the validation loss stopped improving).
+    ``callbacks`` (:class:`skmil.deep.callbacks.Callback` objects) see the start, every
+    epoch's record and the end (only the epochs with ``lifecycle=False``: ``partial_fit``
+    runs one epoch per call of a longer run); ``stopped`` is True when one of them ended the run
+    before its last epoch. The final training loss is :func:`mean_loss` over
+    ``train_idx`` with the bag weights, after the callbacks' ``on_train_end`` (which
+    may restore the weights of an earlier epoch).
 
     Bags are shuffled every epoch with a numpy RandomState seeded from ``seed``; torch's
     global RNG (dropout, init) is seeded inside a forked RNG state by the caller.
@@ -303,6 +348,9 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
     Raises ``ValueError`` naming the epoch as soon as a batch loss is non-finite or an
     epoch's mean loss exceeds :data:`DIVERGENCE_FACTOR` times the untrained network's.
     """
+    resume = Resume() if resume is None else resume
+    n_epochs = int(cfg["max_epochs"] if n_epochs is None else n_epochs)
+    loss_fn = cfg.get("loss")
     rng = np.random.RandomState(seed)
     targets = _known_targets(known, offsets)
     X = torch.as_tensor(X_np, dtype=dtype, device=device)
@@ -310,26 +358,29 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
     w_t = torch.as_tensor(weights, dtype=dtype, device=device)
     params = [p for p in net.parameters() if p.requires_grad]
     opt = _optimizer(params, cfg)
+    if resume.optimizer_state is not None:
+        opt.load_state_dict(resume.optimizer_state)
     bs = int(cfg["batch_size"])
     n_batches = math.ceil(train_idx.shape[0] / bs)
     lr_factor = None
     if cfg["lr_schedule"] != "constant":
         lr_factor = _lr_lambda(cfg["lr_schedule"], cfg["lr_decay"],
                                n_batches * cfg["max_epochs"])
-    step = 0
+    step = resume.step
     use_val = val_idx is not None and val_idx.shape[0] > 0
-    best_loss, best_state, best_epoch, stale = math.inf, None, cfg["max_epochs"], 0
     stopped = False
-    initial = mean_loss(net, X, offsets, y_t, w_t, train_idx)
+    initial = mean_loss(net, X, offsets, y_t, w_t, train_idx, loss_fn)
     limit = DIVERGENCE_FACTOR * max(initial, 1.0) if math.isfinite(initial) else math.inf
     history = []
-    epochs = range(int(cfg["max_epochs"]))
+    epochs = range(resume.epoch, resume.epoch + n_epochs)
     bar = None
     if cfg["verbose"]:
         from tqdm.auto import tqdm
 
         bar = tqdm(epochs, desc=cfg["name"], leave=False)
         epochs = bar
+    for cb in callbacks if lifecycle else ():
+        cb.on_train_begin(estimator, net)
     for epoch in epochs:
         net.train()
         order = train_idx[rng.permutation(train_idx.shape[0])]
@@ -337,7 +388,7 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
         for b in range(n_batches):
             idx = order[b * bs:(b + 1) * bs]
             out, _ = forward_batch(net, X, offsets, idx)
-            loss = batch_loss(out, _take(y_t, idx), _take(w_t, idx))
+            loss = batch_loss(out, _take(y_t, idx), _take(w_t, idx), loss_fn)
             if targets is not None:
                 extra = instance_loss(out, targets, idx, dtype)
                 if extra is not None:
@@ -360,23 +411,20 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
             raise _diverged(cfg["name"], cfg, epoch + 1, record["train_loss"], initial)
         if use_val:
             record["val_loss"] = mean_loss(net, X, offsets, y_t, torch.ones_like(y_t),
-                                           val_idx)
-            if record["val_loss"] < best_loss - 1e-12:
-                best_loss, best_epoch, stale = record["val_loss"], epoch + 1, 0
-                if cfg["early_stopping"]:
-                    best_state = copy.deepcopy(net.state_dict())
-            else:
-                stale += 1
+                                           val_idx, loss_fn)
         history.append(record)
         if bar is not None:
             bar.set_postfix({k: round(v, 4) for k, v in record.items() if k != "epoch"})
-        if use_val and cfg["early_stopping"] and stale >= cfg["n_iter_no_change"]:
+        # every callback sees every epoch, even after one of them asked to stop
+        stop = [bool(cb.on_epoch_end(estimator, net, record)) for cb in callbacks]
+        if any(stop):
             stopped = True
             break
     if bar is not None:
         bar.close()
-    if best_state is not None:
-        net.load_state_dict(best_state)
-    else:
-        best_epoch = len(history)
-    return history, best_epoch, mean_loss(net, X, offsets, y_t, w_t, train_idx), stopped
+    for cb in callbacks if lifecycle else ():
+        cb.on_train_end(estimator, net)
+    resume.optimizer_state = opt.state_dict()
+    resume.step = step
+    resume.epoch += len(history)
+    return history, mean_loss(net, X, offsets, y_t, w_t, train_idx, loss_fn), stopped

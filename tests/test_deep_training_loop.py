@@ -1,0 +1,192 @@
+"""The open training loop of the deep estimators: callbacks, warm_start, partial_fit,
+a custom loss and optimiser class."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import torch.nn.functional as F  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+
+from skmil.datasets import make_mil_classification  # noqa: E402
+from skmil.deep import AttentionMIL, MINet  # noqa: E402
+from skmil.deep.callbacks import Callback, Checkpoint, EarlyStopping  # noqa: E402
+
+FAST = dict(hidden_layer_sizes=(16,), dropout=0.0, optimizer="adam", lr=5e-3,
+            lr_schedule="constant", max_epochs=6, batch_size=8, weight_decay=0.0,
+            random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    bags, y, _ = make_mil_classification(n_bags=60, n_features=5, random_state=0)
+    return bags, y
+
+
+class Recorder(Callback):
+    def on_train_begin(self, estimator, network):
+        self.events = ["begin"]
+
+    def on_epoch_end(self, estimator, network, record):
+        self.events.append(dict(record))
+
+    def on_train_end(self, estimator, network):
+        self.events.append("end")
+
+
+def test_callback_sees_every_epoch_and_is_copied(data):
+    bags, y = data
+    rec = Recorder()
+    clf = MINet(callbacks=[rec], **FAST).fit(bags, y)
+    fitted = clf.callbacks_[0]
+    assert fitted is not rec and not hasattr(rec, "events")  # the user's object is a template
+    assert fitted.events[0] == "begin" and fitted.events[-1] == "end"
+    assert fitted.events[1:-1] == clf.history_
+    assert [r["epoch"] for r in clf.history_] == list(range(1, 7))
+
+
+def test_function_callback_stops_training(data):
+    bags, y = data
+    clf = MINet(callbacks=[lambda est, net, rec: rec["epoch"] == 2], **FAST).fit(bags, y)
+    assert clf.n_epochs_ == 2
+
+
+def test_bad_callback_and_missing_validation_split(data):
+    bags, y = data
+    with pytest.raises(TypeError, match=r"callbacks\[0\]"):
+        MINet(callbacks=[3], **FAST).fit(bags, y)
+    with pytest.raises(ValueError, match="validation_fraction=0"):
+        MINet(callbacks=[EarlyStopping()], validation_fraction=0.0, **FAST).fit(bags, y)
+    # the default validation_fraction=0.1 gives the split a val_loss monitor needs
+    assert "val_loss" in MINet(callbacks=[EarlyStopping()], **FAST).fit(bags, y).history_[0]
+    with pytest.raises(ValueError, match="has no 'valid_loss'"):
+        MINet(callbacks=[EarlyStopping(monitor="valid_loss")], **FAST).fit(bags, y)
+
+
+def test_early_stopping_parameter_is_the_early_stopping_callback(data):
+    bags, y = data
+    params = {**FAST, "max_epochs": 40, "validation_fraction": 0.2}
+    builtin = MINet(early_stopping=True, n_iter_no_change=3, **params).fit(bags, y)
+    cb = EarlyStopping(patience=3, min_delta=1e-12)
+    explicit = MINet(callbacks=[cb], **params).fit(bags, y)
+    assert builtin.history_ == explicit.history_
+    assert builtin.best_epoch_ == explicit.callbacks_[0].best_epoch_
+    np.testing.assert_array_equal(builtin.decision_function(bags),
+                                  explicit.decision_function(bags))
+    assert builtin.n_epochs_ < 40  # it stopped, and kept the best epoch's weights
+    best = min(r["val_loss"] for r in builtin.history_)
+    assert builtin.history_[builtin.best_epoch_ - 1]["val_loss"] == best
+
+
+def test_checkpoint_keeps_and_saves_the_best_weights(data, tmp_path):
+    bags, y = data
+    path = tmp_path / "best.pt"
+    clf = MINet(callbacks=[Checkpoint(monitor="train_loss", path=path)], **FAST).fit(bags, y)
+    cb = clf.callbacks_[0]
+    losses = [r["train_loss"] for r in clf.history_]
+    assert cb.best_epoch_ == int(np.argmin(losses)) + 1
+    saved = torch.load(path)
+    for k, v in cb.best_state_.items():
+        torch.testing.assert_close(saved[k], v)
+    if cb.best_epoch_ == clf.n_epochs_:
+        for k, v in clf.network_.state_dict().items():
+            torch.testing.assert_close(cb.best_state_[k], v.cpu())
+
+
+def test_warm_start_continues_the_network(data):
+    bags, y = data
+    clf = MINet(**FAST).fit(bags, y)
+    first = {k: v.clone() for k, v in clf.network_.state_dict().items()}
+    clf.set_params(warm_start=True).fit(bags, y)
+    assert [r["epoch"] for r in clf.history_] == list(range(1, 13))
+    assert clf.n_epochs_ == 12
+    fresh = MINet(**FAST).fit(bags, y)
+    changed = any(not torch.equal(first[k], v) for k, v in clf.network_.state_dict().items())
+    assert changed
+    assert not np.allclose(clf.decision_function(bags), fresh.decision_function(bags))
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        clf.set_params(hidden_layer_sizes=(8,)).fit(bags, y)
+    # an unfitted estimator with warm_start=True simply fits
+    assert MINet(warm_start=True, **FAST).fit(bags, y).n_epochs_ == 6
+
+
+def test_partial_fit_one_epoch_matches_fit_one_epoch(data):
+    bags, y = data
+    params = {**FAST, "max_epochs": 1}
+    full = MINet(**params).fit(bags, y)
+    part = MINet(**params).partial_fit(bags, y)
+    assert part.history_ == full.history_
+    np.testing.assert_array_equal(part.decision_function(bags), full.decision_function(bags))
+
+
+def test_partial_fit_streams_epochs_and_refuses_whole_set_settings(data):
+    bags, y = data
+    clf = MINet(**FAST)
+    half = np.flatnonzero(y == 1)[:10]
+    with pytest.raises(ValueError, match="single class"):
+        clf.partial_fit([bags[i] for i in half], y[half])
+    clf.partial_fit([bags[i] for i in half], y[half], classes=[0, 1])
+    for _ in range(3):
+        clf.partial_fit(bags, y)
+    assert clf.n_epochs_ == 4 and [r["epoch"] for r in clf.history_] == [1, 2, 3, 4]
+    assert clf._resume.step == 2 + 3 * 8  # ceil(10/8) + 3 * ceil(60/8) steps so far
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.decision_function(bags), clf.decision_function(bags))
+    restored.partial_fit(bags, y)  # a fresh optimiser, epochs count on
+    assert restored.n_epochs_ == 5
+    with pytest.raises(ValueError, match="outside classes_"):
+        clf.partial_fit(bags[:4], np.array([0, 1, 2, 1]))
+    for bad in [dict(threshold="auto"), dict(class_weight="balanced"),
+                dict(early_stopping=True), dict(callbacks=[EarlyStopping()])]:
+        with pytest.raises(ValueError, match="partial_fit"):
+            MINet(**{**FAST, **bad}).partial_fit(bags, y)
+
+
+def test_partial_fit_after_fit_continues(data):
+    bags, y = data
+    clf = MINet(**FAST).fit(bags, y)
+    clf.partial_fit(bags, y)
+    assert clf.n_epochs_ == 7 and clf.history_[-1]["epoch"] == 7
+
+
+def test_custom_loss_equal_to_the_default_gives_the_same_fit(data):
+    bags, y = data
+    default = AttentionMIL(**FAST).fit(bags, y)
+
+    def bce(z, t):
+        return F.binary_cross_entropy_with_logits(z, t, reduction="none")
+
+    custom = AttentionMIL(loss=bce, **FAST).fit(bags, y)
+    np.testing.assert_allclose(custom.decision_function(bags), default.decision_function(bags),
+                               rtol=1e-6, atol=1e-6)
+    clone(custom)  # the function is a plain parameter
+    with pytest.raises(ValueError, match="per-bag losses"):
+        AttentionMIL(loss=lambda z, t: F.binary_cross_entropy_with_logits(z, t),
+                     **FAST).fit(bags, y)
+    # a different loss trains a different network
+    hinge = AttentionMIL(loss=lambda z, t: torch.relu(1 - (2 * t - 1) * z), **FAST)
+    assert not np.allclose(hinge.fit(bags, y).decision_function(bags),
+                           default.decision_function(bags))
+
+
+def test_optimizer_class_and_params(data):
+    bags, y = data
+    rms = MINet(optimizer=torch.optim.RMSprop, optimizer_params={"alpha": 0.9},
+                **{k: v for k, v in FAST.items() if k != "optimizer"}).fit(bags, y)
+    opt = torch.optim.RMSprop([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    assert rms._resume.optimizer_state["param_groups"][0]["alpha"] == 0.9
+    assert set(opt.state_dict()["param_groups"][0]) <= set(
+        rms._resume.optimizer_state["param_groups"][0])
+    same = MINet(optimizer=torch.optim.Adam, optimizer_params={"fused": False},
+                 **{k: v for k, v in FAST.items() if k != "optimizer"}).fit(bags, y)
+    ref = MINet(**FAST).fit(bags, y)
+    np.testing.assert_allclose(same.decision_function(bags), ref.decision_function(bags),
+                               rtol=1e-4, atol=1e-4)
+    with pytest.raises(TypeError):
+        MINet(optimizer=torch.optim.Adam, optimizer_params={"no_such": 1},
+              **{k: v for k, v in FAST.items() if k != "optimizer"}).fit(bags, y)

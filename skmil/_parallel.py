@@ -9,17 +9,44 @@ own thread setting, and scikit-learn's OpenMP code (k-means) under
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from joblib import effective_n_jobs
 
-__all__ = ["n_threads", "numba_threads", "openmp_threads"]
+__all__ = ["n_threads", "numba_threads", "openmp_threads", "thread_budget"]
 
 
 def n_threads(n_jobs: int | None) -> int:
-    """The number of threads ``n_jobs`` stands for (at least 1)."""
-    return max(1, int(effective_n_jobs(n_jobs)))
+    """The number of threads ``n_jobs`` stands for (at least 1).
+
+    ``None`` is joblib's effective value, capped by the thread budget of the process
+    (:func:`thread_budget`): inside a ``joblib.parallel_backend("dask")`` context joblib
+    reads ``None`` as every core of the cluster, and in a dask worker that already runs
+    one fit per core, a fit that took those cores for torch or numba oversubscribed the
+    machine (a grid of small deep fits ran several times slower than sequentially). An
+    explicit int is used as given.
+    """
+    n = max(1, int(effective_n_jobs(n_jobs)))
+    if n_jobs is None:
+        budget = thread_budget()
+        if budget is not None:
+            n = min(n, budget)
+    return n
+
+
+def thread_budget() -> int | None:
+    """Threads this process was given: ``OMP_NUM_THREADS``, or None when it is unset.
+
+    Worker processes of loky (joblib's process pool) and of dask set it to their share of
+    the cores; a user may set it too.
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    try:
+        return max(1, int(value))
+    except ValueError:
+        return None
 
 
 @contextmanager

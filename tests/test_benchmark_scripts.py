@@ -21,7 +21,7 @@ SCRIPTS = sorted((ROOT / "benchmarks").glob("bench_*.py"))
 RATIO = re.compile(r"\b\d+\.\d\dx\b")
 #: scripts whose comparison needs an optional peer (misvm) or extra (torch)
 OPTIONAL = {"bench_svm_vs_misvm.py": "misvm", "bench_deep_throughput.py": "torch",
-            "bench_deep_defaults.py": "torch"}
+            "bench_deep_defaults.py": "torch", "bench_dask_grid.py": "torch"}
 
 
 def test_every_speed_script_is_collected():

@@ -190,3 +190,42 @@ def test_optimizer_class_and_params(data):
     with pytest.raises(TypeError):
         MINet(optimizer=torch.optim.Adam, optimizer_params={"no_such": 1},
               **{k: v for k, v in FAST.items() if k != "optimizer"}).fit(bags, y)
+
+
+def test_thread_count_of_none_is_capped_by_the_process_budget(monkeypatch):
+    import joblib
+
+    from skmil._parallel import n_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with joblib.parallel_config(n_jobs=2):
+        assert n_threads(None) == 2
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as loky and dask set it in their workers
+    with joblib.parallel_config(n_jobs=2):
+        assert n_threads(None) == 1
+        assert n_threads(2) == 2  # an explicit number is the user's
+    assert n_threads(None) == 1
+
+
+class ThreadProbe(Callback):
+    def on_epoch_end(self, estimator, network, record):
+        self.threads = torch.get_num_threads()
+
+
+@pytest.mark.slow  # starts a LocalCluster of worker processes
+@pytest.mark.dask
+def test_deep_fits_on_a_dask_cluster_use_one_torch_thread(data):
+    distributed = pytest.importorskip("distributed")
+    import joblib
+    from sklearn.model_selection import cross_validate
+
+    bags, y = data
+    clf = MINet(callbacks=[ThreadProbe()], **FAST)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster):
+        with joblib.parallel_backend("dask"):
+            # the dask backend makes joblib read n_jobs=None as every core of the cluster
+            res = cross_validate(clf, bags, y, cv=2, return_estimator=True)
+    assert [e.callbacks_[0].threads for e in res["estimator"]] == [1, 1]

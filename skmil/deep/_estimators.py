@@ -346,8 +346,9 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         restored after fitting.
     n_jobs : int or None, default=None
         CPU threads torch may use while fitting and predicting (scikit-learn's meaning:
-        ``None`` is 1 unless in a :func:`joblib.parallel_config` context, ``-1`` all
-        cores); torch's own setting is restored afterwards. One thread is fastest for
+        ``None`` is 1 unless in a :func:`joblib.parallel_config` context, and never more
+        than ``OMP_NUM_THREADS`` when that is set, as in loky and dask workers; ``-1``
+        all cores); torch's own setting is restored afterwards. One thread is fastest for
         the small tabular networks and avoids oversubscription under ``GridSearchCV``.
     verbose : int, default=0
         Show a progress bar (tqdm) over epochs.

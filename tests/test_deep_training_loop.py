@@ -229,3 +229,27 @@ def test_deep_fits_on_a_dask_cluster_use_one_torch_thread(data):
             # the dask backend makes joblib read n_jobs=None as every core of the cluster
             res = cross_validate(clf, bags, y, cv=2, return_estimator=True)
     assert [e.callbacks_[0].threads for e in res["estimator"]] == [1, 1]
+
+
+def test_place_instances_keeps_large_data_on_the_host():
+    from skmil.deep._train import place_instances
+
+    X = np.ones((100, 4))
+    cpu = torch.device("cpu")
+    assert place_instances(X, torch.float32, cpu).device == cpu
+    small = place_instances(X, torch.float32, cpu, max_device_bytes=10**6)
+    assert small.dtype == torch.float32 and small.shape == (100, 4)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_data_larger_than_the_device_budget_trains_batch_by_batch(data, monkeypatch):
+    import skmil.deep._train as train_mod
+
+    bags, y = data
+    on_device = MINet(device="cuda", **FAST).fit(bags, y)
+    monkeypatch.setattr(train_mod, "DEVICE_DATA_FRACTION", 0.0)  # nothing fits: per batch
+    staged = MINet(device="cuda", **FAST).fit(bags, y)
+    np.testing.assert_allclose(staged.decision_function(bags),
+                               on_device.decision_function(bags), rtol=1e-5, atol=1e-6)
+    assert train_mod.place_instances(np.ones((4, 2)), torch.float32,
+                                     torch.device("cuda")).device.type == "cpu"

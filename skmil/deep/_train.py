@@ -107,19 +107,50 @@ def collate(offsets: np.ndarray, bag_idx: np.ndarray):
     return rows, bag_pos, inst_pos, int(sizes.max())
 
 
-def forward_batch(net, X: torch.Tensor, offsets: np.ndarray, bag_idx: np.ndarray):
+#: Data up to this fraction of an accelerator's free memory is copied to it once per fit;
+#: larger data stays in (pinned) host memory and each batch's rows move to the device as
+#: they are used, so a data set larger than the device still trains.
+DEVICE_DATA_FRACTION = 0.25
+
+
+def place_instances(X_np: np.ndarray, dtype, device, max_device_bytes: int | None = None):
+    """The instance rows as a tensor: on ``device`` when they fit, else on the host.
+
+    ``max_device_bytes`` (default: :data:`DEVICE_DATA_FRACTION` of the device's free
+    memory; no limit on the CPU) is the most the rows may take on the device. The
+    returned tensor's device tells :func:`forward_batch` whether batches must move.
+    """
+    X = torch.as_tensor(np.asarray(X_np), dtype=dtype)
+    if device.type == "cpu" and max_device_bytes is None:
+        return X
+    if max_device_bytes is None:
+        free, _ = torch.cuda.mem_get_info(device)
+        max_device_bytes = int(DEVICE_DATA_FRACTION * free)
+    if X.numel() * X.element_size() <= max_device_bytes:
+        return X.to(device)
+    return X.pin_memory() if device.type == "cuda" else X
+
+
+def forward_batch(net, X: torch.Tensor, offsets: np.ndarray, bag_idx: np.ndarray,
+                  device=None):
+    """The network's outputs for the bags ``bag_idx`` of the flat rows ``X``.
+
+    ``device`` is where the network runs (default: ``X``'s device); rows kept on the
+    host (:func:`place_instances`) are gathered there and moved per batch.
+    """
+    dev = X.device if device is None else device
     if bag_idx.shape[0] == 1:
         # one bag (the papers' batch_size=1): its rows are a view of X, no padding
         start, stop = int(offsets[bag_idx[0]]), int(offsets[bag_idx[0] + 1])
         n = stop - start
-        out = net.forward_bag(X[start:stop])
+        out = net.forward_bag(X[start:stop].to(dev, non_blocking=True))
         return out, (np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64))
     rows, bag_pos, inst_pos, n_max = collate(offsets, bag_idx)
-    dev = X.device
     lengths = offsets[bag_idx + 1] - offsets[bag_idx]
     seg = Segments(torch.from_numpy(lengths).to(dev), torch.from_numpy(bag_pos).to(dev),
                    torch.from_numpy(inst_pos).to(dev), n_max)
-    out = net(X.index_select(0, torch.from_numpy(rows).to(dev)), seg)
+    x = X.index_select(0, torch.from_numpy(rows).to(X.device))
+    out = net(x.to(dev, non_blocking=True), seg)
     return out, (bag_pos, inst_pos)
 
 
@@ -208,15 +239,16 @@ def _chunks(sizes: np.ndarray, max_cells: int = 1 << 18):
 
 
 @torch.no_grad()
-def predict_outputs(net, X_np: np.ndarray, offsets: np.ndarray, device, dtype) -> dict:
+def predict_outputs(net, X_np: np.ndarray, offsets: np.ndarray, device, dtype,
+                    max_device_bytes: int | None = None) -> dict:
     """Run ``net`` in eval mode over all bags; numpy outputs (bag-level and flat instance)."""
     net.eval()
-    X = torch.as_tensor(np.asarray(X_np), dtype=dtype, device=device)
+    X = place_instances(X_np, dtype, device, max_device_bytes)
     sizes = np.diff(offsets)
     bag_parts: dict[str, list] = {"bag_logit": []}
     inst_parts: dict[str, list] = {}
     for idx in _chunks(sizes):
-        out, (bag_pos, inst_pos) = forward_batch(net, X, offsets, idx)
+        out, (bag_pos, inst_pos) = forward_batch(net, X, offsets, idx, device)
         bag_parts["bag_logit"].append(out["bag_logit"].cpu().numpy())
         for k, v in out["bag"].items():
             bag_parts.setdefault(k, []).append(v.cpu().numpy())
@@ -284,7 +316,7 @@ def mean_loss(net, X: torch.Tensor, offsets: np.ndarray, y_t: torch.Tensor,
     total = 0.0
     for chunk in _chunks(np.diff(offsets)[idx]):
         bidx = idx[chunk]
-        out, _ = forward_batch(net, X, offsets, bidx)
+        out, _ = forward_batch(net, X, offsets, bidx, y_t.device)
         total += float(batch_loss(out, _take(y_t, bidx), _take(w_t, bidx),
                                   loss_fn)) * bidx.shape[0]
     return total / idx.shape[0]
@@ -353,7 +385,7 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
     loss_fn = cfg.get("loss")
     rng = np.random.RandomState(seed)
     targets = _known_targets(known, offsets)
-    X = torch.as_tensor(X_np, dtype=dtype, device=device)
+    X = place_instances(X_np, dtype, device, cfg.get("max_device_bytes"))
     y_t = torch.as_tensor(y, dtype=dtype, device=device)
     w_t = torch.as_tensor(weights, dtype=dtype, device=device)
     params = [p for p in net.parameters() if p.requires_grad]
@@ -387,7 +419,7 @@ def train(net, X_np, offsets, y, weights, train_idx, val_idx, cfg, seed, device,
         total = 0.0
         for b in range(n_batches):
             idx = order[b * bs:(b + 1) * bs]
-            out, _ = forward_batch(net, X, offsets, idx)
+            out, _ = forward_batch(net, X, offsets, idx, device)
             loss = batch_loss(out, _take(y_t, idx), _take(w_t, idx), loss_fn)
             if targets is not None:
                 extra = instance_loss(out, targets, idx, dtype)

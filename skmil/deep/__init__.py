@@ -9,13 +9,16 @@ raises an :class:`ImportError` naming the extra to install, and the estimator re
 
 from ._estimators import (
     DSMIL,
+    AdditiveMIL,
     AttentionMIL,
+    ConjunctiveMIL,
     DeepMILClassifier,
     GatedAttentionMIL,
     InstanceMINet,
     MINet,
     MINetDS,
     MINetRC,
+    PowerPoolingMIL,
     torch_available,
 )
 
@@ -28,6 +31,9 @@ __all__ = [
     "AttentionMIL",
     "GatedAttentionMIL",
     "DSMIL",
+    "PowerPoolingMIL",
+    "ConjunctiveMIL",
+    "AdditiveMIL",
     "torch_available",
 ]
 

@@ -22,7 +22,12 @@ from .._parallel import n_threads
 from .._threshold import THRESHOLD_CONSTRAINT
 from .._warnings import warn_not_converged
 from ..bags import Bags, check_bag_labels
-from ..base import BaseMILClassifier, InstancePredictionMixin, MILTags
+from ..base import (
+    BaseMILClassifier,
+    InstancePredictionMixin,
+    MILTags,
+    _check_finite_output,
+)
 from ..utils._param_validation import (
     HasMethods,
     Integral,
@@ -42,6 +47,9 @@ __all__ = [
     "AttentionMIL",
     "GatedAttentionMIL",
     "DSMIL",
+    "PowerPoolingMIL",
+    "ConjunctiveMIL",
+    "AdditiveMIL",
 ]
 
 _INSTALL_HINT = (
@@ -75,9 +83,9 @@ def _require_torch():
 
 
 _HEAD_NAMES = ("instance", "embedding", "embedding-ds", "embedding-rc", "attention",
-               "gated-attention", "dsmil")
+               "gated-attention", "dsmil", "power", "conjunctive", "additive")
 _POOLED_HEADS = ("instance", "embedding", "embedding-ds", "embedding-rc")
-_ATTENTION_HEADS = ("attention", "gated-attention", "dsmil")
+_ATTENTION_HEADS = ("attention", "gated-attention", "dsmil", "additive")
 
 
 def _named_bag_rule(kind: str, pooling: str) -> str | None:
@@ -90,7 +98,7 @@ def _named_bag_rule(kind: str, pooling: str) -> str | None:
         return "convex"
     if kind == "dsmil":
         return "max"
-    return None
+    return {"power": "convex", "conjunctive": "mean", "additive": "sum"}.get(kind)
 
 
 _REAL_POSITIVE = Interval(Real, 0, None, closed="neither")
@@ -531,6 +539,9 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
             head_kwargs = {"attention_dim": int(cfg["attention_dim"]),
                            "gated": kind == "gated-attention"}
             allowed = ("attention_dim",)
+        elif kind in ("conjunctive", "additive"):
+            head_kwargs = {"attention_dim": int(cfg["attention_dim"])}
+            allowed = ("attention_dim",)
         elif kind == "dsmil":
             head_kwargs = {"query_dim": int(cfg["query_dim"]),
                            "passing_v": bool(cfg["passing_v"]),
@@ -894,6 +905,17 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
         return self._outputs(bags)["instance"]["witness_logit"]
+
+    def _instance_scores(self, bags: Bags) -> np.ndarray:
+        if self._bag_rule() != "sum":
+            return super()._instance_scores(bags)
+        # the bag score is the sum of its instances' scores minus threshold_, so each
+        # instance takes an even share of the threshold
+        share = self._threshold_offset() / np.repeat(bags.sizes, bags.sizes)
+        scores = np.asarray(self._decision_function_instances(bags), dtype=np.float64)
+        scores = scores.ravel() - share
+        _check_finite_output(scores, bags.offsets, type(self).__name__, "instance scores")
+        return scores
 
     def _has_witness_scores(self) -> bool:
         return self._bag_rule() is not None
@@ -1315,6 +1337,140 @@ class DSMIL(DeepMILClassifier):
         _store(self, locals())
 
 
+_TRAINING_AS_ATTENTION = """
+    Training defaults are :class:`AttentionMIL`'s (the tabular encoder fc-256/128/64 with
+    dropout 0.5 after each layer, Adam ``lr=1.4e-3`` on batches of 8 bags,
+    ``weight_decay=5e-3``, 100 epochs on every training bag, threshold 0.5): the paper
+    trained on image or time-series features, and the same training as the other heads
+    keeps the comparison on the benchmarks page about the pooling alone.
+"""
+
+
+class PowerPoolingMIL(DeepMILClassifier):
+    """Power pooling of instance probabilities (Liu, Chen, Wang & Zhang 2021).
+
+    p_k = sigmoid(w^T h_k + b) on the encoder's embedding h_k; the bag probability is
+    sum_k p_k^(n+1) / sum_k p_k^n, with the exponent n >= 0 learned with the network
+    (1 at initialisation): n = 0 is mean pooling, n = 1 linear softmax pooling and large
+    n approaches max pooling, so the network learns how many of a bag's instances
+    decide its label. The paper pools sound-event frame probabilities; here the
+    instances are feature vectors through the tabular encoder.
+    ``decision_function_instances`` returns the instance logits (bag rule ``"convex"``:
+    the bag score lies between its instances' smallest and largest);
+    ``predict_head_outputs`` also gives the pooling weights (``weight``) and the learned
+    ``exponent``.
+    {doc}
+    Parameters
+    ----------
+    {parameters}
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_classification
+    >>> from skmil.deep import PowerPoolingMIL
+    >>> bags, y, _ = make_mil_classification(n_bags=40, n_features=5, random_state=0)
+    >>> clf = PowerPoolingMIL(max_epochs=10, random_state=0).fit(bags, y)
+    >>> bool(clf.predict_head_outputs(bags)["exponent"][0] >= 0)
+    True
+    """
+
+    _fixed = {"head": "power"}
+
+    def __init__(self, *, encoder=None, hidden_layer_sizes=(256, 128, 64),
+                 dropout=0.5, dropout_at="hidden", optimizer="adam", lr=1.4e-3,
+                 weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
+                 lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=8,
+                 class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
+                 loss=None, optimizer_params=None, callbacks=None, warm_start=False,
+                 random_state=None, n_jobs=None, verbose=0):
+        _store(self, locals())
+
+
+class ConjunctiveMIL(DeepMILClassifier):
+    """Conjunctive pooling, MILLET's interpretable head (Early et al., ICLR 2024).
+
+    A gate a_k = sigmoid(w_a^T tanh(V h_k)) in [0, 1] scales each instance embedding
+    before a linear instance classifier, s_k = w^T (a_k h_k) + b, and the bag logit is
+    the mean of the s_k. Unlike attention pooling, which classifies the weighted mean of
+    the embeddings, it classifies every instance and averages the predictions, so each
+    s_k is that instance's signed share of the bag decision: witness scores with bag
+    rule ``"mean"`` (``decision_function_instances``). The paper uses it on time-series
+    windows with positional encodings; here the instances are an unordered set of
+    feature vectors, so there is none. ``predict_head_outputs`` also gives the gates
+    (``gate``).
+    {doc}
+    Parameters
+    ----------
+    attention_dim : int, default=64
+        Width of the gate network (the rows of ``V``).
+    {parameters}
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_classification
+    >>> from skmil.deep import ConjunctiveMIL
+    >>> bags, y, _ = make_mil_classification(n_bags=40, n_features=5, random_state=0)
+    >>> clf = ConjunctiveMIL(max_epochs=10, random_state=0).fit(bags, y)
+    >>> s = clf.decision_function_instances(bags)
+    >>> bool(abs(s[0].mean() - clf.decision_function(bags)[0]) < 1e-9)
+    True
+    """
+
+    _fixed = {"head": "conjunctive"}
+
+    def __init__(self, *, attention_dim=64, encoder=None, hidden_layer_sizes=(256, 128, 64),
+                 dropout=0.5, dropout_at="hidden", optimizer="adam", lr=1.4e-3,
+                 weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
+                 lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=8,
+                 class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
+                 loss=None, optimizer_params=None, callbacks=None, warm_start=False,
+                 random_state=None, n_jobs=None, verbose=0):
+        _store(self, locals())
+
+
+class AdditiveMIL(DeepMILClassifier):
+    """Additive MIL (Javed, Juyal, Padigela et al., NeurIPS 2022).
+
+    Attention a_k = softmax_k(w_a^T tanh(V h_k)) as in :class:`AttentionMIL`, but each
+    attended embedding is classified on its own, c_k = psi(a_k h_k) with psi an MLP
+    (fc-``attention_dim`` -> ReLU -> fc-1), and the bag logit is the sum of the c_k.
+    The c_k are exact signed contributions to the bag decision:
+    ``decision_function_instances`` returns them (bag rule ``"sum"``; the bag's
+    threshold is shared evenly among its instances) and ``attention_weights`` the a_k.
+    The paper's psi takes image-patch features from a CNN; here the tabular encoder.
+    {doc}
+    Parameters
+    ----------
+    attention_dim : int, default=64
+        Width of the attention network and of psi's hidden layer.
+    {parameters}
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_classification
+    >>> from skmil.deep import AdditiveMIL
+    >>> bags, y, _ = make_mil_classification(n_bags=40, n_features=5, random_state=0)
+    >>> clf = AdditiveMIL(max_epochs=10, random_state=0).fit(bags, y)
+    >>> c = clf.decision_function_instances(bags)
+    >>> bool(abs(c[0].sum() - clf.decision_function(bags)[0]) < 1e-9)
+    True
+    """
+
+    _fixed = {"head": "additive"}
+
+    def __init__(self, *, attention_dim=64, encoder=None, hidden_layer_sizes=(256, 128, 64),
+                 dropout=0.5, dropout_at="hidden", optimizer="adam", lr=1.4e-3,
+                 weight_decay=5e-3, momentum=0.9, nesterov=True, betas=(0.9, 0.999),
+                 lr_schedule="constant", lr_decay=1e-4, max_epochs=100, batch_size=8,
+                 class_weight=None, validation_fraction=0.1, early_stopping=False,
+                 n_iter_no_change=10, n_init=1, threshold=0.0, dtype="float32", device="auto",
+                 loss=None, optimizer_params=None, callbacks=None, warm_start=False,
+                 random_state=None, n_jobs=None, verbose=0):
+        _store(self, locals())
+
+
 def _parameter_entries(doc: str) -> dict[str, list[str]]:
     """The entries of a class docstring's Parameters section, name -> lines."""
     lines = doc.splitlines()
@@ -1375,6 +1531,8 @@ if DeepMILClassifier.__doc__ is not None:  # ``python -OO`` strips docstrings
                         .replace("{pooling}", _POOLING_PARAMETERS))
     for _cls in (AttentionMIL, GatedAttentionMIL):
         _cls.__doc__ = _cls.__doc__.replace("{doc}", _ILSE_DOC)
+    for _cls in (PowerPoolingMIL, ConjunctiveMIL, AdditiveMIL):
+        _cls.__doc__ = _cls.__doc__.replace("{doc}", _TRAINING_AS_ATTENTION)
     for _cls in (InstanceMINet, MINet, MINetDS, MINetRC, AttentionMIL, GatedAttentionMIL,
-                 DSMIL):
+                 DSMIL, PowerPoolingMIL, ConjunctiveMIL, AdditiveMIL):
         _cls.__doc__ = _cls.__doc__.replace("{parameters}", _shared_parameters(_cls))

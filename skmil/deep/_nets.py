@@ -435,6 +435,105 @@ class DSMILHead(nn.Module):
         }
 
 
+class PowerPoolingHead(nn.Module):
+    """Power pooling (Liu, Chen, Wang & Zhang 2021) of instance probabilities.
+
+    p_k = sigmoid(s_k), s_k = w^T h_k + b; the bag probability is
+    P = sum_k p_k^(n+1) / sum_k p_k^n, the mean of the p_k weighted by p_k^n, with a
+    learnable exponent n >= 0 (n = softplus(rho), 1 at initialisation): n = 0 is mean
+    pooling, n = 1 linear softmax, n -> infinity max pooling. P is a weighted mean of the
+    p_k, so the bag logit lies between the smallest and the largest s_k (rule
+    "convex"). Computed in log space: log P = logsumexp_k(log w_k + log p_k) and
+    log(1 - P) = logsumexp_k(log w_k + log(1 - p_k)), with log w_k = n log p_k minus its
+    log-sum-exp over the bag, so saturated probabilities keep their gradient.
+    """
+
+    flat_input = True
+    bag_rule = "convex"
+    has_attention = False
+
+    def __init__(self, in_sizes, initial_exponent: float = 1.0) -> None:
+        super().__init__()
+        self.fc = nn.Linear(in_sizes[-1], 1)
+        # softplus(rho) = initial_exponent
+        self.rho = nn.Parameter(torch.tensor(math.log(math.expm1(float(initial_exponent)))))
+
+    def exponent(self) -> torch.Tensor:
+        return F.softplus(self.rho)
+
+    def forward(self, hs, seg):
+        s = self.fc(hs[-1]).squeeze(-1)
+        log_p, log_q = F.logsigmoid(s), F.logsigmoid(-s)
+        a = self.exponent() * log_p
+        log_w = a - seg.expand(seg.logsumexp(a))
+        logit = seg.logsumexp(log_w + log_p) - seg.logsumexp(log_w + log_q)
+        return {"loss_logits": [logit], "loss_weights": [1.0], "bag_logit": logit,
+                "bag": {"exponent": self.exponent().detach().expand(seg.n_bags)},
+                "instance": {"witness_logit": s, "instance_proba": torch.sigmoid(s),
+                             "weight": torch.exp(log_w)}}
+
+
+class ConjunctiveHead(nn.Module):
+    """Conjunctive pooling (MILLET; Early, Cheung, Cutajar et al., ICLR 2024).
+
+    A gate a_k = sigmoid(w_a^T tanh(V h_k)) in [0, 1] scales each embedding before the
+    instance classifier: s_k = w^T (a_k h_k) + b, and the bag logit is the mean of the
+    s_k (as in the MILLET code). So the s_k are witness scores whose mean is the bag
+    logit (rule "mean"); the gates do not sum to 1 and are no attention weights in
+    skmil's sense (they are the ``gate`` instance output).
+    """
+
+    flat_input = True
+    bag_rule = "mean"
+    has_attention = False
+
+    def __init__(self, in_sizes, attention_dim: int = 64) -> None:
+        super().__init__()
+        m = in_sizes[-1]
+        self.V = nn.Linear(m, attention_dim)
+        self.w = nn.Linear(attention_dim, 1)
+        self.fc = nn.Linear(m, 1)
+
+    def forward(self, hs, seg):
+        h = hs[-1]
+        gate = torch.sigmoid(self.w(torch.tanh(self.V(h)))).squeeze(-1)
+        s = self.fc(gate.unsqueeze(-1) * h).squeeze(-1)
+        logit = seg.mean(s)
+        return {"loss_logits": [logit], "loss_weights": [1.0], "bag_logit": logit,
+                "bag": {}, "instance": {"witness_logit": s, "gate": gate}}
+
+
+class AdditiveHead(nn.Module):
+    """Additive MIL (Javed, Juyal, Padigela et al., NeurIPS 2022).
+
+    Attention a_k = softmax_k(w_a^T tanh(V h_k)) as in Ilse et al.; each attended
+    embedding goes through its own classifier, c_k = psi(a_k h_k) with psi an MLP
+    (fc-``attention_dim`` -> ReLU -> fc-1), and the bag logit is the sum of the c_k. The
+    c_k are signed contributions that add up to the bag logit: witness scores with rule
+    "sum" (the bag's threshold is spread evenly over its instances).
+    """
+
+    flat_input = True
+    bag_rule = "sum"
+    has_attention = True
+
+    def __init__(self, in_sizes, attention_dim: int = 64) -> None:
+        super().__init__()
+        m = in_sizes[-1]
+        self.V = nn.Linear(m, attention_dim)
+        self.w = nn.Linear(attention_dim, 1)
+        self.psi = nn.Sequential(nn.Linear(m, attention_dim), nn.ReLU(),
+                                 nn.Linear(attention_dim, 1))
+
+    def forward(self, hs, seg):
+        h = hs[-1]
+        att = seg.softmax(self.w(torch.tanh(self.V(h))).squeeze(-1))
+        c = self.psi(att.unsqueeze(-1) * h).squeeze(-1)
+        logit = seg.sum(c)
+        return {"loss_logits": [logit], "loss_weights": [1.0], "bag_logit": logit,
+                "bag": {}, "instance": {"witness_logit": c, "attention": att}}
+
+
 HEADS = {
     "instance": InstanceHead,
     "embedding": EmbeddingHead,
@@ -443,6 +542,9 @@ HEADS = {
     "attention": AttentionHead,
     "gated-attention": AttentionHead,
     "dsmil": DSMILHead,
+    "power": PowerPoolingHead,
+    "conjunctive": ConjunctiveHead,
+    "additive": AdditiveHead,
 }
 
 

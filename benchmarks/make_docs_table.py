@@ -43,6 +43,7 @@ from skmil.benchmark import (
     _spec,
     assumptions_table,
     digits_table,
+    mnist_bags_comparison_table,
     partial_labels_table,
     plot_results,
     rst_table,
@@ -164,9 +165,12 @@ def main(csv_path: str, digits_path: str | None = None, before_path: str | None 
                     shutil.copy(path, os.path.join(images, f"benchmark_accuracy_{family}.png"))
     print(f"{len(rows)} folds from {csv_path} -> docs/_benchmark_table.rst, docs/images/")
     if digits_path:
+        digit_rows = _rows_of_record(digits_path)
         with open(os.path.join(DOCS, "_digits_table.rst"), "w") as fh:
-            fh.write(markdown_to_rst(digits_table(_rows_of_record(digits_path))) + "\n")
-        print(f"{digits_path} -> docs/_digits_table.rst")
+            fh.write(markdown_to_rst(digits_table(digit_rows)) + "\n")
+        with open(os.path.join(DOCS, "_mnist_bags_table.rst"), "w") as fh:
+            fh.write(markdown_to_rst(mnist_bags_comparison_table(digit_rows)) + "\n")
+        print(f"{digits_path} -> docs/_digits_table.rst, docs/_mnist_bags_table.rst")
     if assumptions_path:
         with open(os.path.join(DOCS, "_assumptions_table.rst"), "w") as fh:
             fh.write(markdown_to_rst(assumptions_table(_rows_of_record(assumptions_path)))

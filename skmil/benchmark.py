@@ -32,6 +32,9 @@ __all__ = [
     "BenchmarkSpec",
     "SPECS",
     "published_accuracy",
+    "published_mnist_bags_auc",
+    "mnist_bags_comparison_table",
+    "MNIST_BAGS_COUNTERPARTS",
     "run_benchmark",
     "summarize",
     "markdown_table",
@@ -872,6 +875,66 @@ def digits_table(rows: list[dict]) -> str:
                 cell += f" (inst {np.nanmean(i):.3f})"
             out.append(cell)
         lines.append(f"| {e} | " + " | ".join(out) + " |")
+    return "\n".join(lines)
+
+
+#: skmil's estimators beside the MNIST-bags methods of Ilse et al. (2018) and Li et al.
+#: (2021): the same pooling on skmil's tabular encoder (the papers train a LeNet-5).
+MNIST_BAGS_COUNTERPARTS = {
+    "Instance+max": "InstanceMINet",
+    "Embedded+max": "MINet",
+    "MI-SVM": "MISVM",
+    "AbMILP": "AttentionMIL",
+    "AbMILP-Gated": "GatedAttentionMIL",
+    "DSMIL": "DSMIL",
+}
+
+
+def published_mnist_bags_auc() -> list[dict]:
+    """The literature's MNIST-bags bag AUCs (Ilse et al. 2018, Li et al. 2021, Tables 2-4).
+
+    Returns
+    -------
+    list of dict
+        One row per method and cell: ``method``, ``mean_bag_size``, ``n_train_bags``,
+        ``auc_mean``, ``auc_std`` (floats and ints), ``runs`` and ``source``.
+    """
+    ref = resources.files("skmil.datasets") / "data" / "published_mnist_bags_auc.csv"
+    with ref.open("r") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        for key in ("mean_bag_size", "n_train_bags", "runs"):
+            r[key] = int(r[key])
+        for key in ("auc_mean", "auc_std"):
+            r[key] = float(r[key])
+    return rows
+
+
+def mnist_bags_comparison_table(rows: list[dict]) -> str:
+    """Markdown: published MNIST-bags bag AUC beside skmil's digits-bags AUC, per cell.
+
+    ``rows`` are digits-benchmark rows (:func:`run_digits_benchmark`); each line pairs a
+    published method with its skmil counterpart (:data:`MNIST_BAGS_COUNTERPARTS`), as
+    ``published / skmil`` (mean over the runs; ``-`` where skmil has no rows).
+    """
+    ours: dict[tuple, list[float]] = {}
+    for r in rows:
+        key = (r["estimator"], int(r["n_train"]), int(r["bag_size"]))
+        ours.setdefault(key, []).append(float(r["bag_auc"]))
+    pub = {(r["method"], r["n_train_bags"], r["mean_bag_size"]): r["auc_mean"]
+           for r in published_mnist_bags_auc()}
+    cells = sorted({(k[1], k[2]) for k in pub}, key=lambda t: (t[1], t[0]))
+    head = "| method (skmil) | " + " | ".join(f"{nt} bags, size {bs}" for nt, bs in cells)
+    lines = [head + " |", "|---" * (len(cells) + 1) + "|"]
+    for method, name in MNIST_BAGS_COUNTERPARTS.items():
+        out = []
+        for nt, bs in cells:
+            p = pub.get((method, nt, bs))
+            o = ours.get((name, nt, bs))
+            left = "-" if p is None else f"{p:.3f}"
+            right = "-" if not o else f"{np.mean(o):.3f}"
+            out.append(f"{left} / {right}")
+        lines.append(f"| {method} ({name}) | " + " | ".join(out) + " |")
     return "\n".join(lines)
 
 

@@ -530,3 +530,18 @@ def test_benchmark_cli_refuses_bad_labelled_fractions(argv, message, capsys, tmp
         main([*argv, "--out", str(tmp_path), "--no-progress", "--n-jobs", "1"])
     assert exc.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_mnist_bags_comparison_pairs_published_and_skmil_cells():
+    from skmil.benchmark import mnist_bags_comparison_table, published_mnist_bags_auc
+
+    pub = published_mnist_bags_auc()
+    assert len(pub) == 72 and {(r["n_train_bags"], r["mean_bag_size"]) for r in pub} == {
+        (n, b) for n in (50, 100, 300) for b in (10, 50, 100)}
+    rows = [{"estimator": "AttentionMIL", "n_train": 50, "bag_size": 10, "bag_auc": a}
+            for a in (0.8, 0.9)]
+    table = mnist_bags_comparison_table(rows).splitlines()
+    assert table[0].startswith("| method (skmil) | 50 bags, size 10 | 100 bags, size 10")
+    att = next(line for line in table if line.startswith("| AbMILP (AttentionMIL)"))
+    cells = [c.strip() for c in att.strip("|").split("|")][1:]
+    assert cells[0] == "0.768 / 0.850" and cells[1] == "0.948 / -"

@@ -27,9 +27,11 @@ def plain_summary(doc: str | None) -> str:
 
 CLASSIFIERS: dict[str, str] = {
     "AttentionMIL": "Attention-based deep MIL pooling (Ilse, Tomczak & Welling 2018).",
+    "AdditiveMIL": "Additive MIL (Javed, Juyal, Padigela et al., NeurIPS 2022).",
     "BagOfWordsClassifier": "Bag-of-words MIL: a BagOfWords embedding and a standard classifier.",
     "CCE": "Constructive clustering ensemble: presence vectors over k-means clusters, voted.",
     "CitationKNN": "Citation-kNN: nearest-neighbour voting with references and citers.",
+    "ConjunctiveMIL": "Conjunctive pooling, MILLET's interpretable head (Early et al., ICLR 2024).",
     "DSMIL": "DSMIL dual-stream MIL (Li, Li & Eliceiri, CVPR 2021), binary.",
     "DeepMILClassifier": (
         "A torch MIL network (instance encoder + pooling head) as a scikit-learn "
@@ -78,6 +80,7 @@ CLASSIFIERS: dict[str, str] = {
     "MiFV": "miFV: Fisher-vector bag encoding followed by a linear SVM (Wei, Wu & Zhou 2017).",
     "MiVLAD": "miVLAD: VLAD bag encoding followed by a linear SVM (Wei, Wu & Zhou 2017).",
     "MissSVM": "MissSVM: instances of positive bags as unlabelled data of a semi-supervised SVM.",
+    "PowerPoolingMIL": "Power pooling of instance probabilities (Liu, Chen, Wang & Zhang 2021).",
     "SIL": "Single-instance learning: a standard classifier on instances labelled by their bag.",
     "SMILe": "SMILe: a MIL classifier trained with extra shuffled positive and negative bags.",
     "STK": "Statistics-kernel SVM: each bag becomes its per-feature minima and maxima.",

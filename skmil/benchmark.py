@@ -913,9 +913,18 @@ def published_mnist_bags_auc() -> list[dict]:
 def mnist_bags_comparison_table(rows: list[dict]) -> str:
     """Markdown: published MNIST-bags bag AUC beside skmil's digits-bags AUC, per cell.
 
-    ``rows`` are digits-benchmark rows (:func:`run_digits_benchmark`); each line pairs a
-    published method with its skmil counterpart (:data:`MNIST_BAGS_COUNTERPARTS`), as
-    ``published / skmil`` (mean over the runs; ``-`` where skmil has no rows).
+    Parameters
+    ----------
+    rows : list of dict
+        Digits-benchmark rows (:func:`run_digits_benchmark`): ``estimator``, ``n_train``,
+        ``bag_size`` and ``bag_auc``.
+
+    Returns
+    -------
+    str
+        One line per published method and its skmil counterpart
+        (:data:`MNIST_BAGS_COUNTERPARTS`), each cell ``published / skmil`` (means over the
+        runs; ``-`` where a side has no value).
     """
     ours: dict[tuple, list[float]] = {}
     for r in rows:

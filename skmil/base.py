@@ -572,7 +572,12 @@ class InstancePredictionMixin:
 
     def _instance_scores(self, bags: Bags) -> np.ndarray:
         scores = np.asarray(self._decision_function_instances(bags), dtype=np.float64).ravel()
-        scores = scores - self._threshold_offset()
+        offset = self._threshold_offset()
+        if self._bag_rule() == "sum":
+            # the bag score is its instances' sum minus threshold_, so each instance
+            # takes an even share of the threshold
+            offset = offset / np.repeat(bags.sizes, bags.sizes)
+        scores = scores - offset
         _check_finite_output(scores, bags.offsets, type(self).__name__, "instance scores")
         return scores
 

@@ -22,12 +22,7 @@ from .._parallel import n_threads
 from .._threshold import THRESHOLD_CONSTRAINT
 from .._warnings import warn_not_converged
 from ..bags import Bags, check_bag_labels
-from ..base import (
-    BaseMILClassifier,
-    InstancePredictionMixin,
-    MILTags,
-    _check_finite_output,
-)
+from ..base import BaseMILClassifier, InstancePredictionMixin, MILTags
 from ..utils._param_validation import (
     HasMethods,
     Integral,
@@ -905,17 +900,6 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
         return self._outputs(bags)["instance"]["witness_logit"]
-
-    def _instance_scores(self, bags: Bags) -> np.ndarray:
-        if self._bag_rule() != "sum":
-            return super()._instance_scores(bags)
-        # the bag score is the sum of its instances' scores minus threshold_, so each
-        # instance takes an even share of the threshold
-        share = self._threshold_offset() / np.repeat(bags.sizes, bags.sizes)
-        scores = np.asarray(self._decision_function_instances(bags), dtype=np.float64)
-        scores = scores.ravel() - share
-        _check_finite_output(scores, bags.offsets, type(self).__name__, "instance scores")
-        return scores
 
     def _has_witness_scores(self) -> bool:
         return self._bag_rule() is not None

@@ -89,7 +89,7 @@ SPECS: dict[str, BenchmarkSpec] = {
     # baselines
     "SimpleMI": BenchmarkSpec(
         quick=True,
-        note="trivial baseline: bag mean/min/max + RBF SVC (defaults)",
+        note="trivial baseline: bag mean/min/max + RBF SVC, C by inner CV (defaults)",
     ),
     "SIL": BenchmarkSpec(quick=True, grid={"C": _C_GRID}, note="defaults: RBF SVC, max pooling"),
     # SVM family

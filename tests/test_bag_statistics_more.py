@@ -86,3 +86,34 @@ def test_simplemi_accepts_the_new_statistics():
     clf = SimpleMI(statistics=("median", "geomean", "range")).fit(bags, y)
     assert clf.encoder_.transform(bags).shape == (20, 6)
     assert clf.score(bags, y) == 1.0
+
+
+def test_simplemi_chooses_C_by_the_inner_cv():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    from skmil._inner_cv import C_GRID, inner_cv_splits
+    from skmil.bags import check_bags
+    from skmil.datasets import make_mil_classification
+
+    bags, y, _ = make_mil_classification(n_bags=60, class_sep=1.5, random_state=2)
+    clf = SimpleMI(random_state=0).fit(bags, y)
+    assert clf.C_ in C_GRID
+    assert list(clf.cv_results_["param_C"]) == list(C_GRID)
+    # each candidate's score is that of the standardiser + SVC on the inner folds of the
+    # one embedding
+    Z = BagStatistics().fit_transform(bags)
+    splits = inner_cv_splits(check_bags(bags), y, 0)
+    for C, score in zip(C_GRID, clf.cv_results_["mean_test_score"]):
+        pipe = make_pipeline(StandardScaler(), SVC(C=C))
+        acc = [np.mean(pipe.fit(Z[tr], y[tr]).predict(Z[te]) == y[te]) for tr, te in splits]
+        assert score == pytest.approx(np.mean(acc))
+    best = clf.cv_results_["mean_test_score"].max()
+    assert clf.cv_results_["mean_test_score"][list(C_GRID).index(clf.C_)] == best
+    assert clf.estimator_.C == clf.C_
+    # a fixed C and a given estimator skip the search
+    fixed = SimpleMI(C=10.0).fit(bags, y)
+    assert fixed.C_ == 10.0 and not hasattr(fixed, "cv_results_")
+    given = SimpleMI(estimator=SVC(C=3.0)).fit(bags, y)
+    assert given.C_ is None and given.estimator_.C == 3.0

@@ -511,10 +511,11 @@ def _kernel_bags(data, kernel, gamma=0.2):
     return B, Bags(K, B.offsets)
 
 
-# MI-SVM's mean witnesses differ for the RBF kernel (feature-space vs input-space mean,
-# tested below), so MI-SVM is compared on the linear kernel only
+# MI-SVM's mean witnesses are feature-space means with a named RBF kernel too, so the
+# named and the precomputed kernel give the same MI-SVM
 @pytest.mark.parametrize(("cls", "kernel"),
-                         [(InstanceMISVM, "linear"), (InstanceMISVM, "rbf"), (MISVM, "linear")])
+                         [(InstanceMISVM, "linear"), (InstanceMISVM, "rbf"), (MISVM, "linear"),
+                          (MISVM, "rbf")])
 def test_precomputed_kernel_equals_named_kernel(cls, kernel, data):
     B, K = _kernel_bags(data, kernel)
     y = data[1]
@@ -578,6 +579,56 @@ def test_MISVM_precomputed_starts_from_feature_space_means(data):
         pre = MISVM(kernel="precomputed", C=1.0, max_iter=1, tol=1e-10).fit(K, y)
     np.testing.assert_allclose(np.concatenate(pre.decision_function_instances(K)), expect,
                                rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("max_precomputed", [10**6, 0])
+@pytest.mark.parametrize("kw", [{"max_iter": 1}, {"n_init": 3, "random_state": 3}])
+def test_MISVM_rbf_starts_from_feature_space_means(max_precomputed, kw, data):
+    # the named RBF kernel starts where the precomputed one does, with the instance
+    # kernel precomputed or not (extra points exist only through their kernel rows)
+    B, K = _kernel_bags(data, "rbf")
+    y = data[1]
+    tr, te = np.arange(45), np.arange(45, 60)
+    kw = dict(kw, C=1.0, tol=1e-10)
+    named = _fit(MISVM(kernel="rbf", gamma=0.2, max_precomputed=max_precomputed, **kw),
+                 B.take(tr), y[tr])
+    pre = _fit(MISVM(kernel="precomputed", **kw), K.take_pairwise(tr, tr), y[tr])
+    assert named.feature_start_ and named.precomputed_ == (max_precomputed > 0)
+    np.testing.assert_allclose(named.decision_function(B.take(te)),
+                               pre.decision_function(K.take_pairwise(te, tr)),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_MISVM_rbf_witnesses_are_distinctive_not_central():
+    # background instances around the origin in every bag; each positive bag holds one
+    # witness far out along the first axis. An input-space bag mean lies near the
+    # origin, so an RBF SVM fitted on those means would call central instances positive;
+    # the feature-space means keep the witness's kernel mass and find it
+    rng = np.random.RandomState(0)
+    bags, y, wit = [], [], []
+    for i in range(40):
+        X = rng.normal(size=(12, 8))
+        if i % 2:
+            X[0, 0] += 6.0
+            wit.append(0)
+        bags.append(X)
+        y.append(i % 2)
+    clf = MISVM(kernel="rbf", C=1.0, max_iter=2).fit(bags, np.array(y))
+    off = np.cumsum([0] + [len(b) for b in bags])
+    chosen = clf.witness_indices_ - off[np.flatnonzero(np.array(y) == 1)]
+    assert np.mean(chosen == 0) >= 0.9
+
+
+def test_MISVM_input_space_start_above_max_qp_size(data):
+    # no precomputed instance kernel and a first inner problem above max_qp_size: the
+    # input-space means stand in (their rows go to libsvm)
+    bags, y, _ = data
+    n_inner = sum(len(b) for b, t in zip(bags, y) if t == 0) + int(np.sum(y == 1))
+    clf = MISVM(kernel="rbf", C=1.0, max_precomputed=0, max_qp_size=n_inner - 1).fit(bags, y)
+    assert not clf.feature_start_ and not clf.precomputed_
+    big = MISVM(kernel="rbf", C=1.0, max_precomputed=0, max_qp_size=n_inner).fit(bags, y)
+    assert big.feature_start_
+    assert not MISVM(kernel="linear", C=1.0).fit(bags, y).feature_start_
 
 
 def test_precomputed_kernel_input_errors(data):

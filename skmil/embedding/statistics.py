@@ -11,7 +11,7 @@ from sklearn.utils.metaestimators import available_if
 from .._kernels.segments import bag_statistics, segment_mean, segment_median
 from ..bags import Bags
 from ..base import BaseMILTransformer
-from ..utils._param_validation import HasMethods, Subset
+from ..utils._param_validation import Subset
 from ._codebook import EmbeddingClassifier
 
 __all__ = ["BagStatistics", "SimpleMI"]
@@ -147,23 +147,38 @@ class SimpleMI(EmbeddingClassifier):
     """Bag statistics followed by a standard classifier (the SimpleMI baseline).
 
     Equivalent to ``make_pipeline(BagStatistics(statistics), StandardScaler(), estimator)``
-    as one registered MIL classifier. With the defaults (mean/min/max and an RBF SVC)
-    it is the trivial baseline every MIL method should beat.
+    as one registered MIL classifier. With the defaults (mean/min/max and an RBF SVC
+    whose ``C`` is chosen by inner cross-validation) it is the trivial baseline every
+    MIL method should beat.
 
     Parameters
     ----------
     statistics : str or tuple of str, default=("mean", "min", "max")
         See :class:`BagStatistics`.
+    C : float or "cv", default="cv"
+        ``C`` of the default RBF ``SVC``; ``"cv"`` chooses it from
+        ``(0.1, 1, 10, 100, 1000)`` by skmil's inner cross-validation (5 stratified
+        folds of the training bags, bag accuracy, ties to the smaller ``C``): the
+        embedding is computed once and only the standardiser and the SVC are refitted
+        per fold. Ignored when ``estimator`` is given.
     estimator : sklearn classifier, default=None
-        ``None`` means ``SVC(kernel="rbf", C=1.0, gamma="scale")``.
+        ``None`` means ``SVC(kernel="rbf", C=C, gamma="scale")``. Cloned, never
+        modified.
     standardize : bool, default=True
         Standardise the embedding before the classifier (fitted on training bags).
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the inner folds of ``C="cv"``; None keeps skmil's canonical folds
+        (deterministic whatever the order of the training bags).
 
     Attributes
     ----------
     encoder_ : BagStatistics
     scaler_ : StandardScaler or None
     estimator_ : classifier
+    C_ : float or None
+        The ``C`` of the default SVC (None with a given ``estimator``).
+    cv_results_ : dict
+        Only with ``C="cv"``: the inner CV in ``GridSearchCV``'s format.
 
     Examples
     --------
@@ -177,23 +192,29 @@ class SimpleMI(EmbeddingClassifier):
     # the encoder's parameters (statistics) come from BagStatistics
     _encoder = BagStatistics
     _classifier_constraints: dict = {
-        "estimator": [HasMethods(["fit"]), None],
+        **EmbeddingClassifier._classifier_constraints,
         "standardize": ["boolean"],
+        "random_state": ["random_state"],
     }
 
     def __init__(
         self,
         *,
         statistics: Any = ("mean", "min", "max"),
+        C: Any = "cv",
         estimator: Any = None,
         standardize: bool = True,
+        random_state: Any = None,
     ) -> None:
         self.statistics = statistics
+        self.C = C
         self.estimator = estimator
         self.standardize = standardize
+        self.random_state = random_state
 
     def _default_estimator(self) -> SVC:
-        return SVC(kernel="rbf", gamma="scale")
+        # C=1 (scikit-learn's) only stands in while C="cv" is being chosen
+        return SVC(kernel="rbf", gamma="scale", C=1.0 if isinstance(self.C, str) else float(self.C))
 
     @available_if(EmbeddingClassifier._has_proba)
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -85,13 +85,14 @@ def _digest(a: np.ndarray) -> bytes:
 class _PointSet:
     """Training points = instances (indices ``< N``) plus extra points (indices ``>= N``).
 
-    Extra points are MI-SVM's mean (or random convex combination) witnesses. With a
-    precomputed instance kernel ``K`` their kernel rows are computed explicitly, because
-    for a nonlinear kernel ``k(mean, x)`` is not the mean of ``k(x_j, x)``. With a
-    user's precomputed kernel (``spec[0] == "precomputed"``, ``X`` is ``K``) there is no
-    input space: an extra point is the same convex combination taken in the kernel's
-    feature space, whose kernel row against the instances is the combination of their
-    rows, i.e. ``E`` itself.
+    Extra points are MI-SVM's mean (or random convex combination) witnesses: point ``a``
+    is ``sum_j w_j x_idx[j]`` over ``j in off[a]:off[a + 1]``. With a nonlinear kernel
+    (and with a user's precomputed kernel) the combination is taken in the kernel's
+    feature space, ``sum_j w_j phi(x_idx[j])``: its kernel value against a point ``x``
+    is ``sum_j w_j k(x_idx[j], x)``, so the extra points exist only through their
+    kernel rows ``K_ex`` (against the instances) and ``K_ee`` (against each other), and
+    every inner problem that holds one is solved on an explicit kernel matrix. With the
+    linear kernel the input-space combination is the same point, kept as a row.
     """
 
     def __init__(self, X, spec, K=None):
@@ -101,27 +102,61 @@ class _PointSet:
         self.K = K
         self.set_extra(np.empty((0, X.shape[1])))
 
-    def set_extra(self, E, combination=None):
-        """Set the extra points ``E``: rows in input space, or, with a user's precomputed
-        kernel, kernel rows of feature-space combinations given by ``combination`` =
-        ``(idx, w, off)``: point ``a`` is ``sum_j w_j phi(x_idx[j])`` over
-        ``j in off[a]:off[a + 1]`` (weights summing to one per point)."""
+    def set_extra(self, E, combination=None, feature_space=False):
+        """Set the extra points: the combinations ``combination = (idx, w, off)``.
+
+        ``E`` holds their input-space rows (with a user's precomputed kernel, the
+        combinations' kernel rows). ``feature_space`` makes them combinations in the
+        kernel's feature space (always so with a user's precomputed kernel).
+        """
         self.E = E
         self.combination = combination
         # new extra points invalidate train_gram's matrix (same indices, other points)
         self._train_idx = None
         self._train_K = None
-        if self.spec[0] == "precomputed" and E.shape[0]:
+        m = E.shape[0]
+        precomputed = self.spec[0] == "precomputed"
+        self.feature_space = bool(m) and (feature_space or precomputed)
+        if self.feature_space:
             idx, w, off = combination
-            self.K_ex = E  # (m, N): the combinations' kernel rows
+            # (m, N): the combinations' kernel rows; a user's kernel rows are E itself
+            self.K_ex = E if precomputed else self._combination_rows(idx, w, off)
             # <phi_b, phi_a> = sum over a's members j of w_j k(phi_b, x_j)
-            self.K_ee = np.add.reduceat(E[:, idx] * w[None, :], off[:-1], axis=1)
-        elif self.K is not None and E.shape[0]:
+            self.K_ee = np.add.reduceat(self.K_ex[:, idx] * w[None, :], off[:-1], axis=1)
+        elif self.K is not None and m:
             self.K_ex = instance_kernel(E, self.X, *self.spec)  # (m, N)
             self.K_ee = instance_kernel(E, E, *self.spec)
         else:
-            self.K_ex = np.empty((E.shape[0], self.N))
-            self.K_ee = np.empty((E.shape[0], E.shape[0]))
+            self.K_ex = np.empty((m, self.N))
+            self.K_ee = np.empty((m, m))
+
+    def _combination_rows(self, idx, w, off, chunk_rows: int = 2048):
+        """``sum_j w_j k(x_idx[j], .)`` against every instance, one row per combination.
+
+        From the precomputed kernel's rows when there is one; otherwise from kernel
+        blocks of a few combinations at a time (at most about ``chunk_rows`` member
+        rows), so no block larger than ``chunk_rows x N`` exists.
+        """
+        m = off.shape[0] - 1
+        out = np.empty((m, self.N))
+        a = 0
+        while a < m:
+            b = a + 1
+            while b < m and off[b + 1] - off[a] <= chunk_rows:
+                b += 1
+            lo, hi = off[a], off[b]
+            members = idx[lo:hi]
+            R = (self.K[members] if self.K is not None
+                 else instance_kernel(self.X[members], self.X, *self.spec))
+            out[a:b] = np.add.reduceat(R * w[lo:hi, None], off[a:b] - lo, axis=0)
+            a = b
+        return out
+
+    def needs_gram(self, idx) -> bool:
+        """Whether points ``idx`` need explicit kernel values (K, or feature-space extras)."""
+        if self.K is not None:
+            return True
+        return self.feature_space and bool((np.asarray(idx) >= self.N).any())
 
     def rows(self, idx):
         idx = np.asarray(idx)
@@ -163,8 +198,23 @@ class _PointSet:
         if (ri is ci and ri.shape[0] == self.N and ri.size and ri.max() < self.N
                 and np.array_equal(ri, np.arange(self.N))):
             return self.K  # mi-SVM trains on every instance: no copy at all
+        if self.K is None:
+            return self._gram_rows(ri, ci)
         return _gather(self.K, self.K_ex, self.K_ee, ri.astype(np.int64, copy=False),
                        ci.astype(np.int64, copy=False), self.N)
+
+    def _gram_rows(self, ri, ci):
+        """``gram(ri, ci)`` without a precomputed instance kernel: instance blocks from
+        the rows, extra-point blocks from ``K_ex`` / ``K_ee``."""
+        out = np.empty((ri.shape[0], ci.shape[0]))
+        r_in, c_in = ri < self.N, ci < self.N
+        r_i, c_i = ri[r_in], ci[c_in]
+        r_e, c_e = ri[~r_in] - self.N, ci[~c_in] - self.N
+        out[np.ix_(r_in, c_in)] = instance_kernel(self.X[r_i], self.X[c_i], *self.spec)
+        out[np.ix_(r_in, ~c_in)] = self.K_ex[c_e][:, r_i].T
+        out[np.ix_(~r_in, c_in)] = self.K_ex[r_e][:, c_i]
+        out[np.ix_(~r_in, ~c_in)] = self.K_ee[np.ix_(r_e, c_e)]
+        return out
 
 
 class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
@@ -278,7 +328,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             cw = sample_weights_for(y_pm, self._cw)
             hinge = np.maximum(0.0, 1.0 - y_pm * (X @ w + b))
             return (w, b, 0.5 * w @ w + self.C_ * float(cw @ hinge)), None
-        if self.precomputed_:
+        if pts.needs_gram(idx):
             X, kernel = pts.train_gram(idx), "precomputed"
         else:
             X = pts.rows(idx)
@@ -293,7 +343,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         if self._liblinear:
             return pts.rows(rows_idx) @ svc[0] + svc[1]
         dc, b = svc
-        if self.precomputed_:
+        if pts.needs_gram(sv_idx):
             return pts.gram(rows_idx, sv_idx) @ dc + b
         return KernelExpansion(pts.rows(sv_idx), dc, b, *self._spec)(pts.rows(rows_idx))
 
@@ -304,7 +354,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
 
     def _gram(self, pts: _PointSet, idx: np.ndarray) -> np.ndarray:
         """Kernel matrix of training points ``idx``: a slice when precomputed."""
-        if self.precomputed_:
+        if pts.needs_gram(idx):
             return pts.gram(idx, idx)
         R = pts.rows(idx)
         return instance_kernel(R, R, *self._spec)
@@ -327,7 +377,17 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
                 weights = w[pos] * np.repeat(dc[~inst], off[a + 1] - off[a])
                 np.add.at(c, idx[pos], weights)
             return KernelExpansion(c[None, :], np.ones(1), b, "linear", 0.0, 3, 0.0)
-        return KernelExpansion(pts.rows(sv_idx), svc[0], svc[1], *self._spec)
+        dc, b = svc
+        extra = sv_idx >= pts.N
+        if pts.feature_space and extra.any():
+            # a feature-space combination's coefficient spreads over its members
+            idx, w, off = pts.combination
+            a = sv_idx[extra] - pts.N
+            pos = instance_indices(off, a)
+            sv = np.concatenate([sv_idx[~extra], idx[pos]])
+            coef = np.concatenate([dc[~extra], w[pos] * np.repeat(dc[extra], off[a + 1] - off[a])])
+            return KernelExpansion(pts.X[sv], coef, b, *self._spec)
+        return KernelExpansion(pts.rows(sv_idx), dc, b, *self._spec)
 
     # -- fit -----------------------------------------------------------------------
     def _fit(self, bags: Bags, y: np.ndarray,
@@ -853,12 +913,21 @@ class MISVM(_BaseMISVM):
         # with a precomputed kernel Xp holds kernel rows, so E is already the kernel rows
         # of the feature-space combinations
         w = weights / np.repeat(sums, np.diff(pos_off))
-        pts.set_extra(E, (pos_idx, w, pos_off))
         neg_idx = np.flatnonzero(np.repeat(y == 0, bags.sizes))
         if known is not None:
             # known negatives of positive bags are negative examples like the instances
             # of negative bags (sharing their own bag's slack with negative_slack="bag")
             neg_idx = np.union1d(neg_idx, pos_idx[kp == 0])
+        # A nonlinear kernel takes the means in its feature space: the input-space mean
+        # of a bag lies near the centre of the data, so an RBF SVM fitted on those means
+        # learns "central is positive" and then picks each bag's most central instance
+        # as its witness, not its most distinctive one. The first inner problem then
+        # needs the explicit kernel matrix of the negatives and the means; above
+        # max_qp_size points (and no precomputed instance kernel) the input-space means
+        # stand in.
+        self.feature_start_ = self.kernel != "linear" and (
+            self.precomputed_ or neg_idx.shape[0] + n_pos <= self.max_qp_size)
+        pts.set_extra(E, (pos_idx, w, pos_off), feature_space=self.feature_start_)
         y_train = np.concatenate([-np.ones(neg_idx.shape[0]), np.ones(n_pos)]).astype(int)
         # shared-slack groups: a negative instance's bag id; -1 = own slack (witnesses)
         groups = np.concatenate([bags.bag_index[neg_idx], -np.ones(n_pos, dtype=np.int64)])

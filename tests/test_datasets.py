@@ -106,6 +106,15 @@ def test_digits_bags_protocol():
         make_digits_bags(pool="val")
 
 
+@pytest.mark.parametrize(("fraction", "n_pos"), [(0.2, 10), (0.8, 40), (0.001, 1), (0.999, 49)])
+def test_digits_bags_positive_fraction(fraction, n_pos):
+    bags, y, inst = make_digits_bags(n_bags=50, positive_fraction=fraction, random_state=3)
+    assert y.sum() == n_pos
+    assert all((i.max() == 1) == (t == 1) for i, t in zip(inst, y))
+    with pytest.raises(ValueError, match="positive_fraction"):
+        make_digits_bags(n_bags=10, positive_fraction=1.0)
+
+
 def _reference_read(path):
     """An independent reading of a shipped file with the standard library's csv module."""
     import csv

@@ -641,3 +641,33 @@ def test_precomputed_kernel_input_errors(data):
     clf = InstanceMISVM(kernel="precomputed", C=1.0, threshold=0.0).fit(K, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(B)  # feature vectors instead of kernel rows
+
+
+def test_miSVM_balanced_instances_weights_by_bag_class_instance_counts(data):
+    bags, y, _ = data
+    n_pos = sum(len(b) for b, t in zip(bags, y) if t == 1)
+    n_neg = sum(len(b) for b, t in zip(bags, y) if t == 0)
+    n = n_pos + n_neg
+    auto = InstanceMISVM(C=1.0, threshold=0.0).fit(bags, y)
+    assert auto.get_params()["class_weight"] == "balanced_instances"
+    explicit = InstanceMISVM(C=1.0, threshold=0.0,
+                             class_weight={1: n / (2 * n_pos), 0: n / (2 * n_neg)}).fit(bags, y)
+    np.testing.assert_allclose(auto.decision_function(bags), explicit.decision_function(bags))
+
+
+def test_miSVM_does_not_collapse_when_most_bags_are_positive():
+    # 80% positive bags: unweighted, the first SVM calls nearly every instance of a
+    # positive bag positive, no label changes and the run stops on its start
+    from skmil.datasets import make_digits_bags
+
+    tr, ytr, _ = make_digits_bags(100, target=7, positive_fraction=0.8, random_state=0)
+    te, yte, ite = make_digits_bags(200, target=7, pool="test", positive_fraction=0.8,
+                                    random_state=1)
+    plain = InstanceMISVM(class_weight=None, C=1.0).fit(tr, ytr)
+    in_pos = np.repeat(ytr == 1, [len(b) for b in tr])
+    assert plain.n_iter_ <= 3 and np.mean(plain.instance_labels_[in_pos] == 1) > 0.6
+    clf = InstanceMISVM(C=1.0).fit(tr, ytr)
+    assert roc_auc_score(yte, clf.decision_function(te)) > 0.9
+    inst = np.concatenate(clf.decision_function_instances(te))
+    assert roc_auc_score(np.concatenate(ite), inst) > 0.95
+    assert roc_auc_score(yte, plain.decision_function(te)) < 0.8

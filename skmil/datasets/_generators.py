@@ -262,6 +262,7 @@ def make_digits_bags(
     pool_fraction: float = 0.5,
     pool_random_state: int = 0,
     replace: bool = True,
+    positive_fraction: float | None = None,
     random_state=None,
 ):
     """Bags of 8x8 digit images, positive when they hold the ``target`` digit.
@@ -273,6 +274,8 @@ def make_digits_bags(
     Bags alternate positive and negative, as in the balanced loader of the original
     code: a positive bag is redrawn until it holds a target digit; a negative bag is
     drawn from the non-target images. Bag sizes are ``max(1, int(normal(mean, std)))``.
+    ``positive_fraction`` replaces the alternation by that share of positive bags, at
+    random positions.
 
     Parameters
     ----------
@@ -291,6 +294,10 @@ def make_digits_bags(
         Seed of the pool split; keep it equal for matching train and test bags.
     replace : bool, default=True
         Draw instances with replacement (as the original protocol does).
+    positive_fraction : float in (0, 1) or None, default=None
+        Share of positive bags: ``round(positive_fraction * n_bags)`` bags, at least one
+        of each class when ``n_bags >= 2``, in random positions. None alternates positive
+        and negative bags (half positive, the first one positive).
     random_state : int, RandomState instance or None
         Seed of the bag draws.
 
@@ -334,6 +341,17 @@ def make_digits_bags(
     X_pool, lab_pool = X_all[idx], labels_all[idx]
     non_target = np.flatnonzero(lab_pool != target)
     rng = check_random_state(random_state)
+    if positive_fraction is None:
+        is_positive = np.arange(n_bags) % 2 == 0
+    else:
+        if not 0 < positive_fraction < 1:
+            raise ValueError(
+                f"positive_fraction must be in (0, 1) or None, got {positive_fraction}.")
+        n_pos = int(round(positive_fraction * n_bags))
+        if n_bags >= 2:
+            n_pos = min(max(n_pos, 1), n_bags - 1)
+        is_positive = np.zeros(n_bags, dtype=bool)
+        is_positive[rng.permutation(n_bags)[:n_pos]] = True
 
     def size() -> int:
         return max(1, int(rng.normal(mean_bag_size, std_bag_size)))
@@ -346,7 +364,7 @@ def make_digits_bags(
     bags, y, inst = [], np.zeros(n_bags, dtype=np.int64), []
     all_idx = np.arange(lab_pool.shape[0])
     for b in range(n_bags):
-        positive = b % 2 == 0
+        positive = bool(is_positive[b])
         if positive:
             for _ in range(10_000):
                 chosen = draw(all_idx, size())

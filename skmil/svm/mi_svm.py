@@ -480,7 +480,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         return segment_max(self._decision_function_instances(bags), bags.offsets)
 
 
-_PARAMS_DOC = """
+_PARAMS_TEMPLATE = """
     kernel : {"rbf", "linear", "poly", "sigmoid", "precomputed"}, default="rbf"
         Instance kernel, with libsvm's definitions. ``"precomputed"``: every bag is an
         array of instance-kernel rows, at ``fit`` one column per training instance
@@ -490,7 +490,8 @@ _PARAMS_DOC = """
         makes both from a Gram matrix over all bags. The matrix is used as it is
         (``gamma``, ``degree``, ``coef0`` and ``max_precomputed`` are ignored), the
         inner CVs of ``C="cv"``/``threshold="auto"`` slice its rows and columns, and
-        MI-SVM's mean witnesses are the means in the kernel's feature space.
+        MI-SVM's mean witnesses are means in the kernel's feature space (as with every
+        nonlinear kernel).
     C : float or "cv", default="cv"
         Soft-margin penalty in scikit-learn's (libsvm's) meaning: the sum of slacks is
         multiplied by ``C``. ``"cv"`` chooses it from ``(0.1, 1, 10, 100, 1000)``
@@ -508,11 +509,7 @@ _PARAMS_DOC = """
         Degree of the polynomial kernel.
     coef0 : float, default=0.0
         Independent term of the poly/sigmoid kernels.
-    class_weight : dict, "balanced" or None, default=None
-        Per-class multipliers of ``C`` (dict keyed by bag label), as in ``SVC``; with
-        ``"balanced"`` they are recomputed for every inner training set. Negative
-        instances usually dominate, so ``"balanced"`` is worth trying.
-    max_iter : int, default=50
+{class_weight_doc}    max_iter : int, default=50
         Maximum number of inner SVM fits per run.
     n_init : int, default=1
         Number of runs: the paper's initialisation, then ``n_init - 1`` random ones; the
@@ -552,6 +549,31 @@ _RUN_PARAMS_DOC = """\
 """
 
 
+_CW_MISVM = """\
+    class_weight : dict, "balanced" or None, default=None
+        Per-class multipliers of ``C`` (dict keyed by bag label), as in ``SVC``; with
+        ``"balanced"`` they are recomputed for every inner training set. Negative
+        instances usually dominate, so ``"balanced"`` is worth trying.
+"""
+_CW_INSTANCE = """\
+    class_weight : dict, "balanced_instances", "balanced" or None, \
+default="balanced_instances"
+        Per-class multipliers of ``C`` (dict keyed by bag label), as in ``SVC``.
+        ``"balanced_instances"``: an instance imputed positive weighs
+        ``N / (2 N_pos)`` and one imputed negative ``N / (2 N_neg)``, where ``N_pos``
+        and ``N_neg`` count the instances of the positive and of the negative bags,
+        fixed for the whole alternation, so the two classes of bags carry equal total
+        weight however many bags each has. The start labels every instance of a
+        positive bag positive; when most bags are positive that class dominates, the
+        first SVM calls nearly every instance positive, no label changes and the run
+        stops on it. ``"balanced"`` recomputes sklearn's rule on the current imputed
+        labels of every inner training set; None weighs every instance 1 (the paper's
+        SVM).
+"""
+_PARAMS_DOC = _PARAMS_TEMPLATE.replace("{class_weight_doc}", _CW_MISVM)
+_PARAMS_DOC_INSTANCE = _PARAMS_TEMPLATE.replace("{class_weight_doc}", _CW_INSTANCE)
+
+
 class InstanceMISVM(_BaseMISVM):
     _auto_max_precomputed = 8000
 
@@ -568,7 +590,7 @@ class InstanceMISVM(_BaseMISVM):
     after ``max_iter`` SVM fits.
 
     Parameters
-    ----------{_PARAMS_DOC}    threshold : "auto" or float, default="auto"
+    ----------{_PARAMS_DOC_INSTANCE}    threshold : "auto" or float, default="auto"
         Threshold on the bag score (the maximum instance score ``f``): a bag is
         positive when ``max_j f(x_j) > threshold_``. ``"auto"`` takes the threshold with
         the best bag accuracy, averaged over the folds, on the held-out bag scores of
@@ -636,6 +658,48 @@ class InstanceMISVM(_BaseMISVM):
     >>> clf.decision_function(bags[:3]).shape
     (3,)
     """
+
+    _parameter_constraints: dict = {
+        **_BaseMISVM._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced", "balanced_instances"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        kernel: str = "rbf",
+        C: Any = "cv",
+        gamma: Any = "scale",
+        degree: int = 3,
+        coef0: float = 0.0,
+        class_weight: Any = "balanced_instances",
+        max_iter: int = 50,
+        n_init: int = 1,
+        max_precomputed: Any = "auto",
+        cache_size: float = 500.0,
+        tol: float = 1e-3,
+        solver: str = "libsvm",
+        intercept_scaling: float = 10.0,
+        threshold: Any = "auto",
+        random_state: Any = None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(
+            kernel=kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
+            class_weight=class_weight, max_iter=max_iter, n_init=n_init,
+            max_precomputed=max_precomputed, cache_size=cache_size, tol=tol,
+            solver=solver, intercept_scaling=intercept_scaling, threshold=threshold,
+            random_state=random_state, verbose=verbose,
+        )
+
+    def _check_params(self, bags: Bags, y: np.ndarray,
+                      instance_labels: np.ndarray | None = None) -> None:
+        super()._check_params(bags, y, instance_labels)
+        if self.class_weight == "balanced_instances":
+            n_pos = float(bags.sizes[y == 1].sum())
+            n_neg = float(bags.sizes[y == 0].sum())
+            n = n_pos + n_neg
+            self._cw = {1: n / (2.0 * max(n_pos, 1.0)), -1: n / (2.0 * max(n_neg, 1.0))}
 
     def _run(self, ctx, rng):
         bags, y, pos_idx, pos_off, pts = (

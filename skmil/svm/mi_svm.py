@@ -206,10 +206,20 @@ class _PointSet:
     def _gram_rows(self, ri, ci):
         """``gram(ri, ci)`` without a precomputed instance kernel: instance blocks from
         the rows, extra-point blocks from ``K_ex`` / ``K_ee``."""
-        out = np.empty((ri.shape[0], ci.shape[0]))
         r_in, c_in = ri < self.N, ci < self.N
         r_i, c_i = ri[r_in], ci[c_in]
         r_e, c_e = ri[~r_in] - self.N, ci[~c_in] - self.N
+        kr, kc = r_i.shape[0], c_i.shape[0]
+        if r_in[:kr].all() and c_in[:kc].all():
+            # instances first, extra points last (every inner problem's layout): blocks
+            # by slices, the instance block written in place
+            out = np.empty((ri.shape[0], ci.shape[0]))
+            out[:kr, :kc] = instance_kernel(self.X[r_i], self.X[c_i], *self.spec)
+            out[:kr, kc:] = self.K_ex[c_e][:, r_i].T
+            out[kr:, :kc] = self.K_ex[r_e][:, c_i]
+            out[kr:, kc:] = self.K_ee[np.ix_(r_e, c_e)]
+            return out
+        out = np.empty((ri.shape[0], ci.shape[0]))
         out[np.ix_(r_in, c_in)] = instance_kernel(self.X[r_i], self.X[c_i], *self.spec)
         out[np.ix_(r_in, ~c_in)] = self.K_ex[c_e][:, r_i].T
         out[np.ix_(~r_in, c_in)] = self.K_ex[r_e][:, c_i]

@@ -43,6 +43,8 @@ __all__ = [
     "run_assumptions_benchmark",
     "run_partial_labels_benchmark",
     "partial_labels_table",
+    "run_positive_fraction_benchmark",
+    "positive_fraction_table",
     "reveal_instance_labels",
     "assumptions_table",
     "ASSUMPTIONS",
@@ -822,14 +824,15 @@ def _fit_and_score(pipe, Xtr, ytr, Xte, yte, instance_labels, **fit_params) -> d
             "accuracy": float(accuracy_score(yte, pred)), "instance_auc": inst_auc}
 
 
-def _digits_cell(n_train, bag_size, n_test, seed):
+def _digits_cell(n_train, bag_size, n_test, seed, positive_fraction=None):
     """Training bags from the train half of the digit pool, test bags from the test half;
-    bag size std 20 % of the mean. Returns ``(train, test)``, each ``(bags, y, inst)``."""
+    bag size std 20 % of the mean; ``positive_fraction`` of positive bags in both (None:
+    half, alternating). Returns ``(train, test)``, each ``(bags, y, inst)``."""
     from .datasets import make_digits_bags
 
     return tuple(
         make_digits_bags(n, mean_bag_size=bag_size, std_bag_size=bag_size / 5, pool=pool,
-                         random_state=seed + k)
+                         positive_fraction=positive_fraction, random_state=seed + k)
         for k, (n, pool) in enumerate([(n_train, "train"), (n_test, "test")])
     )
 
@@ -1271,6 +1274,182 @@ def partial_labels_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def positive_fraction_estimators() -> list[str]:
+    """Default estimators of :func:`run_positive_fraction_benchmark`.
+
+    SimpleMI (the reference every cell is compared with) and every registered classifier
+    of the benchmark's default run that has instance scores
+    (``decision_function_instances``), plus the canon classifiers that have them.
+
+    Returns
+    -------
+    list of str
+        Estimator names, SimpleMI first.
+    """
+    from .utils import all_estimators
+
+    names = [n for n, cls in all_estimators("classifier")
+             if hasattr(cls, "decision_function_instances")
+             and (n not in SPECS or SPECS[n].default_run) and n != "SimpleMI"]
+    return ["SimpleMI", *sorted(names, key=_name_order)]
+
+
+def run_positive_fraction_benchmark(
+    estimators: Sequence[str],
+    *,
+    fractions: Sequence[float] = (0.2, 0.5, 0.8),
+    n_train: int = 100,
+    bag_size: int = 10,
+    n_test: int = 1000,
+    n_repeats: int = 5,
+    out_dir: str = "benchmark_results",
+    progress: bool = True,
+    n_jobs: int | None = -1,
+    params: dict | None = None,
+) -> list[dict]:
+    """Robustness to the share of positive bags: digits bags with a chosen positive fraction.
+
+    The bags are those of :func:`run_digits_benchmark` (training bags from the train half
+    of the digit pool, test bags from the test half, bag size std 20 % of the mean), with
+    ``round(fraction * n)`` positive bags at random positions in both the training and
+    the test set (:func:`skmil.datasets.make_digits_bags` with ``positive_fraction``).
+    Repetition ``r`` uses seed ``1000 r + 7``; each estimator runs with its
+    hyperparameters of record after instance standardisation. Rows (bag accuracy, bag
+    AUC, instance AUC where the model has instance scores) go to
+    ``positive_fraction_results.csv`` (resumable) and ``positive_fraction.md`` in
+    ``out_dir``.
+
+    Parameters
+    ----------
+    estimators : sequence of str
+        Registered estimator names or aliases.
+    fractions : sequence of float, default=(0.2, 0.5, 0.8)
+        Shares of positive bags, each in (0, 1).
+    n_train : int, default=100
+        Training bags.
+    bag_size : int, default=10
+        Mean bag size.
+    n_test : int, default=1000
+        Test bags.
+    n_repeats : int, default=5
+        Repetitions (draws of the bags), each with its own seed.
+    out_dir : str, default="benchmark_results"
+        Output directory.
+    progress : bool, default=True
+        Show a progress bar.
+    n_jobs : int or None, default=-1
+        Runs in parallel (joblib processes), one per estimator, fraction and repetition.
+    params : dict, optional
+        Hyperparameters that replace those of record for every requested estimator.
+
+    Returns
+    -------
+    list of dict
+        One row per estimator, fraction and repetition, as in the CSV.
+    """
+    from . import __version__
+    from .utils import get_estimator
+
+    for f in fractions:
+        if not 0.0 < float(f) < 1.0:
+            raise ValueError(f"positive fractions must lie in (0, 1), got {f}.")
+    names = [get_estimator(n).__name__ for n in estimators]
+    run_params = {n: _run_params(n, params) for n in names}
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "positive_fraction_results.csv")
+    fields = ["estimator", "fraction", "n_train", "bag_size", "n_test", "repeat", "accuracy",
+              "bag_auc", "instance_auc", "fit_time", "params", "skmil_version"]
+    config = (str(n_train), str(bag_size), str(n_test))
+    old = _read_rows(path)
+    done = {(r["estimator"], float(r["fraction"]), r["repeat"], r["params"],
+             r["skmil_version"], (r["n_train"], r["bag_size"], r["n_test"])) for r in old}
+    jobs = [
+        (e, float(f), r, run_params[e])
+        for e in names
+        for f in fractions
+        for r in range(n_repeats)
+        if (e, float(f), str(r), _params_key(run_params[e]), __version__, config) not in done
+    ]
+    _append_rows(path, fields, jobs, _positive_fraction_task, (n_train, bag_size, n_test),
+                 desc="positive fractions", progress=progress, n_jobs=n_jobs)
+    wanted = {n: _params_key(p) for n, p in run_params.items()}
+    rows = [r for r in _read_rows(path)
+            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
+            and (r["n_train"], r["bag_size"], r["n_test"]) == config
+            and float(r["fraction"]) in {float(f) for f in fractions}]
+    with open(os.path.join(out_dir, "positive_fraction.md"), "w") as fh:
+        fh.write(positive_fraction_table(rows) + "\n")
+    return rows
+
+
+def _positive_fraction_task(name, fraction, repeat, params, n_train, bag_size, n_test):
+    from . import __version__
+
+    seed = 1000 * repeat + 7
+    (Xtr, ytr, _), (Xte, yte, ite) = _digits_cell(n_train, bag_size, n_test, seed,
+                                                  positive_fraction=fraction)
+    pipe = _standardized_estimator(name, params, seed)
+    return {
+        "estimator": name,
+        "fraction": fraction,
+        "n_train": n_train,
+        "bag_size": bag_size,
+        "n_test": n_test,
+        "repeat": repeat,
+        **_fit_and_score(pipe, Xtr, ytr, Xte, yte, ite),
+        "params": _params_key(params),
+        "skmil_version": __version__,
+    }
+
+
+def positive_fraction_table(rows: list[dict], reference: str = "SimpleMI") -> str:
+    """Markdown: accuracy / bag AUC / instance AUC per estimator x positive-bag fraction.
+
+    Cells are means over the repetitions. A bag AUC below ``reference``'s in the same
+    column is marked ``*``; an instance AUC below 0.7 is marked ``!``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`run_positive_fraction_benchmark` (or read back from its CSV).
+    reference : str, default="SimpleMI"
+        The estimator every bag AUC is compared with.
+
+    Returns
+    -------
+    str
+        A Markdown table, one row per estimator and one column per fraction.
+    """
+    fractions = sorted({float(r["fraction"]) for r in rows})
+    names = sorted({r["estimator"] for r in rows}, key=_name_order)
+    if reference in names:
+        names.remove(reference)
+        names.insert(0, reference)
+
+    def mean(sel, key):
+        v = np.array([float(r[key]) for r in sel])
+        return float(v.mean()) if v.size and not np.isnan(v).all() else float("nan")
+
+    ref = {f: mean([r for r in rows if r["estimator"] == reference
+                    and float(r["fraction"]) == f], "bag_auc") for f in fractions}
+    head = "| estimator | " + " | ".join(
+        f"{100 * f:g} % positive: accuracy / bag AUC / instance AUC" for f in fractions) + " |"
+    lines = [head, "|---" * (len(fractions) + 1) + "|"]
+    for name in names:
+        cells = []
+        for f in fractions:
+            sel = [r for r in rows if r["estimator"] == name and float(r["fraction"]) == f]
+            if not sel:
+                cells.append("")
+                continue
+            acc, auc, inst = mean(sel, "accuracy"), mean(sel, "bag_auc"), mean(sel, "instance_auc")
+            flag = "*" if name != reference and auc < ref.get(f, float("nan")) else ""
+            inst_cell = "–" if np.isnan(inst) else f"{inst:.3f}" + ("!" if inst < 0.7 else "")
+            cells.append(f"{acc:.3f} / {auc:.3f}{flag} / {inst_cell}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="skmil benchmark",
@@ -1305,6 +1484,10 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="F", help="run the known-instance-labels benchmark on digits "
                    "bags with these fractions of training instances labelled, e.g. "
                    "0 0.05 0.2")
+    p.add_argument("--positive-fractions", nargs="+", type=float, default=None,
+                   metavar="F", help="run the positive-bag-fraction benchmark on digits "
+                   "bags with these shares of positive bags, e.g. 0.2 0.5 0.8 (default "
+                   "estimators: SimpleMI and every one with instance scores)")
     p.add_argument("--train-bags", nargs="+", type=count_at_least(2), default=[50, 100, 300],
                    help="with --digits: numbers of training bags (default 50 100 300)")
     p.add_argument("--bag-sizes", nargs="+", type=count_at_least(1), default=[10, 50, 100],
@@ -1354,6 +1537,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.labelled_fractions is not None and (args.digits or args.assumptions):
         parser.error("--labelled-fractions is a benchmark of its own; drop --digits and "
                      "--assumptions.")
+    if args.positive_fractions is not None and (
+            args.digits or args.assumptions or args.labelled_fractions is not None):
+        parser.error("--positive-fractions is a benchmark of its own; drop --digits, "
+                     "--assumptions and --labelled-fractions.")
+    if args.positive_fractions is not None:
+        try:
+            rows = run_positive_fraction_benchmark(
+                args.estimators or positive_fraction_estimators(),
+                fractions=args.positive_fractions,
+                n_repeats=repeats,
+                out_dir=out,
+                progress=not args.no_progress,
+                n_jobs=args.n_jobs,
+                params=params,
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(positive_fraction_table(rows))
+        return 0
     if args.digits:
         ests = args.estimators or [n for n, s in SPECS.items() if s.quick]
         rows = run_digits_benchmark(

@@ -545,3 +545,53 @@ def test_mnist_bags_comparison_pairs_published_and_skmil_cells():
     att = next(line for line in table if line.startswith("| AbMILP (AttentionMIL)"))
     cells = [c.strip() for c in att.strip("|").split("|")][1:]
     assert cells[0] == "0.768 / 0.850" and cells[1] == "0.948 / -"
+
+
+def test_positive_fraction_benchmark_rows_resume_and_table(tmp_path):
+    from skmil.benchmark import positive_fraction_table, run_positive_fraction_benchmark
+
+    kw = dict(fractions=[0.2, 0.8], n_train=20, bag_size=5, n_test=40, n_repeats=1,
+              out_dir=str(tmp_path), progress=False, n_jobs=1)
+    rows = run_positive_fraction_benchmark(["SimpleMI", "SIL"], **kw)
+    assert sorted((r["estimator"], float(r["fraction"])) for r in rows) == [
+        ("SIL", 0.2), ("SIL", 0.8), ("SimpleMI", 0.2), ("SimpleMI", 0.8)]
+    for r in rows:
+        assert 0.0 <= float(r["bag_auc"]) <= 1.0 and 0.0 <= float(r["accuracy"]) <= 1.0
+        assert np.isnan(float(r["instance_auc"])) == (r["estimator"] == "SimpleMI")
+    path = tmp_path / "positive_fraction_results.csv"
+    n_lines = len(path.read_text().splitlines())
+    run_positive_fraction_benchmark(["SimpleMI", "SIL"], **kw)
+    assert len(path.read_text().splitlines()) == n_lines
+    table = positive_fraction_table(rows)
+    lines = table.splitlines()
+    assert "80 % positive" in lines[0] and lines[2].startswith("| SimpleMI |")
+    # a bag AUC below SimpleMI's is starred, SimpleMI's own never
+    ref = {float(r["fraction"]): float(r["bag_auc"]) for r in rows if r["estimator"] == "SimpleMI"}
+    sil = {float(r["fraction"]): float(r["bag_auc"]) for r in rows if r["estimator"] == "SIL"}
+    assert ("*" in lines[3].split("|")[2]) == (sil[0.2] < ref[0.2])
+    assert "*" not in lines[2]
+    with pytest.raises(ValueError, match=r"\(0, 1\)"):
+        run_positive_fraction_benchmark(["SIL"], **dict(kw, fractions=[0.0]))
+
+
+def test_positive_fraction_table_flags_low_instance_auc():
+    from skmil.benchmark import positive_fraction_table
+
+    rows = [dict(estimator=e, fraction=0.5, accuracy=0.8, bag_auc=b, instance_auc=i)
+            for e, b, i in [("SimpleMI", 0.9, float("nan")), ("SIL", 0.95, 0.65),
+                            ("MISVM", 0.85, 0.9)]]
+    lines = positive_fraction_table(rows).splitlines()
+    cells = {ln.split("|")[1].strip(): ln.split("|")[2].strip() for ln in lines[2:]}
+    assert cells == {"SimpleMI": "0.800 / 0.900 / –", "SIL": "0.800 / 0.950 / 0.650!",
+                     "MISVM": "0.800 / 0.850* / 0.900"}
+
+
+def test_benchmark_cli_refuses_bad_positive_fractions(capsys, tmp_path):
+    from skmil.benchmark import main
+
+    for argv, message in [(["--positive-fractions", "0.5", "--digits"], "of its own"),
+                          (["--positive-fractions", "1.0", "--estimators", "SIL"], r"\(0, 1\)")]:
+        with pytest.raises(SystemExit) as exc:
+            main([*argv, "--out", str(tmp_path), "--no-progress", "--n-jobs", "1"])
+        assert exc.value.code == 2
+        assert re.search(message, capsys.readouterr().err)

@@ -45,6 +45,7 @@ __all__ = [
     "partial_labels_table",
     "run_positive_fraction_benchmark",
     "positive_fraction_table",
+    "defaults_report",
     "reveal_instance_labels",
     "assumptions_table",
     "ASSUMPTIONS",
@@ -1450,6 +1451,109 @@ def positive_fraction_table(rows: list[dict], reference: str = "SimpleMI") -> st
     return "\n".join(lines)
 
 
+def defaults_report(
+    classic: Sequence[dict] = (),
+    digits: Sequence[dict] = (),
+    fractions: Sequence[dict] = (),
+    reference: str = "SimpleMI",
+    min_instance_auc: float = 0.7,
+) -> str:
+    """Markdown: every estimator's defaults beside ``reference``'s, cells below it flagged.
+
+    Columns: the mean accuracy over the five classic sets (only for estimators with rows
+    on all five), the mean bag AUC and mean instance AUC over the digits cells, the bag
+    AUC at each positive-bag fraction and the mean instance AUC over the fractions. A
+    bag-level figure below ``reference``'s in the same column is marked ``*``; an
+    instance AUC below ``min_instance_auc`` is marked ``!``; the last column counts the
+    marks.
+
+    Parameters
+    ----------
+    classic : sequence of dict
+        Rows of :func:`run_benchmark` (``estimator``, ``dataset``, ``accuracy``).
+    digits : sequence of dict
+        Rows of :func:`run_digits_benchmark`.
+    fractions : sequence of dict
+        Rows of :func:`run_positive_fraction_benchmark`.
+    reference : str, default="SimpleMI"
+        The estimator every bag-level figure is compared with.
+    min_instance_auc : float, default=0.7
+        Instance AUCs below this are marked.
+
+    Returns
+    -------
+    str
+        A Markdown table, the reference first, then the estimators by name.
+    """
+
+    def mean(values) -> float:
+        v = np.array([float(x) for x in values], dtype=float)
+        v = v[~np.isnan(v)]
+        return float(v.mean()) if v.size else float("nan")
+
+    def by(rows, *keys):
+        out: dict = {}
+        for r in rows:
+            out.setdefault(tuple(r[k] for k in keys), []).append(r)
+        return out
+
+    figures: dict[str, dict[str, float]] = {}
+    for (name,), sel in by(classic, "estimator").items():
+        per_set = by(sel, "dataset")
+        if set(per_set) >= {(d,) for d in DATASET_ORDER}:
+            figures.setdefault(name, {})["classic"] = mean(
+                mean(r["accuracy"] for r in per_set[(d,)]) for d in DATASET_ORDER)
+    for (name,), sel in by(digits, "estimator").items():
+        f = figures.setdefault(name, {})
+        f["digits"] = mean(r["bag_auc"] for r in sel)
+        f["digits_instance"] = mean(r["instance_auc"] for r in sel)
+    shares = sorted({float(r["fraction"]) for r in fractions})
+    for (name,), sel in by(fractions, "estimator").items():
+        f = figures.setdefault(name, {})
+        for share in shares:
+            f[f"fraction{share}"] = mean(r["bag_auc"] for r in sel
+                                         if float(r["fraction"]) == share)
+        f["fraction_instance"] = mean(r["instance_auc"] for r in sel)
+    bag_columns = ["classic", "digits"] + [f"fraction{share}" for share in shares]
+    columns = [("classic", "classic accuracy"), ("digits", "digits bag AUC"),
+               ("digits_instance", "digits instance AUC")]
+    columns += [(f"fraction{share}", f"{100 * share:g} % positive bag AUC")
+                for share in shares]
+    columns += [("fraction_instance", "positive-fraction instance AUC")]
+    ref = figures.get(reference, {})
+    names = sorted((n for n in figures if n != reference), key=_name_order)
+    if reference in figures:
+        names.insert(0, reference)
+    lines = ["| estimator | " + " | ".join(t for _, t in columns) + " | flags |",
+             "|---" * (len(columns) + 2) + "|"]
+    for name in names:
+        f = figures[name]
+        cells, flags = [], 0
+        for key, _ in columns:
+            v = f.get(key, float("nan"))
+            if np.isnan(v):
+                cells.append("–")
+                continue
+            mark = ""
+            if key in bag_columns and name != reference and v < ref.get(key, float("nan")):
+                mark = "*"
+            elif key not in bag_columns and v < min_instance_auc:
+                mark = "!"
+            flags += bool(mark)
+            cells.append(f"{v:.3f}{mark}")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {flags} |")
+    return "\n".join(lines)
+
+
+def _report_rows(directory: str, *names: str) -> list[dict]:
+    """Rows of the first of ``names`` that exists in ``directory`` (none: no rows)."""
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.exists(path):
+            return _read_rows(path)
+    return []
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="skmil benchmark",
@@ -1488,6 +1592,10 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="F", help="run the positive-bag-fraction benchmark on digits "
                    "bags with these shares of positive bags, e.g. 0.2 0.5 0.8 (default "
                    "estimators: SimpleMI and every one with instance scores)")
+    p.add_argument("--defaults-report", metavar="DIR", default=None,
+                   help="print the defaults report from the result CSVs in DIR "
+                   "(classic_results.csv or results.csv, digits_results.csv, "
+                   "positive_fraction_results.csv; any may be missing) and run nothing")
     p.add_argument("--train-bags", nargs="+", type=count_at_least(2), default=[50, 100, 300],
                    help="with --digits: numbers of training bags (default 50 100 300)")
     p.add_argument("--bag-sizes", nargs="+", type=count_at_least(1), default=[10, 50, 100],
@@ -1530,6 +1638,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not isinstance(grid, dict) or not all(isinstance(v, list) and v
                                                  for v in grid.values()):
             parser.error("--grid must be a JSON object mapping names to non-empty lists.")
+    if args.defaults_report is not None:
+        d = args.defaults_report
+        if not os.path.isdir(d):
+            parser.error(f"--defaults-report: {d!r} is not a directory.")
+        classic = _report_rows(d, "classic_results.csv", "results.csv")
+        digits = _report_rows(d, "digits_results.csv")
+        fractions = _report_rows(d, "positive_fraction_results.csv")
+        if not (classic or digits or fractions):
+            parser.error(f"--defaults-report: no result CSV in {d!r} (classic_results.csv, "
+                         "results.csv, digits_results.csv, positive_fraction_results.csv).")
+        print(defaults_report(classic, digits, fractions))
+        return 0
     out = args.out or os.path.join("benchmark_results", "quick" if args.quick else "full")
     repeats = args.repeats if args.repeats is not None else (1 if args.quick else 5)
     if args.digits and args.assumptions:

@@ -595,3 +595,43 @@ def test_benchmark_cli_refuses_bad_positive_fractions(capsys, tmp_path):
             main([*argv, "--out", str(tmp_path), "--no-progress", "--n-jobs", "1"])
         assert exc.value.code == 2
         assert re.search(message, capsys.readouterr().err)
+
+
+def test_defaults_report_compares_with_simplemi_and_flags(tmp_path, capsys):
+    import csv
+
+    from skmil.benchmark import DATASET_ORDER, defaults_report, main
+
+    classic = [dict(estimator=e, dataset=d, accuracy=a + 0.01 * k)
+               for e, a in [("SimpleMI", 0.8), ("SIL", 0.7), ("MISVM", 0.9)]
+               for k, d in enumerate(DATASET_ORDER)]
+    classic += [dict(estimator="MICA", dataset="musk1", accuracy=0.99)]  # not all five sets
+    digits = [dict(estimator="SimpleMI", bag_auc=0.8, instance_auc="nan"),
+              dict(estimator="SIL", bag_auc=0.9, instance_auc=0.6),
+              dict(estimator="SIL", bag_auc=1.0, instance_auc=0.8)]
+    fractions = [dict(estimator="SimpleMI", fraction=0.8, bag_auc=0.7, instance_auc="nan"),
+                 dict(estimator="SIL", fraction=0.8, bag_auc=0.6, instance_auc=0.65)]
+    table = defaults_report(classic, digits, fractions)
+    rows = {ln.split("|")[1].strip(): [c.strip() for c in ln.split("|")[2:-1]]
+            for ln in table.splitlines()[2:]}
+    assert list(rows)[0] == "SimpleMI"
+    assert rows["SimpleMI"] == ["0.820", "0.800", "–", "0.700", "–", "0"]
+    assert rows["SIL"] == ["0.720*", "0.950", "0.700", "0.600*", "0.650!", "3"]
+    assert rows["MISVM"] == ["0.920", "–", "–", "–", "–", "0"]
+    assert "MICA" not in rows  # rows on one set only: no classic mean
+    # the CLI reads the CSVs of a directory
+    for name, data in [("results.csv", classic), ("digits_results.csv", digits)]:
+        with open(tmp_path / name, "w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=sorted({k for r in data for k in r}))
+            w.writeheader()
+            w.writerows(data)
+    assert main(["--defaults-report", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| SIL | 0.720* | 0.950 | 0.700 | 1 |" in out
+    with pytest.raises(SystemExit):
+        main(["--defaults-report", str(tmp_path / "missing")])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SystemExit):
+        main(["--defaults-report", str(empty)])
+    assert "no result CSV" in capsys.readouterr().err

@@ -1519,7 +1519,8 @@ def defaults_report(
                ("digits_instance", "digits instance AUC")]
     columns += [(f"fraction{share}", f"{100 * share:g} % positive bag AUC")
                 for share in shares]
-    columns += [("fraction_instance", "positive-fraction instance AUC")]
+    if shares:
+        columns += [("fraction_instance", "positive-fraction instance AUC")]
     ref = figures.get(reference, {})
     names = sorted((n for n in figures if n != reference), key=_name_order)
     if reference in figures:

@@ -30,10 +30,11 @@ class STK(BagKernelSVM):
     ----------
     kernel : {"rbf", "linear", "poly", "sigmoid"}, default="rbf"
         Kernel on the statistics vectors (libsvm's definitions).
-    C : float or "cv", default=1.0
+    C : float or "cv", default="cv"
         SVC penalty (scikit-learn meaning); ``"cv"`` picks it from
         (0.1, 1, 10, 100, 1000) by skmil's inner 5-fold CV on slices of the training Gram
-        matrix.
+        matrix (one Gram, 25 small SVC fits), as MI-Kernel does. The statistics are not
+        standardised, so no one ``C`` suits every data set.
     gamma : {"scale", "auto"} or float, default="scale"
         Kernel coefficient, scikit-learn's meaning computed on the training statistics
         vectors (``"scale"``: ``1 / (2 n_features * var)``; ``"auto"``:
@@ -92,7 +93,7 @@ class STK(BagKernelSVM):
         self,
         *,
         kernel: str = "rbf",
-        C: Any = 1.0,
+        C: Any = "cv",
         gamma: Any = "scale",
         degree: int = 3,
         coef0: float = 0.0,

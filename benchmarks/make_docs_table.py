@@ -15,14 +15,18 @@ complete repetitions in both CSVs gets a row of ``docs/_benchmark_changes.rst``:
 accuracy per data set before and after, and the change averaged over the data sets. With
 ``--assumptions CSV`` and ``--partial-labels CSV`` (from ``skmil benchmark --assumptions``
 and ``--labelled-fractions``) their tables become ``docs/_assumptions_table.rst`` and
-``docs/_partial_labels_table.rst``.
+``docs/_partial_labels_table.rst``. With ``--positive-fractions CSV`` (from ``skmil benchmark
+--positive-fractions``) its table becomes ``docs/_positive_fraction_table.rst``, and the
+defaults report (classic, digits and positive-fraction rows of record beside SimpleMI's)
+becomes ``docs/_defaults_report.rst``.
 From the committed CSVs::
 
     python benchmarks/make_docs_table.py benchmarks/results/classic_results.csv \
         benchmarks/results/digits_results.csv \
         --before benchmarks/results/classic_results_0.1.csv \
         --assumptions benchmarks/results/assumptions_results.csv \
-        --partial-labels benchmarks/results/partial_labels_results.csv
+        --partial-labels benchmarks/results/partial_labels_results.csv \
+        --positive-fractions benchmarks/results/positive_fraction_results.csv
 
 or from a fresh run::
 
@@ -42,10 +46,12 @@ from skmil.benchmark import (
     _read_rows,
     _spec,
     assumptions_table,
+    defaults_report,
     digits_table,
     mnist_bags_comparison_table,
     partial_labels_table,
     plot_results,
+    positive_fraction_table,
     rst_table,
     summarize,
 )
@@ -142,7 +148,8 @@ def _rows_of_record(path: str) -> list[dict]:
 
 
 def main(csv_path: str, digits_path: str | None = None, before_path: str | None = None,
-         assumptions_path: str | None = None, partial_path: str | None = None) -> None:
+         assumptions_path: str | None = None, partial_path: str | None = None,
+         fraction_path: str | None = None) -> None:
     rows = record_rows(csv_path)
     with open(os.path.join(DOCS, "_benchmark_table.rst"), "w") as fh:
         fh.write(mark_older_versions(rst_table(rows, time_repeat="0"), rows) + "\n")
@@ -181,6 +188,14 @@ def main(csv_path: str, digits_path: str | None = None, before_path: str | None 
             fh.write(markdown_to_rst(partial_labels_table(_rows_of_record(partial_path)))
                      + "\n")
         print(f"{partial_path} -> docs/_partial_labels_table.rst")
+    if fraction_path:
+        fraction_rows = _rows_of_record(fraction_path)
+        with open(os.path.join(DOCS, "_positive_fraction_table.rst"), "w") as fh:
+            fh.write(markdown_to_rst(positive_fraction_table(fraction_rows)) + "\n")
+        digit_rows = _rows_of_record(digits_path) if digits_path else []
+        with open(os.path.join(DOCS, "_defaults_report.rst"), "w") as fh:
+            fh.write(markdown_to_rst(defaults_report(rows, digit_rows, fraction_rows)) + "\n")
+        print(f"{fraction_path} -> docs/_positive_fraction_table.rst, docs/_defaults_report.rst")
 
 
 def _option(args: list[str], flag: str) -> str | None:
@@ -198,10 +213,12 @@ if __name__ == "__main__":
     before = _option(args, "--before")
     assumptions = _option(args, "--assumptions")
     partial = _option(args, "--partial-labels")
+    fractions = _option(args, "--positive-fractions")
     main(
         args[0] if args else "benchmark_results/full/results.csv",
         args[1] if len(args) > 1 else None,
         before,
         assumptions,
         partial,
+        fractions,
     )

@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.svm import SVC
 
 from skmil.datasets import make_mil_classification
-from skmil.svm import MISVM, InstanceMISVM
+from skmil.svm import MISVM, SIL, InstanceMISVM
 from skmil.svm._common import dual_objective
 
 
@@ -643,16 +643,30 @@ def test_precomputed_kernel_input_errors(data):
         clf.predict(B)  # feature vectors instead of kernel rows
 
 
-def test_miSVM_balanced_instances_weights_by_bag_class_instance_counts(data):
+@pytest.mark.parametrize("cls", [InstanceMISVM, SIL])
+def test_balanced_instances_weights_by_bag_class_instance_counts(cls, data):
     bags, y, _ = data
-    n_pos = sum(len(b) for b, t in zip(bags, y) if t == 1)
-    n_neg = sum(len(b) for b, t in zip(bags, y) if t == 0)
+    kw = dict(C=1.0, threshold=0.0)
+
+    def counts(bags, y):
+        return (sum(len(b) for b, t in zip(bags, y) if t == 1),
+                sum(len(b) for b, t in zip(bags, y) if t == 0))
+
+    assert cls().get_params()["class_weight"] == "balanced_instances"
+    # positive bags with more instances: sklearn's balanced rule on the two bag classes
+    big = [np.vstack([b, b]) if t == 1 else b for b, t in zip(bags, y)]
+    n_pos, n_neg = counts(big, y)
+    assert n_pos > n_neg
     n = n_pos + n_neg
-    auto = InstanceMISVM(C=1.0, threshold=0.0).fit(bags, y)
-    assert auto.get_params()["class_weight"] == "balanced_instances"
-    explicit = InstanceMISVM(C=1.0, threshold=0.0,
-                             class_weight={1: n / (2 * n_pos), 0: n / (2 * n_neg)}).fit(bags, y)
-    np.testing.assert_allclose(auto.decision_function(bags), explicit.decision_function(bags))
+    auto = cls(**kw).fit(big, y)
+    explicit = cls(class_weight={1: n / (2 * n_pos), 0: n / (2 * n_neg)}, **kw).fit(big, y)
+    np.testing.assert_allclose(auto.decision_function(big), explicit.decision_function(big))
+    # negative bags with at least as many instances: every instance weighs 1
+    small = [b[:1] if t == 1 else b for b, t in zip(bags, y)]
+    n_pos, n_neg = counts(small, y)
+    assert n_pos <= n_neg
+    np.testing.assert_allclose(cls(**kw).fit(small, y).decision_function(small),
+                               cls(class_weight=None, **kw).fit(small, y).decision_function(small))
 
 
 def test_miSVM_does_not_collapse_when_most_bags_are_positive():
@@ -671,3 +685,16 @@ def test_miSVM_does_not_collapse_when_most_bags_are_positive():
     inst = np.concatenate(clf.decision_function_instances(te))
     assert roc_auc_score(np.concatenate(ite), inst) > 0.95
     assert roc_auc_score(yte, plain.decision_function(te)) < 0.8
+
+
+def test_SIL_balanced_instances_when_most_bags_are_positive():
+    # SIL's positive class is every instance of a positive bag; at 80 % positive bags
+    # the unweighted SVC ranks the bags barely better than chance
+    from skmil.datasets import make_digits_bags
+
+    tr, ytr, _ = make_digits_bags(100, target=7, positive_fraction=0.8, random_state=0)
+    te, yte, _ = make_digits_bags(200, target=7, pool="test", positive_fraction=0.8,
+                                  random_state=1)
+    plain = roc_auc_score(yte, SIL(class_weight=None).fit(tr, ytr).decision_function(te))
+    balanced = roc_auc_score(yte, SIL().fit(tr, ytr).decision_function(te))
+    assert balanced > plain + 0.05

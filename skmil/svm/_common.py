@@ -156,6 +156,23 @@ def user_positive_bag_order(order: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.argsort(order[pos], kind="stable")
 
 
+def instance_balanced_weights(n_pos: float, n_neg: float) -> dict:
+    """``class_weight="balanced_instances"``: libsvm's {-1, +1} weights from instance counts.
+
+    ``n_pos`` and ``n_neg`` count the instances of the positive and of the negative bags.
+    When the positive bags hold more instances, both classes of bags get the same total
+    weight (scikit-learn's balanced rule ``n / (2 n_class)`` on those counts); otherwise
+    every instance weighs 1. Only the labels of positive bags' instances are uncertain
+    (most of them are not witnesses), so the negative instances, whose labels are
+    certain, must not be outweighed by them, and need no boost when they are the
+    majority.
+    """
+    if n_pos <= n_neg or n_neg <= 0:
+        return {1: 1.0, -1: 1.0}
+    n = n_pos + n_neg
+    return {1: n / (2.0 * n_pos), -1: n / (2.0 * n_neg)}
+
+
 def sample_weights_for(y_pm: np.ndarray, class_weight: Any) -> np.ndarray:
     """Per-example multipliers of C for labels in {-1, +1} (sklearn's 'balanced' rule)."""
     w = np.ones(y_pm.shape[0])

@@ -37,6 +37,7 @@ from ._common import (
     GAMMA_CONSTRAINT,
     KernelExpansion,
     dual_objective,
+    instance_balanced_weights,
     libsvm_binary_fit,
     sample_weights_for,
     signed_class_weight,
@@ -569,14 +570,16 @@ _CW_INSTANCE = """\
     class_weight : dict, "balanced_instances", "balanced" or None, \
 default="balanced_instances"
         Per-class multipliers of ``C`` (dict keyed by bag label), as in ``SVC``.
-        ``"balanced_instances"``: an instance imputed positive weighs
-        ``N / (2 N_pos)`` and one imputed negative ``N / (2 N_neg)``, where ``N_pos``
-        and ``N_neg`` count the instances of the positive and of the negative bags,
-        fixed for the whole alternation, so the two classes of bags carry equal total
-        weight however many bags each has. The start labels every instance of a
-        positive bag positive; when most bags are positive that class dominates, the
-        first SVM calls nearly every instance positive, no label changes and the run
-        stops on it. ``"balanced"`` recomputes sklearn's rule on the current imputed
+        ``"balanced_instances"``: when the positive bags hold more instances than the
+        negative bags, an instance imputed positive weighs ``N / (2 N_pos)`` and one
+        imputed negative ``N / (2 N_neg)`` (``N_pos`` and ``N_neg`` count the instances
+        of the positive and of the negative bags, fixed for the whole alternation), so
+        both classes of bags carry the same total weight; otherwise every instance
+        weighs 1. The start labels every instance of a positive bag positive; when most
+        instances come from positive bags that class dominates, the first SVM calls
+        nearly every instance positive, no label changes and the run stops on it. The
+        negative instances, whose labels are certain, need no boost when they are the
+        majority. ``"balanced"`` recomputes scikit-learn's rule on the current imputed
         labels of every inner training set; None weighs every instance 1 (the paper's
         SVM).
 """
@@ -708,8 +711,7 @@ class InstanceMISVM(_BaseMISVM):
         if self.class_weight == "balanced_instances":
             n_pos = float(bags.sizes[y == 1].sum())
             n_neg = float(bags.sizes[y == 0].sum())
-            n = n_pos + n_neg
-            self._cw = {1: n / (2.0 * max(n_pos, 1.0)), -1: n / (2.0 * max(n_neg, 1.0))}
+            self._cw = instance_balanced_weights(n_pos, n_neg)
 
     def _run(self, ctx, rng):
         bags, y, pos_idx, pos_off, pts = (

@@ -17,10 +17,10 @@ from ..bags import Bags, check_square_kernel_bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ..utils._param_validation import HasMethods, Integral, Interval, Real, StrOptions
 from ._common import (
-    CLASS_WEIGHT_CONSTRAINT,
     GAMMA_CONSTRAINT,
     KernelExpansion,
     encoded_class_weight,
+    instance_balanced_weights,
     user_instance_index,
 )
 
@@ -77,8 +77,18 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         Polynomial kernel degree.
     coef0 : float, default=0.0
         Independent term of the poly/sigmoid kernels.
-    class_weight : dict, "balanced" or None, default=None
-        Passed to SVC (only with ``estimator=None``); a dict is keyed by bag label.
+    class_weight : dict, "balanced_instances", "balanced" or None, \
+default="balanced_instances"
+        Weights of the built-in SVC's classes (only with ``estimator=None``); a dict is
+        keyed by bag label. ``"balanced_instances"``: when the positive bags hold more
+        instances than the negative bags, both classes of bags carry the same total
+        weight (``N / (2 N_pos)`` and ``N / (2 N_neg)``, ``N_pos`` and ``N_neg`` the
+        instances of the positive and of the negative bags); otherwise every instance
+        weighs 1. Every instance of a positive bag inherits its bag's label, though most
+        are not witnesses: when most instances come from positive bags the unweighted
+        SVC calls nearly everything positive, while the negative instances, whose labels
+        are certain, need no boost when they are the majority. ``"balanced"`` is
+        scikit-learn's rule on the instance labels, applied whichever class is larger.
     threshold : "auto" or float, default="auto"
         Offset on the pooled raw bag score: a bag is positive when its score exceeds
         ``threshold_``. ``"auto"`` fits the model on the training part of each fold of
@@ -151,7 +161,7 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         "gamma": GAMMA_CONSTRAINT,
         "degree": [Interval(Integral, 0, None, closed="left")],
         "coef0": [Interval(Real, None, None, closed="neither")],
-        "class_weight": CLASS_WEIGHT_CONSTRAINT,
+        "class_weight": [dict, StrOptions({"balanced", "balanced_instances"}), None],
         "threshold": THRESHOLD_CONSTRAINT,
         "random_state": ["random_state"],
     }
@@ -166,7 +176,7 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         gamma: Any = "scale",
         degree: int = 3,
         coef0: float = 0.0,
-        class_weight: Any = None,
+        class_weight: Any = "balanced_instances",
         threshold: Any = "auto",
         random_state: Any = None,
     ) -> None:
@@ -212,7 +222,12 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
             known = ~np.isnan(instance_labels)
             y_inst[known] = instance_labels[known].astype(y_inst.dtype)
         # the built-in SVC is fitted on 0/1, so a dict keyed by bag labels is re-keyed
-        cw = encoded_class_weight(self.class_weight, self.classes_)
+        if self.class_weight == "balanced_instances":
+            w = instance_balanced_weights(float(bags.sizes[y == 1].sum()),
+                                          float(bags.sizes[y == 0].sum()))
+            cw = {1: w[1], 0: w[-1]}
+        else:
+            cw = encoded_class_weight(self.class_weight, self.classes_)
         self._expansion = None
         if self.estimator is None and self.kernel in _EXPANDABLE:
             # gamma as a number (sklearn's "scale"/"auto" formulas), so that the built-in

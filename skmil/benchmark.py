@@ -46,6 +46,7 @@ __all__ = [
     "run_positive_fraction_benchmark",
     "positive_fraction_table",
     "defaults_report",
+    "positive_fraction_estimators",
     "reveal_instance_labels",
     "assumptions_table",
     "ASSUMPTIONS",

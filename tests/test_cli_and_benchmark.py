@@ -41,11 +41,11 @@ def test_parse_params():
 
 def test_evaluate_matches_cross_val_score():
     bags, y = load_musk1(return_X_y=True)
-    res = evaluate(SimpleMI(), bags, y, n_splits=5, n_repeats=2, random_state=3)
+    res = evaluate(SimpleMI(C=1.0), bags, y, n_splits=5, n_repeats=2, random_state=3)
     assert len(res.folds) == 10
     for r in range(2):
         cv = StratifiedKFold(5, shuffle=True, random_state=3 + r)
-        ref = cross_val_score(with_standardization(SimpleMI()), bags, y, cv=cv)
+        ref = cross_val_score(with_standardization(SimpleMI(C=1.0)), bags, y, cv=cv)
         got = [f.accuracy for f in res.folds if f.repeat == r]
         np.testing.assert_allclose(got, ref)
     assert 0 < res.accuracy_std < 0.2 and "accuracy" in res.summary()

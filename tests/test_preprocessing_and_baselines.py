@@ -117,9 +117,10 @@ def test_sil_precomputed_kernel_equals_rbf(problem):
     tr, te = np.arange(0, len(bags), 2), np.arange(1, len(bags), 2)
     # a fixed threshold: the canonical training order (and so the inner folds of
     # "auto") is computed from the bags' contents, which are kernel rows here
-    ref = SIL(gamma=0.3, threshold=0.2).fit(B.take(tr), y[tr])
+    # (class_weight=None: a given estimator keeps its own weights, here none)
+    ref = SIL(gamma=0.3, threshold=0.2, class_weight=None).fit(B.take(tr), y[tr])
     want = ref.decision_function(B.take(te))
-    for clf in (SIL(kernel="precomputed", threshold=0.2),
+    for clf in (SIL(kernel="precomputed", threshold=0.2, class_weight=None),
                 SIL(estimator=SVC(kernel="precomputed"), threshold=0.2)):
         clf.fit(K.take_pairwise(tr, tr), y[tr])
         # libsvm's solution moves within its tolerance with the order of the examples

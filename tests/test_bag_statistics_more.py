@@ -117,3 +117,21 @@ def test_simplemi_chooses_C_by_the_inner_cv():
     assert fixed.C_ == 10.0 and not hasattr(fixed, "cv_results_")
     given = SimpleMI(estimator=SVC(C=3.0)).fit(bags, y)
     assert given.C_ is None and given.estimator_.C == 3.0
+
+
+def test_simplemi_fast_search_equals_the_generic_pipeline_search():
+    # digits bags have constant pixels (a zero-variance column of the embedding)
+    from skmil.bags import check_bags
+    from skmil.datasets import make_digits_bags
+    from skmil.embedding._codebook import EmbeddingClassifier
+
+    bags, y, _ = make_digits_bags(80, random_state=5)
+    B = check_bags(bags)
+    fast = SimpleMI(random_state=1)
+    fast.classes_ = np.array([0, 1])
+    _, _, chosen = fast._search(B, y, False, True)
+    generic = SimpleMI(random_state=1)
+    _, _, chosen_generic = EmbeddingClassifier._search(generic, B, y, False, True)
+    np.testing.assert_allclose(fast.cv_results_["mean_test_score"],
+                               generic.cv_results_["mean_test_score"])
+    assert chosen == chosen_generic

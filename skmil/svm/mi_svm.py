@@ -841,6 +841,11 @@ class MISVM(_BaseMISVM):
         The kept run.
     precomputed_ : bool
         Whether the instance kernel was precomputed.
+    feature_start_ : bool
+        Whether the starting means (and random combinations) were taken in the
+        kernel's feature space: True for every nonlinear kernel unless the first inner
+        problem exceeded ``max_qp_size`` points without a precomputed instance kernel;
+        False for the linear kernel, whose input-space mean is the same point.
     threshold_ : float
         The bag-score threshold used (subtracted from every returned score).
     support_vectors_, dual_coef_, intercept_ :
@@ -862,6 +867,12 @@ class MISVM(_BaseMISVM):
     (with ``negative_slack="bag"`` they share one slack per bag, like a negative bag's
     instances). The inner cross-validations fit on the known labels of their training
     bags.
+    With a nonlinear kernel the starting mean of a positive bag is its mean in the
+    kernel's feature space (kernel value ``mean_j k(x_j, x)`` against any ``x``), not the
+    input-space mean, which lies near the centre of the data: an RBF SVM fitted on
+    input-space means calls central points positive and starts every bag from its most
+    central instance (:doc:`/svm`). The first inner problem is then solved on an explicit
+    kernel matrix of the negative instances and the means.
     Random initialisations start from random convex combinations of each positive bag's
     instances (misvm's choice); their kernel rows are computed explicitly.
     An inner SVM has ``N_neg + B_pos`` examples. With ``negative_slack="bag"`` the

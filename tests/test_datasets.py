@@ -209,3 +209,40 @@ def test_read_mil_csv_allow_nan_and_parquet(tmp_path):
         read_mil_csv(path, bag_col="bag", label_col="y")
     bags, y, names = read_mil_csv(path, bag_col="bag", label_col="y", allow_nan=True)
     assert names == ["f0"] and y.tolist() == [0, 1] and bags.sizes.tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("rule", ["max", "mean", "sum"])
+def test_make_mil_regression_bag_targets_follow_the_rule(rule):
+    from skmil.datasets import make_mil_regression
+
+    bags, y, t, coef = make_mil_regression(n_bags=30, n_features=6, n_informative=3,
+                                           rule=rule, return_coef=True, random_state=1)
+    combine = {"max": np.max, "mean": np.mean, "sum": np.sum}[rule]
+    assert y.dtype == np.float64 and y.shape == (30,)
+    np.testing.assert_allclose(y, [combine(ti) for ti in t])
+    for b, ti in zip(bags, t):
+        assert b.shape == (ti.shape[0], 6)
+        np.testing.assert_allclose(ti, b @ coef)
+    assert np.count_nonzero(coef) == 3 and np.isclose(np.linalg.norm(coef), 1.0)
+    # noise moves the bag targets only, reproducibly
+    _, y_noisy, t_noisy = make_mil_regression(n_bags=30, n_features=6, n_informative=3,
+                                              rule=rule, noise=0.5, random_state=1)
+    _, y_again, _ = make_mil_regression(n_bags=30, n_features=6, n_informative=3,
+                                        rule=rule, noise=0.5, random_state=1)
+    np.testing.assert_array_equal(y_noisy, y_again)
+    assert all(np.array_equal(a, b) for a, b in zip(t, t_noisy))
+    assert 0.2 < np.std(y_noisy - y) < 0.8
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"rule": "median"}, "rule"),
+    ({"n_informative": 0}, "n_informative"),
+    ({"n_informative": 11}, "n_informative"),
+    ({"noise": -1.0}, "noise"),
+    ({"n_bags": 0}, "n_bags"),
+])
+def test_make_mil_regression_rejects_bad_arguments(kw, message):
+    from skmil.datasets import make_mil_regression
+
+    with pytest.raises(ValueError, match=message):
+        make_mil_regression(**kw)

@@ -10,7 +10,7 @@ from ._classic import (
     load_tiger,
     read_mil_csv,
 )
-from ._generators import make_digits_bags, make_mil_classification
+from ._generators import make_digits_bags, make_mil_classification, make_mil_regression
 
 __all__ = [
     "DATASETS",
@@ -22,5 +22,6 @@ __all__ = [
     "load_elephant",
     "read_mil_csv",
     "make_mil_classification",
+    "make_mil_regression",
     "make_digits_bags",
 ]

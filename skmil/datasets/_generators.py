@@ -1,13 +1,14 @@
-"""Synthetic MIL data with known instance labels (witnesses)."""
+"""Synthetic MIL data with known instance labels (witnesses) or instance targets."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-__all__ = ["make_mil_classification", "make_digits_bags"]
+__all__ = ["make_mil_classification", "make_mil_regression", "make_digits_bags"]
 
 _ASSUMPTIONS = ("standard", "presence", "threshold")
+_RULES = ("max", "mean", "sum")
 
 
 def _bag_sizes(rng, n_bags: int, bag_size, distribution: str) -> np.ndarray:
@@ -250,6 +251,108 @@ def _concept_bags(rng, y, sizes, neg_centres, *, n_features: int, class_sep: flo
         concepts.append(concept)
         inst_labels.append((concept >= 0).astype(np.int64))
     return bags, inst_labels, concepts
+
+
+def make_mil_regression(
+    n_bags: int = 100,
+    *,
+    n_features: int = 10,
+    n_informative: int | None = None,
+    bag_size=10,
+    bag_size_distribution: str = "poisson",
+    rule: str = "max",
+    noise: float = 0.0,
+    random_state=None,
+    return_coef: bool = False,
+):
+    """Generate a MIL regression problem with known instance targets.
+
+    Every instance ``x`` is drawn from a standard normal distribution and has the target
+    ``t(x) = x @ coef`` (plus nothing else: no noise at the instance level), where
+    ``coef`` is nonzero on the first ``n_informative`` features only, each drawn
+    uniformly from [-1, 1] and the whole rescaled so that ``t`` has unit variance. A bag's
+    target combines its instances' targets by ``rule``, plus Gaussian noise of standard
+    deviation ``noise``:
+
+    - ``"max"``: the largest instance target, the regression form of the standard MI
+      assumption (the bag is as good as its best instance, e.g. the strongest binding
+      conformation of a molecule); the bag's witness is its argmax;
+    - ``"mean"``: the mean instance target (every instance counts, a collective view);
+    - ``"sum"``: the sum (a total over the instances, e.g. a meter's monthly reading
+      made of daily usage), which also grows with the bag's size.
+
+    Parameters
+    ----------
+    n_bags : int, default=100
+        Number of bags.
+    n_features : int, default=10
+        Features per instance.
+    n_informative : int or None, default=None
+        Features the instance target depends on (the first ones); None means all.
+    bag_size : int or (int, int), default=10
+        Mean bag size (``"poisson"``: ``1 + Poisson(bag_size - 1)``), the range of a
+        ``"uniform"`` size (an int ``b`` means ``1 .. 2b - 1``), or the size of every bag
+        (``"fixed"``).
+    bag_size_distribution : {"poisson", "uniform", "fixed"}, default="poisson"
+        How bag sizes are drawn.
+    rule : {"max", "mean", "sum"}, default="max"
+        How instance targets make the bag target.
+    noise : float, default=0.0
+        Standard deviation of the Gaussian noise added to each bag target.
+    random_state : int, RandomState instance or None, default=None
+        Seed of every draw.
+    return_coef : bool, default=False
+        Also return ``coef``.
+
+    Returns
+    -------
+    bags : list of ndarray of shape (n_instances_i, n_features)
+        The bags.
+    y : ndarray of float64 of shape (n_bags,)
+        Bag targets.
+    instance_targets : list of ndarray of shape (n_instances_i,)
+        The true target of every instance, ``bags[i] @ coef``.
+    coef : ndarray of shape (n_features,)
+        Only with ``return_coef=True``: the instance model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmil.datasets import make_mil_regression
+    >>> bags, y, t = make_mil_regression(n_bags=5, rule="max", random_state=0)
+    >>> bool(np.allclose(y, [ti.max() for ti in t]))
+    True
+    """
+    if rule not in _RULES:
+        raise ValueError(f"rule must be one of {list(_RULES)}, got {rule!r}.")
+    if int(n_bags) != n_bags or n_bags < 1:
+        raise ValueError(f"n_bags must be an integer >= 1, got {n_bags!r}.")
+    if int(n_features) != n_features or n_features < 1:
+        raise ValueError(f"n_features must be an integer >= 1, got {n_features!r}.")
+    k = n_features if n_informative is None else n_informative
+    if int(k) != k or not 1 <= k <= n_features:
+        raise ValueError(
+            f"n_informative must be an integer in [1, n_features={n_features}] or None, "
+            f"got {n_informative!r}.")
+    if not noise >= 0.0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}.")
+    rng = check_random_state(random_state)
+    sizes = _bag_sizes(rng, int(n_bags), bag_size, bag_size_distribution)
+    coef = np.zeros(int(n_features))
+    coef[: int(k)] = rng.uniform(-1.0, 1.0, size=int(k))
+    coef /= np.linalg.norm(coef) or 1.0  # unit variance of x @ coef for standard normal x
+    combine = {"max": np.max, "mean": np.mean, "sum": np.sum}[rule]
+    bags, targets = [], []
+    for n in sizes:
+        X = rng.normal(size=(int(n), int(n_features)))
+        bags.append(X)
+        targets.append(X @ coef)
+    y = np.array([combine(t) for t in targets], dtype=np.float64)
+    if noise > 0:
+        y = y + rng.normal(scale=noise, size=y.shape[0])
+    if return_coef:
+        return bags, y, targets, coef
+    return bags, y, targets
 
 
 def make_digits_bags(

@@ -1177,7 +1177,6 @@ def run_partial_labels_benchmark(
         One row per estimator, fraction and repetition, as in the CSV.
     """
 
-    from . import __version__
     from .base import _partial_label_estimators
     from .utils import get_estimator
 
@@ -1187,11 +1186,29 @@ def run_partial_labels_benchmark(
         if n not in accepting:
             raise ValueError(f"{n}'s fit takes no instance_labels; choose among the "
                              "estimators that do: " + ", ".join(accepting))
-    run_params = {n: _run_params(n, params) for n in names}
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "partial_labels_results.csv")
     fields = ["estimator", "fraction", "n_train", "bag_size", "n_test", "repeat", "bag_auc",
               "instance_auc", "fit_time", "params", "skmil_version"]
+    return _run_fraction_benchmark(
+        names, fractions, params, n_train=n_train, bag_size=bag_size, n_test=n_test,
+        n_repeats=n_repeats, out_dir=out_dir, name="partial_labels", fields=fields,
+        task=_partial_labels_task, table=partial_labels_table, desc="partial labels",
+        progress=progress, n_jobs=n_jobs)
+
+
+def _run_fraction_benchmark(names, fractions, params, *, n_train, bag_size, n_test,
+                            n_repeats, out_dir, name, fields, task, table, desc, progress,
+                            n_jobs) -> list[dict]:
+    """The resumable run of a digits benchmark over fractions (known labels, positives).
+
+    Jobs are (estimator, fraction, repetition); rows already in ``OUT/<name>_results.csv``
+    with the same hyperparameters, skmil version and cell size are reused. Writes
+    ``OUT/<name>.md`` with ``table`` and returns the rows of this configuration.
+    """
+    from . import __version__
+
+    run_params = {n: _run_params(n, params) for n in names}
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{name}_results.csv")
     config = (str(n_train), str(bag_size), str(n_test))
     old = _read_rows(path)
     done = {(r["estimator"], float(r["fraction"]), r["repeat"], r["params"],
@@ -1203,15 +1220,15 @@ def run_partial_labels_benchmark(
         for r in range(n_repeats)
         if (e, float(f), str(r), _params_key(run_params[e]), __version__, config) not in done
     ]
-    _append_rows(path, fields, jobs, _partial_labels_task, (n_train, bag_size, n_test),
-                 desc="partial labels", progress=progress, n_jobs=n_jobs)
+    _append_rows(path, fields, jobs, task, (n_train, bag_size, n_test),
+                 desc=desc, progress=progress, n_jobs=n_jobs)
     wanted = {n: _params_key(p) for n, p in run_params.items()}
     rows = [r for r in _read_rows(path)
             if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
             and (r["n_train"], r["bag_size"], r["n_test"]) == config
             and float(r["fraction"]) in {float(f) for f in fractions}]
-    with open(os.path.join(out_dir, "partial_labels.md"), "w") as fh:
-        fh.write(partial_labels_table(rows) + "\n")
+    with open(os.path.join(out_dir, f"{name}.md"), "w") as fh:
+        fh.write(table(rows) + "\n")
     return rows
 
 
@@ -1349,39 +1366,19 @@ def run_positive_fraction_benchmark(
     list of dict
         One row per estimator, fraction and repetition, as in the CSV.
     """
-    from . import __version__
     from .utils import get_estimator
 
     for f in fractions:
         if not 0.0 < float(f) < 1.0:
             raise ValueError(f"positive fractions must lie in (0, 1), got {f}.")
     names = [get_estimator(n).__name__ for n in estimators]
-    run_params = {n: _run_params(n, params) for n in names}
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "positive_fraction_results.csv")
     fields = ["estimator", "fraction", "n_train", "bag_size", "n_test", "repeat", "accuracy",
               "bag_auc", "instance_auc", "fit_time", "params", "skmil_version"]
-    config = (str(n_train), str(bag_size), str(n_test))
-    old = _read_rows(path)
-    done = {(r["estimator"], float(r["fraction"]), r["repeat"], r["params"],
-             r["skmil_version"], (r["n_train"], r["bag_size"], r["n_test"])) for r in old}
-    jobs = [
-        (e, float(f), r, run_params[e])
-        for e in names
-        for f in fractions
-        for r in range(n_repeats)
-        if (e, float(f), str(r), _params_key(run_params[e]), __version__, config) not in done
-    ]
-    _append_rows(path, fields, jobs, _positive_fraction_task, (n_train, bag_size, n_test),
-                 desc="positive fractions", progress=progress, n_jobs=n_jobs)
-    wanted = {n: _params_key(p) for n, p in run_params.items()}
-    rows = [r for r in _read_rows(path)
-            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
-            and (r["n_train"], r["bag_size"], r["n_test"]) == config
-            and float(r["fraction"]) in {float(f) for f in fractions}]
-    with open(os.path.join(out_dir, "positive_fraction.md"), "w") as fh:
-        fh.write(positive_fraction_table(rows) + "\n")
-    return rows
+    return _run_fraction_benchmark(
+        names, fractions, params, n_train=n_train, bag_size=bag_size, n_test=n_test,
+        n_repeats=n_repeats, out_dir=out_dir, name="positive_fraction", fields=fields,
+        task=_positive_fraction_task, table=positive_fraction_table,
+        desc="positive fractions", progress=progress, n_jobs=n_jobs)
 
 
 def _positive_fraction_task(name, fraction, repeat, params, n_train, bag_size, n_test):

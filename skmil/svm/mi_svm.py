@@ -206,25 +206,21 @@ class _PointSet:
 
     def _gram_rows(self, ri, ci):
         """``gram(ri, ci)`` without a precomputed instance kernel: instance blocks from
-        the rows, extra-point blocks from ``K_ex`` / ``K_ee``."""
+        the rows, extra-point blocks from ``K_ex`` / ``K_ee``.
+
+        Every caller lists the instances first and the extra points last (the layout of
+        every inner problem and of its support vectors), so the four blocks are slices.
+        """
         r_in, c_in = ri < self.N, ci < self.N
-        r_i, c_i = ri[r_in], ci[c_in]
-        r_e, c_e = ri[~r_in] - self.N, ci[~c_in] - self.N
-        kr, kc = r_i.shape[0], c_i.shape[0]
-        if r_in[:kr].all() and c_in[:kc].all():
-            # instances first, extra points last (every inner problem's layout): blocks
-            # by slices, the instance block written in place
-            out = np.empty((ri.shape[0], ci.shape[0]))
-            out[:kr, :kc] = instance_kernel(self.X[r_i], self.X[c_i], *self.spec)
-            out[:kr, kc:] = self.K_ex[c_e][:, r_i].T
-            out[kr:, :kc] = self.K_ex[r_e][:, c_i]
-            out[kr:, kc:] = self.K_ee[np.ix_(r_e, c_e)]
-            return out
+        kr, kc = int(r_in.sum()), int(c_in.sum())
+        assert r_in[:kr].all() and c_in[:kc].all(), "instances must come before extras"
+        r_i, c_i = ri[:kr], ci[:kc]
+        r_e, c_e = ri[kr:] - self.N, ci[kc:] - self.N
         out = np.empty((ri.shape[0], ci.shape[0]))
-        out[np.ix_(r_in, c_in)] = instance_kernel(self.X[r_i], self.X[c_i], *self.spec)
-        out[np.ix_(r_in, ~c_in)] = self.K_ex[c_e][:, r_i].T
-        out[np.ix_(~r_in, c_in)] = self.K_ex[r_e][:, c_i]
-        out[np.ix_(~r_in, ~c_in)] = self.K_ee[np.ix_(r_e, c_e)]
+        out[:kr, :kc] = instance_kernel(self.X[r_i], self.X[c_i], *self.spec)
+        out[:kr, kc:] = self.K_ex[c_e][:, r_i].T
+        out[kr:, :kc] = self.K_ex[r_e][:, c_i]
+        out[kr:, kc:] = self.K_ee[np.ix_(r_e, c_e)]
         return out
 
 
@@ -252,6 +248,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         "verbose": ["verbose"],
     }
 
+    # mi-SVM's signature as it is (its constraints accept "balanced_instances"); MI-SVM
+    # has an __init__ of its own, with class_weight=None
     def __init__(
         self,
         *,
@@ -260,7 +258,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         gamma: Any = "scale",
         degree: int = 3,
         coef0: float = 0.0,
-        class_weight: Any = None,
+        class_weight: Any = "balanced_instances",
         max_iter: int = 50,
         n_init: int = 1,
         max_precomputed: Any = "auto",
@@ -676,34 +674,6 @@ class InstanceMISVM(_BaseMISVM):
         **_BaseMISVM._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced", "balanced_instances"}), None],
     }
-
-    def __init__(
-        self,
-        *,
-        kernel: str = "rbf",
-        C: Any = "cv",
-        gamma: Any = "scale",
-        degree: int = 3,
-        coef0: float = 0.0,
-        class_weight: Any = "balanced_instances",
-        max_iter: int = 50,
-        n_init: int = 1,
-        max_precomputed: Any = "auto",
-        cache_size: float = 500.0,
-        tol: float = 1e-3,
-        solver: str = "libsvm",
-        intercept_scaling: float = 10.0,
-        threshold: Any = "auto",
-        random_state: Any = None,
-        verbose: int = 0,
-    ) -> None:
-        super().__init__(
-            kernel=kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
-            class_weight=class_weight, max_iter=max_iter, n_init=n_init,
-            max_precomputed=max_precomputed, cache_size=cache_size, tol=tol,
-            solver=solver, intercept_scaling=intercept_scaling, threshold=threshold,
-            random_state=random_state, verbose=verbose,
-        )
 
     def _check_params(self, bags: Bags, y: np.ndarray,
                       instance_labels: np.ndarray | None = None) -> None:

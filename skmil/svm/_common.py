@@ -156,17 +156,19 @@ def user_positive_bag_order(order: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.argsort(order[pos], kind="stable")
 
 
-def instance_balanced_weights(n_pos: float, n_neg: float) -> dict:
+def instance_balanced_weights(sizes: np.ndarray, y: np.ndarray) -> dict:
     """``class_weight="balanced_instances"``: libsvm's {-1, +1} weights from instance counts.
 
-    ``n_pos`` and ``n_neg`` count the instances of the positive and of the negative bags.
-    When the positive bags hold more instances, both classes of bags get the same total
-    weight (scikit-learn's balanced rule ``n / (2 n_class)`` on those counts); otherwise
-    every instance weighs 1. Only the labels of positive bags' instances are uncertain
-    (most of them are not witnesses), so the negative instances, whose labels are
-    certain, must not be outweighed by them, and need no boost when they are the
-    majority.
+    ``sizes`` are the training bags' sizes and ``y`` their 0/1 labels; ``n_pos`` and
+    ``n_neg`` count the instances of the positive and of the negative bags. When the
+    positive bags hold more instances, both classes of bags get the same total weight
+    (scikit-learn's balanced rule ``n / (2 n_class)`` on those counts); otherwise every
+    instance weighs 1. Only the labels of positive bags' instances are uncertain (most
+    of them are not witnesses), so the negative instances, whose labels are certain,
+    must not be outweighed by them, and need no boost when they are the majority.
     """
+    n_pos = float(sizes[y == 1].sum())
+    n_neg = float(sizes[y == 0].sum())
     if n_pos <= n_neg or n_neg <= 0:
         return {1: 1.0, -1: 1.0}
     n = n_pos + n_neg

@@ -679,9 +679,7 @@ class InstanceMISVM(_BaseMISVM):
                       instance_labels: np.ndarray | None = None) -> None:
         super()._check_params(bags, y, instance_labels)
         if self.class_weight == "balanced_instances":
-            n_pos = float(bags.sizes[y == 1].sum())
-            n_neg = float(bags.sizes[y == 0].sum())
-            self._cw = instance_balanced_weights(n_pos, n_neg)
+            self._cw = instance_balanced_weights(bags.sizes, y)
 
     def _run(self, ctx, rng):
         bags, y, pos_idx, pos_off, pts = (

@@ -223,8 +223,7 @@ default="balanced_instances"
             y_inst[known] = instance_labels[known].astype(y_inst.dtype)
         # the built-in SVC is fitted on 0/1, so a dict keyed by bag labels is re-keyed
         if self.class_weight == "balanced_instances":
-            w = instance_balanced_weights(float(bags.sizes[y == 1].sum()),
-                                          float(bags.sizes[y == 0].sum()))
+            w = instance_balanced_weights(bags.sizes, y)
             cw = {1: w[1], 0: w[-1]}
         else:
             cw = encoded_class_weight(self.class_weight, self.classes_)

@@ -192,6 +192,85 @@ def test_optimizer_class_and_params(data):
               **{k: v for k, v in FAST.items() if k != "optimizer"}).fit(bags, y)
 
 
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_functional_optimizer_matches_the_torch_class_bit_for_bit(kind, dtype):
+    from skmil.deep._optim import FunctionalOptimizer
+
+    gen = torch.Generator().manual_seed(0)
+    ours = [torch.nn.Parameter(torch.randn(5, 3, dtype=dtype, generator=gen)),
+            torch.nn.Parameter(torch.randn(3, dtype=dtype, generator=gen))]
+    theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    if kind == "adam":
+        opt = FunctionalOptimizer(ours, "adam", lr=0.01, betas=(0.8, 0.99), weight_decay=0.1)
+        ref = torch.optim.Adam(theirs, lr=0.01, betas=(0.8, 0.99), weight_decay=0.1,
+                               fused=True)
+    else:
+        opt = FunctionalOptimizer(ours, "sgd", lr=0.01, momentum=0.9, nesterov=True,
+                                  weight_decay=0.1)
+        ref = torch.optim.SGD(theirs, lr=0.01, momentum=0.9, nesterov=True,
+                              weight_decay=0.1, fused=True)
+    for t in range(12):
+        for p, q in zip(ours, theirs):
+            g = torch.randn(p.shape, dtype=dtype, generator=gen)
+            p.grad, q.grad = g.clone(), g.clone()
+        if t == 4:  # a parameter without a gradient is left alone, state and all
+            ours[1].grad = theirs[1].grad = None
+        if t == 7:  # a copy of the state continues the same run (partial_fit's resume)
+            fresh = FunctionalOptimizer(ours, kind, lr=0.01, betas=(0.8, 0.99),
+                                        momentum=0.9, nesterov=True, weight_decay=0.1)
+            fresh.load_state_dict(opt.state_dict())
+            opt = fresh
+        opt.param_groups[0]["lr"] = ref.param_groups[0]["lr"] = 0.01 / (1 + t)
+        opt.step()
+        ref.step()
+        for p, q in zip(ours, theirs):
+            assert torch.equal(p, q)
+    assert opt.fused
+
+
+def test_torch_state_dict_resumes_the_functional_optimizer():
+    from skmil.deep._optim import FunctionalOptimizer
+
+    p = torch.nn.Parameter(torch.ones(4))
+    ref = torch.optim.Adam([p], lr=0.1, fused=True)
+    p.grad = torch.full((4,), 0.5)
+    ref.step()
+    q = torch.nn.Parameter(p.detach().clone())
+    opt = FunctionalOptimizer([q], "adam", lr=0.1, weight_decay=0.0)
+    opt.load_state_dict(ref.state_dict())
+    p.grad, q.grad = torch.full((4,), -1.0), torch.full((4,), -1.0)
+    ref.step()
+    opt.step()
+    assert torch.equal(p, q)
+
+
+def test_builtin_optimizer_is_torch_adam_fused(data):
+    bags, y = data
+    ours = MINet(**FAST).fit(bags, y)
+    ref = MINet(optimizer=torch.optim.Adam, optimizer_params={"fused": True},
+                **{k: v for k, v in FAST.items() if k != "optimizer"}).fit(bags, y)
+    np.testing.assert_array_equal(ours.decision_function(bags), ref.decision_function(bags))
+
+
+@pytest.mark.slow
+def test_a_deep_fit_does_not_import_torchs_compiler():
+    # torch.optim.Optimizer's methods import torch._dynamo (about a second) on first use
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from skmil.datasets import make_mil_classification\n"
+            "from skmil.deep import AttentionMIL, MINet\n"
+            "bags, y, _ = make_mil_classification(n_bags=20, random_state=0)\n"
+            "AttentionMIL(max_epochs=2).fit(bags, y).predict(bags)\n"
+            "MINet(max_epochs=2).fit(bags, y).predict(bags)\n"
+            "print('torch._dynamo' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_thread_count_of_none_is_capped_by_the_process_budget(monkeypatch):
     import joblib
 

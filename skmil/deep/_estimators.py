@@ -260,6 +260,10 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         Torch optimiser: Adam (with ``betas``), SGD (with ``momentum`` and
         ``nesterov``), or any optimiser class, built as
         ``optimizer(params, lr=lr, weight_decay=weight_decay, **optimizer_params)``.
+        ``"adam"`` and ``"sgd"`` run torch's fused update, the same as
+        ``torch.optim.Adam(fused=True)`` and ``torch.optim.SGD(fused=True)`` but
+        without their class, whose first step imports torch's compiler (about a
+        second per process); with ``optimizer_params`` they build the torch class.
     lr : float, default=1.4e-3
         Initial learning rate. The named heads' defaults are their papers' rates at one
         bag per step scaled to their ``batch_size``: times the batch size for SGD and

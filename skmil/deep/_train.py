@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ._nets import HEADS, MILNet, MLPEncoder, ModuleEncoder, Segments
+from ._optim import FunctionalOptimizer
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -261,13 +262,16 @@ def predict_outputs(net, X_np: np.ndarray, offsets: np.ndarray, device, dtype,
     return res
 
 
-def _optimizer(params: list, cfg: dict) -> torch.optim.Optimizer:
+def _optimizer(params: list, cfg: dict):
     """The configured optimizer, in torch's fused implementation where it has one.
 
     A training step on a bag of a few instances is a few hundred microseconds of
     arithmetic, so the per-tensor dispatch of the optimizer's update is a large part of
     it, and the fused update (one kernel over every parameter) is the cheapest of
-    torch's three implementations of the same update.
+    torch's three implementations of the same update. The built-in ``"adam"`` and
+    ``"sgd"`` without ``optimizer_params`` run that update through
+    :class:`~skmil.deep._optim.FunctionalOptimizer`, which does not import torch's
+    compiler on its first step; anything else builds the ``torch.optim`` class.
     """
     extra = dict(cfg["optimizer_params"] or {})
     if not isinstance(cfg["optimizer"], str):  # a torch.optim.Optimizer subclass
@@ -283,6 +287,8 @@ def _optimizer(params: list, cfg: dict) -> torch.optim.Optimizer:
         kwargs = dict(lr=cfg["lr"], betas=tuple(cfg["betas"]),
                       weight_decay=cfg["weight_decay"])
         make = torch.optim.Adam
+    if not extra:
+        return FunctionalOptimizer(params, cfg["optimizer"], **kwargs)
     kwargs.update(extra)
     if "fused" in kwargs or "foreach" in kwargs:
         return make(params, **kwargs)

@@ -18,7 +18,8 @@ and ``--labelled-fractions``) their tables become ``docs/_assumptions_table.rst`
 ``docs/_partial_labels_table.rst``. With ``--positive-fractions CSV`` (from ``skmil benchmark
 --positive-fractions``) its table becomes ``docs/_positive_fraction_table.rst``, and the
 defaults report (classic, digits and positive-fraction rows of record beside SimpleMI's)
-becomes ``docs/_defaults_report.rst``.
+becomes ``docs/_defaults_report.rst``. With ``--regression CSV`` (from ``skmil benchmark
+--regression``) its table becomes ``docs/_regression_table.rst``.
 From the committed CSVs::
 
     python benchmarks/make_docs_table.py benchmarks/results/classic_results.csv \
@@ -26,7 +27,8 @@ From the committed CSVs::
         --before benchmarks/results/classic_results_0.1.csv \
         --assumptions benchmarks/results/assumptions_results.csv \
         --partial-labels benchmarks/results/partial_labels_results.csv \
-        --positive-fractions benchmarks/results/positive_fraction_results.csv
+        --positive-fractions benchmarks/results/positive_fraction_results.csv \
+        --regression benchmarks/results/regression_results.csv
 
 or from a fresh run::
 
@@ -52,6 +54,7 @@ from skmil.benchmark import (
     partial_labels_table,
     plot_results,
     positive_fraction_table,
+    regression_table,
     rst_table,
     summarize,
 )
@@ -149,7 +152,7 @@ def _rows_of_record(path: str) -> list[dict]:
 
 def main(csv_path: str, digits_path: str | None = None, before_path: str | None = None,
          assumptions_path: str | None = None, partial_path: str | None = None,
-         fraction_path: str | None = None) -> None:
+         fraction_path: str | None = None, regression_path: str | None = None) -> None:
     rows = record_rows(csv_path)
     with open(os.path.join(DOCS, "_benchmark_table.rst"), "w") as fh:
         fh.write(mark_older_versions(rst_table(rows, time_repeat="0"), rows) + "\n")
@@ -196,6 +199,11 @@ def main(csv_path: str, digits_path: str | None = None, before_path: str | None 
         with open(os.path.join(DOCS, "_defaults_report.rst"), "w") as fh:
             fh.write(markdown_to_rst(defaults_report(rows, digit_rows, fraction_rows)) + "\n")
         print(f"{fraction_path} -> docs/_positive_fraction_table.rst, docs/_defaults_report.rst")
+    if regression_path:
+        with open(os.path.join(DOCS, "_regression_table.rst"), "w") as fh:
+            fh.write(markdown_to_rst(regression_table(_rows_of_record(regression_path)))
+                     + "\n")
+        print(f"{regression_path} -> docs/_regression_table.rst")
 
 
 def _option(args: list[str], flag: str) -> str | None:
@@ -214,6 +222,7 @@ if __name__ == "__main__":
     assumptions = _option(args, "--assumptions")
     partial = _option(args, "--partial-labels")
     fractions = _option(args, "--positive-fractions")
+    regression = _option(args, "--regression")
     main(
         args[0] if args else "benchmark_results/full/results.csv",
         args[1] if len(args) > 1 else None,
@@ -221,4 +230,5 @@ if __name__ == "__main__":
         assumptions,
         partial,
         fractions,
+        regression,
     )

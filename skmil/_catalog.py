@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["CLASSIFIERS", "TRANSFORMERS", "plain_summary"]
+__all__ = ["CLASSIFIERS", "REGRESSORS", "TRANSFORMERS", "plain_summary"]
 
 
 def plain_summary(doc: str | None) -> str:
@@ -94,6 +94,18 @@ CLASSIFIERS: dict[str, str] = {
         "stMIL: sMIL plus transductive constraints on the instances of positive bags."
     ),
     "TLC": "Two-level classification: a bag's counts in the nodes of an instance tree.",
+}
+REGRESSORS: dict[str, str] = {
+    "CitationKNNRegressor": (
+        "Citation-kNN regression: the mean target of a bag's references and citers."
+    ),
+    "MIKernelSVR": (
+        "MI-Kernel regression: an epsilon-SVR on bags with the (normalised) set kernel."
+    ),
+    "SimpleMIRegressor": (
+        "Bag statistics followed by a standard regressor (the SimpleMI baseline for "
+        "targets)."
+    ),
 }
 TRANSFORMERS: dict[str, str] = {
     "BagDissimilarity": (

@@ -9,7 +9,12 @@ Every value an estimator chooses by inner CV (``C="cv"``, ``gamma="cv"``,
   the model, do not depend on the order in which the training bags were given; an
   integer ``random_state`` additionally shuffles them, a ``None`` keeps the canonical
   folds.
-* **Scorer**: bag accuracy of ``predict`` on each held-out fold, averaged over folds.
+  A regressor's folds (:func:`inner_regression_splits`) are plain ``KFold`` splits of
+  the same canonical order.
+* **Scorer**: bag accuracy of ``predict`` on each held-out fold, averaged over folds; a
+  regressor's is the negative mean squared error of ``predict`` (scikit-learn's
+  ``"neg_mean_squared_error"``), defined on every fold, even one whose targets are all
+  equal (where R^2 is not).
 * **Choice**: the candidate with the best mean accuracy; ties go to the earliest
   candidate in the grid (grids are ordered from the simplest model).
 * **Report**: ``cv_results_`` in :class:`~sklearn.model_selection.GridSearchCV`'s format
@@ -30,7 +35,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils import check_random_state
 
 from .bags import Bags
@@ -42,6 +47,7 @@ __all__ = [
     "cv_results",
     "fold_bags",
     "inner_cv_splits",
+    "inner_regression_splits",
     "best_index",
     "pairwise_bags",
     "search_refit",
@@ -145,6 +151,40 @@ def inner_cv_splits(
         cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     return [(order[np.sort(tr)], order[np.sort(te)])
             for tr, te in cv.split(np.zeros(len(y)), y_order)]
+
+
+def inner_regression_splits(
+    bags: Bags, y: np.ndarray, random_state: Any = None, n_splits: int = INNER_CV_SPLITS
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """The inner folds of a regressor's inner CV: ``KFold`` over the canonical order.
+
+    Parameters
+    ----------
+    bags : Bags
+        Training bags.
+    y : ndarray of shape (n_bags,)
+        Their real-valued targets.
+    random_state : int, RandomState instance or None, default=None
+        None: the folds of the canonical order, unshuffled; otherwise that order
+        shuffled by ``KFold(shuffle=True)`` with this seed.
+    n_splits : int, default=INNER_CV_SPLITS
+        Folds, fewer when there are fewer bags.
+
+    Returns
+    -------
+    list of (train, test) or None
+        Index arrays into the training bags, each sorted; None with fewer than two bags.
+    """
+    k = int(min(n_splits, len(y)))
+    if k < 2:
+        return None
+    order = canonical_order(bags, np.asarray(y))
+    if random_state is None:
+        cv = KFold(n_splits=k)
+    else:
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        cv = KFold(n_splits=k, shuffle=True, random_state=seed)
+    return [(np.sort(order[tr]), np.sort(order[te])) for tr, te in cv.split(order)]
 
 
 def cv_results(candidates: Sequence[dict], fold_scores: np.ndarray) -> dict:

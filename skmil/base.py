@@ -6,7 +6,10 @@ the decision threshold and the public prediction methods; a subclass implements 
 layout, with ``y`` already encoded as 0/1 (1 = ``classes_[1]``, the positive class).
 :class:`InstancePredictionMixin` adds ``decision_function_instances`` and
 ``predict_instances`` for estimators whose instance scores are witness scores, so
-``hasattr`` tells the truth. :class:`BaseMILTransformer` does the same for bag
+``hasattr`` tells the truth. :class:`BaseMILRegressor` does the same for real-valued bag
+targets (``_fit(bags, y)`` with ``y`` float64, ``_predict(bags)``), and
+:class:`InstanceRegressionMixin` adds ``predict_instances`` to the regressors that
+predict instance targets. :class:`BaseMILTransformer` does the same for bag
 transformers.
 
 The instance-prediction contract
@@ -24,6 +27,12 @@ in attention pooling) are the others. Per-instance outputs that are not witness 
 (attention weights, kernel contributions) are offered under their own names, listed in
 ``MILTags.instance_outputs``; :func:`skmil.utils.estimator_checks.check_instance_contract`
 enforces all of this.
+
+A regressor's ``predict_instances(X)`` returns a predicted *target* for every instance,
+on the scale of ``predict``, and its ``bag_rule`` says how the bag's prediction follows
+from them (``"max"``: the bag target is its largest instance target, the regression form
+of the standard assumption; ``"mean"``: their mean);
+:func:`skmil.utils.estimator_checks.check_instance_regression_contract` enforces it.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -42,8 +51,10 @@ from .bags import Bags, check_bag_labels, check_bags, instance_indices
 
 __all__ = [
     "BaseMILClassifier",
+    "BaseMILRegressor",
     "BaseMILTransformer",
     "InstancePredictionMixin",
+    "InstanceRegressionMixin",
     "MILEstimatorMixin",
     "MILTags",
     "get_mil_tags",
@@ -66,9 +77,11 @@ class MILTags:
     ----------
     instance_scores : bool
         ``decision_function_instances`` returns witness scores of ``classes_[1]`` and
-        ``predict_instances`` thresholds them at 0 (see the module docstring).
+        ``predict_instances`` thresholds them at 0 (see the module docstring); for a
+        regressor, ``predict_instances`` returns predicted instance targets.
     bag_rule : {"max", "noisy-or", "mean", "sum", "convex"} or None
-        How a bag's decision value follows from its instances' witness scores ``s``:
+        How a bag's decision value (a regressor's prediction) follows from its instances'
+        witness scores (predicted targets) ``s``:
         ``"max"`` the largest ``s`` (the standard MI assumption), ``"noisy-or"``
         ``logit(1 - prod(1 - sigmoid(s + t))) - t`` with ``t = threshold_``, ``"mean"`` and
         ``"sum"`` their mean and sum, ``"convex"`` a weighted mean (between the smallest
@@ -450,6 +463,13 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
 
     def _encode_labels(self, y: Any, n_bags: int) -> np.ndarray:
         y_arr = check_bag_labels(y, n_bags)
+        if y_arr.dtype.kind == "f" and np.any(y_arr != np.round(y_arr)):
+            bad = int(np.flatnonzero(y_arr != np.round(y_arr))[0])
+            raise ValueError(
+                f"y holds continuous values (bag {bad} has {y_arr[bad]!r}); "
+                f"{type(self).__name__} is a MIL classifier. For real-valued bag targets "
+                "use a MIL regressor (skmil.utils.all_estimators('regressor'))."
+            )
         if y_arr.dtype.kind not in "biu":
             # integer and boolean labels are always classes; the generic check costs
             # ~0.6 ms, a tenth of a small alternating fit
@@ -541,6 +561,138 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_targets(y: Any, n_bags: int, name: str) -> np.ndarray:
+    """Real-valued bag targets as finite float64, or a clear error naming the bag."""
+    y_arr = check_bag_labels(y, n_bags)
+    if y_arr.dtype.kind not in "biuf":
+        try:
+            y_arr = y_arr.astype(np.float64)
+        except (TypeError, ValueError):
+            bad = next(i for i, v in enumerate(y_arr) if not _is_number(v))
+            raise ValueError(
+                f"{name} is a MIL regressor: y must hold one real number per bag, but bag "
+                f"{bad} has {y_arr[bad]!r}. For class labels use a MIL classifier."
+            ) from None
+    y_arr = y_arr.astype(np.float64)
+    if not np.isfinite(y_arr).all():
+        bad = int(np.flatnonzero(~np.isfinite(y_arr))[0])
+        raise ValueError(f"y contains NaN or infinity (bag {bad}); every bag needs a "
+                         "finite target.")
+    return y_arr
+
+
+class BaseMILRegressor(MILEstimatorMixin, RegressorMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class of every skmil bag regressor.
+
+    Subclasses implement ``_fit(bags, y)`` (``bags`` a :class:`~skmil.bags.Bags`, ``y``
+    the finite float64 bag targets) and ``_predict(bags)`` returning one float per bag.
+    ``score`` is scikit-learn's: the coefficient of determination R^2 of ``predict``.
+    Targets may be any real numbers (ints and bools are read as numbers); the fit sees
+    the bags in skmil's canonical order, so the model does not depend on the order in
+    which they were given.
+    """
+
+    def fit(self, X: Any, y: Any) -> BaseMILRegressor:
+        """Fit the model on bags ``X`` with one real-valued target per bag ``y``.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+            Training bags (see :func:`skmil.bags.check_bags` for accepted forms).
+        y : array-like of shape (n_bags,)
+            Bag targets, finite real numbers.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        bags = self._validate_bags(X, reset=True)
+        y_arr = _check_targets(y, bags.n_bags, type(self).__name__)
+        bags, y_arr = self._canonical_training_set(bags, y_arr)
+        self._fit(bags, y_arr)
+        pred = np.asarray(self._predict(bags), dtype=np.float64).ravel()
+        _check_finite_output(pred, None, type(self).__name__, "predictions on its training bags")
+        return self
+
+    @abstractmethod
+    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        """Fit on validated bags and float64 targets."""
+
+    @abstractmethod
+    def _predict(self, bags: Bags) -> np.ndarray:
+        """Predicted targets, one per bag."""
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted bag targets.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+            Bags to predict.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_bags,)
+            One predicted target per bag.
+        """
+        bags = self._validate_bags(X, reset=False)
+        pred = np.asarray(self._predict(bags), dtype=np.float64).ravel()
+        _check_finite_output(pred, None, type(self).__name__, "predictions")
+        return pred
+
+
+class InstanceRegressionMixin:
+    """Instance targets for regressors whose bag prediction follows from them.
+
+    A subclass implements ``_predict_instances(bags)`` returning one predicted target per
+    instance (flat, in the order of ``bags.instances``, on the scale of ``predict``) and
+    declares in ``_bag_rule`` how the bag's prediction follows from its instances'
+    (``"max"`` or ``"mean"``; see :class:`MILTags`).
+    """
+
+    @abstractmethod
+    def _predict_instances(self, bags: Bags) -> np.ndarray:
+        """Predicted targets, one per instance of ``bags``."""
+
+    def _bag_rule(self) -> str | None:
+        """The bag rule of the fitted configuration (see :class:`MILTags`)."""
+        return "max"
+
+    def __mil_tags__(self) -> MILTags:
+        base = super().__mil_tags__()
+        return MILTags(instance_scores=True, bag_rule=self._bag_rule(),
+                       instance_outputs=base.instance_outputs, pairwise=base.pairwise)
+
+    def predict_instances(self, X: Any) -> list[np.ndarray]:
+        """Predicted instance targets, one 1-D array per bag.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+            Bags whose instances to predict.
+
+        Returns
+        -------
+        targets : list of ndarray of shape (n_instances_i,)
+            On the scale of ``predict``; the bag rule (``get_mil_tags(est).bag_rule``)
+            maps each bag's array to its prediction.
+        """
+        bags = self._validate_bags(X, reset=False)
+        pred = np.asarray(self._predict_instances(bags), dtype=np.float64).ravel()
+        _check_finite_output(pred, bags.offsets, type(self).__name__, "instance predictions")
+        return bags.split(pred)
 
 
 class InstancePredictionMixin:

@@ -41,6 +41,7 @@ __all__ = [
     "rst_table",
     "run_digits_benchmark",
     "run_assumptions_benchmark",
+    "run_regression_benchmark",
     "run_partial_labels_benchmark",
     "partial_labels_table",
     "run_positive_fraction_benchmark",
@@ -49,6 +50,7 @@ __all__ = [
     "positive_fraction_estimators",
     "reveal_instance_labels",
     "assumptions_table",
+    "regression_table",
     "ASSUMPTIONS",
     "params_hash",
     "main",
@@ -1097,6 +1099,165 @@ def assumptions_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: Bag rules of :func:`run_regression_benchmark` (``make_mil_regression``'s ``rule``).
+REGRESSION_RULES = ("max", "mean", "sum")
+
+
+def run_regression_benchmark(
+    estimators: Sequence[str] | None = None,
+    *,
+    n_train: int = 200,
+    n_test: int = 500,
+    noise: float = 0.1,
+    n_repeats: int = 5,
+    out_dir: str = "benchmark_results",
+    progress: bool = True,
+    n_jobs: int | None = -1,
+    params: dict | None = None,
+) -> list[dict]:
+    """MIL regression: test R^2 and instance-target correlation on generated bags.
+
+    For each bag rule of :data:`REGRESSION_RULES` and repetition, one problem of
+    ``n_train + n_test`` bags is drawn by :func:`~skmil.datasets.make_mil_regression`
+    (``rule=...``, ``noise``, its defaults otherwise, ``random_state = 1000 * repeat +
+    13``) and split into its first ``n_train`` and last ``n_test`` bags; every regressor
+    fits on the same split with its hyperparameters of record, after instance
+    standardisation fitted on the training bags. The scores are the test bags' R^2 and,
+    for regressors with ``predict_instances``, the Pearson correlation of the predicted
+    and the true instance targets of the test bags (NaN otherwise). Results go to
+    ``regression_results.csv`` and ``regression.md`` in ``out_dir``; rows already in
+    the CSV are reused.
+
+    Parameters
+    ----------
+    estimators : sequence of str, optional
+        Registered regressor names; default every registered regressor.
+    n_train : int, default=200
+        Training bags of each problem.
+    n_test : int, default=500
+        Test bags of each problem.
+    noise : float, default=0.1
+        Standard deviation of the noise on the bag targets (the instance targets have
+        unit variance).
+    n_repeats : int, default=5
+        Problems per rule, each with its own seed.
+    out_dir : str, default="benchmark_results"
+        Output directory.
+    progress : bool, default=True
+        Show a progress bar.
+    n_jobs : int or None, default=-1
+        Runs in parallel (joblib processes), one per estimator, rule and repetition.
+    params : dict, optional
+        Hyperparameters that replace those of record for every requested estimator.
+
+    Returns
+    -------
+    list of dict
+        One row per estimator, rule and repetition, as in the CSV.
+    """
+    from . import __version__
+    from .base import BaseMILRegressor
+    from .utils import all_estimators, get_estimator
+
+    if estimators is None:
+        estimators = [n for n, _ in all_estimators("regressor")]
+    names = []
+    for n in estimators:
+        cls = get_estimator(n)
+        if not issubclass(cls, BaseMILRegressor):
+            raise ValueError(f"{cls.__name__} is not a MIL regressor; the regression "
+                             "benchmark runs regressors (skmil estimators --type regressor).")
+        names.append(cls.__name__)
+    run_params = {n: _run_params(n, params) for n in names}
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "regression_results.csv")
+    fields = ["estimator", "rule", "n_train", "n_test", "noise", "repeat", "r2",
+              "instance_corr", "fit_time", "params", "skmil_version"]
+    key = ("estimator", "rule", "n_train", "n_test", "noise", "repeat", "params",
+           "skmil_version")
+    done = {tuple(r[k] for k in key) for r in _read_rows(path)}
+    jobs = [
+        (e, rule, r, run_params[e])
+        for e in names
+        for rule in REGRESSION_RULES
+        for r in range(n_repeats)
+        if (e, rule, str(n_train), str(n_test), str(float(noise)), str(r),
+            _params_key(run_params[e]), __version__) not in done
+    ]
+    _append_rows(path, fields, jobs, _regression_task, (n_train, n_test, float(noise)),
+                 desc="regression", progress=progress, n_jobs=n_jobs)
+    wanted = {n: _params_key(p) for n, p in run_params.items()}
+    rows = [r for r in _read_rows(path)
+            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
+            and r["n_train"] == str(n_train) and r["n_test"] == str(n_test)
+            and r["noise"] == str(float(noise))]
+    with open(os.path.join(out_dir, "regression.md"), "w") as fh:
+        fh.write(regression_table(rows) + "\n")
+    return rows
+
+
+def _regression_task(name, rule, repeat, params, n_train, n_test, noise):
+    from sklearn.metrics import r2_score
+
+    from . import __version__
+    from .datasets import make_mil_regression
+
+    seed = 1000 * repeat + 13
+    bags, y, inst = make_mil_regression(n_train + n_test, rule=rule, noise=noise,
+                                        random_state=seed)
+    pipe = _standardized_estimator(name, params, seed)
+    t0 = time.perf_counter()
+    pipe.fit(bags[:n_train], y[:n_train])
+    fit_time = time.perf_counter() - t0
+    test = bags[n_train:]
+    r2 = float(r2_score(y[n_train:], pipe.predict(test)))
+    corr = float("nan")
+    model = pipe[-1]
+    if hasattr(model, "predict_instances"):
+        pred = np.concatenate(model.predict_instances(pipe[:-1].transform(test)))
+        corr = float(np.corrcoef(pred, np.concatenate(inst[n_train:]))[0, 1])
+    return {"estimator": name, "rule": rule, "n_train": n_train, "n_test": n_test,
+            "noise": noise, "repeat": repeat, "r2": r2, "instance_corr": corr,
+            "fit_time": fit_time, "params": _params_key(params),
+            "skmil_version": __version__}
+
+
+def regression_table(rows: list[dict]) -> str:
+    """Markdown: test R^2 mean ± std (instance-target correlation) per regressor x rule.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`run_regression_benchmark` (or read back from its CSV).
+
+    Returns
+    -------
+    str
+        A Markdown table, one row per regressor and one column per bag rule.
+    """
+    cells: dict[tuple, list[dict]] = {}
+    for r in rows:
+        cells.setdefault((r["estimator"], r["rule"]), []).append(r)
+    ests = sorted({k[0] for k in cells}, key=_name_order)
+    lines = ["| estimator | " + " | ".join(f"bag = {rule}" for rule in REGRESSION_RULES)
+             + " |", "|---" * (len(REGRESSION_RULES) + 1) + "|"]
+    for e in ests:
+        out = []
+        for rule in REGRESSION_RULES:
+            rs = cells.get((e, rule), [])
+            if not rs:
+                out.append("")
+                continue
+            r2 = [float(r["r2"]) for r in rs]
+            cell = f"{np.mean(r2):.3f}" + (f" ± {np.std(r2):.3f}" if len(r2) > 1 else "")
+            corr = [float(r["instance_corr"]) for r in rs]
+            if not np.isnan(corr).all():
+                cell += f" (instance r {np.nanmean(corr):.3f})"
+            out.append(cell)
+        lines.append(f"| {e} | " + " | ".join(out) + " |")
+    return "\n".join(lines)
+
+
 #: Estimators of :func:`run_partial_labels_benchmark` when none are named: those whose
 #: ``fit`` takes ``instance_labels`` and fit a digits cell in seconds.
 PARTIAL_LABEL_ESTIMATORS = ("SIL", "InstanceMISVM", "MISVM", "SparseMIL", "SparseBalancedMIL")
@@ -1583,6 +1744,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assumptions", action="store_true",
                    help="run the MI-assumptions benchmark (standard, presence, threshold "
                    "bags from make_mil_classification) instead of the classic table")
+    p.add_argument("--regression", action="store_true",
+                   help="run the MIL regression benchmark (make_mil_regression bags, bag "
+                   "target the max, mean or sum of instance targets; default estimators: "
+                   "every regressor) instead of the classic table")
     p.add_argument("--labelled-fractions", nargs="+", type=float, default=None,
                    metavar="F", help="run the known-instance-labels benchmark on digits "
                    "bags with these fractions of training instances labelled, e.g. "
@@ -1660,6 +1825,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.digits or args.assumptions or args.labelled_fractions is not None):
         parser.error("--positive-fractions is a benchmark of its own; drop --digits, "
                      "--assumptions and --labelled-fractions.")
+    if args.regression and (args.digits or args.assumptions or
+                            args.labelled_fractions is not None or
+                            args.positive_fractions is not None):
+        parser.error("--regression is a benchmark of its own; drop --digits, --assumptions, "
+                     "--labelled-fractions and --positive-fractions.")
+    if args.regression:
+        try:
+            rows = run_regression_benchmark(args.estimators, n_repeats=repeats, out_dir=out,
+                                            progress=not args.no_progress,
+                                            n_jobs=args.n_jobs, params=params)
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(regression_table(rows))
+        return 0
     if args.positive_fractions is not None:
         try:
             rows = run_positive_fraction_benchmark(

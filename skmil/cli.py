@@ -67,12 +67,14 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 def _cmd_estimators(args: argparse.Namespace) -> int:
     # a static table: importing every estimator module costs seconds (scikit-learn,
     # numba, torch); tests keep the table equal to the registry
-    from ._catalog import CLASSIFIERS, TRANSFORMERS
+    from ._catalog import CLASSIFIERS, REGRESSORS, TRANSFORMERS
 
-    sections = [("Classifiers (skmil evaluate --estimator NAME)", CLASSIFIERS),
-                ("Transformers (pipeline steps, not for evaluate)", TRANSFORMERS)]
-    if args.type is not None:
-        sections = [sections[0] if args.type == "classifier" else sections[1]]
+    sections = {
+        "classifier": ("Classifiers (skmil evaluate --estimator NAME)", CLASSIFIERS),
+        "regressor": ("Regressors (real-valued bag targets; Python API)", REGRESSORS),
+        "transformer": ("Transformers (pipeline steps, not for evaluate)", TRANSFORMERS),
+    }
+    sections = list(sections.values()) if args.type is None else [sections[args.type]]
     for k, (title, table) in enumerate(sections):
         if k:
             print()
@@ -98,6 +100,13 @@ def _classifier(name: str) -> type:
             "them."
         ) from exc
     if not issubclass(cls, BaseMILClassifier):
+        kind = "regressor" if hasattr(cls, "predict") else "transformer"
+        if kind == "regressor":
+            raise _InputError(
+                f"{cls.__name__} is a regressor, not a classifier; evaluate measures bag "
+                "classification (`skmil estimators` lists the classifiers). Use a "
+                f"regressor in Python, e.g. cross_val_score({cls.__name__}(), bags, y)."
+            )
         raise _InputError(
             f"{cls.__name__} is a transformer, not a classifier; evaluate needs a "
             "classifier (`skmil estimators` lists them). Use a transformer in Python, "
@@ -199,8 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_datasets)
 
     p = sub.add_parser("estimators", help="list the estimators, classifiers and transformers")
-    p.add_argument("--type", choices=["classifier", "transformer"], default=None,
-                   help="list only one kind (default both)")
+    p.add_argument("--type", choices=["classifier", "regressor", "transformer"],
+                   default=None, help="list only one kind (default all)")
     p.set_defaults(func=_cmd_estimators)
 
     p = sub.add_parser(

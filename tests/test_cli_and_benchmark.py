@@ -133,10 +133,11 @@ def test_cli_datasets_and_estimators(capsys):
 
 
 def test_estimator_table_matches_the_registry():
-    from skmil._catalog import CLASSIFIERS, TRANSFORMERS, plain_summary
+    from skmil._catalog import CLASSIFIERS, REGRESSORS, TRANSFORMERS, plain_summary
     from skmil.utils import all_estimators
 
-    for table, kind in ((CLASSIFIERS, "classifier"), (TRANSFORMERS, "transformer")):
+    for table, kind in ((CLASSIFIERS, "classifier"), (REGRESSORS, "regressor"),
+                        (TRANSFORMERS, "transformer")):
         registry = {n: plain_summary(c.__doc__) for n, c in all_estimators(kind)}
         assert table == registry, (
             f"skmil/_catalog.py is out of date for the {kind}s; the registry says {registry}"
@@ -635,3 +636,40 @@ def test_defaults_report_compares_with_simplemi_and_flags(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--defaults-report", str(empty)])
     assert "no result CSV" in capsys.readouterr().err
+
+
+def test_cli_lists_regressors_and_evaluate_refuses_them(capsys):
+    assert main(["estimators", "--type", "regressor"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Regressors") and "  MIKernelSVR " in out and "  SIL " not in out
+    assert main(["evaluate", "--estimator", "MIKernelSVR", "--dataset", "musk1"]) == 2
+    err = capsys.readouterr().err
+    assert "MIKernelSVR is a regressor, not a classifier" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_regression_benchmark_rows_resume_and_table(tmp_path):
+    from skmil.benchmark import REGRESSION_RULES, regression_table, run_regression_benchmark
+
+    kw = dict(n_train=30, n_test=30, n_repeats=1, out_dir=str(tmp_path), progress=False,
+              n_jobs=1)
+    rows = run_regression_benchmark(["CitationKNNRegressor", "MIKernelSVR"], **kw)
+    assert len(rows) == 2 * len(REGRESSION_RULES)
+    for r in rows:
+        assert np.isfinite(float(r["r2"])) and float(r["r2"]) <= 1.0
+        corr = float(r["instance_corr"])
+        if r["estimator"] == "MIKernelSVR":
+            assert -1.0 <= corr <= 1.0
+        else:
+            assert np.isnan(corr)  # no instance predictions
+    with open(tmp_path / "regression_results.csv") as fh:
+        n_lines = len(fh.readlines())
+    again = run_regression_benchmark(["CitationKNNRegressor", "MIKernelSVR"], **kw)
+    with open(tmp_path / "regression_results.csv") as fh:
+        assert len(fh.readlines()) == n_lines
+    assert sorted(r["r2"] for r in again) == sorted(r["r2"] for r in rows)
+    table = regression_table(rows)
+    assert table.splitlines()[0] == "| estimator | bag = max | bag = mean | bag = sum |"
+    assert "instance r" in table.splitlines()[3]  # MIKernelSVR's row
+    with pytest.raises(ValueError, match="SIL is not a MIL regressor"):
+        run_regression_benchmark(["SIL"], **kw)

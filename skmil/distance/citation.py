@@ -1,4 +1,4 @@
-"""Citation-kNN (Wang & Zucker, ICML 2000) on the minimal Hausdorff distance."""
+"""Citation-kNN (Wang & Zucker, ICML 2000) on the minimal Hausdorff distance: votes and means."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 
 from .._kernels.bagpairs import min_sqdist_matrix
 from ..bags import Bags, check_bags
-from ..base import BaseMILClassifier
+from ..base import BaseMILClassifier, BaseMILRegressor
 from ..utils._param_validation import Interval
 
-__all__ = ["CitationKNN", "min_hausdorff_distances"]
+__all__ = ["CitationKNN", "CitationKNNRegressor", "min_hausdorff_distances"]
 
 
 def min_hausdorff_distances(X: Any, Y: Any = None) -> np.ndarray:
@@ -50,7 +50,53 @@ def min_hausdorff_distances(X: Any, Y: Any = None) -> np.ndarray:
     return np.sqrt(min_sqdist_matrix(bx.instances, bx.offsets, by.instances, by.offsets))
 
 
-class CitationKNN(BaseMILClassifier):
+class _CitationNeighbours:
+    """References and citers of query bags among the training bags (minimal Hausdorff).
+
+    Shared by :class:`CitationKNN` and :class:`CitationKNNRegressor`: ``_fit_neighbours``
+    stores the training bags, their targets and citer radii; ``_neighbours`` returns
+    each query bag's references and citers.
+    """
+
+    def _fit_neighbours(self, bags: Bags, y: np.ndarray) -> None:
+        if self.n_references == 0 and self.n_citers == 0:
+            raise ValueError(
+                f"{type(self).__name__}: n_references and n_citers cannot both be 0 (no "
+                "bag would vote); set at least one of them to a positive int."
+            )
+        n = bags.n_bags
+        D = np.sqrt(min_sqdist_matrix(bags.instances, bags.offsets))
+        np.fill_diagonal(D, np.inf)  # a training bag is not its own neighbour
+        c = min(self.n_citers, n - 1)
+        if c > 0:
+            radius = np.partition(D, c - 1, axis=1)[:, c - 1]
+        else:
+            radius = np.full(n, -np.inf)
+        # fit sees the bags in canonical order (its bag i is the user's bag
+        # _train_order[i]); the fitted attributes follow the user's numbering
+        user = np.argsort(self._train_order)
+        self.train_bags_ = bags.take(user)
+        self.y_ = y[user]
+        self.citer_radius_ = radius[user]
+
+    def _neighbours(self, bags: Bags) -> tuple[np.ndarray, np.ndarray]:
+        """``(n_bags, R)`` training-bag indices of the references, and the
+        ``(n_bags, n_train)`` boolean mask of the citers."""
+        tb = self.train_bags_
+        D = np.sqrt(min_sqdist_matrix(bags.instances, bags.offsets, tb.instances, tb.offsets))
+        r = min(self.n_references, tb.n_bags)
+        # references among equally distant bags go by the canonical order, so the
+        # model does not depend on the order the training bags were given in
+        canon = self._train_order
+        refs = canon[np.argsort(D[:, canon], axis=1, kind="stable")[:, :r]]
+        if self.n_citers > 0:
+            citers = D <= self.citer_radius_[None, :]
+        else:
+            citers = np.zeros(D.shape, dtype=bool)
+        return refs, citers
+
+
+class CitationKNN(_CitationNeighbours, BaseMILClassifier):
     """Citation-kNN: nearest-neighbour voting with references and citers.
 
     A bag's *references* are its ``n_references`` nearest training bags; its
@@ -107,39 +153,74 @@ class CitationKNN(BaseMILClassifier):
         self.n_citers = n_citers
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        if self.n_references == 0 and self.n_citers == 0:
-            raise ValueError(
-                "CitationKNN: n_references and n_citers cannot both be 0 (no bag would "
-                "vote); set at least one of them to a positive int."
-            )
-        n = bags.n_bags
-        D = np.sqrt(min_sqdist_matrix(bags.instances, bags.offsets))
-        np.fill_diagonal(D, np.inf)  # a training bag is not its own neighbour
-        c = min(self.n_citers, n - 1)
-        if c > 0:
-            radius = np.partition(D, c - 1, axis=1)[:, c - 1]
-        else:
-            radius = np.full(n, -np.inf)
-        # fit sees the bags in canonical order (its bag i is the user's bag
-        # _train_order[i]); the fitted attributes follow the user's numbering
-        user = np.argsort(self._train_order)
-        self.train_bags_ = bags.take(user)
-        self.y_ = y[user]
-        self.citer_radius_ = radius[user]
+        self._fit_neighbours(bags, y)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
-        tb = self.train_bags_
-        D = np.sqrt(min_sqdist_matrix(bags.instances, bags.offsets, tb.instances, tb.offsets))
+        refs, citers = self._neighbours(bags)
         sign = np.where(self.y_ == 1, 1.0, -1.0)
-        r = min(self.n_references, tb.n_bags)
-        votes = np.zeros(bags.n_bags)
-        if r > 0:
-            # references among equally distant bags go by the canonical order, so the
-            # model does not depend on the order the training bags were given in
-            canon = self._train_order
-            refs = canon[np.argsort(D[:, canon], axis=1, kind="stable")[:, :r]]
-            votes += sign[refs].sum(axis=1)
-        if self.n_citers > 0:
-            citers = D <= self.citer_radius_[None, :]
-            votes += citers @ sign
-        return votes
+        return sign[refs].sum(axis=1) + citers @ sign
+
+
+class CitationKNNRegressor(_CitationNeighbours, BaseMILRegressor):
+    """Citation-kNN regression: the mean target of a bag's references and citers.
+
+    The neighbourhood of :class:`CitationKNN` (Wang & Zucker 2000) with the targets of
+    the references and citers averaged instead of voted, as Amar, Dooly, Goldman &
+    Zhang (2001) apply Citation-kNN to real-valued MIL data. References and citers
+    count separately, as the votes of the classifier do: a training bag that is both
+    counts twice. Distances are minimal Hausdorff distances.
+
+    Parameters
+    ----------
+    n_references : int, default=2
+        R, the number of nearest training bags that vote.
+    n_citers : int, default=4
+        C, the neighbourhood rank within which a training bag cites the query.
+        ``n_references`` and ``n_citers`` cannot both be 0.
+
+    Attributes
+    ----------
+    train_bags_ : Bags
+        Copy of the training bags, in the order given to ``fit``.
+    y_ : ndarray of shape (n_bags,)
+        Training targets.
+    citer_radius_ : ndarray of shape (n_bags,)
+        Distance of each training bag to its C-th nearest other training bag; the
+        training bag cites a query at a distance at most this.
+    n_features_in_ : int
+
+    Notes
+    -----
+    A query bag with no reference and no citer (``n_references=0`` and nobody cites
+    it) is predicted the mean training target.
+
+    References
+    ----------
+    R. A. Amar, D. R. Dooly, S. A. Goldman and Q. Zhang, "Multiple-instance learning
+    of real-valued data", ICML 2001.
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_regression
+    >>> from skmil.distance import CitationKNNRegressor
+    >>> bags, y, _ = make_mil_regression(n_bags=40, random_state=0)
+    >>> CitationKNNRegressor().fit(bags, y).predict(bags[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = CitationKNN._parameter_constraints
+
+    def __init__(self, *, n_references: int = 2, n_citers: int = 4) -> None:
+        self.n_references = n_references
+        self.n_citers = n_citers
+
+    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        self._fit_neighbours(bags, y)
+
+    def _predict(self, bags: Bags) -> np.ndarray:
+        refs, citers = self._neighbours(bags)
+        total = self.y_[refs].sum(axis=1) + citers @ self.y_
+        count = refs.shape[1] + citers.sum(axis=1)
+        # summed in the canonical order: the same mean whatever the order of the bags
+        mean = float(np.mean(self.y_[self._train_order]))
+        return np.where(count > 0, total / np.maximum(count, 1), mean)

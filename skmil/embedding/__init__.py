@@ -6,7 +6,7 @@ from .fisher import FisherVectorEncoder, MiFV
 from .mildm import MILDM, MILDMEmbedding
 from .miles import MILES, MILESEmbedding
 from .mind import BagDissimilarity, MInD
-from .statistics import BagStatistics, SimpleMI
+from .statistics import BagStatistics, SimpleMI, SimpleMIRegressor
 from .tlc import TLC, tree_node_counts
 from .vlad import MiVLAD, VLADEncoder
 
@@ -25,6 +25,7 @@ __all__ = [
     "MiFV",
     "MiVLAD",
     "SimpleMI",
+    "SimpleMIRegressor",
     "TLC",
     "VLADEncoder",
     "tree_node_counts",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -19,11 +19,11 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
-from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits
+from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits, inner_regression_splits
 from .._parallel import openmp_threads
 from .._proba import decision_scores, proba_available
 from ..bags import Bags
-from ..base import BaseMILClassifier, BaseMILTransformer
+from ..base import BaseMILClassifier, BaseMILRegressor, BaseMILTransformer
 from ..utils._param_validation import HasMethods, Interval, Options, StrOptions
 
 #: Above this many training instances ``codebook="auto"`` uses MiniBatchKMeans: full
@@ -166,24 +166,25 @@ def linear_svc(self: Any) -> LinearSVC:
     return LinearSVC(C=C, random_state=self.random_state)
 
 
-class EmbeddingClassifier(BaseMILClassifier):
-    """Base of the "bag encoder + scikit-learn classifier" MIL classifiers.
+class _EmbeddingModel(metaclass=ABCMeta):
+    """Base of the "bag encoder + scikit-learn estimator" MIL classifiers and regressors.
 
     A subclass names its encoder class in ``_encoder`` and lists, in its own
     keyword-only ``__init__``, every parameter of that encoder plus its own
-    (:attr:`_classifier_constraints`: by default ``C`` and ``estimator``). Everything
-    else follows from the encoder: the classifier's ``_parameter_constraints`` are the
+    (:attr:`_model_constraints`: by default ``C`` and ``estimator``). Everything
+    else follows from the encoder: the model's ``_parameter_constraints`` are the
     encoder's (with ``"cv"`` added to ``n_clusters``) plus its own, and the fitted
-    encoder is built from the classifier's parameters of the same names
+    encoder is built from the model's parameters of the same names
     (:meth:`_make_encoder`), so the encoder's parameter list is written once, in the
     encoder. The public parameters stay flat, which is what ``GridSearchCV`` over
     ``n_clusters`` or ``C`` needs. A ``standardize`` parameter, when the subclass has
-    one, puts a ``StandardScaler`` between the encoder and the classifier (``scaler_``).
+    one, puts a ``StandardScaler`` between the encoder and the estimator (``scaler_``).
 
     ``n_clusters="cv"`` and ``C="cv"`` are chosen jointly by the inner CV of
     :mod:`skmil._inner_cv`: each candidate codebook is fitted once on all training
     instances (it never sees a label), the training bags are encoded once, and only the
-    classifier is fitted on the inner training folds and scored on the held-out ones.
+    estimator is fitted on the inner training folds and scored on the held-out ones
+    (bag accuracy for a classifier, negative mean squared error for a regressor).
     """
 
     #: The encoder class (a :class:`~skmil.base.BaseMILTransformer`).
@@ -192,11 +193,13 @@ class EmbeddingClassifier(BaseMILClassifier):
     _cv_sizes: ClassVar[tuple[int, ...]] = AUTO_SIZES
     #: A candidate size needs at least this many training instances per cluster.
     _cv_min_per_cluster: ClassVar[int] = 10
-    #: The classifier's own parameters, beside the encoder's.
-    _classifier_constraints: ClassVar[dict] = {
+    #: The model's own parameters, beside the encoder's.
+    _model_constraints: ClassVar[dict] = {
         "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
         "estimator": [HasMethods(["fit"]), None],
     }
+    #: Where ``C`` lives in the default estimator (a parameter name for ``set_params``).
+    _C_param: ClassVar[str] = "C"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -204,35 +207,43 @@ class EmbeddingClassifier(BaseMILClassifier):
         if encoder is None:
             return
         own = set(inspect.signature(cls.__init__).parameters) - {"self"}
-        needed = set(encoder._parameter_constraints) | set(cls._classifier_constraints)
+        needed = set(encoder._parameter_constraints) | set(cls._model_constraints)
         if own != needed:  # a subclass that forgot (or added) a parameter, caught at import
             raise TypeError(
                 f"{cls.__name__}.__init__ must take exactly the parameters of "
-                f"{encoder.__name__} and {sorted(cls._classifier_constraints)}: missing "
+                f"{encoder.__name__} and {sorted(cls._model_constraints)}: missing "
                 f"{sorted(needed - own)}, extra {sorted(own - needed)}."
             )
         constraints = dict(encoder._parameter_constraints)
         if "n_clusters" in constraints:
             constraints["n_clusters"] = [*constraints["n_clusters"], StrOptions({"cv"})]
-        cls._parameter_constraints = {**constraints, **cls._classifier_constraints}
+        cls._parameter_constraints = {**constraints, **cls._model_constraints}
 
     def _encoder_params(self) -> dict:
         return {name: getattr(self, name) for name in self._encoder._parameter_constraints}
 
     def _make_encoder(self, **overrides: Any) -> BaseMILTransformer:
-        """An unfitted encoder from this classifier's parameters (``overrides`` win)."""
+        """An unfitted encoder from this model's parameters (``overrides`` win)."""
         return self._encoder(**{**self._encoder_params(), **overrides})
 
     @abstractmethod
     def _default_estimator(self) -> Any:
-        """The classifier used when ``estimator`` is None (e.g. :func:`linear_svc`)."""
+        """The estimator used when ``estimator`` is None (e.g. :func:`linear_svc`)."""
 
     def _resolved_estimator(self) -> Any:
-        """The classifier ``fit`` will clone."""
+        """The estimator ``fit`` will clone."""
         return self._default_estimator() if self.estimator is None else self.estimator
 
     def _standardize(self) -> bool:
         return bool(getattr(self, "standardize", False))
+
+    @abstractmethod
+    def _inner_splits(self, bags: Bags, y: np.ndarray):
+        """The inner folds of ``n_clusters="cv"``/``C="cv"`` (None when none exist)."""
+
+    @abstractmethod
+    def _fold_score(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        """Held-out score of one inner fold, larger is better."""
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         cv_size = getattr(self, "n_clusters", None) == "cv"
@@ -246,10 +257,10 @@ class EmbeddingClassifier(BaseMILClassifier):
             params = {}
         estimator = clone(self._resolved_estimator())
         if "C" in params:
-            estimator.set_params(C=params["C"])
-        if "C" in self._classifier_constraints:
+            estimator.set_params(**{self._C_param: params["C"]})
+        if "C" in self._model_constraints:
             self.C_ = None if self.estimator is not None else float(
-                estimator.get_params()["C"])
+                estimator.get_params()[self._C_param])
         if hasattr(self.encoder_, "n_clusters_"):
             self.n_clusters_ = int(self.encoder_.n_clusters_)
         self.scaler_ = StandardScaler().fit(Z) if self._standardize() else None
@@ -271,8 +282,8 @@ class EmbeddingClassifier(BaseMILClassifier):
         else:
             sizes = [None]
         Cs = list(C_GRID) if cv_c else [None]
-        splits = inner_cv_splits(bags, y, self.random_state)
-        if splits is None:  # a class with < 2 bags: nothing to validate on
+        splits = self._inner_splits(bags, y)
+        if splits is None:  # nothing to validate on
             sizes, Cs = sizes[:1], ([1.0] if cv_c else Cs)
         candidates, scores, encoded = [], [], []
         for k in sizes:
@@ -284,7 +295,7 @@ class EmbeddingClassifier(BaseMILClassifier):
                 candidates.append(params)
                 est = clone(self._resolved_estimator())
                 if C is not None:
-                    est.set_params(C=C)
+                    est.set_params(**{self._C_param: C})
                 if self._standardize():  # fitted on each inner training fold
                     est = make_pipeline(StandardScaler(), est)
                 fold = []
@@ -294,7 +305,7 @@ class EmbeddingClassifier(BaseMILClassifier):
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     for tr, te in splits or []:
                         pred = clone(est).fit(Z[tr], y[tr]).predict(Z[te])
-                        fold.append(np.mean(pred == y[te]))
+                        fold.append(self._fold_score(y[te], pred))
                 scores.append(fold or [0.0])
         if splits is not None:
             self.cv_results_ = cv_results(candidates, np.asarray(scores))
@@ -307,6 +318,20 @@ class EmbeddingClassifier(BaseMILClassifier):
     def _embed(self, bags: Bags) -> np.ndarray:
         Z = self.encoder_._transform(bags)
         return Z if self.scaler_ is None else self.scaler_.transform(Z)
+
+
+class EmbeddingClassifier(_EmbeddingModel, BaseMILClassifier):
+    """Base of the "bag encoder + scikit-learn classifier" MIL classifiers.
+
+    See :class:`_EmbeddingModel`; the inner CV uses skmil's stratified folds and bag
+    accuracy.
+    """
+
+    def _inner_splits(self, bags: Bags, y: np.ndarray):
+        return inner_cv_splits(bags, y, self.random_state)
+
+    def _fold_score(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        return float(np.mean(y_pred == y_true))
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         return decision_scores(self.estimator_, self._embed(bags))
@@ -325,8 +350,27 @@ class EmbeddingClassifier(BaseMILClassifier):
         return self.estimator is None or isinstance(self.estimator, LinearClassifierMixin)
 
 
+class EmbeddingRegressor(_EmbeddingModel, BaseMILRegressor):
+    """Base of the "bag encoder + scikit-learn regressor" MIL regressors.
+
+    See :class:`_EmbeddingModel`; the inner CV uses skmil's folds for regressors
+    (:func:`skmil._inner_cv.inner_regression_splits`) and the negative mean squared
+    error.
+    """
+
+    def _inner_splits(self, bags: Bags, y: np.ndarray):
+        return inner_regression_splits(bags, y, self.random_state)
+
+    def _fold_score(self, y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        return -float(np.mean((y_pred - y_true) ** 2))
+
+    def _predict(self, bags: Bags) -> np.ndarray:
+        return self.estimator_.predict(self._embed(bags))
+
+
 __all__ = [
     "EmbeddingClassifier",
+    "EmbeddingRegressor",
     "linear_svc",
     "fit_diag_gmm",
     "fit_kmeans",

@@ -302,8 +302,8 @@ class MInD(EmbeddingClassifier):
     """
 
     _encoder = BagDissimilarity
-    _classifier_constraints: dict = {
-        **EmbeddingClassifier._classifier_constraints,
+    _model_constraints: dict = {
+        **EmbeddingClassifier._model_constraints,
         "standardize": ["boolean"],
         "random_state": ["random_state"],
     }

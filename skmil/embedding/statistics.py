@@ -1,11 +1,15 @@
-"""Bag statistics (SimpleMI): per-bag mean/min/max/std/... of every feature."""
+"""Bag statistics (SimpleMI): per-bag mean/min/max/std/... of every feature, then a
+classifier or a regressor."""
 
 from __future__ import annotations
 
+from numbers import Real
 from typing import Any
 
 import numpy as np
-from sklearn.svm import SVC
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, SVR
 from sklearn.utils.metaestimators import available_if
 
 from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits
@@ -13,10 +17,10 @@ from .._kernels.segments import bag_statistics, segment_mean, segment_median
 from .._kernels.set_kernel import instance_kernel
 from ..bags import Bags
 from ..base import BaseMILTransformer
-from ..utils._param_validation import Subset
-from ._codebook import EmbeddingClassifier
+from ..utils._param_validation import Interval, Subset
+from ._codebook import EmbeddingClassifier, EmbeddingRegressor
 
-__all__ = ["BagStatistics", "SimpleMI"]
+__all__ = ["BagStatistics", "SimpleMI", "SimpleMIRegressor"]
 
 #: The statistics in output order (the first four are those of the one-pass kernel).
 _STATISTICS = ("mean", "min", "max", "std", "median", "geomean", "midrange", "range")
@@ -193,8 +197,8 @@ class SimpleMI(EmbeddingClassifier):
 
     # the encoder's parameters (statistics) come from BagStatistics
     _encoder = BagStatistics
-    _classifier_constraints: dict = {
-        **EmbeddingClassifier._classifier_constraints,
+    _model_constraints: dict = {
+        **EmbeddingClassifier._model_constraints,
         "standardize": ["boolean"],
         "random_state": ["random_state"],
     }
@@ -269,3 +273,88 @@ class SimpleMI(EmbeddingClassifier):
             Probabilities of ``classes_[0]`` and ``classes_[1]``.
         """
         return self._proba(X)
+
+
+class SimpleMIRegressor(EmbeddingRegressor):
+    """Bag statistics followed by a standard regressor (the SimpleMI baseline for targets).
+
+    Equivalent to ``make_pipeline(BagStatistics(statistics), StandardScaler(),
+    estimator)`` as one registered MIL regressor: the regression counterpart of
+    :class:`SimpleMI`, and the baseline every MIL regressor should beat.
+
+    Parameters
+    ----------
+    statistics : str or tuple of str, default=("mean", "min", "max")
+        See :class:`BagStatistics`.
+    C : float or "cv", default="cv"
+        ``C`` of the default RBF ``SVR`` (on standardised targets); ``"cv"`` chooses it
+        from ``(0.1, 1, 10, 100, 1000)`` by skmil's inner 5-fold CV for regressors
+        (negative mean squared error): the embedding is computed once and only the
+        standardiser and the SVR are refitted per fold. Ignored when ``estimator`` is
+        given.
+    epsilon : float, default=0.1
+        Half-width of the default SVR's epsilon-insensitive tube, in units of the
+        training targets' standard deviation. Ignored when ``estimator`` is given.
+    estimator : sklearn regressor, default=None
+        ``None`` means ``SVR(kernel="rbf", C=C, epsilon=epsilon, gamma="scale")``
+        fitted to the standardised targets (a
+        :class:`~sklearn.compose.TransformedTargetRegressor` with a
+        ``StandardScaler``). Cloned, never modified.
+    standardize : bool, default=True
+        Standardise the embedding before the regressor (fitted on training bags).
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the inner folds of ``C="cv"``; None keeps skmil's canonical folds
+        (deterministic whatever the order of the training bags).
+
+    Attributes
+    ----------
+    encoder_ : BagStatistics
+    scaler_ : StandardScaler or None
+    estimator_ : regressor
+    C_ : float or None
+        The ``C`` of the default SVR (None with a given ``estimator``).
+    cv_results_ : dict
+        Only with ``C="cv"``: the inner CV in ``GridSearchCV``'s format (scores are
+        negative mean squared errors).
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_regression
+    >>> from skmil.embedding import SimpleMIRegressor
+    >>> bags, y, _ = make_mil_regression(n_bags=80, rule="max", random_state=0)
+    >>> SimpleMIRegressor().fit(bags, y).score(bags, y) > 0.5
+    True
+    """
+
+    _encoder = BagStatistics
+    _model_constraints: dict = {
+        **EmbeddingRegressor._model_constraints,
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "standardize": ["boolean"],
+        "random_state": ["random_state"],
+    }
+    _C_param = "regressor__C"
+
+    def __init__(
+        self,
+        *,
+        statistics: Any = ("mean", "min", "max"),
+        C: Any = "cv",
+        epsilon: float = 0.1,
+        estimator: Any = None,
+        standardize: bool = True,
+        random_state: Any = None,
+    ) -> None:
+        self.statistics = statistics
+        self.C = C
+        self.epsilon = epsilon
+        self.estimator = estimator
+        self.standardize = standardize
+        self.random_state = random_state
+
+    def _default_estimator(self) -> TransformedTargetRegressor:
+        # C=1 (scikit-learn's) only stands in while C="cv" is being chosen
+        C = 1.0 if isinstance(self.C, str) else float(self.C)
+        return TransformedTargetRegressor(
+            regressor=SVR(kernel="rbf", gamma="scale", C=C, epsilon=float(self.epsilon)),
+            transformer=StandardScaler())

@@ -3,7 +3,7 @@
 from .mi_svm import MISVM, InstanceMISVM
 from .mica import MICA
 from .misssvm import MissSVM
-from .nsk import MIKernelSVM, set_kernel
+from .nsk import MIKernelSVM, MIKernelSVR, set_kernel
 from .sil import SIL
 from .smil import SparseBalancedMIL, SparseMIL, SparseTransductiveMIL
 from .stk import STK
@@ -13,6 +13,7 @@ __all__ = [
     "MICA",
     "MISVM",
     "MIKernelSVM",
+    "MIKernelSVR",
     "MissSVM",
     "SIL",
     "STK",

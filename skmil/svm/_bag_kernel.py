@@ -27,17 +27,61 @@ from abc import abstractmethod
 from typing import Any
 
 import numpy as np
+from sklearn.svm import SVR
 
-from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits
+from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits, inner_regression_splits
 from ..bags import Bags
-from ..base import BaseMILClassifier
+from ..base import BaseMILClassifier, BaseMILRegressor
 from ._common import libsvm_binary_fit, signed_class_weight
 
-__all__ = ["BagKernelSVM", "C_FALLBACK"]
+__all__ = ["BagKernelSVM", "BagKernelSVR", "C_FALLBACK"]
 
 #: ``C`` used by ``C="cv"`` when a class has fewer than two training bags (no inner split
 #: exists).
 C_FALLBACK = 10.0
+
+
+def _select_kernel_and_C(est: Any, bags: Bags, make_splits, fold_score):
+    """The kernel setting and ``C`` of a bag-kernel SVM, by inner CV on Gram slices.
+
+    Sets the chosen setting's attributes, ``C_`` and (after a search) ``cv_results_`` on
+    ``est``, and returns the chosen training Gram matrix and its per-bag data.
+    ``make_splits()`` gives the inner folds (None when none exist: then the fallback
+    setting and ``C_FALLBACK``); ``fold_score(Ktr, Kte, train, test, C)`` scores one
+    candidate ``C`` on one fold (larger is better).
+    """
+    est.__dict__.pop("cv_results_", None)  # a refit must not keep a stale search
+    settings, fallback = est._kernel_candidates(bags)
+    search_C = isinstance(est.C, str)
+    Cs = C_GRID if search_C else (float(est.C),)
+    splits = make_splits() if len(settings) * len(Cs) > 1 else None
+    if splits is None:
+        for name, value in settings[fallback].items():
+            setattr(est, name, value)
+        est.C_ = C_FALLBACK if search_C else Cs[0]
+        return est._train_gram(bags)
+    grams = []
+    scores = np.zeros((len(settings) * len(Cs), len(splits)))
+    for gi, setting in enumerate(settings):
+        for name, value in setting.items():
+            setattr(est, name, value)
+        K, aux = est._train_gram(bags)
+        grams.append((K, aux))
+        for k, (tr, te) in enumerate(splits):
+            Ktr, Kte = K[np.ix_(tr, tr)], K[np.ix_(te, tr)]
+            for ci, C in enumerate(Cs):
+                scores[gi * len(Cs) + ci, k] = fold_score(Ktr, Kte, tr, te, C)
+    candidates = []
+    for setting in settings:
+        public = {n.rstrip("_"): v for n, v in setting.items()} if len(settings) > 1 else {}
+        for C in Cs:
+            candidates.append({**public, "C": C} if search_C else public)
+    est.cv_results_ = cv_results(candidates, scores)
+    g, c = divmod(best_index(est.cv_results_), len(Cs))
+    for name, value in settings[g].items():
+        setattr(est, name, value)
+    est.C_ = Cs[c]
+    return grams[g]
 
 
 class BagKernelSVM(BaseMILClassifier):
@@ -80,65 +124,96 @@ class BagKernelSVM(BaseMILClassifier):
         """
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self.__dict__.pop("cv_results_", None)  # a refit must not keep a stale search
         y_pm = np.where(y == 1, 1, -1)
         class_weight = signed_class_weight(self.class_weight, self.classes_)
         tol = float(getattr(self, "tol", 1e-3))
-        settings, fallback = self._kernel_candidates(bags)
-        search_C = isinstance(self.C, str)
-        Cs = C_GRID if search_C else (float(self.C),)
-        splits = None
-        if len(settings) * len(Cs) > 1:
-            splits = inner_cv_splits(bags, y, self.random_state)
-        if splits is None:
-            g, c = fallback, 0
-            for name, value in settings[g].items():
-                setattr(self, name, value)
-            K, aux = self._train_gram(bags)
-            self.C_ = C_FALLBACK if search_C else Cs[0]
-        else:
-            grams = []
-            scores = np.zeros((len(settings) * len(Cs), len(splits)))
-            for gi, setting in enumerate(settings):
-                for name, value in setting.items():
-                    setattr(self, name, value)
-                K, aux = self._train_gram(bags)
-                grams.append((K, aux))
-                for k, (tr, te) in enumerate(splits):
-                    Ktr, Kte = K[np.ix_(tr, tr)], K[np.ix_(te, tr)]
-                    for ci, C in enumerate(Cs):
-                        sup, dual, b = libsvm_binary_fit(
-                            Ktr, y_pm[tr], kernel="precomputed", C=C,
-                            class_weight=class_weight, tol=tol)
-                        # predict's rule (decision > 0), as every skmil inner CV scores
-                        dec = Kte[:, sup] @ dual + b
-                        scores[gi * len(Cs) + ci, k] = np.mean((dec > 0) == (y_pm[te] > 0))
-            candidates = []
-            for setting in settings:
-                public = {n.rstrip("_"): v for n, v in setting.items()} if len(settings) > 1 else {}
-                for C in Cs:
-                    candidates.append({**public, "C": C} if search_C else public)
-            self.cv_results_ = cv_results(candidates, scores)
-            g, c = divmod(best_index(self.cv_results_), len(Cs))
-            for name, value in settings[g].items():
-                setattr(self, name, value)
-            K, aux = grams[g]
-            del grams
-            self.C_ = Cs[c]
+
+        def fold_score(Ktr, Kte, tr, te, C):
+            sup, dual, b = libsvm_binary_fit(Ktr, y_pm[tr], kernel="precomputed", C=C,
+                                             class_weight=class_weight, tol=tol)
+            # predict's rule (decision > 0), as every skmil inner CV scores
+            return np.mean((Kte[:, sup] @ dual + b > 0) == (y_pm[te] > 0))
+
+        K, aux = _select_kernel_and_C(
+            self, bags, lambda: inner_cv_splits(bags, y, self.random_state), fold_score)
         sup, dual, b = libsvm_binary_fit(K, y_pm, kernel="precomputed", C=self.C_,
                                          class_weight=class_weight, tol=tol)
-        # the support bags in the user's numbering, increasing (fit saw them in the
-        # canonical order: its bag i is the user's bag _train_order[i])
-        sup = np.asarray(sup, dtype=np.intp)
-        user = self._train_order[sup]
-        order = np.argsort(user, kind="stable")
-        sup = sup[order]
-        self.support_ = np.asarray(user[order], dtype=np.intp)
-        self.support_bags_ = bags.take(sup)
-        self.dual_coef_ = np.asarray(dual, dtype=np.float64)[order]
-        self.intercept_ = float(b)
-        self._support_aux = None if aux is None else np.asarray(aux)[sup]
-        self._prepare_support(sup)
+        _keep_support(self, bags, sup, dual, b, aux)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
+        return self._cross_gram(bags) @ self.dual_coef_ + self.intercept_
+
+
+def _keep_support(est: Any, bags: Bags, sup: np.ndarray, dual: np.ndarray, b: float,
+                  aux: np.ndarray | None) -> None:
+    """Store the support bags of a solved bag-kernel SVM (classifier or regressor).
+
+    ``support_`` is in the user's numbering, increasing (fit saw the bags in the
+    canonical order: its bag i is the user's bag ``_train_order[i]``).
+    """
+    sup = np.asarray(sup, dtype=np.intp)
+    user = est._train_order[sup]
+    order = np.argsort(user, kind="stable")
+    sup = sup[order]
+    est.support_ = np.asarray(user[order], dtype=np.intp)
+    est.support_bags_ = bags.take(sup)
+    est.dual_coef_ = np.asarray(dual, dtype=np.float64)[order]
+    est.intercept_ = float(b)
+    est._support_aux = None if aux is None else np.asarray(aux)[sup]
+    est._prepare_support(sup)
+
+
+def _svr_fit(K: np.ndarray, y: np.ndarray, C: float, epsilon: float, tol: float):
+    """libsvm's epsilon-SVR on a precomputed kernel: support rows, dual coefs, intercept."""
+    model = SVR(kernel="precomputed", C=C, epsilon=epsilon, tol=tol).fit(K, y)
+    return model.support_, model.dual_coef_[0], float(model.intercept_[0])
+
+
+class BagKernelSVR(BaseMILRegressor):
+    """An epsilon-SVR on a precomputed kernel between bags (private base class).
+
+    The regression counterpart of :class:`BagKernelSVM`, with the same subclass hooks
+    (``_kernel_candidates``, ``_train_gram``, ``_cross_gram``, ``_prepare_support``), so
+    a bag kernel is written once and serves both. Subclasses declare ``C``,
+    ``epsilon`` and ``random_state`` (and optionally ``tol``).
+
+    The SVR is fitted to the standardised targets ``(y - mean) / std`` of the training
+    bags, so ``epsilon`` (the half-width of the loss's insensitive tube) is in units of
+    the targets' standard deviation and the defaults do not depend on the targets'
+    scale; ``dual_coef_`` and ``intercept_`` are mapped back, so that ``predict(B) =
+    sum_i dual_coef_[i] K(B, support_bags_[i]) + intercept_`` in the targets' units.
+    ``C="cv"`` and the kernel grid are chosen by skmil's inner CV for regressors
+    (:func:`skmil._inner_cv.inner_regression_splits`, negative mean squared error) on
+    slices of each Gram matrix, as the classifier does.
+    """
+
+    _kernel_candidates = BagKernelSVM._kernel_candidates
+    _prepare_support = BagKernelSVM._prepare_support
+
+    @abstractmethod
+    def _train_gram(self, bags: Bags) -> tuple[np.ndarray, np.ndarray | None]:
+        """Training Gram matrix under the current kernel setting, and per-bag data."""
+
+    @abstractmethod
+    def _cross_gram(self, bags: Bags) -> np.ndarray:
+        """Kernel between ``bags`` and ``support_bags_``."""
+
+    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        tol = float(getattr(self, "tol", 1e-3))
+        eps = float(self.epsilon)
+        mean, std = float(y.mean()), float(y.std())
+        std = std if std > 0 else 1.0  # constant targets: nothing to scale
+        ys = (y - mean) / std
+
+        def fold_score(Ktr, Kte, tr, te, C):
+            sup, dual, b = _svr_fit(Ktr, ys[tr], C, eps, tol)
+            return -np.mean((Kte[:, sup] @ dual + b - ys[te]) ** 2) * std ** 2
+
+        K, aux = _select_kernel_and_C(
+            self, bags, lambda: inner_regression_splits(bags, y, self.random_state),
+            fold_score)
+        sup, dual, b = _svr_fit(K, ys, self.C_, eps, tol)
+        _keep_support(self, bags, sup, np.asarray(dual) * std, mean + std * b, aux)
+
+    def _predict(self, bags: Bags) -> np.ndarray:
         return self._cross_gram(bags) @ self.dual_coef_ + self.intercept_

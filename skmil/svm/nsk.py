@@ -1,4 +1,4 @@
-"""MI-Kernel / normalized set kernel SVM (Gärtner, Flach, Kowalczyk & Smola, ICML 2002)."""
+"""MI-Kernel / normalized set kernel SVM and SVR (Gärtner, Flach, Kowalczyk & Smola, ICML 2002)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ import numpy as np
 
 from .._kernels.set_kernel import resolve_gamma, set_kernel_diag, set_kernel_gram
 from ..bags import Bags, check_bags
-from ..base import InstancePredictionMixin, MILTags
+from ..base import InstancePredictionMixin, InstanceRegressionMixin, MILTags
 from ..utils._param_validation import (
     Interval,
     StrOptions,
     validate_parameter_constraints,
 )
-from ._bag_kernel import BagKernelSVM
+from ._bag_kernel import BagKernelSVM, BagKernelSVR
 from ._common import CLASS_WEIGHT_CONSTRAINT
 
-__all__ = ["MIKernelSVM", "set_kernel"]
+__all__ = ["MIKernelSVM", "MIKernelSVR", "set_kernel"]
 
 #: Multiples of the ``"scale"`` gamma tried by ``gamma="cv"``.
 GAMMA_CV_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -113,7 +113,102 @@ def set_kernel(
     return set_kernel_gram(a.instances, a.offsets, b.instances, b.offsets, **kw)
 
 
-class MIKernelSVM(InstancePredictionMixin, BagKernelSVM):
+class _SetKernelBags:
+    """The normalised set kernel of MI-Kernel, shared by the classifier and the regressor.
+
+    The hooks of the bag-kernel SVM bases (``_kernel_candidates``, ``_train_gram``,
+    ``_cross_gram``) and the per-instance decomposition of the bag score (``c(x)``).
+    """
+
+    def __mil_tags__(self) -> MILTags:
+        return dataclasses.replace(super().__mil_tags__(),
+                                   instance_outputs=("instance_contributions",))
+
+    def _bag_rule(self) -> str:
+        return "mean"
+
+    def _kw(self):
+        return dict(kernel=self.kernel, gamma=self.gamma_, degree=self.degree,
+                    coef0=self.coef0, p=self.p, block_size=self.chunk_size)
+
+    def _kernel_candidates(self, bags: Bags):
+        # the linear kernel has no gamma: "cv" then only selects C
+        if self.gamma == "cv" and self.kernel != "linear":
+            base = resolve_gamma("scale", bags.instances)
+            return [{"gamma_": base * f} for f in GAMMA_CV_GRID], GAMMA_CV_GRID.index(1.0)
+        gamma = "scale" if self.gamma == "cv" else self.gamma
+        return [{"gamma_": resolve_gamma(gamma, bags.instances)}], 0
+
+    def _train_gram(self, bags: Bags):
+        K = set_kernel_gram(bags.instances, bags.offsets, normalization="none", **self._kw())
+        diag = np.diagonal(K).copy()
+        return self._normalise(K, diag, diag, bags.sizes, bags.sizes), diag
+
+    def _normalise(self, K, da, db, sa, sb):
+        if self.normalize == "averaging":
+            K /= sa.astype(np.float64)[:, None]
+            K /= sb.astype(np.float64)[None, :]
+        elif self.normalize == "featurespace":
+            if np.any(da <= 0) or np.any(db <= 0):
+                raise ValueError(
+                    "normalize='featurespace' needs a positive self kernel k_set(X, X) for "
+                    "every bag; this instance kernel gives a non-positive one. Use "
+                    "kernel='rbf', or normalize='averaging' or None."
+                )
+            K /= np.sqrt(da)[:, None]
+            K /= np.sqrt(db)[None, :]
+        return K
+
+    def _cross_gram(self, bags: Bags) -> np.ndarray:
+        return self._support_gram(bags.instances, bags.offsets, bags)
+
+    def _support_gram(self, X, offsets, bags: Bags) -> np.ndarray:
+        """Kernel of the segments ``offsets`` of ``X`` against the support bags, each pair
+        normalised as the bags ``bags`` (that hold those segments) are against them."""
+        sb = self.support_bags_
+        K = set_kernel_gram(X, offsets, sb.instances, sb.offsets, normalization="none",
+                            **self._kw())
+        n_seg = offsets.shape[0] - 1
+        if self.normalize == "featurespace":
+            da = set_kernel_diag(bags.instances, bags.offsets, **self._kw())
+        else:
+            da = np.ones(bags.n_bags)
+        if n_seg != bags.n_bags:  # instance rows: each takes its bag's normalisation
+            da = np.repeat(da, bags.sizes)
+            sizes = np.repeat(bags.sizes, bags.sizes)
+        else:
+            sizes = bags.sizes
+        return self._normalise(K, da, self._support_aux, sizes, sb.sizes)
+
+    def _contributions(self, bags: Bags) -> np.ndarray:
+        single = np.arange(bags.n_instances + 1, dtype=np.int64)
+        return self._support_gram(bags.instances, single, bags) @ self.dual_coef_
+
+    def _instance_values(self, bags: Bags) -> np.ndarray:
+        """``intercept_ + |B| c(x)`` per instance: the bag's value is their mean."""
+        return self.intercept_ + np.repeat(bags.sizes, bags.sizes) * self._contributions(bags)
+
+    def instance_contributions(self, X: Any) -> list[np.ndarray]:
+        """Each instance's term ``c(x)`` of the bag score (see Notes), one array per bag.
+
+        ``decision_function(X)[i] == intercept_ + instance_contributions(X)[i].sum()``
+        for every bag ``i``. These are kernel contributions, not witness scores.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+            Bags.
+
+        Returns
+        -------
+        contributions : list of ndarray of shape (n_instances_i,)
+            Each instance's term of its bag's score, one array per bag.
+        """
+        bags = self._validate_bags(X, reset=False)
+        return bags.split(self._contributions(bags))
+
+
+class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
     """MI-Kernel: an SVM on bags with the (normalised) set kernel.
 
     Gärtner, Flach, Kowalczyk & Smola (2002); misvm calls it NSK (normalized set kernel).
@@ -252,88 +347,124 @@ class MIKernelSVM(InstancePredictionMixin, BagKernelSVM):
         self.tol = tol
         self.random_state = random_state
 
-    def __mil_tags__(self) -> MILTags:
-        return dataclasses.replace(super().__mil_tags__(),
-                                   instance_outputs=("instance_contributions",))
-
-    def _bag_rule(self) -> str:
-        return "mean"
-
-    def _kw(self):
-        return dict(kernel=self.kernel, gamma=self.gamma_, degree=self.degree,
-                    coef0=self.coef0, p=self.p, block_size=self.chunk_size)
-
-    def _kernel_candidates(self, bags: Bags):
-        # the linear kernel has no gamma: "cv" then only selects C
-        if self.gamma == "cv" and self.kernel != "linear":
-            base = resolve_gamma("scale", bags.instances)
-            return [{"gamma_": base * f} for f in GAMMA_CV_GRID], GAMMA_CV_GRID.index(1.0)
-        gamma = "scale" if self.gamma == "cv" else self.gamma
-        return [{"gamma_": resolve_gamma(gamma, bags.instances)}], 0
-
-    def _train_gram(self, bags: Bags):
-        K = set_kernel_gram(bags.instances, bags.offsets, normalization="none", **self._kw())
-        diag = np.diagonal(K).copy()
-        return self._normalise(K, diag, diag, bags.sizes, bags.sizes), diag
-
-    def _normalise(self, K, da, db, sa, sb):
-        if self.normalize == "averaging":
-            K /= sa.astype(np.float64)[:, None]
-            K /= sb.astype(np.float64)[None, :]
-        elif self.normalize == "featurespace":
-            if np.any(da <= 0) or np.any(db <= 0):
-                raise ValueError(
-                    "normalize='featurespace' needs a positive self kernel k_set(X, X) for "
-                    "every bag; this instance kernel gives a non-positive one. Use "
-                    "kernel='rbf', or normalize='averaging' or None."
-                )
-            K /= np.sqrt(da)[:, None]
-            K /= np.sqrt(db)[None, :]
-        return K
-
-    def _cross_gram(self, bags: Bags) -> np.ndarray:
-        return self._support_gram(bags.instances, bags.offsets, bags)
-
-    def _support_gram(self, X, offsets, bags: Bags) -> np.ndarray:
-        """Kernel of the segments ``offsets`` of ``X`` against the support bags, each pair
-        normalised as the bags ``bags`` (that hold those segments) are against them."""
-        sb = self.support_bags_
-        K = set_kernel_gram(X, offsets, sb.instances, sb.offsets, normalization="none",
-                            **self._kw())
-        n_seg = offsets.shape[0] - 1
-        if self.normalize == "featurespace":
-            da = set_kernel_diag(bags.instances, bags.offsets, **self._kw())
-        else:
-            da = np.ones(bags.n_bags)
-        if n_seg != bags.n_bags:  # instance rows: each takes its bag's normalisation
-            da = np.repeat(da, bags.sizes)
-            sizes = np.repeat(bags.sizes, bags.sizes)
-        else:
-            sizes = bags.sizes
-        return self._normalise(K, da, self._support_aux, sizes, sb.sizes)
-
-    def _contributions(self, bags: Bags) -> np.ndarray:
-        single = np.arange(bags.n_instances + 1, dtype=np.int64)
-        return self._support_gram(bags.instances, single, bags) @ self.dual_coef_
-
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
-        return self.intercept_ + np.repeat(bags.sizes, bags.sizes) * self._contributions(bags)
+        return self._instance_values(bags)
 
-    def instance_contributions(self, X: Any) -> list[np.ndarray]:
-        """Each instance's term ``c(x)`` of the bag score (see Notes), one array per bag.
 
-        ``decision_function(X)[i] == intercept_ + instance_contributions(X)[i].sum()``
-        for every bag ``i``. These are kernel contributions, not witness scores.
+class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
+    """MI-Kernel regression: an epsilon-SVR on bags with the (normalised) set kernel.
 
-        Parameters
-        ----------
-        X : sequence of array-like of shape (n_instances_i, n_features)
-            Bags.
+    The set kernel of :class:`MIKernelSVM` (Gärtner, Flach, Kowalczyk & Smola 2002), with
+    libsvm's epsilon-SVR in place of the C-SVM, for real-valued bag targets. The SVR
+    is fitted to the standardised training targets, so ``epsilon`` is in units of their
+    standard deviation and the defaults hold whatever the targets' scale.
 
-        Returns
-        -------
-        contributions : list of ndarray of shape (n_instances_i,)
-            Each instance's term of its bag's score, one array per bag.
-        """
-        bags = self._validate_bags(X, reset=False)
-        return bags.split(self._contributions(bags))
+    Parameters
+    ----------
+    kernel : {"rbf", "linear", "poly"}, default="rbf"
+        Instance kernel.
+    C : float or "cv", default="cv"
+        SVR penalty (scikit-learn meaning, on the standardised targets). ``"cv"``
+        picks it from (0.1, 1, 10, 100, 1000) by skmil's inner 5-fold CV for regressors
+        (negative mean squared error) on slices of the training Gram matrix.
+    epsilon : float, default=0.1
+        Half-width of the SVR's epsilon-insensitive tube, in units of the training
+        targets' standard deviation (scikit-learn's default on standardised targets).
+    gamma : {"scale", "auto", "cv"} or float, default="scale"
+        Instance-kernel coefficient, as in :class:`MIKernelSVM`; ``"cv"`` chooses it
+        jointly with ``C`` by the same inner CV.
+    degree : int, default=3
+        Polynomial degree.
+    coef0 : float, default=0.0
+        Polynomial offset.
+    p : float, default=1.0
+        Power of the instance kernel.
+    normalize : {"featurespace", "averaging"} or None, default="featurespace"
+        Normalisation of the set kernel, as in :class:`MIKernelSVM`.
+    chunk_size : int, default=512
+        Instances per row block of the Gram computation.
+    tol : float, default=1e-3
+        Stopping tolerance of libsvm.
+    random_state : int, RandomState instance or None, default=None
+        Shuffles the inner-CV folds of ``C="cv"``/``gamma="cv"``; None keeps the
+        canonical (unshuffled) folds.
+
+    Attributes
+    ----------
+    support_ : ndarray of shape (n_support_bags,)
+        Indices of the support bags among the training bags (as given to ``fit``),
+        increasing.
+    support_bags_ : Bags
+        The training bags with non-zero dual coefficients.
+    dual_coef_ : ndarray of shape (n_support_bags,)
+        Dual coefficients in the targets' units.
+    intercept_ : float
+        ``predict(B) = sum_i dual_coef_[i] K(B, support_bags_[i]) + intercept_``.
+    gamma_ : float
+        Resolved instance-kernel coefficient.
+    C_ : float
+        The ``C`` used (chosen by inner CV when ``C="cv"``).
+    cv_results_ : dict
+        The inner CV of ``C="cv"``/``gamma="cv"`` in
+        :class:`~sklearn.model_selection.GridSearchCV`'s format (scores are negative
+        mean squared errors); only after a search.
+    n_features_in_ : int
+
+    Notes
+    -----
+    The prediction is a sum of per-instance terms, ``predict(B) = intercept_ +
+    sum_{x in B} c(x)`` (see :class:`MIKernelSVM`). ``predict_instances`` returns
+    ``intercept_ + |B| c(x)``, whose mean over the bag is the bag's prediction (bag
+    rule ``"mean"``): the collective assumption that a bag's target is the mean of its
+    instances' targets. With ``normalize="averaging"`` it is the prediction for the
+    singleton bag ``{x}``.
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_regression
+    >>> from skmil.svm import MIKernelSVR
+    >>> bags, y, _ = make_mil_regression(n_bags=60, rule="mean", random_state=0)
+    >>> reg = MIKernelSVR().fit(bags, y)
+    >>> reg.score(bags, y) > 0.5
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_SET_KERNEL_CONSTRAINTS,
+        "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="neither"),
+                  StrOptions({"scale", "auto", "cv"})],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        kernel: str = "rbf",
+        C: Any = "cv",
+        epsilon: float = 0.1,
+        gamma: Any = "scale",
+        degree: int = 3,
+        coef0: float = 0.0,
+        p: float = 1.0,
+        normalize: str | None = "featurespace",
+        chunk_size: int = 512,
+        tol: float = 1e-3,
+        random_state: Any = None,
+    ) -> None:
+        self.kernel = kernel
+        self.C = C
+        self.epsilon = epsilon
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.p = p
+        self.normalize = normalize
+        self.chunk_size = chunk_size
+        self.tol = tol
+        self.random_state = random_state
+
+    def _predict_instances(self, bags: Bags) -> np.ndarray:
+        return self._instance_values(bags)

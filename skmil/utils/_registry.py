@@ -1,7 +1,8 @@
 """The registry of skmil estimators, found by walking the package.
 
-An estimator registers itself by deriving from :class:`~skmil.base.BaseMILClassifier`
-or :class:`~skmil.base.BaseMILTransformer` in a public module of ``skmil``; nothing
+An estimator registers itself by deriving from :class:`~skmil.base.BaseMILClassifier`,
+:class:`~skmil.base.BaseMILRegressor` or :class:`~skmil.base.BaseMILTransformer` in a
+public module of ``skmil``; nothing
 else to edit. A module whose optional dependency is missing (``torch`` for
 ``skmil.deep``) is skipped; any other failure to import a module raises an
 :class:`ImportError` that names the module, so a broken install never looks like an
@@ -114,8 +115,8 @@ def all_estimators(type_filter: str | None = None) -> list[tuple[str, type]]:
 
     Parameters
     ----------
-    type_filter : {"classifier", "transformer"}, optional
-        Only classifiers or only transformers; default both.
+    type_filter : {"classifier", "regressor", "transformer"}, optional
+        Only classifiers, only regressors or only transformers; default all three.
 
     Returns
     -------
@@ -129,17 +130,17 @@ def all_estimators(type_filter: str | None = None) -> list[tuple[str, type]]:
     >>> "SIL" in names
     True
     """
-    from ..base import BaseMILClassifier, BaseMILTransformer
+    from ..base import BaseMILClassifier, BaseMILRegressor, BaseMILTransformer
 
-    if type_filter not in (None, "classifier", "transformer"):
-        raise ValueError(
-            f"type_filter must be None, 'classifier' or 'transformer', got {type_filter!r}."
-        )
     bases = {
-        None: (BaseMILClassifier, BaseMILTransformer),
+        None: (BaseMILClassifier, BaseMILRegressor, BaseMILTransformer),
         "classifier": (BaseMILClassifier,),
+        "regressor": (BaseMILRegressor,),
         "transformer": (BaseMILTransformer,),
-    }[type_filter]
+    }.get(type_filter)
+    if bases is None:
+        raise ValueError("type_filter must be None, 'classifier', 'regressor' or "
+                         f"'transformer', got {type_filter!r}.")
     found: dict[str, type] = {}
     for module in _walk_modules():
         for name, obj in inspect.getmembers(module, inspect.isclass):

@@ -26,9 +26,10 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone, is_classifier
+from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_score
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import make_pipeline
 
@@ -38,6 +39,7 @@ from ._param_validation import InvalidParameterError, generate_invalid_param_val
 __all__ = [
     "check_bad_input_errors",
     "check_bag_order_invariance",
+    "check_classifier_refuses_continuous_targets",
     "check_classifier_shapes_and_agreement",
     "check_clone_and_pickle",
     "check_deterministic_with_random_state",
@@ -48,6 +50,7 @@ __all__ = [
     "check_init_stores_params_only",
     "check_instance_contract",
     "check_instance_order_invariance",
+    "check_instance_regression_contract",
     "check_label_count_errors",
     "check_label_encodings",
     "check_not_fitted",
@@ -57,7 +60,11 @@ __all__ = [
     "check_pipeline_and_cross_validation",
     "check_transformer_output",
     "check_wrong_n_features",
+    "check_regression_target_errors",
+    "check_regressor_pipeline_and_search",
+    "check_regressor_shapes_and_score",
     "make_check_data",
+    "make_check_regression_data",
     "parametrize_with_checks",
     "yield_checks",
 ]
@@ -98,7 +105,41 @@ def make_check_data(n_bags: int = 30, random_state: int = 0):
     )
 
 
-def _data():
+def make_check_regression_data(n_bags: int = 30, random_state: int = 0):
+    """The small MIL regression problem the checks fit regressors on.
+
+    Parameters
+    ----------
+    n_bags : int, default=30
+        Number of bags.
+    random_state : int, default=0
+        Seed.
+
+    Returns
+    -------
+    bags : list of ndarray of shape (n_instances_i, 4)
+        The bags, 4 features each and 5 instances on average.
+    y : ndarray of shape (n_bags,)
+        Bag targets: the mean of the instances' linear targets.
+    instance_targets : list of ndarray
+        True instance targets.
+
+    Examples
+    --------
+    >>> from skmil.utils.estimator_checks import make_check_regression_data
+    >>> bags, y, _ = make_check_regression_data()
+    >>> len(bags), y.dtype
+    (30, dtype('float64'))
+    """
+    from ..datasets import make_mil_regression
+
+    return make_mil_regression(n_bags=n_bags, n_features=4, bag_size=5, rule="mean",
+                               random_state=random_state)
+
+
+def _data(estimator: Any = None):
+    if estimator is not None and is_regressor(estimator):
+        return make_check_regression_data()
     return make_check_data()
 
 
@@ -109,6 +150,8 @@ def _fresh(estimator: Any) -> Any:
 def _output(est: Any, bags: Any) -> np.ndarray:
     if is_classifier(est):
         return est.decision_function(bags)
+    if is_regressor(est):
+        return est.predict(bags)
     out = est.transform(bags)
     return np.asarray(out.instances if hasattr(out, "instances") else out)
 
@@ -164,7 +207,7 @@ def check_param_validation(name: str, estimator: Any) -> None:
     ``ValueError`` and ``TypeError``) and its message names the estimator and the
     parameter.
     """
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     constraints = getattr(estimator, "_parameter_constraints", {})
     params = estimator.get_params(deep=False)
     for param, cons in constraints.items():
@@ -198,7 +241,7 @@ def check_param_validation(name: str, estimator: Any) -> None:
 # --------------------------------------------------------------------------- fitting
 def check_classifier_shapes_and_agreement(name: str, estimator: Any) -> None:
     """Shapes and dtypes of every output; ``predict`` agrees with ``decision_function``."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     est = _fresh(estimator).fit(bags, y)
     assert est.n_features_in_ == bags[0].shape[1]
     np.testing.assert_array_equal(est.classes_, [0, 1])
@@ -217,7 +260,7 @@ def check_classifier_shapes_and_agreement(name: str, estimator: Any) -> None:
 
 def check_label_encodings(name: str, estimator: Any) -> None:
     """Any two label values work, and ``classes_[1]`` is always the positive class."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     ref = _fresh(estimator).fit(bags, y)
     for labels in [(-1, 1), ("neg", "pos"), (False, True), (3.0, 7.0)]:
         y_enc = np.asarray(labels, dtype=object if isinstance(labels[0], str) else None)[y]
@@ -238,7 +281,7 @@ def check_instance_contract(name: str, estimator: Any) -> None:
     predicted positive exactly when one of its instances is); other per-instance
     outputs exist under the declared names.
     """
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     est = _fresh(estimator).fit(bags, y)
     tags = get_mil_tags(est)
     has_scores = hasattr(est, "decision_function_instances")
@@ -293,7 +336,7 @@ def check_instance_contract(name: str, estimator: Any) -> None:
 
 def check_clone_and_pickle(name: str, estimator: Any) -> None:
     """A clone is unfitted; pickling and deep-copying keep the fitted model."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     est = _fresh(estimator).fit(bags, y)
     try:
         _output(clone(est), bags)
@@ -309,7 +352,7 @@ def check_clone_and_pickle(name: str, estimator: Any) -> None:
 
 def check_deterministic_with_random_state(name: str, estimator: Any) -> None:
     """Two fits with the same parameters (``random_state`` fixed) give the same model."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     a = _output(_fresh(estimator).fit(bags, y), bags)
     b = _output(_fresh(estimator).fit(bags, y), bags)
     np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
@@ -317,7 +360,7 @@ def check_deterministic_with_random_state(name: str, estimator: Any) -> None:
 
 def check_bag_order_invariance(name: str, estimator: Any) -> None:
     """The model does not depend on the order of the training bags."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     a = _fresh(estimator).fit(bags, y)
     perm = np.random.RandomState(2).permutation(len(bags))
     b = _fresh(estimator).fit([bags[i] for i in perm], y[perm])
@@ -328,12 +371,12 @@ def check_instance_order_invariance(name: str, estimator: Any) -> None:
     """Bag outputs do not depend on the order of the instances within a bag."""
     if not getattr(estimator, "_permutation_invariant", True):
         return
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     est = _fresh(estimator).fit(bags, y)
     rng = np.random.RandomState(1)
     shuffled = [b[rng.permutation(b.shape[0])] for b in bags]
-    if is_classifier(est):
-        np.testing.assert_allclose(est.decision_function(shuffled), est.decision_function(bags),
+    if is_classifier(est) or is_regressor(est):
+        np.testing.assert_allclose(_output(est, shuffled), _output(est, bags),
                                    rtol=_RTOL, atol=_ATOL)
     elif not hasattr(est.transform(bags), "instances"):  # bag embeddings
         np.testing.assert_allclose(est.transform(shuffled), est.transform(bags),
@@ -342,7 +385,7 @@ def check_instance_order_invariance(name: str, estimator: Any) -> None:
 
 def check_does_not_modify_inputs(name: str, estimator: Any) -> None:
     """Neither bags nor labels are modified by fit or prediction."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     bags_in, y_in = _copy_bags(bags), y.copy()
     est = _fresh(estimator).fit(bags_in, y_in)
     _output(est, bags_in)
@@ -355,7 +398,7 @@ def check_does_not_modify_inputs(name: str, estimator: Any) -> None:
 
 def check_not_fitted(name: str, estimator: Any) -> None:
     """Predicting before fitting raises ``NotFittedError``."""
-    bags, _, _ = _data()
+    bags, _, _ = _data(estimator)
     est = _fresh(estimator)
     try:
         _output(est, bags)
@@ -411,11 +454,11 @@ def _raises(exc_types, match: str, func: Callable, *args) -> None:
 
 def check_bad_input_errors(name: str, estimator: Any) -> None:
     """Every malformed input fails with a message that names the bag."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     for case, (X_bad, y_bad, match) in _bad_inputs(bags, y).items():
         if case == "nan" and getattr(estimator, "_allow_nan", False):
             continue
-        if case == "y_length" and not is_classifier(estimator):
+        if case == "y_length" and not (is_classifier(estimator) or is_regressor(estimator)):
             continue
         _raises((ValueError, TypeError), match, _fresh(estimator).fit, X_bad, y_bad)
 
@@ -424,7 +467,7 @@ def check_extreme_scale(name: str, estimator: Any) -> None:
     """Values whose squares overflow or underflow fail with a clear error naming the bag."""
     if not getattr(estimator, "_check_input_scale", True):
         return
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     huge = _copy_bags(bags)
     huge[4] = huge[4] * 1e300
     _raises(ValueError, r"Bag 4 .*overflow", _fresh(estimator).fit, huge, y)
@@ -436,7 +479,7 @@ def check_extreme_scale(name: str, estimator: Any) -> None:
 
 def check_label_count_errors(name: str, estimator: Any) -> None:
     """One class, or more than two, fail with a message that says what to do."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     _raises(ValueError, "single class", _fresh(estimator).fit, bags, np.ones_like(y))
     _raises(ValueError, "OneVsRestClassifier", _fresh(estimator).fit, bags,
             np.arange(len(bags)) % 3)
@@ -444,7 +487,7 @@ def check_label_count_errors(name: str, estimator: Any) -> None:
 
 def check_wrong_n_features(name: str, estimator: Any) -> None:
     """A different number of features at predict time fails clearly."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     est = _fresh(estimator).fit(bags, y)
     wider = [np.hstack([b, b[:, :1]]) for b in bags]
     _raises(ValueError, "features", _output, est, wider)
@@ -456,7 +499,7 @@ def check_feature_names(name: str, estimator: Any) -> None:
         import pandas as pd
     except ImportError:  # pragma: no cover
         return
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     cols = [f"f{j}" for j in range(bags[0].shape[1])]
     frames = [pd.DataFrame(b, columns=cols) for b in bags]
     est = _fresh(estimator).fit(frames, y)
@@ -485,7 +528,7 @@ def check_pipeline_and_cross_validation(name: str, estimator: Any) -> None:
     """The estimator works after a skmil transformer in a ``Pipeline`` under CV."""
     from ..preprocessing import InstanceTransformer
 
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     pipe = make_pipeline(InstanceTransformer(), _fresh(estimator))
     scores = cross_val_score(pipe, bags, y, cv=StratifiedKFold(3, shuffle=True, random_state=0))
     assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
@@ -493,7 +536,7 @@ def check_pipeline_and_cross_validation(name: str, estimator: Any) -> None:
 
 def check_grid_search(name: str, estimator: Any) -> None:
     """``GridSearchCV`` over one of the estimator's own parameters."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     est = _fresh(estimator)
     param, value = next(iter(est.get_params(deep=False).items()))
     grid = GridSearchCV(est, {param: [value]}, cv=3).fit(bags, y)
@@ -502,7 +545,7 @@ def check_grid_search(name: str, estimator: Any) -> None:
 
 def check_transformer_output(name: str, estimator: Any) -> None:
     """``fit_transform`` equals ``fit`` then ``transform``; names and pandas output work."""
-    bags, y, _ = _data()
+    bags, y, _ = _data(estimator)
     est = _fresh(estimator)
     out_ft = est.fit_transform(bags, y)
     out_t = est.transform(bags)
@@ -531,6 +574,77 @@ def check_transformer_output(name: str, estimator: Any) -> None:
     assert list(first.columns) == list(names)
 
 
+def check_classifier_refuses_continuous_targets(name: str, estimator: Any) -> None:
+    """Real-valued targets given to a classifier fail with a message naming the regressors."""
+    bags, y, _ = _data(estimator)
+    _raises(ValueError, "regressor", _fresh(estimator).fit, bags, y + 0.25)
+
+
+# --------------------------------------------------------------------------- regression
+def check_regressor_shapes_and_score(name: str, estimator: Any) -> None:
+    """``predict`` gives one finite float per bag, ``score`` is R^2, and it learns."""
+    bags, y, _ = _data(estimator)
+    est = _fresh(estimator).fit(bags, y)
+    assert est.n_features_in_ == bags[0].shape[1]
+    pred = est.predict(bags)
+    assert pred.shape == (len(bags),) and pred.dtype == np.float64
+    assert np.all(np.isfinite(pred))
+    np.testing.assert_allclose(est.score(bags, y), r2_score(y, pred))
+    assert est.score(bags, y) >= 0.5, f"{name} must fit an easy regression problem"
+    # integer and boolean targets are numbers
+    _fresh(estimator).fit(bags, np.round(3 * y).astype(int))
+    _fresh(estimator).fit(bags, y > np.median(y))
+
+
+def check_regression_target_errors(name: str, estimator: Any) -> None:
+    """Missing, infinite or non-numeric targets fail with a message naming the bag."""
+    bags, y, _ = _data(estimator)
+    y_nan = y.copy()
+    y_nan[3] = np.nan
+    _raises(ValueError, r"bag 3", _fresh(estimator).fit, bags, y_nan)
+    y_text = y.astype(object)
+    y_text[2] = "high"
+    _raises(ValueError, r"real number per bag, but bag 2", _fresh(estimator).fit, bags, y_text)
+
+
+def check_instance_regression_contract(name: str, estimator: Any) -> None:
+    """A regressor's instance predictions follow its declared bag rule.
+
+    ``predict_instances`` exists exactly when ``MILTags.instance_scores`` is set; it
+    returns one finite float per instance, and the bag rule (``"max"`` or ``"mean"``)
+    maps each bag's instance predictions to its ``predict``.
+    """
+    bags, y, _ = _data(estimator)
+    est = _fresh(estimator).fit(bags, y)
+    tags = get_mil_tags(est)
+    assert hasattr(est, "predict_instances") == tags.instance_scores, (
+        f"{name}: predict_instances must exist exactly when MILTags.instance_scores is set")
+    if not tags.instance_scores:
+        return
+    inst = est.predict_instances(bags)
+    assert len(inst) == len(bags)
+    for a, b in zip(inst, bags):
+        assert a.shape == (b.shape[0],) and a.dtype == np.float64 and np.all(np.isfinite(a))
+    rules = {"max": np.max, "mean": np.mean}
+    assert tags.bag_rule in rules, f"{name}: a regressor's bag rule must be 'max' or 'mean'"
+    rolled = [rules[tags.bag_rule](a) for a in inst]
+    np.testing.assert_allclose(rolled, est.predict(bags), rtol=1e-6, atol=1e-8)
+
+
+def check_regressor_pipeline_and_search(name: str, estimator: Any) -> None:
+    """The regressor works in a ``Pipeline`` under ``KFold`` CV and in ``GridSearchCV``."""
+    from ..preprocessing import InstanceTransformer
+
+    bags, y, _ = _data(estimator)
+    pipe = make_pipeline(InstanceTransformer(), _fresh(estimator))
+    scores = cross_val_score(pipe, bags, y, cv=KFold(3, shuffle=True, random_state=0))
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+    est = _fresh(estimator)
+    param, value = next(iter(est.get_params(deep=False).items()))
+    grid = GridSearchCV(est, {param: [value]}, cv=3).fit(bags, y)
+    assert grid.best_estimator_.predict(bags).shape == (len(bags),)
+
+
 # --------------------------------------------------------------------------- collection
 _COMMON = (
     check_parameters_declared,
@@ -555,6 +669,13 @@ _CLASSIFIER = (
     check_one_vs_rest,
     check_pipeline_and_cross_validation,
     check_grid_search,
+    check_classifier_refuses_continuous_targets,
+)
+_REGRESSOR = (
+    check_regressor_shapes_and_score,
+    check_regression_target_errors,
+    check_instance_regression_contract,
+    check_regressor_pipeline_and_search,
 )
 _TRANSFORMER = (check_transformer_output,)
 
@@ -565,7 +686,8 @@ def yield_checks(estimator: Any) -> Iterator[Callable[[Any], None]]:
     Parameters
     ----------
     estimator : estimator instance
-        The estimator to check; classifiers and transformers get different checks.
+        The estimator to check; classifiers, regressors and transformers get
+        different checks.
 
     Yields
     ------
@@ -573,7 +695,12 @@ def yield_checks(estimator: Any) -> Iterator[Callable[[Any], None]]:
         ``check(estimator)`` raises when the contract is broken.
     """
     name = type(estimator).__name__
-    checks = _COMMON + (_CLASSIFIER if is_classifier(estimator) else _TRANSFORMER)
+    if is_classifier(estimator):
+        checks = _COMMON + _CLASSIFIER
+    elif is_regressor(estimator):
+        checks = _COMMON + _REGRESSOR
+    else:
+        checks = _COMMON + _TRANSFORMER
     for check in checks:
         yield partial(check, name)
 
@@ -596,7 +723,7 @@ _CHECK_PARAMETERS = """
         When the estimator breaks this part of the contract; the message names it.
 """
 if make_check_data.__doc__ is not None:  # ``python -OO`` strips docstrings
-    for _check in {*_COMMON, *_CLASSIFIER, *_TRANSFORMER}:
+    for _check in {*_COMMON, *_CLASSIFIER, *_REGRESSOR, *_TRANSFORMER}:
         _check.__doc__ = _check.__doc__.rstrip() + _CHECK_PARAMETERS
 
 

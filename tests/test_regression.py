@@ -1,0 +1,144 @@
+"""MIL regressors against naive references and hand-worked examples; target handling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.metrics import r2_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVR
+
+from skmil._inner_cv import inner_regression_splits
+from skmil.bags import check_bags
+from skmil.base import get_mil_tags
+from skmil.datasets import make_mil_regression
+from skmil.distance import CitationKNN, CitationKNNRegressor
+from skmil.embedding import BagStatistics, SimpleMIRegressor
+from skmil.svm import MIKernelSVM, MIKernelSVR, set_kernel
+from skmil.utils import all_estimators
+
+
+@pytest.fixture(scope="module")
+def data():
+    bags, y, inst = make_mil_regression(n_bags=40, n_features=4, bag_size=5, rule="mean",
+                                       noise=0.05, random_state=0)
+    return bags, 3.0 * y + 10.0, inst  # a scale and offset the defaults must not mind
+
+
+def test_registry_lists_the_regressors():
+    names = [n for n, _ in all_estimators("regressor")]
+    assert {"SimpleMIRegressor", "MIKernelSVR", "CitationKNNRegressor"} <= set(names)
+    assert not {"SimpleMI", "MIKernelSVM"} & set(names)
+    with pytest.raises(ValueError, match="'regressor'"):
+        all_estimators("regresor")
+
+
+def test_mikernel_svr_is_an_svr_on_the_set_kernel_of_standardised_targets(data):
+    bags, y, _ = data
+    reg = MIKernelSVR(C=10.0, epsilon=0.2).fit(bags, y)
+    K = set_kernel(bags, gamma=reg.gamma_)
+    ref = SVR(kernel="precomputed", C=10.0, epsilon=0.2).fit(K, (y - y.mean()) / y.std())
+    test, _, _ = make_mil_regression(n_bags=7, n_features=4, bag_size=5, random_state=1)
+    Kt = set_kernel(test, bags, gamma=reg.gamma_)
+    np.testing.assert_allclose(reg.predict(test), y.mean() + y.std() * ref.predict(Kt),
+                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(reg.support_, np.sort(ref.support_))
+
+
+def test_mikernel_svr_shares_the_classifiers_kernel_and_search(data):
+    bags, y, _ = data
+    reg = MIKernelSVR(gamma="cv", random_state=0).fit(bags, y)
+    # five widths x five C, scored by negative MSE on KFold splits of the canonical order
+    assert len(reg.cv_results_["params"]) == 25
+    assert np.all(reg.cv_results_["mean_test_score"] <= 0)
+    best = int(np.argmax(np.round(reg.cv_results_["mean_test_score"], 12)))
+    assert reg.cv_results_["params"][best]["C"] == reg.C_
+    clf = MIKernelSVM(gamma=reg.gamma_, C=1.0).fit(bags, y > np.median(y))
+    assert get_mil_tags(reg).bag_rule == get_mil_tags(clf).bag_rule == "mean"
+
+
+def test_mikernel_svr_instance_targets_average_to_the_bag_prediction(data):
+    bags, y, _ = data
+    for normalize in ("featurespace", "averaging", None):
+        reg = MIKernelSVR(C=1.0, normalize=normalize).fit(bags, y)
+        inst = reg.predict_instances(bags)
+        np.testing.assert_allclose([a.mean() for a in inst], reg.predict(bags), rtol=1e-8)
+        contrib = reg.instance_contributions(bags)
+        np.testing.assert_allclose([c.sum() + reg.intercept_ for c in contrib],
+                                   reg.predict(bags), rtol=1e-8)
+
+
+def test_citation_knn_regressor_by_hand():
+    # four one-instance bags on a line: distances are |a - b|
+    bags = [np.array([[0.0]]), np.array([[1.0]]), np.array([[3.0]]), np.array([[10.0]])]
+    y = np.array([1.0, 2.0, 4.0, 8.0])
+    reg = CitationKNNRegressor(n_references=1, n_citers=1).fit(bags, y)
+    # query 0.4: reference bag 0; bag 0 (nearest other: 1 at distance 1) cites it, and so
+    # does bag 1 (nearest other: 0 at distance 1); bags 2 and 3 do not
+    np.testing.assert_allclose(reg.predict([np.array([[0.4]])]), [(1 + 1 + 2) / 3])
+    # the references and citers are those of the classifier
+    clf = CitationKNN(n_references=1, n_citers=1).fit(bags, [0, 0, 1, 1])
+    assert clf.decision_function([np.array([[0.4]])])[0] == -3
+
+
+def test_citation_knn_regressor_with_nobody_voting_predicts_the_mean():
+    bags = [np.array([[0.0]]), np.array([[1.0]]), np.array([[3.0]])]
+    reg = CitationKNNRegressor(n_references=0, n_citers=1).fit(bags, [1.0, 2.0, 6.0])
+    np.testing.assert_allclose(reg.predict([np.array([[100.0]])]), [3.0])
+
+
+def test_simple_mi_regressor_is_the_documented_pipeline(data):
+    bags, y, _ = data
+    reg = SimpleMIRegressor(C=3.0, epsilon=0.05).fit(bags, y)
+    ref = make_pipeline(BagStatistics(), StandardScaler(), TransformedTargetRegressor(
+        SVR(C=3.0, epsilon=0.05, gamma="scale"), transformer=StandardScaler()))
+    ref.fit(bags, y)
+    np.testing.assert_allclose(reg.predict(bags), ref.predict(bags), rtol=1e-8)
+    assert reg.C_ == 3.0
+
+
+def test_simple_mi_regressor_cv_chooses_c_by_mse(data):
+    bags, y, _ = data
+    reg = SimpleMIRegressor(random_state=0).fit(bags, y)
+    scores = reg.cv_results_["mean_test_score"]
+    assert scores.shape == (5,) and np.all(scores <= 0)
+    assert reg.C_ == reg.cv_results_["params"][int(np.argmax(scores))]["C"]
+    assert r2_score(y, reg.predict(bags)) == pytest.approx(reg.score(bags, y))
+    # a given regressor is used as it is, without target scaling
+    from sklearn.linear_model import Ridge
+
+    mine = SimpleMIRegressor(estimator=Ridge(alpha=1.0)).fit(bags, y)
+    assert isinstance(mine.estimator_, Ridge) and mine.C_ is None
+
+
+def test_regression_splits_cover_the_bags_once_and_ignore_their_order(data):
+    bags, y, _ = data
+    b = check_bags(bags)
+    splits = inner_regression_splits(b, y)
+    test = np.sort(np.concatenate([te for _, te in splits]))
+    np.testing.assert_array_equal(test, np.arange(len(bags)))
+    perm = np.random.RandomState(0).permutation(len(bags))
+    again = inner_regression_splits(check_bags([bags[i] for i in perm]), y[perm])
+    # the same bags end up in the same folds, whatever the order they came in
+    for (_, te), (_, te2) in zip(splits, again):
+        assert sorted(te) == sorted(perm[te2])
+    assert inner_regression_splits(check_bags(bags[:1]), y[:1]) is None
+
+
+@pytest.mark.parametrize("est", [SimpleMIRegressor(C=1.0), MIKernelSVR(C=1.0),
+                                 CitationKNNRegressor()])
+def test_regressors_are_equivariant_to_the_targets_scale_and_offset(data, est):
+    bags, y, _ = data
+    a = est.fit(bags, y).predict(bags)
+    b = est.fit(bags, 5.0 * y - 2.0).predict(bags)
+    np.testing.assert_allclose(b, 5.0 * a - 2.0, rtol=1e-6, atol=1e-6)
+
+
+def test_classifier_refuses_real_valued_targets_pointing_to_regressors(data):
+    bags, y, _ = data
+    with pytest.raises(ValueError, match=r"continuous values \(bag 0 .*MIL regressor"):
+        MIKernelSVM().fit(bags, y)
+    # whole-number floats are class labels, as before
+    MIKernelSVM(C=1.0).fit(bags, (y > np.median(y)).astype(float))

@@ -99,6 +99,7 @@ REGRESSORS: dict[str, str] = {
     "CitationKNNRegressor": (
         "Citation-kNN regression: the mean target of a bag's references and citers."
     ),
+    "MIGraphSVR": "mi-Graph regression: an epsilon-SVR on mi-Graph's clique-weighted set kernel.",
     "MIKernelSVR": (
         "MI-Kernel regression: an epsilon-SVR on bags with the (normalised) set kernel."
     ),

@@ -142,3 +142,22 @@ def test_classifier_refuses_real_valued_targets_pointing_to_regressors(data):
         MIKernelSVM().fit(bags, y)
     # whole-number floats are class labels, as before
     MIKernelSVM(C=1.0).fit(bags, (y > np.median(y)).astype(float))
+
+
+def test_migraph_svr_is_an_svr_on_the_migraph_kernel(data):
+    from skmil.graph import MIGraph, MIGraphSVR
+
+    bags, y, _ = data
+    test, _, _ = make_mil_regression(n_bags=6, n_features=4, bag_size=5, random_state=2)
+    reg = MIGraphSVR(C=10.0, epsilon=0.2).fit(bags, y)
+    # the classifier's Gram over training and test bags together (cosine-normalised per
+    # bag, so its blocks are the training and cross kernels)
+    kernel = MIGraph(gamma=reg.gamma_)
+    kernel.gamma_ = reg.gamma_
+    K, _ = kernel._train_gram(check_bags(list(bags) + list(test)))
+    n = len(bags)
+    ref = SVR(kernel="precomputed", C=10.0, epsilon=0.2).fit(K[:n, :n],
+                                                              (y - y.mean()) / y.std())
+    np.testing.assert_allclose(reg.predict(test),
+                               y.mean() + y.std() * ref.predict(K[n:, :n]), rtol=1e-6,
+                               atol=1e-6)

@@ -103,6 +103,8 @@ REGRESSORS: dict[str, str] = {
     "MIKernelSVR": (
         "MI-Kernel regression: an epsilon-SVR on bags with the (normalised) set kernel."
     ),
+    "MiFVRegressor": "miFV regression: Fisher-vector bag encoding followed by a linear regressor.",
+    "MiVLADRegressor": "miVLAD regression: VLAD bag encoding followed by a linear regressor.",
     "SimpleMIRegressor": (
         "Bag statistics followed by a standard regressor (the SimpleMI baseline for "
         "targets)."

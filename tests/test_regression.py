@@ -161,3 +161,23 @@ def test_migraph_svr_is_an_svr_on_the_migraph_kernel(data):
     np.testing.assert_allclose(reg.predict(test),
                                y.mean() + y.std() * ref.predict(K[n:, :n]), rtol=1e-6,
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["MiVLADRegressor", "MiFVRegressor"])
+def test_encoding_regressors_are_the_documented_pipeline(data, name):
+    from sklearn.svm import LinearSVR
+
+    from skmil import embedding
+
+    bags, y, _ = data
+    reg = getattr(embedding, name)(n_clusters=2, C=0.5, random_state=0).fit(bags, y)
+    encoder = {"MiVLADRegressor": embedding.VLADEncoder,
+               "MiFVRegressor": embedding.FisherVectorEncoder}[name]
+    ref = make_pipeline(encoder(n_clusters=2, random_state=0), TransformedTargetRegressor(
+        LinearSVR(C=0.5, loss="squared_epsilon_insensitive", epsilon=0.0, dual=False,
+                  random_state=0), transformer=StandardScaler()))
+    ref.fit(bags, y)
+    np.testing.assert_allclose(reg.predict(bags), ref.predict(bags), rtol=1e-6, atol=1e-8)
+    searched = getattr(embedding, name)(random_state=0).fit(bags, y)
+    assert {"n_clusters", "C"} <= set(searched.cv_results_["params"][0])
+    assert searched.C_ in (0.1, 1.0, 10.0, 100.0, 1000.0)

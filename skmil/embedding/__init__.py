@@ -1,14 +1,14 @@
-"""Bag-embedding MIL: turn each bag into one vector for a standard classifier."""
+"""Bag-embedding MIL: turn each bag into one vector for a standard classifier or regressor."""
 
 from .bow import BagOfWords, BagOfWordsClassifier
 from .cce import CCE
-from .fisher import FisherVectorEncoder, MiFV
+from .fisher import FisherVectorEncoder, MiFV, MiFVRegressor
 from .mildm import MILDM, MILDMEmbedding
 from .miles import MILES, MILESEmbedding
 from .mind import BagDissimilarity, MInD
 from .statistics import BagStatistics, SimpleMI, SimpleMIRegressor
 from .tlc import TLC, tree_node_counts
-from .vlad import MiVLAD, VLADEncoder
+from .vlad import MiVLAD, MiVLADRegressor, VLADEncoder
 
 __all__ = [
     "BagDissimilarity",
@@ -23,7 +23,9 @@ __all__ = [
     "MILESEmbedding",
     "MInD",
     "MiFV",
+    "MiFVRegressor",
     "MiVLAD",
+    "MiVLADRegressor",
     "SimpleMI",
     "SimpleMIRegressor",
     "TLC",

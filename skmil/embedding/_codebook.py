@@ -11,12 +11,13 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import clone
 from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import LinearSVC
+from sklearn.svm import LinearSVC, LinearSVR
 from sklearn.utils import check_random_state
 
 from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits, inner_regression_splits
@@ -164,6 +165,21 @@ def linear_svc(self: Any) -> LinearSVC:
     """
     C = 1.0 if isinstance(self.C, str) else float(self.C)
     return LinearSVC(C=C, random_state=self.random_state)
+
+
+def linear_svr(self: Any) -> TransformedTargetRegressor:
+    """Least-squares ``LinearSVR(C=C)`` on standardised targets (``C=1`` while ``"cv"``).
+
+    The default regressor of MiVLADRegressor and MiFVRegressor: liblinear's L2-regularised
+    squared loss (``loss="squared_epsilon_insensitive"``, ``epsilon=0``; ridge regression
+    with ``C`` as the inverse regularisation strength), fitted to the standardised
+    targets so that ``C`` means the same at any target scale. Bound as their
+    ``_default_estimator``.
+    """
+    C = 1.0 if isinstance(self.C, str) else float(self.C)
+    svr = LinearSVR(C=C, loss="squared_epsilon_insensitive", epsilon=0.0, dual=False,
+                    random_state=self.random_state)
+    return TransformedTargetRegressor(regressor=svr, transformer=StandardScaler())
 
 
 class _EmbeddingModel(metaclass=ABCMeta):
@@ -372,6 +388,7 @@ __all__ = [
     "EmbeddingClassifier",
     "EmbeddingRegressor",
     "linear_svc",
+    "linear_svr",
     "fit_diag_gmm",
     "fit_kmeans",
     "resolve_size",

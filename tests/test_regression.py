@@ -181,3 +181,19 @@ def test_encoding_regressors_are_the_documented_pipeline(data, name):
     searched = getattr(embedding, name)(random_state=0).fit(bags, y)
     assert {"n_clusters", "C"} <= set(searched.cv_results_["params"][0])
     assert searched.C_ in (0.1, 1.0, 10.0, 100.0, 1000.0)
+
+
+@pytest.mark.parametrize("name", ["MiVLADRegressor", "MiFVRegressor"])
+def test_closed_form_c_search_scores_as_the_generic_search(data, name):
+    from skmil import embedding
+    from skmil.embedding._codebook import _EmbeddingModel
+
+    bags, y, _ = data
+    reg = getattr(embedding, name)(random_state=0)
+    b = check_bags(bags)
+    _, _, fast = reg._search(b, y, True, True)
+    fast_scores = reg.cv_results_["mean_test_score"]
+    _, _, slow = _EmbeddingModel._search(reg, b, y, True, True)
+    slow_scores = reg.cv_results_["mean_test_score"]
+    np.testing.assert_allclose(fast_scores, slow_scores, rtol=2e-3, atol=1e-4 * y.var())
+    assert fast == slow

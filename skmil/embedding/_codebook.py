@@ -383,6 +383,60 @@ class EmbeddingRegressor(_EmbeddingModel, BaseMILRegressor):
     def _predict(self, bags: Bags) -> np.ndarray:
         return self.estimator_.predict(self._embed(bags))
 
+    def _search(self, bags: Bags, y: np.ndarray, cv_size: bool, cv_c: bool):
+        """The generic search, with :func:`linear_svr`'s ``C`` scored in closed form.
+
+        The default regressor solves ``min ||w||^2 / 2 + C ||y_s - A w||^2`` on the
+        standardised targets ``y_s``, with ``A`` the encodings and a column of ones
+        (liblinear penalises its bias as a weight of a constant feature), so ``w =
+        (A'A + I / (2C))^-1 A'y_s``: one SVD of each fold's ``A`` gives the five ``C``
+        at once. The same candidates, folds and scores as the generic search (which
+        refits the regressor, a clone of a ``TransformedTargetRegressor``, 125 times on
+        the default grid), up to liblinear's tolerance; only the chosen ``C`` is then
+        fitted by liblinear.
+        """
+        if not (cv_c and self.estimator is None and type(self)._default_estimator is linear_svr):
+            return super()._search(bags, y, cv_size, cv_c)
+        n = bags.instances.shape[0]
+        if cv_size:
+            sizes = [k for k in self._cv_sizes if k == 1 or n >= k * self._cv_min_per_cluster]
+            sizes = sizes or [min(self._cv_sizes[0], n)]
+        else:
+            sizes = [None]
+        splits = self._inner_splits(bags, y)
+        if splits is None:
+            enc = self._make_encoder(**({} if sizes[0] is None else {"n_clusters": sizes[0]}))
+            return enc, enc.fit_transform(bags), {"C": 1.0}
+        candidates, scores, encoded = [], [], []
+        for k in sizes:
+            enc = self._make_encoder(**({} if k is None else {"n_clusters": k}))
+            Z = np.asarray(enc.fit_transform(bags), dtype=np.float64)
+            encoded.append((enc, Z))
+            fold_scores = np.empty((len(C_GRID), len(splits)))
+            for f, (tr, te) in enumerate(splits):
+                A, B = Z[tr], Z[te]
+                if self._standardize():
+                    scaler = StandardScaler().fit(A)
+                    A, B = scaler.transform(A), scaler.transform(B)
+                A = np.column_stack([A, np.ones(A.shape[0])])
+                B = np.column_stack([B, np.ones(B.shape[0])])
+                mean, std = y[tr].mean(), y[tr].std()
+                std = std if std > 0 else 1.0  # StandardScaler's rule for a constant
+                U, sv, Vt = np.linalg.svd(A, full_matrices=False)
+                proj = U.T @ ((y[tr] - mean) / std)
+                for i, C in enumerate(C_GRID):
+                    w = Vt.T @ (sv / (sv ** 2 + 1.0 / (2.0 * C)) * proj)
+                    pred = mean + std * (B @ w)
+                    fold_scores[i, f] = -float(np.mean((pred - y[te]) ** 2))
+            for i, C in enumerate(C_GRID):
+                candidates.append({name: v for name, v in (("n_clusters", k), ("C", C))
+                                   if v is not None})
+                scores.append(fold_scores[i])
+        self.cv_results_ = cv_results(candidates, np.asarray(scores))
+        best = best_index(self.cv_results_)
+        enc, Z = encoded[best // len(C_GRID)]
+        return enc, Z, candidates[best]
+
 
 __all__ = [
     "EmbeddingClassifier",

@@ -284,6 +284,14 @@ class _EmbeddingModel(metaclass=ABCMeta):
             Z = self.scaler_.transform(Z)
         self.estimator_ = estimator.fit(Z, y)
 
+    def _candidate_sizes(self, bags: Bags, cv_size: bool) -> list:
+        """Codebook sizes of ``n_clusters="cv"`` ([None]: no size search)."""
+        if not cv_size:
+            return [None]
+        n = bags.instances.shape[0]
+        sizes = [k for k in self._cv_sizes if k == 1 or n >= k * self._cv_min_per_cluster]
+        return sizes or [min(self._cv_sizes[0], n)]
+
     def _search(self, bags: Bags, y: np.ndarray, cv_size: bool, cv_c: bool):
         """``n_clusters`` and/or ``C`` by the inner CV (see the class docstring).
 
@@ -291,12 +299,7 @@ class _EmbeddingModel(metaclass=ABCMeta):
         (:func:`skmil._inner_cv.best_index`) go to the simpler model. ``cv_results_``
         is in ``GridSearchCV``'s format.
         """
-        n = bags.instances.shape[0]
-        if cv_size:
-            sizes = [k for k in self._cv_sizes if k == 1 or n >= k * self._cv_min_per_cluster]
-            sizes = sizes or [min(self._cv_sizes[0], n)]
-        else:
-            sizes = [None]
+        sizes = self._candidate_sizes(bags, cv_size)
         Cs = list(C_GRID) if cv_c else [None]
         splits = self._inner_splits(bags, y)
         if splits is None:  # nothing to validate on
@@ -397,12 +400,7 @@ class EmbeddingRegressor(_EmbeddingModel, BaseMILRegressor):
         """
         if not (cv_c and self.estimator is None and type(self)._default_estimator is linear_svr):
             return super()._search(bags, y, cv_size, cv_c)
-        n = bags.instances.shape[0]
-        if cv_size:
-            sizes = [k for k in self._cv_sizes if k == 1 or n >= k * self._cv_min_per_cluster]
-            sizes = sizes or [min(self._cv_sizes[0], n)]
-        else:
-            sizes = [None]
+        sizes = self._candidate_sizes(bags, cv_size)
         splits = self._inner_splits(bags, y)
         if splits is None:
             enc = self._make_encoder(**({} if sizes[0] is None else {"n_clusters": sizes[0]}))

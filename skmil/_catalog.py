@@ -103,6 +103,7 @@ REGRESSORS: dict[str, str] = {
     "MIKernelSVR": (
         "MI-Kernel regression: an epsilon-SVR on bags with the (normalised) set kernel."
     ),
+    "MISVR": "MI-SVR: an instance SVR whose largest prediction in a bag is the bag's target.",
     "MiFVRegressor": "miFV regression: Fisher-vector bag encoding followed by a linear regressor.",
     "MiVLADRegressor": "miVLAD regression: VLAD bag encoding followed by a linear regressor.",
     "SimpleMIRegressor": (

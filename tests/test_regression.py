@@ -197,3 +197,62 @@ def test_closed_form_c_search_scores_as_the_generic_search(data, name):
     slow_scores = reg.cv_results_["mean_test_score"]
     np.testing.assert_allclose(fast_scores, slow_scores, rtol=2e-3, atol=1e-4 * y.var())
     assert fast == slow
+
+
+def _naive_misvr(bags, y, **svr):
+    """MI-SVR's alternation written out: SIL start, argmax witnesses, keep the best."""
+    ys = (y - y.mean()) / y.std()
+    X = np.vstack(bags)
+    starts = np.cumsum([0] + [len(b) for b in bags])
+    model = SVR(**svr).fit(X, np.repeat(ys, [len(b) for b in bags]))
+
+    def bag_max(m):
+        p = m.predict(X)
+        return np.array([p[a:b].max() for a, b in zip(starts[:-1], starts[1:])]), p
+
+    best_err, best, seen = np.inf, None, []
+    for _ in range(51):
+        bm, p = bag_max(model)
+        err = np.mean((bm - ys) ** 2)
+        if err < best_err:
+            best_err, best = err, model
+        rows = [a + int(np.argmax(p[a:b])) for a, b in zip(starts[:-1], starts[1:])]
+        if rows in seen:
+            break
+        seen.append(rows)
+        model = SVR(**svr).fit(X[rows], ys)
+    return lambda B: np.array([y.mean() + y.std() * best.predict(b).max() for b in B])
+
+
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+def test_misvr_is_the_written_out_alternation(kernel):
+    from skmil.svm import MISVR
+
+    bags, y, _ = make_mil_regression(n_bags=40, n_features=4, bag_size=5, rule="max",
+                                     random_state=3)
+    reg = MISVR(kernel=kernel, gamma=0.25, C=1.0).fit(bags, y)
+    ref = _naive_misvr(bags, y, kernel=kernel, gamma=0.25, C=1.0, epsilon=0.1)
+    test, _, _ = make_mil_regression(n_bags=10, n_features=4, bag_size=5, random_state=4)
+    np.testing.assert_allclose(reg.predict(test), ref(test), rtol=1e-6, atol=1e-6)
+
+
+def test_misvr_finds_the_witnesses_of_max_rule_bags():
+    from skmil.svm import MISVR
+
+    bags, y, inst = make_mil_regression(n_bags=500, n_features=5, rule="max", noise=0.05,
+                                        random_state=0)
+    reg = MISVR(kernel="linear").fit(bags[:200], y[:200])
+    assert r2_score(y[200:], reg.predict(bags[200:])) > 0.9
+    truth = np.array([int(np.argmax(t)) for t in inst[:200]])
+    assert np.mean(reg.witnesses_ == truth) > 0.9
+    pred = np.concatenate(reg.predict_instances(bags[200:]))
+    assert np.corrcoef(pred, np.concatenate(inst[200:]))[0, 1] > 0.95
+    # max_iter=0 is single-instance learning: every instance with its bag's target
+    sil = MISVR(kernel="linear", max_iter=0).fit(bags[:50], y[:50])
+    ys = (y[:50] - y[:50].mean()) / y[:50].std()
+    ref = SVR(kernel="linear").fit(np.vstack(bags[:50]),
+                                   np.repeat(ys, [len(b) for b in bags[:50]]))
+    np.testing.assert_allclose(
+        np.concatenate(sil.predict_instances(bags[:5])),
+        y[:50].mean() + y[:50].std() * ref.predict(np.vstack(bags[:5])), rtol=1e-5, atol=1e-5)
+    assert sil.n_iter_ == 0

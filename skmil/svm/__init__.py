@@ -3,6 +3,7 @@
 from .mi_svm import MISVM, InstanceMISVM
 from .mica import MICA
 from .misssvm import MissSVM
+from .misvr import MISVR
 from .nsk import MIKernelSVM, MIKernelSVR, set_kernel
 from .sil import SIL
 from .smil import SparseBalancedMIL, SparseMIL, SparseTransductiveMIL
@@ -12,6 +13,7 @@ __all__ = [
     "InstanceMISVM",
     "MICA",
     "MISVM",
+    "MISVR",
     "MIKernelSVM",
     "MIKernelSVR",
     "MissSVM",

@@ -105,7 +105,7 @@ def make_check_data(n_bags: int = 30, random_state: int = 0):
     )
 
 
-def make_check_regression_data(n_bags: int = 30, random_state: int = 0):
+def make_check_regression_data(n_bags: int = 30, random_state: int = 0, rule: str = "mean"):
     """The small MIL regression problem the checks fit regressors on.
 
     Parameters
@@ -114,13 +114,16 @@ def make_check_regression_data(n_bags: int = 30, random_state: int = 0):
         Number of bags.
     random_state : int, default=0
         Seed.
+    rule : {"mean", "max"}, default="mean"
+        How the bag target follows from the instance targets; the checks use a
+        regressor's own bag rule when it declares ``"max"``.
 
     Returns
     -------
     bags : list of ndarray of shape (n_instances_i, 4)
         The bags, 4 features each and 5 instances on average.
     y : ndarray of shape (n_bags,)
-        Bag targets: the mean of the instances' linear targets.
+        Bag targets: the mean (or max) of the instances' linear targets.
     instance_targets : list of ndarray
         True instance targets.
 
@@ -133,13 +136,14 @@ def make_check_regression_data(n_bags: int = 30, random_state: int = 0):
     """
     from ..datasets import make_mil_regression
 
-    return make_mil_regression(n_bags=n_bags, n_features=4, bag_size=5, rule="mean",
+    return make_mil_regression(n_bags=n_bags, n_features=4, bag_size=5, rule=rule,
                                random_state=random_state)
 
 
 def _data(estimator: Any = None):
     if estimator is not None and is_regressor(estimator):
-        return make_check_regression_data()
+        max_rule = get_mil_tags(estimator).bag_rule == "max"
+        return make_check_regression_data(rule="max" if max_rule else "mean")
     return make_check_data()
 
 

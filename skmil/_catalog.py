@@ -96,6 +96,9 @@ CLASSIFIERS: dict[str, str] = {
     "TLC": "Two-level classification: a bag's counts in the nodes of an instance tree.",
 }
 REGRESSORS: dict[str, str] = {
+    "BagOfWordsRegressor": (
+        "Bag-of-words MIL regression: a BagOfWords embedding and a regressor."
+    ),
     "CitationKNNRegressor": (
         "Citation-kNN regression: the mean target of a bag's references and citers."
     ),

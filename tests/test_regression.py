@@ -256,3 +256,30 @@ def test_misvr_finds_the_witnesses_of_max_rule_bags():
         np.concatenate(sil.predict_instances(bags[:5])),
         y[:50].mean() + y[:50].std() * ref.predict(np.vstack(bags[:5])), rtol=1e-5, atol=1e-5)
     assert sil.n_iter_ == 0
+
+
+def test_bag_of_words_regressor_instance_targets_are_exact(data):
+    from sklearn.linear_model import Ridge
+    from sklearn.svm import LinearSVR
+
+    from skmil.embedding import BagOfWords, BagOfWordsRegressor
+
+    bags, y, _ = data
+    for encoding in ("hard", "soft"):
+        reg = BagOfWordsRegressor(n_clusters=6, C=2.0, encoding=encoding,
+                                  random_state=0).fit(bags, y)
+        ref = make_pipeline(
+            BagOfWords(n_clusters=6, encoding=encoding, random_state=0),
+            TransformedTargetRegressor(
+                LinearSVR(C=2.0, loss="squared_epsilon_insensitive", epsilon=0.0,
+                          dual=False, random_state=0), transformer=StandardScaler()))
+        np.testing.assert_allclose(reg.predict(bags), ref.fit(bags, y).predict(bags),
+                                   rtol=1e-6, atol=1e-8)
+        inst = reg.predict_instances(bags)
+        np.testing.assert_allclose([a.mean() for a in inst], reg.predict(bags), rtol=1e-8)
+    ridge = BagOfWordsRegressor(n_clusters=6, estimator=Ridge(), random_state=0)
+    assert hasattr(ridge, "predict_instances")
+    for other in (BagOfWordsRegressor(normalize="tfidf"), BagOfWordsRegressor(
+            encoding="presence"), BagOfWordsRegressor(estimator=SVR())):
+        assert not hasattr(other, "predict_instances")
+        assert not get_mil_tags(other).instance_scores

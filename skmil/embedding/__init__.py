@@ -1,6 +1,6 @@
 """Bag-embedding MIL: turn each bag into one vector for a standard classifier or regressor."""
 
-from .bow import BagOfWords, BagOfWordsClassifier
+from .bow import BagOfWords, BagOfWordsClassifier, BagOfWordsRegressor
 from .cce import CCE
 from .fisher import FisherVectorEncoder, MiFV, MiFVRegressor
 from .mildm import MILDM, MILDMEmbedding
@@ -14,6 +14,7 @@ __all__ = [
     "BagDissimilarity",
     "BagOfWords",
     "BagOfWordsClassifier",
+    "BagOfWordsRegressor",
     "BagStatistics",
     "CCE",
     "FisherVectorEncoder",

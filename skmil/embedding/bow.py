@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.linear_model._base import LinearModel
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -17,7 +18,12 @@ from .._kernels.encoders import (
     soft_histograms,
 )
 from ..bags import Bags
-from ..base import BaseMILTransformer, InstancePredictionMixin, MILTags
+from ..base import (
+    BaseMILTransformer,
+    InstancePredictionMixin,
+    InstanceRegressionMixin,
+    MILTags,
+)
 from ..utils._param_validation import Interval, Options, Real, StrOptions
 from ._codebook import (
     CHUNK_SIZE,
@@ -25,12 +31,14 @@ from ._codebook import (
     N_JOBS,
     POSITIVE_INT,
     EmbeddingClassifier,
+    EmbeddingRegressor,
     fit_diag_gmm,
     fit_kmeans,
     linear_svc,
+    linear_svr,
 )
 
-__all__ = ["BagOfWords", "BagOfWordsClassifier"]
+__all__ = ["BagOfWords", "BagOfWordsClassifier", "BagOfWordsRegressor"]
 
 _CODEBOOKS = ("auto", "kmeans", "minibatch", "gmm")
 _ENCODINGS = ("hard", "soft", "presence")
@@ -432,3 +440,138 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
             Probabilities of ``classes_[0]`` and ``classes_[1]``.
         """
         return self._proba(X)
+
+
+class BagOfWordsRegressor(InstanceRegressionMixin, EmbeddingRegressor):
+    """Bag-of-words MIL regression: a :class:`BagOfWords` embedding and a regressor.
+
+    The embedding of :class:`BagOfWordsClassifier` with a regressor in place of the
+    classifier, for real-valued bag targets; by default least squares with an L2 penalty
+    on the standardised targets (see :class:`MiVLADRegressor`). The parameters from
+    ``n_clusters`` to ``n_jobs`` are :class:`BagOfWords`'s (``n_clusters`` also takes
+    ``"cv"``).
+
+    Parameters
+    ----------
+    n_clusters : int or "cv", default="cv"
+        Vocabulary size. ``"cv"``: chosen in (5, 10, 20, 50, 100) (at least 2 training
+        instances per word) by skmil's inner CV for regressors (negative mean squared
+        error), jointly with ``C="cv"``.
+    codebook : {"auto", "kmeans", "minibatch", "gmm"}, default="auto"
+        How the vocabulary is learned.
+    encoding : {"hard", "soft", "presence"}, default="hard"
+        How instances are assigned to words.
+    gamma : float, "median", "scale" or "auto", default="median"
+        Kernel-codebook coefficient of ``encoding="soft"``.
+    normalize : {"l1", "hellinger", "tfidf"}, False or None, default="l1"
+        Normalisation of each bag's histogram.
+    max_samples : int or None, default=100_000
+        Most instances the GMM codebook is fitted on.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the vocabulary, the inner folds and the default regressor.
+    chunk_size : int, default=65536
+        Instances encoded per block.
+    n_jobs : int or None, default=None
+        Threads of the k-means codebook fit.
+    C : float or "cv", default="cv"
+        Inverse L2 regularisation of the default regressor; ``"cv"`` picks it in
+        (0.1, 1, 10, 100, 1000) by the inner CV (l1 histograms have entries of order
+        ``1/n_clusters``, so no fixed value suits every vocabulary size).
+    estimator : sklearn regressor or None, default=None
+        ``None`` means the least-squares ``LinearSVR`` of :class:`MiVLADRegressor`.
+
+    Attributes
+    ----------
+    encoder_ : BagOfWords
+    estimator_ : fitted regressor
+    n_clusters_ : int
+    C_ : float or None
+    cv_results_ : dict
+        Only after an inner-CV choice (negative mean squared errors).
+    n_features_in_ : int
+
+    Notes
+    -----
+    Instance predictions exist only where they are exact: a linear regressor (the
+    default, or a scikit-learn linear model) on ``"hard"`` or ``"soft"`` votes with
+    ``normalize="l1"``. A bag's histogram is then the mean of its instances' votes
+    ``q(x)`` and the regressor is affine, so ``predict(B)`` is the mean over the bag of
+    ``f(q(x))``; ``predict_instances`` returns those ``f(q(x))`` (bag rule ``"mean"``).
+    With other settings ``hasattr(reg, "predict_instances")`` is False and
+    ``MILTags.instance_scores`` is False.
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_regression
+    >>> from skmil.embedding import BagOfWordsRegressor
+    >>> bags, y, _ = make_mil_regression(n_bags=60, rule="mean", random_state=0)
+    >>> reg = BagOfWordsRegressor(n_clusters=10, random_state=0).fit(bags, y)
+    >>> len(reg.predict_instances(bags)) == len(bags)
+    True
+    """
+
+    _encoder = BagOfWords
+    _default_estimator = linear_svr
+    _C_param = "regressor__C"
+    _cv_sizes = BagOfWordsClassifier._cv_sizes
+    _cv_min_per_cluster = BagOfWordsClassifier._cv_min_per_cluster
+
+    def __init__(
+        self,
+        *,
+        n_clusters: Any = "cv",
+        codebook: str = "auto",
+        encoding: str = "hard",
+        gamma: Any = "median",
+        normalize: Any = "l1",
+        max_samples: int | None = 100_000,
+        random_state: Any = None,
+        chunk_size: int = DEFAULT_CHUNK,
+        n_jobs: int | None = None,
+        C: Any = "cv",
+        estimator: Any = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.codebook = codebook
+        self.encoding = encoding
+        self.gamma = gamma
+        self.normalize = normalize
+        self.max_samples = max_samples
+        self.random_state = random_state
+        self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+        self.C = C
+        self.estimator = estimator
+
+    def _instances_exact(self) -> bool:
+        affine = self.estimator is None or isinstance(self.estimator, LinearModel)
+        return self.encoding in ("hard", "soft") and self.normalize == "l1" and affine
+
+    def _bag_rule(self) -> str:
+        return "mean"
+
+    def __mil_tags__(self) -> MILTags:
+        tags = super().__mil_tags__()
+        if self._instances_exact():
+            return tags
+        return MILTags(pairwise=tags.pairwise)
+
+    @available_if(_instances_exact)
+    def predict_instances(self, X: Any) -> list[np.ndarray]:
+        """Exact instance targets, one array per bag (see Notes); their mean is the bag's.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
+
+        Returns
+        -------
+        targets : list of ndarray of shape (n_instances_i,)
+            Predicted instance targets, one array per bag.
+        """
+        return super().predict_instances(X)
+
+    def _predict_instances(self, bags: Bags) -> np.ndarray:
+        votes = self.encoder_._instance_votes(bags.instances)
+        return np.asarray(self.estimator_.predict(votes), dtype=np.float64)

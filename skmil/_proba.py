@@ -23,10 +23,17 @@ def logit(p: np.ndarray) -> np.ndarray:
 
 
 def decision_scores(est: Any, X: Any) -> np.ndarray:
-    """``est.decision_function(X)``, or the positive-class log-odds when it has none."""
+    """``est.decision_function(X)``, or the positive-class log-odds when it has none.
+
+    With more than two classes: ``(n, K)`` scores, the decision function's or the log
+    probabilities (the largest is the most probable class either way).
+    """
     if hasattr(est, "decision_function"):
         return np.asarray(est.decision_function(X), dtype=np.float64)
-    return logit(est.predict_proba(X)[:, 1])
+    proba = est.predict_proba(X)
+    if proba.shape[1] > 2:
+        return np.log(np.clip(proba, 1e-300, None))
+    return logit(proba[:, 1])
 
 
 def proba_available(fitted: str, resolve: str) -> Callable[[Any], bool]:

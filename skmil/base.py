@@ -411,12 +411,19 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
 
     Labels may be any two values (ints, strings, bools, -1/+1); ``classes_`` is sorted and
     ``classes_[1]`` is the positive class, the one whose bags hold witnesses. More than two
-    classes raise an error pointing to :class:`sklearn.multiclass.OneVsRestClassifier`.
+    classes raise an error pointing to :class:`sklearn.multiclass.OneVsRestClassifier`,
+    except in an estimator that declares ``_multi_class``: there ``y`` is encoded as
+    ``0 .. K-1`` (the index in ``classes_``), ``_decision_function`` returns one score per
+    bag and class ``(n_bags, K)``, ``predict`` is the class of the largest score, and
+    ``threshold`` (a binary offset) must be 0. scikit-learn's ``multi_class`` tag says
+    which.
     """
 
     #: ``fit`` accepts ``instance_labels`` (known labels of some instances); such an
     #: estimator's ``_fit`` takes them as ``_fit(bags, y, instance_labels=known)``.
     _partial_instance_labels: ClassVar[bool] = False
+    #: The estimator learns K >= 3 classes natively (see the class docstring).
+    _multi_class: ClassVar[bool] = False
 
     def fit(self, X: Any, y: Any, *, instance_labels: Any = None) -> BaseMILClassifier:
         """Fit the model on bags ``X`` with one label per bag ``y``.
@@ -442,6 +449,11 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
         bags = self._validate_bags(X, reset=True)
         y_enc = self._encode_labels(y, bags.n_bags)
         known = None
+        if instance_labels is not None and self.classes_.shape[0] > 2:
+            raise ValueError(
+                f"{type(self).__name__}: instance_labels mark witnesses of the positive "
+                f"class of a binary problem, but y has {self.classes_.shape[0]} classes."
+            )
         if instance_labels is not None:
             known = _check_instance_labels(self, instance_labels, bags, y_enc)
         bags_given = bags
@@ -455,9 +467,12 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
             known = _take_instance_values(known, bags_given, self._train_order)
             self._fit(bags, y_enc, instance_labels=known)
         if "threshold" in self.get_params(deep=False) and "threshold_" not in vars(self):
-            from ._threshold import cv_threshold
+            if self.classes_.shape[0] > 2:
+                self.threshold_ = 0.0  # checked in _encode_labels: no offset for K > 2
+            else:
+                from ._threshold import cv_threshold
 
-            self.threshold_ = cv_threshold(self, bags, y_enc, instance_labels=known)
+                self.threshold_ = cv_threshold(self, bags, y_enc, instance_labels=known)
         self._check_training_scores(bags)
         return self
 
@@ -480,13 +495,21 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
                 f"y has a single class ({classes[0]!r}); MIL classification needs both "
                 "positive and negative bags in the training data."
             )
-        if classes.shape[0] > 2:
+        if classes.shape[0] > 2 and not self._multi_class:
             raise ValueError(
                 f"y has {classes.shape[0]} classes {list(classes)[:10]}; "
                 f"{type(self).__name__} is a binary MIL classifier. For multi-class bag "
                 "labels wrap it: sklearn.multiclass.OneVsRestClassifier("
                 f"{type(self).__name__}())."
             )
+        if classes.shape[0] > 2:
+            threshold = self.get_params(deep=False).get("threshold", 0.0)
+            if not (isinstance(threshold, (int, float)) and threshold == 0.0):
+                raise ValueError(
+                    f"{type(self).__name__}: threshold={threshold!r} is an offset of a "
+                    f"binary decision, but y has {classes.shape[0]} classes; leave "
+                    "threshold at 0.0 (predict takes the class of the largest score)."
+                )
         self.classes_ = classes
         return y_enc.astype(np.int64).ravel()
 
@@ -526,12 +549,16 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
 
         Returns
         -------
-        scores : ndarray of shape (n_bags,)
-            One score per bag.
+        scores : ndarray of shape (n_bags,) or (n_bags, n_classes)
+            One score per bag; with more than two classes (estimators that learn them
+            natively), one per bag and class, in the order of ``classes_``.
         """
         bags = self._validate_bags(X, reset=False)
-        scores = np.asarray(self._decision_function(bags), dtype=np.float64).ravel()
-        scores = scores - self._threshold_offset()
+        scores = np.asarray(self._decision_function(bags), dtype=np.float64)
+        if self.classes_.shape[0] > 2:  # (n_bags, K), no offset
+            scores = scores.reshape(bags.n_bags, self.classes_.shape[0])
+        else:
+            scores = scores.ravel() - self._threshold_offset()
         _check_finite_output(scores, None, type(self).__name__, "scores")
         return scores
 
@@ -549,6 +576,8 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
             One label per bag.
         """
         scores = self.decision_function(X)
+        if scores.ndim == 2:  # K > 2 classes: the largest score, ties to the earlier class
+            return self.classes_[np.argmax(scores, axis=1)]
         return self.classes_[(scores > 0).astype(np.intp)]
 
     def _proba_from_positive(self, p_pos: np.ndarray) -> np.ndarray:
@@ -559,7 +588,7 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.multi_class = self._multi_class
         return tags
 
 

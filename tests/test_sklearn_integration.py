@@ -81,8 +81,12 @@ def test_one_vs_rest_multiclass():
     ovr = OneVsRestClassifier(SimpleMI()).fit(bags, y)
     assert list(ovr.classes_) == ["blue", "green", "red"]
     assert np.mean(ovr.predict(bags) == np.array(y)) > 0.8
+    # SimpleMI also learns the three classes itself; a binary-only one points to OvR
+    native = SimpleMI().fit(bags, y)
+    assert list(native.classes_) == ["blue", "green", "red"]
+    assert np.mean(native.predict(bags) == np.array(y)) > 0.8
     with pytest.raises(ValueError, match="OneVsRestClassifier"):
-        SimpleMI().fit(bags, y)
+        SIL().fit(bags, y)
 
 
 def test_calibrated_probabilities(problem):

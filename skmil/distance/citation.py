@@ -103,7 +103,9 @@ class CitationKNN(_CitationNeighbours, BaseMILClassifier):
     *citers* are the training bags that would count it among their ``n_citers``
     nearest neighbours. Distances are minimal Hausdorff distances. The bag is
     positive when the positive references and citers outnumber the negative ones;
-    ties go to the negative class, as in Wang & Zucker (2000).
+    ties go to the negative class, as in Wang & Zucker (2000). With K >= 3 classes the
+    bag takes the class with the most votes (ties to the earlier class of
+    ``classes_``), and ``decision_function`` gives the votes per class.
 
     Parameters
     ----------
@@ -147,6 +149,7 @@ class CitationKNN(_CitationNeighbours, BaseMILClassifier):
         "n_references": [Interval(Integral, 0, None, closed="left")],
         "n_citers": [Interval(Integral, 0, None, closed="left")],
     }
+    _multi_class = True
 
     def __init__(self, *, n_references: int = 2, n_citers: int = 4) -> None:
         self.n_references = n_references
@@ -157,6 +160,9 @@ class CitationKNN(_CitationNeighbours, BaseMILClassifier):
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
         refs, citers = self._neighbours(bags)
+        if self.classes_.shape[0] > 2:  # votes per class, (n_bags, K)
+            onehot = np.eye(self.classes_.shape[0])[self.y_]
+            return onehot[refs].sum(axis=1) + citers @ onehot
         sign = np.where(self.y_ == 1, 1.0, -1.0)
         return sign[refs].sum(axis=1) + citers @ sign
 

@@ -343,8 +343,12 @@ class EmbeddingClassifier(_EmbeddingModel, BaseMILClassifier):
     """Base of the "bag encoder + scikit-learn classifier" MIL classifiers.
 
     See :class:`_EmbeddingModel`; the inner CV uses skmil's stratified folds and bag
-    accuracy.
+    accuracy. The encoding does not depend on the labels, so K >= 3 classes go to the
+    wrapped classifier as they are (``_multi_class``): ``LinearSVC`` and ``SVC`` learn
+    them one-vs-rest, and ``decision_function`` is theirs, ``(n_bags, K)``.
     """
+
+    _multi_class = True
 
     def _inner_splits(self, bags: Bags, y: np.ndarray):
         return inner_cv_splits(bags, y, self.random_state)

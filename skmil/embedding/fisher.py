@@ -355,8 +355,8 @@ class MiFV(EmbeddingClassifier):
 
         Returns
         -------
-        proba : ndarray of shape (n_bags, 2)
-            Probabilities of ``classes_[0]`` and ``classes_[1]``.
+        proba : ndarray of shape (n_bags, n_classes)
+            Probabilities of the classes, in the order of ``classes_``.
         """
         return self._proba(X)
 

@@ -232,7 +232,8 @@ class SimpleMI(EmbeddingClassifier):
         on the precomputed kernel. The generic path refits the scaler and recomputes the
         kernel for every candidate, several times the cost on a hundred bags.
         """
-        if not (cv_c and self.estimator is None and self.standardize):
+        binary = y.max() <= 1  # K >= 3 classes take the generic search
+        if not (cv_c and self.estimator is None and self.standardize and binary):
             return super()._search(bags, y, cv_size, cv_c)
         from ..svm._common import libsvm_binary_fit
 
@@ -269,8 +270,8 @@ class SimpleMI(EmbeddingClassifier):
 
         Returns
         -------
-        proba : ndarray of shape (n_bags, 2)
-            Probabilities of ``classes_[0]`` and ``classes_[1]``.
+        proba : ndarray of shape (n_bags, n_classes)
+            Probabilities of the classes, in the order of ``classes_``.
         """
         return self._proba(X)
 

@@ -53,6 +53,7 @@ __all__ = [
     "check_instance_regression_contract",
     "check_label_count_errors",
     "check_label_encodings",
+    "check_multiclass",
     "check_not_fitted",
     "check_one_vs_rest",
     "check_param_validation",
@@ -64,6 +65,7 @@ __all__ = [
     "check_regressor_pipeline_and_search",
     "check_regressor_shapes_and_score",
     "make_check_data",
+    "make_check_multiclass_data",
     "make_check_regression_data",
     "parametrize_with_checks",
     "yield_checks",
@@ -482,11 +484,83 @@ def check_extreme_scale(name: str, estimator: Any) -> None:
 
 
 def check_label_count_errors(name: str, estimator: Any) -> None:
-    """One class, or more than two, fail with a message that says what to do."""
+    """One class, or more than two in a binary classifier, fail saying what to do."""
     bags, y, _ = _data(estimator)
     _raises(ValueError, "single class", _fresh(estimator).fit, bags, np.ones_like(y))
-    _raises(ValueError, "OneVsRestClassifier", _fresh(estimator).fit, bags,
-            np.arange(len(bags)) % 3)
+    if not getattr(estimator, "_multi_class", False):
+        _raises(ValueError, "OneVsRestClassifier", _fresh(estimator).fit, bags,
+                np.arange(len(bags)) % 3)
+
+
+def make_check_multiclass_data(n_bags: int = 45, random_state: int = 0):
+    """A small three-class MIL problem: no witness, a witness of concept A, or of B.
+
+    The bags of :func:`make_check_data` (with ``n_bags`` bags); half of the positive
+    bags have their witnesses mirrored through the origin, a second concept in another
+    region of the instance space, and become class 2. Class 0 bags hold no witness.
+
+    Parameters
+    ----------
+    n_bags : int, default=45
+        Number of bags.
+    random_state : int, default=0
+        Seed.
+
+    Returns
+    -------
+    bags : list of ndarray of shape (n_instances_i, 4)
+        The bags.
+    y : ndarray of shape (n_bags,)
+        Labels 0, 1 and 2.
+
+    Examples
+    --------
+    >>> from skmil.utils.estimator_checks import make_check_multiclass_data
+    >>> bags, y = make_check_multiclass_data()
+    >>> sorted(set(y.tolist()))
+    [0, 1, 2]
+    """
+    bags, y, inst = make_check_data(n_bags=n_bags, random_state=random_state)
+    bags = [b.copy() for b in bags]
+    y = np.asarray(y).copy()
+    for k, i in enumerate(np.flatnonzero(y == 1)):
+        if k % 2:
+            witnesses = np.asarray(inst[i]) == 1
+            bags[i][witnesses] = -bags[i][witnesses]
+            y[i] = 2
+    return bags, y
+
+
+def check_multiclass(name: str, estimator: Any) -> None:
+    """A classifier that learns K >= 3 classes natively does so under one contract.
+
+    Only for estimators that declare it (``_multi_class``; scikit-learn's
+    ``multi_class`` tag): ``classes_`` holds the K labels, ``decision_function`` one
+    finite score per bag and class, ``predict`` the class of the largest score,
+    ``predict_proba`` (where it exists) K probabilities summing to 1; the easy problem
+    is learnt, any label values work, and a non-zero ``threshold`` is refused.
+    """
+    if not getattr(estimator, "_multi_class", False):
+        return
+    bags, y = make_check_multiclass_data()
+    est = _fresh(estimator).fit(bags, y)
+    np.testing.assert_array_equal(est.classes_, [0, 1, 2])
+    scores = est.decision_function(bags)
+    assert scores.shape == (len(bags), 3) and np.all(np.isfinite(scores))
+    np.testing.assert_array_equal(est.predict(bags), est.classes_[np.argmax(scores, axis=1)])
+    # the majority class is 23 of the 45 bags (0.51); chance is 1/3
+    assert est.score(bags, y) >= 0.6, f"{name} must learn an easy three-class problem"
+    if hasattr(est, "predict_proba"):
+        proba = est.predict_proba(bags)
+        assert proba.shape == (len(bags), 3) and np.all((proba >= 0) & (proba <= 1))
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    named = np.array(["cat", "dog", "eel"], dtype=object)[y]
+    other = _fresh(estimator).fit(bags, named)
+    assert list(other.classes_) == ["cat", "dog", "eel"]
+    np.testing.assert_allclose(other.decision_function(bags), scores, rtol=_RTOL, atol=_ATOL)
+    if "threshold" in est.get_params(deep=False):
+        _raises(ValueError, "threshold", _fresh(estimator).set_params(threshold=0.5).fit,
+                bags, y)
 
 
 def check_wrong_n_features(name: str, estimator: Any) -> None:
@@ -674,6 +748,7 @@ _CLASSIFIER = (
     check_pipeline_and_cross_validation,
     check_grid_search,
     check_classifier_refuses_continuous_targets,
+    check_multiclass,
 )
 _REGRESSOR = (
     check_regressor_shapes_and_score,

@@ -752,6 +752,13 @@ class InstancePredictionMixin:
         )
 
     def _instance_scores(self, bags: Bags) -> np.ndarray:
+        if self.classes_.shape[0] > 2:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {self.classes_.shape[0]} classes; "
+                "witness scores belong to the positive class of a binary problem. For "
+                "instance scores per class fit one binary model per class, e.g. "
+                f"sklearn.multiclass.OneVsRestClassifier({type(self).__name__}())."
+            )
         scores = np.asarray(self._decision_function_instances(bags), dtype=np.float64).ravel()
         offset = self._threshold_offset()
         if self._bag_rule() == "sum":

@@ -84,3 +84,23 @@ def test_scikit_learn_tag_says_which_classifiers_are_multiclass():
     assert "MISVM" not in native
     for name, cls in all_estimators("classifier"):
         assert cls().__sklearn_tags__().classifier_tags.multi_class == (name in native)
+
+
+def test_bag_kernel_svm_is_libsvm_one_vs_one_on_the_one_gram(data):
+    from skmil.svm import MIKernelSVM, set_kernel
+
+    bags, y = data
+    clf = MIKernelSVM(C=10.0).fit(bags, y)
+    K = set_kernel(bags, gamma=clf.gamma_)
+    ref = SVC(kernel="precomputed", C=10.0).fit(K, y)
+    test, _ = make_check_multiclass_data(n_bags=15, random_state=5)
+    Kt = set_kernel(test, bags, gamma=clf.gamma_)
+    np.testing.assert_allclose(clf.decision_function(test), ref.decision_function(Kt),
+                               rtol=1e-3, atol=1e-3)
+    np.testing.assert_array_equal(clf.predict(test), ref.predict(Kt))
+    assert clf.dual_coef_.shape == (2, clf.support_.shape[0])
+    np.testing.assert_array_equal(clf.support_, np.sort(ref.support_))
+    with pytest.raises(ValueError, match="3 classes"):
+        clf.decision_function_instances(test)
+    with pytest.raises(ValueError, match="3 classes"):
+        clf.instance_contributions(test)

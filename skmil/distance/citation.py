@@ -125,7 +125,7 @@ class CitationKNN(_CitationNeighbours, BaseMILClassifier):
     citer_radius_ : ndarray of shape (n_bags,)
         Distance of each training bag to its C-th nearest other training bag; the
         training bag cites a query at a distance at most this.
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 
     Notes

@@ -283,9 +283,10 @@ class EMDSVM(BagKernelSVM):
         Indices of the support bags among the training bags (as given to ``fit``).
     support_bags_ : Bags
         The support bags.
-    dual_coef_ : ndarray of shape (n_support_bags,)
-        ``y_i alpha_i`` of the support bags (positive for ``classes_[1]``).
-    intercept_ : float
+    dual_coef_ : ndarray of shape (n_support_bags,) or (n_classes - 1, n_support_bags)
+        ``y_i alpha_i`` of the support bags (positive for ``classes_[1]``); with
+        K >= 3 classes, libsvm's one-vs-one coefficients.
+    intercept_ : float or ndarray of shape (n_classes * (n_classes - 1) / 2,)
     C_ : float
         The C used.
     gamma_ : float
@@ -302,7 +303,7 @@ class EMDSVM(BagKernelSVM):
     signature_seed_ : int
         Seed drawn from ``random_state`` at fit time; test bags' k-means signatures
         reuse it.
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 
     Notes

@@ -311,7 +311,7 @@ class BagOfWordsClassifier(InstancePredictionMixin, EmbeddingClassifier):
     C_ : float or None
     cv_results_ : dict
         Only after an inner-CV choice (``GridSearchCV``'s format).
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 
     Notes

@@ -291,7 +291,7 @@ class MiFV(EmbeddingClassifier):
     C_ : float or None
     cv_results_ : dict
         Only after an inner-CV choice (see :class:`MiVLAD`).
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 
     Notes

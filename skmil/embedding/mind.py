@@ -289,7 +289,7 @@ class MInD(EmbeddingClassifier):
         The ``C`` used by the default classifier (None with a given ``estimator``).
     cv_results_ : dict
         Only with ``C="cv"``: the inner CV in ``GridSearchCV``'s format.
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 
     Examples

@@ -202,7 +202,7 @@ class MiVLAD(EmbeddingClassifier):
     cv_results_ : dict
         Only after an inner-CV choice: ``GridSearchCV``'s format, one candidate per
         (``n_clusters``, ``C``) pair searched.
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 
     Notes

@@ -27,12 +27,12 @@ from abc import abstractmethod
 from typing import Any
 
 import numpy as np
-from sklearn.svm import SVR
+from sklearn.svm import SVC, SVR
 
 from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits, inner_regression_splits
 from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILRegressor
-from ._common import libsvm_binary_fit, signed_class_weight
+from ._common import encoded_class_weight, libsvm_binary_fit, signed_class_weight
 
 __all__ = ["BagKernelSVM", "BagKernelSVR", "C_FALLBACK"]
 
@@ -123,7 +123,13 @@ class BagKernelSVM(BaseMILClassifier):
         saw them (``support_bags_`` is ``bags.take(rows)``).
         """
 
+    _multi_class = True
+
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        self._svc = None
+        if self.classes_.shape[0] > 2:
+            self._fit_multiclass(bags, y)
+            return
         y_pm = np.where(y == 1, 1, -1)
         class_weight = signed_class_weight(self.class_weight, self.classes_)
         tol = float(getattr(self, "tol", 1e-3))
@@ -140,7 +146,43 @@ class BagKernelSVM(BaseMILClassifier):
                                          class_weight=class_weight, tol=tol)
         _keep_support(self, bags, sup, dual, b, aux)
 
+    def _fit_multiclass(self, bags: Bags, y: np.ndarray) -> None:
+        """K >= 3 classes: libsvm's one-vs-one SVC on the same precomputed Gram matrix.
+
+        One Gram matrix serves every pair of classes (and every candidate of the inner
+        CV, scored by accuracy on its slices). ``dual_coef_`` and ``intercept_`` are
+        libsvm's, ``(K - 1, n_support_bags)`` and ``(K (K - 1) / 2,)``, in the
+        ``support_`` order; the scores are scikit-learn's one-vs-rest shaped votes.
+        """
+        class_weight = encoded_class_weight(self.class_weight, self.classes_)
+        tol = float(getattr(self, "tol", 1e-3))
+
+        def svc(C):
+            return SVC(kernel="precomputed", C=C, class_weight=class_weight, tol=tol,
+                       decision_function_shape="ovr")
+
+        def fold_score(Ktr, Kte, tr, te, C):
+            return np.mean(svc(C).fit(Ktr, y[tr]).predict(Kte) == y[te])
+
+        K, aux = _select_kernel_and_C(
+            self, bags, lambda: inner_cv_splits(bags, y, self.random_state), fold_score)
+        model = svc(self.C_).fit(K, y)
+        sup = np.asarray(model.support_, dtype=np.intp)
+        _keep_support(self, bags, sup, np.zeros(sup.shape[0]), 0.0, aux)
+        # libsvm's coefficients follow its own support order; keep them in support_'s
+        order = np.argsort(self._train_order[sup], kind="stable")
+        self.dual_coef_ = np.asarray(model.dual_coef_, dtype=np.float64)[:, order]
+        self.intercept_ = np.asarray(model.intercept_, dtype=np.float64)
+        self._svc = model
+        self._n_train = K.shape[0]
+        self._support_rows = sup[order]
+
     def _decision_function(self, bags: Bags) -> np.ndarray:
+        if getattr(self, "_svc", None) is not None:
+            # libsvm reads only the support columns of a precomputed kernel row
+            full = np.zeros((bags.n_bags, self._n_train))
+            full[:, self._support_rows] = self._cross_gram(bags)
+            return self._svc.decision_function(full)
         return self._cross_gram(bags) @ self.dual_coef_ + self.intercept_
 
 

@@ -181,6 +181,12 @@ class _SetKernelBags:
         return self._normalise(K, da, self._support_aux, sizes, sb.sizes)
 
     def _contributions(self, bags: Bags) -> np.ndarray:
+        if np.ndim(self.dual_coef_) > 1:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on {len(self.classes_)} classes; its "
+                "one-vs-one bag scores have no per-instance decomposition. Fit one "
+                "binary model per class for instance contributions."
+            )
         single = np.arange(bags.n_instances + 1, dtype=np.int64)
         return self._support_gram(bags.instances, single, bags) @ self.dual_coef_
 
@@ -263,9 +269,10 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         increasing.
     support_bags_ : Bags
         The training bags with non-zero dual coefficients (all that prediction needs).
-    dual_coef_ : ndarray of shape (n_support_bags,)
-        ``y_i alpha_i`` of the support bags (positive for ``classes_[1]``).
-    intercept_ : float
+    dual_coef_ : ndarray of shape (n_support_bags,) or (n_classes - 1, n_support_bags)
+        ``y_i alpha_i`` of the support bags (positive for ``classes_[1]``); with
+        K >= 3 classes, libsvm's one-vs-one coefficients.
+    intercept_ : float or ndarray of shape (n_classes * (n_classes - 1) / 2,)
         The bag SVM is ``f(B) = sum_i dual_coef_[i] K(B, support_bags_[i]) +
         intercept_``, with ``K`` the normalised set kernel; it is solved by libsvm
         (scikit-learn's binding, ``kernel="precomputed"``).
@@ -276,7 +283,7 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
     cv_results_ : dict
         The inner CV of ``C="cv"``/``gamma="cv"`` in
         :class:`~sklearn.model_selection.GridSearchCV`'s format; only after a search.
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 
     Notes

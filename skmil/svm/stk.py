@@ -54,16 +54,17 @@ class STK(BagKernelSVM):
         Indices of the support bags among the training bags (as given to ``fit``).
     support_bags_ : Bags
         The support bags.
-    dual_coef_ : ndarray of shape (n_support_bags,)
-        ``y_i alpha_i`` of the support bags (positive for ``classes_[1]``).
-    intercept_ : float
+    dual_coef_ : ndarray of shape (n_support_bags,) or (n_classes - 1, n_support_bags)
+        ``y_i alpha_i`` of the support bags (positive for ``classes_[1]``); with
+        K >= 3 classes, libsvm's one-vs-one coefficients.
+    intercept_ : float or ndarray of shape (n_classes * (n_classes - 1) / 2,)
     gamma_ : float
         Resolved kernel coefficient.
     C_ : float
         The ``C`` used.
     cv_results_ : dict
         The inner CV of ``C="cv"`` (GridSearchCV's format); only after a search.
-    classes_ : ndarray of shape (2,)
+    classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
 
     Notes

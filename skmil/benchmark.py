@@ -42,6 +42,8 @@ __all__ = [
     "run_digits_benchmark",
     "run_assumptions_benchmark",
     "run_regression_benchmark",
+    "run_multiclass_benchmark",
+    "multiclass_estimators",
     "run_partial_labels_benchmark",
     "partial_labels_table",
     "run_positive_fraction_benchmark",
@@ -51,6 +53,7 @@ __all__ = [
     "reveal_instance_labels",
     "assumptions_table",
     "regression_table",
+    "multiclass_table",
     "ASSUMPTIONS",
     "params_hash",
     "main",
@@ -1099,6 +1102,190 @@ def assumptions_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+#: Digits of :func:`run_multiclass_benchmark`: a bag of class k >= 1 holds the digit
+#: ``MULTICLASS_TARGETS[k - 1]`` (and no other of them), a bag of class 0 none of them.
+#: Three look-alike digits, so that the classes are not told apart by ink alone.
+MULTICLASS_TARGETS = (3, 5, 8)
+
+
+def multiclass_estimators() -> list[str]:
+    """The default estimators of :func:`run_multiclass_benchmark`.
+
+    Every classifier that learns K classes natively (``_multi_class``), and SIL and
+    MI-SVM, the instance-level baselines, in ``OneVsRestClassifier``.
+
+    Returns
+    -------
+    list of str
+        Registered class names.
+    """
+    from .utils import all_estimators
+
+    native = [n for n, c in all_estimators("classifier")
+              if c._multi_class and _spec(n).default_run]
+    return native + ["SIL", "MISVM"]
+
+
+def run_multiclass_benchmark(
+    estimators: Sequence[str] | None = None,
+    *,
+    n_train: int = 200,
+    n_test: int = 500,
+    bag_size: int = 10,
+    n_repeats: int = 5,
+    out_dir: str = "benchmark_results",
+    progress: bool = True,
+    n_jobs: int | None = -1,
+    params: dict | None = None,
+) -> list[dict]:
+    """Multi-class digits bags: accuracy, bag AUC and instance AUC per class.
+
+    Bags of :func:`~skmil.datasets.make_digits_bags` with ``target=MULTICLASS_TARGETS``
+    (4 classes, taking turns): ``n_train`` training bags from the train half of the image
+    pool, ``n_test`` test bags from the test half, mean size ``bag_size`` (std a fifth of
+    it), ``random_state = 1000 * repeat + 17``. A classifier that learns K classes
+    natively fits them itself ("native"); any other is wrapped in
+    :class:`~sklearn.multiclass.OneVsRestClassifier` ("one-vs-rest"); both after
+    instance standardisation fitted on the training bags. Scores on the test bags:
+    accuracy; bag AUC, the mean over the classes of the AUC of that class's score
+    (one-vs-rest); instance AUC, where the per-class models have witness scores (the
+    one-vs-rest ones), the mean over the classes ``k >= 1`` of the AUC of class k's
+    witness scores against the instances of digit ``MULTICLASS_TARGETS[k - 1]`` (NaN
+    otherwise). Results go to ``multiclass_results.csv`` and ``multiclass.md`` in
+    ``out_dir``; rows already in the CSV are reused.
+
+    Parameters
+    ----------
+    estimators : sequence of str, optional
+        Registered classifier names; default :func:`multiclass_estimators`.
+    n_train : int, default=200
+        Training bags.
+    n_test : int, default=500
+        Test bags.
+    bag_size : int, default=10
+        Mean bag size.
+    n_repeats : int, default=5
+        Draws of the bags.
+    out_dir : str, default="benchmark_results"
+        Output directory.
+    progress : bool, default=True
+        Show a progress bar.
+    n_jobs : int or None, default=-1
+        Runs in parallel (joblib processes), one per estimator and repetition.
+    params : dict, optional
+        Hyperparameters that replace those of record for every requested estimator.
+
+    Returns
+    -------
+    list of dict
+        One row per estimator and repetition, as in the CSV.
+    """
+    from . import __version__
+    from .base import BaseMILClassifier
+    from .utils import get_estimator
+
+    names = []
+    for n in estimators or multiclass_estimators():
+        cls = get_estimator(n)
+        if not issubclass(cls, BaseMILClassifier):
+            raise ValueError(f"{cls.__name__} is not a MIL classifier; the multi-class "
+                             "benchmark runs classifiers.")
+        names.append(cls.__name__)
+    run_params = {n: _run_params(n, params) for n in names}
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "multiclass_results.csv")
+    fields = ["estimator", "how", "n_train", "n_test", "bag_size", "repeat", "accuracy",
+              "bag_auc", "instance_auc", "fit_time", "params", "skmil_version"]
+    key = ("estimator", "n_train", "n_test", "bag_size", "repeat", "params", "skmil_version")
+    done = {tuple(r[k] for k in key) for r in _read_rows(path)}
+    jobs = [
+        (e, r, run_params[e])
+        for e in names
+        for r in range(n_repeats)
+        if (e, str(n_train), str(n_test), str(bag_size), str(r),
+            _params_key(run_params[e]), __version__) not in done
+    ]
+    _append_rows(path, fields, jobs, _multiclass_task, (n_train, n_test, bag_size),
+                 desc="multi-class", progress=progress, n_jobs=n_jobs)
+    wanted = {n: _params_key(p) for n, p in run_params.items()}
+    rows = [r for r in _read_rows(path)
+            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
+            and r["n_train"] == str(n_train) and r["n_test"] == str(n_test)
+            and r["bag_size"] == str(bag_size)]
+    with open(os.path.join(out_dir, "multiclass.md"), "w") as fh:
+        fh.write(multiclass_table(rows) + "\n")
+    return rows
+
+
+def _multiclass_task(name, repeat, params, n_train, n_test, bag_size):
+    from sklearn.metrics import accuracy_score, roc_auc_score
+    from sklearn.multiclass import OneVsRestClassifier
+
+    from . import __version__
+    from .datasets import make_digits_bags
+    from .utils import get_estimator
+
+    seed = 1000 * repeat + 17
+    (Xtr, ytr, _), (Xte, yte, inst) = (
+        make_digits_bags(n, mean_bag_size=bag_size, std_bag_size=bag_size / 5, pool=pool,
+                         target=MULTICLASS_TARGETS, random_state=seed + k)
+        for k, (n, pool) in enumerate([(n_train, "train"), (n_test, "test")]))
+    pipe = _standardized_estimator(name, params, seed)
+    native = bool(get_estimator(name)._multi_class)
+    model = pipe if native else OneVsRestClassifier(pipe)
+    t0 = time.perf_counter()
+    model.fit(Xtr, ytr)
+    fit_time = time.perf_counter() - t0
+    scores = np.asarray(model.decision_function(Xte))
+    classes = np.arange(len(MULTICLASS_TARGETS) + 1)
+    bag_auc = float(np.mean([roc_auc_score(yte == k, scores[:, k]) for k in classes]))
+    inst_auc = float("nan")
+    if not native and hasattr(pipe[-1], "decision_function_instances"):
+        truth = np.concatenate(inst)
+        aucs = []
+        for k in classes[1:]:
+            per_class = model.estimators_[k]
+            s = per_class[-1].decision_function_instances(per_class[:-1].transform(Xte))
+            aucs.append(roc_auc_score(truth == k, np.concatenate(s)))
+        inst_auc = float(np.mean(aucs))
+    return {"estimator": name, "how": "native" if native else "one-vs-rest",
+            "n_train": n_train, "n_test": n_test, "bag_size": bag_size, "repeat": repeat,
+            "accuracy": float(accuracy_score(yte, model.predict(Xte))), "bag_auc": bag_auc,
+            "instance_auc": inst_auc, "fit_time": fit_time, "params": _params_key(params),
+            "skmil_version": __version__}
+
+
+def multiclass_table(rows: list[dict]) -> str:
+    """Markdown: accuracy mean ± std, bag AUC and instance AUC per classifier.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`run_multiclass_benchmark` (or read back from its CSV).
+
+    Returns
+    -------
+    str
+        A Markdown table, one row per classifier.
+    """
+    cells: dict[str, list[dict]] = {}
+    for r in rows:
+        cells.setdefault(r["estimator"], []).append(r)
+    lines = ["| estimator | how | accuracy | bag AUC | instance AUC | fit s |",
+             "|---|---|---|---|---|---|"]
+    for e in sorted(cells, key=_name_order):
+        rs = cells[e]
+        acc = [float(r["accuracy"]) for r in rs]
+        cell = f"{np.mean(acc):.3f}" + (f" ± {np.std(acc):.3f}" if len(acc) > 1 else "")
+        auc = np.mean([float(r["bag_auc"]) for r in rs])
+        inst = [float(r["instance_auc"]) for r in rs]
+        inst_cell = "" if np.isnan(inst).all() else f"{np.nanmean(inst):.3f}"
+        fit = np.mean([float(r["fit_time"]) for r in rs])
+        lines.append(f"| {e} | {rs[0]['how']} | {cell} | {auc:.3f} | {inst_cell} | "
+                     f"{fit:.2f} |")
+    return "\n".join(lines)
+
+
 #: Bag rules of :func:`run_regression_benchmark` (``make_mil_regression``'s ``rule``).
 REGRESSION_RULES = ("max", "mean", "sum")
 
@@ -1744,6 +1931,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assumptions", action="store_true",
                    help="run the MI-assumptions benchmark (standard, presence, threshold "
                    "bags from make_mil_classification) instead of the classic table")
+    p.add_argument("--multiclass", action="store_true",
+                   help="run the multi-class benchmark (digits bags of 4 classes; default "
+                   "estimators: every natively multi-class classifier, and SIL and MI-SVM "
+                   "in OneVsRestClassifier) instead of the classic table")
     p.add_argument("--regression", action="store_true",
                    help="run the MIL regression benchmark (make_mil_regression bags, bag "
                    "target the max, mean or sum of instance targets; default estimators: "
@@ -1825,11 +2016,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.digits or args.assumptions or args.labelled_fractions is not None):
         parser.error("--positive-fractions is a benchmark of its own; drop --digits, "
                      "--assumptions and --labelled-fractions.")
-    if args.regression and (args.digits or args.assumptions or
-                            args.labelled_fractions is not None or
-                            args.positive_fractions is not None):
-        parser.error("--regression is a benchmark of its own; drop --digits, --assumptions, "
-                     "--labelled-fractions and --positive-fractions.")
+    others = {"--digits": args.digits, "--assumptions": args.assumptions,
+              "--labelled-fractions": args.labelled_fractions is not None,
+              "--positive-fractions": args.positive_fractions is not None}
+    for flag, chosen in (("--regression", args.regression),
+                         ("--multiclass", args.multiclass)):
+        clash = [o for o, on in {**others, "--regression": args.regression}.items()
+                 if on and o != flag]
+        if chosen and clash:
+            parser.error(f"{flag} is a benchmark of its own; drop {', '.join(clash)}.")
+    if args.multiclass:
+        try:
+            rows = run_multiclass_benchmark(args.estimators, n_repeats=repeats, out_dir=out,
+                                            progress=not args.no_progress,
+                                            n_jobs=args.n_jobs, params=params)
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(multiclass_table(rows))
+        return 0
     if args.regression:
         try:
             rows = run_regression_benchmark(args.estimators, n_repeats=repeats, out_dir=out,

@@ -673,3 +673,22 @@ def test_regression_benchmark_rows_resume_and_table(tmp_path):
     assert "instance r" in table.splitlines()[3]  # MIKernelSVR's row
     with pytest.raises(ValueError, match="SIL is not a MIL regressor"):
         run_regression_benchmark(["SIL"], **kw)
+
+
+def test_multiclass_benchmark_rows_and_table(tmp_path):
+    from skmil.benchmark import multiclass_estimators, multiclass_table, run_multiclass_benchmark
+
+    kw = dict(n_train=40, n_test=40, n_repeats=1, out_dir=str(tmp_path), progress=False,
+              n_jobs=1)
+    rows = run_multiclass_benchmark(["SimpleMI", "SIL"], **kw)
+    by = {r["estimator"]: r for r in rows}
+    assert by["SimpleMI"]["how"] == "native" and by["SIL"]["how"] == "one-vs-rest"
+    assert np.isnan(float(by["SimpleMI"]["instance_auc"]))
+    assert 0.0 <= float(by["SIL"]["instance_auc"]) <= 1.0
+    for r in rows:
+        assert 0.0 <= float(r["accuracy"]) <= 1.0 and 0.0 <= float(r["bag_auc"]) <= 1.0
+    table = multiclass_table(rows)
+    assert table.splitlines()[0].startswith("| estimator | how | accuracy")
+    assert "SimpleMI" in multiclass_estimators() and "MISVM" in multiclass_estimators()
+    with pytest.raises(ValueError, match="not a MIL classifier"):
+        run_multiclass_benchmark(["MIKernelSVR"], **kw)

@@ -246,3 +246,43 @@ def test_make_mil_regression_rejects_bad_arguments(kw, message):
 
     with pytest.raises(ValueError, match=message):
         make_mil_regression(**kw)
+
+
+def test_multiclass_generator_gives_each_class_its_own_witnesses():
+    import numpy as np
+
+    from skmil.datasets import make_mil_classification
+
+    bags, y, inst, concepts = make_mil_classification(
+        n_bags=90, n_classes=4, positive_fraction=0.6, return_concepts=True,
+        random_state=0)
+    assert np.bincount(y).tolist() == [36, 18, 18, 18]
+    for lab, i, c in zip(y, inst, concepts):
+        assert set(i.tolist()) <= {0, lab} and (lab == 0 or (i == lab).any())
+        np.testing.assert_array_equal(c, np.where(i > 0, lab - 1, -1))
+    # the binary output is unchanged by the new parameter
+    a = make_mil_classification(n_bags=20, random_state=3)
+    b = make_mil_classification(n_bags=20, random_state=3, n_classes=2)
+    np.testing.assert_array_equal(a[1], b[1])
+    for p, q in zip(a[0], b[0]):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(ValueError, match="assumption='standard'"):
+        make_mil_classification(n_bags=20, n_classes=3, assumption="presence")
+    with pytest.raises(ValueError, match="n_classes"):
+        make_mil_classification(n_bags=20, n_classes=1)
+
+
+def test_multiclass_digits_bags_hold_their_class_digit_only():
+    import numpy as np
+
+    from skmil.datasets import make_digits_bags
+
+    bags, y, inst = make_digits_bags(n_bags=30, target=(3, 5, 8), random_state=0)
+    np.testing.assert_array_equal(y, np.arange(30) % 4)
+    for lab, i in zip(y, inst):
+        assert set(i.tolist()) <= {0, lab} and (lab == 0 or (i == lab).any())
+    _, y2, _ = make_digits_bags(n_bags=40, target=[1, 2], positive_fraction=0.75,
+                                random_state=0)
+    assert np.bincount(y2).tolist() == [10, 15, 15]
+    with pytest.raises(ValueError, match="distinct digits"):
+        make_digits_bags(n_bags=4, target=(3, 3))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -45,8 +47,9 @@ def make_mil_classification(
     n_concepts: int = 2,
     min_count: int = 2,
     return_concepts: bool = False,
+    n_classes: int = 2,
 ):
-    """Generate a binary MIL problem with known witnesses, under a chosen MI assumption.
+    """Generate a MIL problem with known witnesses, under a chosen MI assumption.
 
     Negative ("background") instances come from a mixture of ``n_negative_clusters``
     unit-variance Gaussians around random centres. Under the standard assumption
@@ -71,6 +74,13 @@ def make_mil_classification(
       negative bag gets ``min_count`` of each concept but one (chosen uniformly), and
       between 1 and ``min_count - 1`` of that one, so every negative bag holds every
       concept and only the counts tell the classes apart.
+
+    With ``n_classes = K >= 3`` (standard assumption only) there are ``K - 1`` witness
+    concepts, centred as the generalised assumptions' concepts are: a bag of class
+    ``k >= 1`` holds witnesses of concept ``k - 1`` only (each instance with probability
+    ``witness_rate``, at least one), a bag of class 0 none; ``positive_fraction`` of the
+    bags are of a class ``k >= 1``, split evenly among them (the multi-class form of the
+    standard assumption: a bag's class is that of its witnesses).
 
     In both, each remaining instance is, with probability ``witness_rate``, an extra
     instance of a concept (uniform among the concepts that cannot change the bag's
@@ -114,19 +124,24 @@ def make_mil_classification(
         least 2, since 1 is the presence rule).
     return_concepts : bool, default=False
         Also return each instance's concept.
+    n_classes : int, default=2
+        Number of bag classes (``"standard"`` only for more than 2; see above).
 
     Returns
     -------
     bags : list of ndarray of shape (n_instances_i, n_features)
         The bags.
     y : ndarray of shape (n_bags,)
-        Bag labels 0/1 (after label noise).
+        Bag labels 0/1, or ``0 .. n_classes - 1`` (after label noise; a flipped label of
+        a multi-class problem goes to another class at random).
     instance_labels : list of ndarray of shape (n_instances_i,)
         1 for witnesses, 0 otherwise (true labels, before label noise). A witness is an
         instance of a concept: under the standard assumption an instance of the one
         positive concept, under ``"presence"`` and ``"threshold"`` an instance of any
         of the required concepts (which also occur in negative bags: there a bag's
-        label follows from its concept counts, not from one instance).
+        label follows from its concept counts, not from one instance). With
+        ``n_classes >= 3``: the class a witness stands for (``k`` for concept ``k - 1``),
+        0 otherwise.
     concepts : list of ndarray of shape (n_instances_i,)
         Only with ``return_concepts=True``: the concept of each instance, ``0 ..
         n_concepts - 1`` (always 0 under the standard assumption), ``-1`` for
@@ -144,6 +159,9 @@ def make_mil_classification(
     ...     random_state=0)
     >>> all(lab == all((c == k).any() for k in range(2)) for c, lab in zip(concepts, y))
     True
+    >>> bags, y, inst = make_mil_classification(n_bags=30, n_classes=3, random_state=0)
+    >>> sorted(set(y.tolist())), all(set(i.tolist()) <= {0, lab} for i, lab in zip(inst, y))
+    ([0, 1, 2], True)
     """
     if assumption not in _ASSUMPTIONS:
         raise ValueError(
@@ -154,9 +172,16 @@ def make_mil_classification(
         raise ValueError(
             f"min_count must be an integer >= 2 (1 is assumption='presence'), got "
             f"{min_count!r}.")
+    if int(n_classes) != n_classes or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}.")
+    if n_classes > 2 and assumption != "standard":
+        raise ValueError(
+            f"n_classes={n_classes} needs assumption='standard' (a bag's class is that of "
+            f"its witnesses); got assumption={assumption!r}.")
     rng = check_random_state(random_state)
-    if n_bags < 2:
-        raise ValueError(f"n_bags must be >= 2 (one bag per class at least), got {n_bags}.")
+    if n_bags < n_classes:
+        raise ValueError(f"n_bags must be >= {n_classes} (one bag per class at least), "
+                         f"got {n_bags}.")
     if not 0.0 < witness_rate <= 1.0:
         raise ValueError(f"witness_rate must be in (0, 1], got {witness_rate}.")
     if not 0.0 < positive_fraction < 1.0:
@@ -165,6 +190,13 @@ def make_mil_classification(
         raise ValueError(f"noise must be in [0, 0.5), got {noise}.")
     if n_features < 1 or n_negative_clusters < 1:
         raise ValueError("n_features and n_negative_clusters must be >= 1.")
+    if n_classes > 2:
+        return _multiclass_bags(rng, n_bags, int(n_classes), n_features=n_features,
+                                bag_size=bag_size, distribution=bag_size_distribution,
+                                witness_rate=witness_rate,
+                                positive_fraction=positive_fraction, class_sep=class_sep,
+                                n_negative_clusters=n_negative_clusters, noise=noise,
+                                return_concepts=return_concepts)
     n_pos = int(np.clip(round(positive_fraction * n_bags), 1, n_bags - 1))
     y = np.zeros(n_bags, dtype=np.int64)
     y[rng.permutation(n_bags)[:n_pos]] = 1
@@ -193,6 +225,40 @@ def make_mil_classification(
         inst_labels.append(lab)
     concepts = [np.where(lab == 1, 0, -1) for lab in inst_labels]
     return _with_noise(rng, bags, y, inst_labels, concepts, noise, return_concepts)
+
+
+def _multiclass_bags(rng, n_bags: int, n_classes: int, *, n_features: int, bag_size,
+                     distribution: str, witness_rate: float, positive_fraction: float,
+                     class_sep: float, n_negative_clusters: int, noise: float,
+                     return_concepts: bool):
+    """The standard assumption with ``n_classes - 1`` witness concepts (see the docstring)."""
+    n_pos = int(np.clip(round(positive_fraction * n_bags), n_classes - 1, n_bags - 1))
+    y = np.zeros(n_bags, dtype=np.int64)
+    # the witness-holding bags, split evenly among the classes 1 .. K-1
+    y[rng.permutation(n_bags)[:n_pos]] = 1 + np.arange(n_pos) % (n_classes - 1)
+    sizes = _bag_sizes(rng, n_bags, bag_size, distribution)
+    neg_centres = rng.normal(scale=1.0, size=(n_negative_clusters, n_features))
+    centres = _concept_centres(rng, n_classes - 1, n_features, class_sep)
+    bags, inst_labels, concepts = [], [], []
+    for label, n in zip(y, sizes):
+        witness = np.zeros(n, dtype=bool)
+        if label > 0:
+            witness = rng.random_sample(n) < witness_rate
+            if not witness.any():
+                witness[rng.randint(n)] = True
+        cluster = rng.randint(n_negative_clusters, size=n)
+        means = np.where(witness[:, None], centres[max(label - 1, 0)], neg_centres[cluster])
+        bags.append(means + rng.normal(size=(n, n_features)))
+        inst_labels.append(np.where(witness, label, 0).astype(np.int64))
+        concepts.append(np.where(witness, label - 1, -1).astype(np.int64))
+    if noise > 0:
+        flip = np.flatnonzero(rng.random_sample(n_bags) < noise)
+        # another class, uniformly
+        y = y.copy()
+        y[flip] = (y[flip] + rng.randint(1, n_classes, size=flip.size)) % n_classes
+    if return_concepts:
+        return bags, y, inst_labels, concepts
+    return bags, y, inst_labels
 
 
 def _with_noise(rng, bags, y, inst_labels, concepts, noise: float, return_concepts: bool):
@@ -360,7 +426,7 @@ def make_digits_bags(
     *,
     mean_bag_size: float = 10,
     std_bag_size: float = 2,
-    target: int = 9,
+    target: Any = 9,
     pool: str = "train",
     pool_fraction: float = 0.5,
     pool_random_state: int = 0,
@@ -387,8 +453,13 @@ def make_digits_bags(
     mean_bag_size, std_bag_size : float, default=10, 2
         Mean and standard deviation of the bag size (the original code's "variance"
         argument was in fact a standard deviation).
-    target : int, default=9
-        The digit that makes a bag positive.
+    target : int or sequence of int, default=9
+        The digit that makes a bag positive. A sequence of ``K - 1 >= 2`` distinct
+        digits makes a ``K``-class problem: a bag of class ``k >= 1`` holds the digit
+        ``target[k - 1]`` and no other target digit, a bag of class 0 no target digit;
+        classes take turns (``positive_fraction``: the share of bags of a class
+        ``k >= 1``, split evenly among them), and ``instance_labels`` give ``k`` for
+        the instances of digit ``target[k - 1]``.
     pool : {"train", "test", "all"}, default="train"
         Which half of the image pool to draw from.
     pool_fraction : float, default=0.5
@@ -425,8 +496,12 @@ def make_digits_bags(
 
     if pool not in ("train", "test", "all"):
         raise ValueError(f"pool must be 'train', 'test' or 'all', got {pool!r}.")
-    if not 0 <= target <= 9:
-        raise ValueError(f"target must be a digit 0-9, got {target}.")
+    targets = [target] if np.ndim(target) == 0 else list(target)
+    if (not targets or any(not 0 <= int(t) <= 9 or int(t) != t for t in targets)
+            or len(set(targets)) != len(targets) or len(targets) > 9):
+        raise ValueError(
+            f"target must be a digit 0-9 or a sequence of 2 to 9 distinct digits, got "
+            f"{target!r}.")
     if n_bags < 1:
         raise ValueError(f"n_bags must be >= 1, got {n_bags}.")
     digits = load_digits()
@@ -442,8 +517,12 @@ def make_digits_bags(
         )
         idx = np.sort(train_idx if pool == "train" else test_idx)
     X_pool, lab_pool = X_all[idx], labels_all[idx]
-    non_target = np.flatnonzero(lab_pool != target)
     rng = check_random_state(random_state)
+    if len(targets) > 1:
+        return _digit_class_bags(rng, X_pool, lab_pool, [int(t) for t in targets], n_bags,
+                                 mean_bag_size, std_bag_size, replace, positive_fraction)
+    target = int(targets[0])
+    non_target = np.flatnonzero(lab_pool != target)
     if positive_fraction is None:
         is_positive = np.arange(n_bags) % 2 == 0
     else:
@@ -480,4 +559,45 @@ def make_digits_bags(
         bags.append(X_pool[chosen].copy())
         inst.append((lab_pool[chosen] == target).astype(np.int64))
         y[b] = int(positive)
+    return bags, y, inst
+
+
+def _digit_class_bags(rng, X_pool, lab_pool, targets: list[int], n_bags: int,
+                      mean_bag_size: float, std_bag_size: float, replace: bool,
+                      positive_fraction: float | None):
+    """Digits bags of ``len(targets) + 1`` classes (see ``make_digits_bags``' ``target``)."""
+    n_classes = len(targets) + 1
+    if positive_fraction is None:
+        y = np.arange(n_bags, dtype=np.int64) % n_classes
+    else:
+        if not 0 < positive_fraction < 1:
+            raise ValueError(
+                f"positive_fraction must be in (0, 1) or None, got {positive_fraction}.")
+        n_pos = int(np.clip(round(positive_fraction * n_bags), min(n_classes - 1, n_bags),
+                            max(n_bags - 1, 0)))
+        y = np.zeros(n_bags, dtype=np.int64)
+        y[rng.permutation(n_bags)[:n_pos]] = 1 + np.arange(n_pos) % (n_classes - 1)
+    is_target = np.isin(lab_pool, targets)
+    bags, inst = [], []
+    for label in y:
+        n = max(1, int(rng.normal(mean_bag_size, std_bag_size)))
+        if label == 0:
+            candidates = np.flatnonzero(~is_target)
+        else:
+            digit = targets[label - 1]
+            candidates = np.flatnonzero(~is_target | (lab_pool == digit))
+        if not replace and n > candidates.size:
+            raise ValueError(f"bag of {n} instances needs replace=True in a pool this small.")
+        for _ in range(10_000):
+            chosen = rng.choice(candidates, size=n, replace=replace)
+            if label == 0 or (lab_pool[chosen] == targets[label - 1]).any():
+                break
+        else:  # pragma: no cover - needs a pool with almost no target digits
+            raise RuntimeError("could not draw a bag with its class's digit; is it in the "
+                               "pool?")
+        bags.append(X_pool[chosen].copy())
+        labels = np.zeros(n, dtype=np.int64)
+        for k, digit in enumerate(targets, start=1):
+            labels[lab_pool[chosen] == digit] = k
+        inst.append(labels)
     return bags, y, inst

@@ -19,7 +19,8 @@ and ``--labelled-fractions``) their tables become ``docs/_assumptions_table.rst`
 --positive-fractions``) its table becomes ``docs/_positive_fraction_table.rst``, and the
 defaults report (classic, digits and positive-fraction rows of record beside SimpleMI's)
 becomes ``docs/_defaults_report.rst``. With ``--regression CSV`` (from ``skmil benchmark
---regression``) its table becomes ``docs/_regression_table.rst``.
+--regression``) its table becomes ``docs/_regression_table.rst``, and with ``--multiclass
+CSV`` (from ``skmil benchmark --multiclass``) ``docs/_multiclass_table.rst``.
 From the committed CSVs::
 
     python benchmarks/make_docs_table.py benchmarks/results/classic_results.csv \
@@ -28,7 +29,8 @@ From the committed CSVs::
         --assumptions benchmarks/results/assumptions_results.csv \
         --partial-labels benchmarks/results/partial_labels_results.csv \
         --positive-fractions benchmarks/results/positive_fraction_results.csv \
-        --regression benchmarks/results/regression_results.csv
+        --regression benchmarks/results/regression_results.csv \
+        --multiclass benchmarks/results/multiclass_results.csv
 
 or from a fresh run::
 
@@ -51,6 +53,7 @@ from skmil.benchmark import (
     defaults_report,
     digits_table,
     mnist_bags_comparison_table,
+    multiclass_table,
     partial_labels_table,
     plot_results,
     positive_fraction_table,
@@ -152,7 +155,8 @@ def _rows_of_record(path: str) -> list[dict]:
 
 def main(csv_path: str, digits_path: str | None = None, before_path: str | None = None,
          assumptions_path: str | None = None, partial_path: str | None = None,
-         fraction_path: str | None = None, regression_path: str | None = None) -> None:
+         fraction_path: str | None = None, regression_path: str | None = None,
+         multiclass_path: str | None = None) -> None:
     rows = record_rows(csv_path)
     with open(os.path.join(DOCS, "_benchmark_table.rst"), "w") as fh:
         fh.write(mark_older_versions(rst_table(rows, time_repeat="0"), rows) + "\n")
@@ -204,6 +208,11 @@ def main(csv_path: str, digits_path: str | None = None, before_path: str | None 
             fh.write(markdown_to_rst(regression_table(_rows_of_record(regression_path)))
                      + "\n")
         print(f"{regression_path} -> docs/_regression_table.rst")
+    if multiclass_path:
+        with open(os.path.join(DOCS, "_multiclass_table.rst"), "w") as fh:
+            fh.write(markdown_to_rst(multiclass_table(_rows_of_record(multiclass_path)))
+                     + "\n")
+        print(f"{multiclass_path} -> docs/_multiclass_table.rst")
 
 
 def _option(args: list[str], flag: str) -> str | None:
@@ -223,6 +232,7 @@ if __name__ == "__main__":
     partial = _option(args, "--partial-labels")
     fractions = _option(args, "--positive-fractions")
     regression = _option(args, "--regression")
+    multiclass = _option(args, "--multiclass")
     main(
         args[0] if args else "benchmark_results/full/results.csv",
         args[1] if len(args) > 1 else None,
@@ -231,4 +241,5 @@ if __name__ == "__main__":
         partial,
         fractions,
         regression,
+        multiclass,
     )

@@ -1102,6 +1102,40 @@ def assumptions_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _run_resumable(path: str, fields: list[str], run_params: dict, setting: dict,
+                   axis: tuple[str, Sequence] | None, n_repeats: int, task, *, desc: str,
+                   progress: bool, n_jobs: int | None) -> list[dict]:
+    """Run the rows of a synthetic benchmark that the CSV at ``path`` lacks; return them all.
+
+    A row is one estimator (the keys of ``run_params``, its parameters the values), one
+    value of ``axis`` (``(column, values)``, e.g. the bag rules; None for no axis) and
+    one repetition, under the fixed ``setting`` (column -> value, e.g. the numbers of
+    bags). ``task(name, [axis value,] repeat, params, *setting.values())`` computes a
+    row; a row already in the CSV for the same setting, parameters and skmil version is
+    reused. Returns the CSV's rows of this setting, these parameters and this version.
+    """
+    from . import __version__
+
+    columns = [axis[0]] if axis else []
+    key = ("estimator", *columns, *setting, "repeat", "params", "skmil_version")
+    done = {tuple(r[k] for k in key) for r in _read_rows(path)}
+    fixed = tuple(str(v) for v in setting.values())
+    jobs = []
+    for name, params in run_params.items():
+        for value in (axis[1] if axis else [None]):
+            for repeat in range(n_repeats):
+                at = (name, *([str(value)] if axis else []), *fixed, str(repeat),
+                      _params_key(params), __version__)
+                if at not in done:
+                    jobs.append((name, *([value] if axis else []), repeat, params))
+    _append_rows(path, fields, jobs, task, tuple(setting.values()), desc=desc,
+                 progress=progress, n_jobs=n_jobs)
+    wanted = {n: _params_key(p) for n, p in run_params.items()}
+    return [r for r in _read_rows(path)
+            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
+            and all(r[k] == str(v) for k, v in setting.items())]
+
+
 #: Digits of :func:`run_multiclass_benchmark`: a bag of class k >= 1 holds the digit
 #: ``MULTICLASS_TARGETS[k - 1]`` (and no other of them), a bag of class 0 none of them.
 #: Three look-alike digits, so that the classes are not told apart by ink alone.
@@ -1180,7 +1214,6 @@ def run_multiclass_benchmark(
     list of dict
         One row per estimator and repetition, as in the CSV.
     """
-    from . import __version__
     from .base import BaseMILClassifier
     from .utils import get_estimator
 
@@ -1193,25 +1226,12 @@ def run_multiclass_benchmark(
         names.append(cls.__name__)
     run_params = {n: _run_params(n, params) for n in names}
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "multiclass_results.csv")
     fields = ["estimator", "how", "n_train", "n_test", "bag_size", "repeat", "accuracy",
               "bag_auc", "instance_auc", "fit_time", "params", "skmil_version"]
-    key = ("estimator", "n_train", "n_test", "bag_size", "repeat", "params", "skmil_version")
-    done = {tuple(r[k] for k in key) for r in _read_rows(path)}
-    jobs = [
-        (e, r, run_params[e])
-        for e in names
-        for r in range(n_repeats)
-        if (e, str(n_train), str(n_test), str(bag_size), str(r),
-            _params_key(run_params[e]), __version__) not in done
-    ]
-    _append_rows(path, fields, jobs, _multiclass_task, (n_train, n_test, bag_size),
-                 desc="multi-class", progress=progress, n_jobs=n_jobs)
-    wanted = {n: _params_key(p) for n, p in run_params.items()}
-    rows = [r for r in _read_rows(path)
-            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
-            and r["n_train"] == str(n_train) and r["n_test"] == str(n_test)
-            and r["bag_size"] == str(bag_size)]
+    rows = _run_resumable(
+        os.path.join(out_dir, "multiclass_results.csv"), fields, run_params,
+        {"n_train": n_train, "n_test": n_test, "bag_size": bag_size}, None, n_repeats,
+        _multiclass_task, desc="multi-class", progress=progress, n_jobs=n_jobs)
     with open(os.path.join(out_dir, "multiclass.md"), "w") as fh:
         fh.write(multiclass_table(rows) + "\n")
     return rows
@@ -1342,7 +1362,6 @@ def run_regression_benchmark(
     list of dict
         One row per estimator, rule and repetition, as in the CSV.
     """
-    from . import __version__
     from .base import BaseMILRegressor
     from .utils import all_estimators, get_estimator
 
@@ -1357,27 +1376,13 @@ def run_regression_benchmark(
         names.append(cls.__name__)
     run_params = {n: _run_params(n, params) for n in names}
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "regression_results.csv")
     fields = ["estimator", "rule", "n_train", "n_test", "noise", "repeat", "r2",
               "instance_corr", "fit_time", "params", "skmil_version"]
-    key = ("estimator", "rule", "n_train", "n_test", "noise", "repeat", "params",
-           "skmil_version")
-    done = {tuple(r[k] for k in key) for r in _read_rows(path)}
-    jobs = [
-        (e, rule, r, run_params[e])
-        for e in names
-        for rule in REGRESSION_RULES
-        for r in range(n_repeats)
-        if (e, rule, str(n_train), str(n_test), str(float(noise)), str(r),
-            _params_key(run_params[e]), __version__) not in done
-    ]
-    _append_rows(path, fields, jobs, _regression_task, (n_train, n_test, float(noise)),
-                 desc="regression", progress=progress, n_jobs=n_jobs)
-    wanted = {n: _params_key(p) for n, p in run_params.items()}
-    rows = [r for r in _read_rows(path)
-            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
-            and r["n_train"] == str(n_train) and r["n_test"] == str(n_test)
-            and r["noise"] == str(float(noise))]
+    rows = _run_resumable(
+        os.path.join(out_dir, "regression_results.csv"), fields, run_params,
+        {"n_train": n_train, "n_test": n_test, "noise": float(noise)},
+        ("rule", REGRESSION_RULES), n_repeats, _regression_task, desc="regression",
+        progress=progress, n_jobs=n_jobs)
     with open(os.path.join(out_dir, "regression.md"), "w") as fh:
         fh.write(regression_table(rows) + "\n")
     return rows

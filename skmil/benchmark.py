@@ -1011,32 +1011,17 @@ def run_assumptions_benchmark(
         One row per estimator, assumption and repetition, as in the CSV.
     """
 
-    from . import __version__
     from .utils import get_estimator
 
     names = [get_estimator(n).__name__ for n in estimators]
     run_params = {n: _run_params(n, params) for n in names}
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "assumptions_results.csv")
     fields = ["estimator", "assumption", "n_train", "n_test", "repeat", "accuracy", "bag_auc",
               "instance_auc", "fit_time", "params", "skmil_version"]
-    old = _read_rows(path)
-    done = {(r["estimator"], r["assumption"], r["n_train"], r["n_test"], r["repeat"],
-             r["params"], r["skmil_version"]) for r in old}
-    jobs = [
-        (e, a, r, run_params[e])
-        for e in names
-        for a in ASSUMPTIONS
-        for r in range(n_repeats)
-        if (e, a, str(n_train), str(n_test), str(r), _params_key(run_params[e]), __version__)
-        not in done
-    ]
-    _append_rows(path, fields, jobs, _assumption_task, (n_train, n_test),
-                 desc="assumptions", progress=progress, n_jobs=n_jobs)
-    wanted = {n: _params_key(p) for n, p in run_params.items()}
-    rows = [r for r in _read_rows(path)
-            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
-            and r["n_train"] == str(n_train) and r["n_test"] == str(n_test)]
+    rows = _run_resumable(
+        os.path.join(out_dir, "assumptions_results.csv"), fields, run_params,
+        {"n_train": n_train, "n_test": n_test}, ("assumption", ASSUMPTIONS), n_repeats,
+        _assumption_task, desc="assumptions", progress=progress, n_jobs=n_jobs)
     with open(os.path.join(out_dir, "assumptions.md"), "w") as fh:
         fh.write(assumptions_table(rows) + "\n")
     return rows
@@ -1112,7 +1097,8 @@ def _run_resumable(path: str, fields: list[str], run_params: dict, setting: dict
     one repetition, under the fixed ``setting`` (column -> value, e.g. the numbers of
     bags). ``task(name, [axis value,] repeat, params, *setting.values())`` computes a
     row; a row already in the CSV for the same setting, parameters and skmil version is
-    reused. Returns the CSV's rows of this setting, these parameters and this version.
+    reused. Returns the CSV's rows of this setting, these parameters, this version and
+    the axis values asked for.
     """
     from . import __version__
 
@@ -1131,9 +1117,11 @@ def _run_resumable(path: str, fields: list[str], run_params: dict, setting: dict
     _append_rows(path, fields, jobs, task, tuple(setting.values()), desc=desc,
                  progress=progress, n_jobs=n_jobs)
     wanted = {n: _params_key(p) for n, p in run_params.items()}
+    values = {str(v) for v in axis[1]} if axis else None
     return [r for r in _read_rows(path)
             if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
-            and all(r[k] == str(v) for k, v in setting.items())]
+            and all(r[k] == str(v) for k, v in setting.items())
+            and (values is None or r[axis[0]] in values)]
 
 
 #: Digits of :func:`run_multiclass_benchmark`: a bag of class k >= 1 holds the digit
@@ -1553,33 +1541,17 @@ def _run_fraction_benchmark(names, fractions, params, *, n_train, bag_size, n_te
                             n_jobs) -> list[dict]:
     """The resumable run of a digits benchmark over fractions (known labels, positives).
 
-    Jobs are (estimator, fraction, repetition); rows already in ``OUT/<name>_results.csv``
-    with the same hyperparameters, skmil version and cell size are reused. Writes
-    ``OUT/<name>.md`` with ``table`` and returns the rows of this configuration.
+    Jobs are (estimator, fraction, repetition) (:func:`_run_resumable`), in
+    ``OUT/<name>_results.csv``; writes ``OUT/<name>.md`` with ``table`` and returns the
+    rows of this configuration.
     """
-    from . import __version__
-
     run_params = {n: _run_params(n, params) for n in names}
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, f"{name}_results.csv")
-    config = (str(n_train), str(bag_size), str(n_test))
-    old = _read_rows(path)
-    done = {(r["estimator"], float(r["fraction"]), r["repeat"], r["params"],
-             r["skmil_version"], (r["n_train"], r["bag_size"], r["n_test"])) for r in old}
-    jobs = [
-        (e, float(f), r, run_params[e])
-        for e in names
-        for f in fractions
-        for r in range(n_repeats)
-        if (e, float(f), str(r), _params_key(run_params[e]), __version__, config) not in done
-    ]
-    _append_rows(path, fields, jobs, task, (n_train, bag_size, n_test),
-                 desc=desc, progress=progress, n_jobs=n_jobs)
-    wanted = {n: _params_key(p) for n, p in run_params.items()}
-    rows = [r for r in _read_rows(path)
-            if wanted.get(r["estimator"]) == r["params"] and r["skmil_version"] == __version__
-            and (r["n_train"], r["bag_size"], r["n_test"]) == config
-            and float(r["fraction"]) in {float(f) for f in fractions}]
+    rows = _run_resumable(
+        os.path.join(out_dir, f"{name}_results.csv"), fields, run_params,
+        {"n_train": n_train, "bag_size": bag_size, "n_test": n_test},
+        ("fraction", [float(f) for f in fractions]), n_repeats, task, desc=desc,
+        progress=progress, n_jobs=n_jobs)
     with open(os.path.join(out_dir, f"{name}.md"), "w") as fh:
         fh.write(table(rows) + "\n")
     return rows

@@ -14,7 +14,7 @@ import inspect
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 
@@ -220,7 +220,343 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
+def _fit_network(est, cfg: dict, bags: Bags, targets: np.ndarray, weights: np.ndarray, *,
+                 split_labels: np.ndarray | None, instance_labels=None) -> None:
+    """Train ``est``'s network on ``targets`` (one float per bag) and store the fit.
+
+    Shared by the deep classifiers (0/1 targets, BCE) and :class:`DeepMILRegressor`
+    (standardised targets, squared error through ``cfg["loss"]``): the validation split
+    (stratified by ``split_labels``; None splits at random), the ``n_init`` runs, the
+    callbacks and early stopping, and every fitted attribute of the network.
+    """
+    torch = _require_torch()
+    from ._train import Resume, build_network, make_spec, resolve_device, train
+
+    est._infer_cache = None
+    rs = check_random_state(cfg["random_state"])
+    seed = int(rs.randint(0, 2**31 - 1))
+    device = resolve_device(cfg["device"])
+    dtype = torch.float32 if cfg["dtype"] == "float32" else torch.float64
+    user_callbacks = est._user_callbacks(cfg)
+    early = None
+    if cfg["early_stopping"]:
+        from .callbacks import EarlyStopping
+
+        early = EarlyStopping(monitor="val_loss", patience=int(cfg["n_iter_no_change"]),
+                              min_delta=1e-12)
+    train_idx, val_idx = est._validation_split(cfg, bags, split_labels, rs, [
+        *([early] if early is not None else []), *user_callbacks])
+    spec = make_spec(cfg, bags.n_features)
+    # seeds of the extra initialisations come after the split's, so n_init=1 draws
+    # exactly what it always drew
+    seeds = [seed] + [int(rs.randint(0, 2**31 - 1)) for _ in range(cfg["n_init"] - 1)]
+    warm = est._warm_network(cfg, spec, device, dtype)
+    if warm is not None:
+        seeds = seeds[:1]  # continue the fitted network: one run, no restarts
+    fork_devices = [device.index or 0] if device.type == "cuda" else []
+    best, losses = None, []
+    for init_seed in seeds:
+        # every run trains fresh copies of the user's callbacks (and of the built-in
+        # early stopping), so restarts and clones never share their state
+        run_callbacks = copy.deepcopy(user_callbacks)
+        run_early = copy.deepcopy(early)
+        resume = Resume()
+        with torch.random.fork_rng(devices=fork_devices), _torch_threads(cfg["n_jobs"]):
+            torch.manual_seed(init_seed)
+            if warm is not None:
+                net, resume.epoch = warm, len(est.history_)
+            else:
+                net = build_network(spec).to(device=device, dtype=dtype)
+            history, loss, stopped = train(
+                net, bags.instances, bags.offsets, targets, weights, train_idx, val_idx, cfg,
+                init_seed, device, dtype, known=instance_labels,
+                callbacks=[*([run_early] if run_early is not None else []),
+                           *run_callbacks],
+                estimator=est, resume=resume)
+        losses.append(loss)
+        if best is None or loss < best[0]:
+            best = (loss, net, history, run_early, run_callbacks, resume)
+    _, net, history, run_early, run_callbacks, resume = best
+    est.init_losses_ = np.asarray(losses)
+    net.eval()
+    if warm is not None:
+        history = est.history_ + history
+    est.network_ = net
+    est.network_spec_ = spec
+    est.device_ = str(device)
+    est.dtype_ = cfg["dtype"]
+    est.history_ = history
+    est.callbacks_ = run_callbacks
+    est.n_epochs_ = len(history)
+    est.best_epoch_ = est.n_epochs_
+    if run_early is not None and run_early.best_epoch_ is not None:
+        est.best_epoch_ = run_early.best_epoch_
+    est._resume = resume
+    if run_early is not None and run_early.stopped_epoch_ is None:
+        warn_not_converged(
+            est, "max_epochs",
+            f"early stopping: the validation loss improved within the last "
+            f"{cfg['n_iter_no_change']} epochs")
+
+
+class _DeepMILNetwork:
+    """The network side shared by the deep classifiers and :class:`DeepMILRegressor`.
+
+    The configuration (parameters, named heads, the checks the constraints cannot
+    express), the callbacks, the validation split, ``warm_start``, inference on the
+    fitted network, attention weights and pickling. Training is :func:`_fit_network`.
+    """
+
+    # ------------------------------------------------------------------ config
+    def _config(self) -> dict:
+        cfg = dict(_DEFAULTS)
+        cfg.update(self._fixed)
+        cfg.update(self.get_params(deep=False))
+        cfg["name"] = type(self).__name__
+        return cfg
+
+    def _head_kind(self, cfg: dict | None = None) -> str | None:
+        """The named head's kind, or None for a user module."""
+        head = (cfg or self._config())["head"]
+        return head if isinstance(head, str) else None
+
+    def _bag_rule(self) -> str | None:
+        """The bag rule of the configured head (None: no witness scores)."""
+        cfg = self._config()
+        kind = self._head_kind(cfg)
+        if kind is None:
+            return getattr(cfg["head"], "bag_rule", None)
+        return _named_bag_rule(kind, cfg["pooling"])
+
+    def _has_attention(self) -> bool:
+        cfg = self._config()
+        kind = self._head_kind(cfg)
+        if kind is None:
+            return bool(getattr(cfg["head"], "has_attention", False))
+        return kind in _ATTENTION_HEADS
+
+    def _checked_config(self) -> dict:
+        """The resolved configuration; the checks ``_parameter_constraints`` cannot express.
+
+        Runs at the start of ``_fit``, before any work: module types (torch is imported
+        only here), the widths inside ``hidden_layer_sizes``, ``betas``, the keys of
+        ``head_params`` and the rules that tie two parameters together.
+        """
+        cfg = self._config()
+        name = cfg["name"]
+        torch = _require_torch()
+
+        def bad(param, msg):
+            raise ValueError(f"{name}: {param}={cfg[param]!r} is invalid; {msg}")
+
+        head = cfg["head"]
+        if not isinstance(head, (str, torch.nn.Module)):
+            bad("head", "pass a head name or a torch.nn.Module.")
+        kind = self._head_kind(cfg)
+        if cfg["encoder"] is not None and not isinstance(cfg["encoder"], torch.nn.Module):
+            bad("encoder", "pass None (built-in MLP) or a torch.nn.Module.")
+        sizes = cfg["hidden_layer_sizes"]
+        if isinstance(sizes, (int, np.integer)):
+            sizes = (int(sizes),)
+        try:
+            sizes = tuple(int(h) for h in sizes)
+        except (TypeError, ValueError):
+            bad("hidden_layer_sizes", "pass a tuple of positive ints, e.g. (256, 128, 64).")
+        if any(h < 1 for h in sizes):
+            bad("hidden_layer_sizes", "every width must be >= 1.")
+        cfg["hidden_layer_sizes"] = sizes
+        if kind in ("embedding-ds", "embedding-rc") and cfg["encoder"] is None and not sizes:
+            bad("hidden_layer_sizes", f"the {kind} head pools every hidden layer; give at "
+                "least one.")
+        if kind == "embedding-rc" and cfg["encoder"] is None and len(set(sizes)) > 1:
+            bad("hidden_layer_sizes", "the embedding-rc head (MI-Net + RC) sums the pooled "
+                "outputs of every layer, so all layers need the same width, e.g. "
+                "(128, 128, 128).")
+        if cfg["early_stopping"] and float(cfg["validation_fraction"]) == 0.0:
+            bad("validation_fraction", "early_stopping=True picks the epoch on a held-out "
+                "split; give a fraction in (0, 1), e.g. 0.1, or set early_stopping=False.")
+        try:
+            betas = tuple(float(b) for b in np.asarray(cfg["betas"], dtype=float).ravel())
+        except (TypeError, ValueError):
+            betas = ()
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            bad("betas", "pass two numbers in [0, 1), e.g. (0.9, 0.999).")
+        cfg["betas"] = betas
+        hp = dict(cfg["head_params"] or {})
+        head_kwargs: dict[str, Any] = {}
+        allowed: tuple[str, ...] = ()
+        if kind in _POOLED_HEADS:
+            head_kwargs = {"pooling": cfg["pooling"], "lse_r": float(cfg["lse_r"])}
+            allowed = ("lse_r",)
+        elif kind in ("attention", "gated-attention"):
+            head_kwargs = {"attention_dim": int(cfg["attention_dim"]),
+                           "gated": kind == "gated-attention"}
+            allowed = ("attention_dim",)
+        elif kind in ("conjunctive", "additive"):
+            head_kwargs = {"attention_dim": int(cfg["attention_dim"])}
+            allowed = ("attention_dim",)
+        elif kind == "dsmil":
+            head_kwargs = {"query_dim": int(cfg["query_dim"]),
+                           "passing_v": bool(cfg["passing_v"]),
+                           "dropout_v": float(cfg["dropout_v"])}
+            allowed = ("query_dim", "passing_v", "dropout_v")
+        unknown = set(hp) - set(allowed)
+        if kind is not None and unknown:
+            bad("head_params", f"the {kind!r} head has no option(s) {sorted(unknown)}; "
+                f"valid: {sorted(allowed)}.")
+        if kind is not None:
+            validate_parameter_constraints({k: _CONSTRAINTS[k] for k in allowed}, hp,
+                                           caller_name=f"{name}(head_params=...)")
+        head_kwargs.update(hp)
+        cfg["head_kind"] = kind
+        cfg["head_module"] = None if kind is not None else head
+        cfg["head_kwargs"] = head_kwargs
+        return cfg
+
+    def _user_callbacks(self, cfg: dict) -> list:
+        """The ``callbacks`` parameter as a list of Callback objects (callables wrapped)."""
+        out = []
+        for i, cb in enumerate(cfg["callbacks"] or ()):
+            if isinstance(cb, Callback):
+                out.append(cb)
+            elif callable(cb):
+                out.append(_EpochFunction(cb))
+            else:
+                raise TypeError(
+                    f"{cfg['name']}: callbacks[{i}] is a {type(cb).__name__}; pass "
+                    "skmil.deep.callbacks.Callback objects or functions "
+                    "f(estimator, network, record) called after every epoch."
+                )
+        return out
+
+    def _validation_split(self, cfg: dict, bags: Bags, y: np.ndarray | None, rs, callbacks):
+        """Training and validation bag indices; no split unless a callback needs one.
+
+        Stratified by the 0/1 labels ``y``; with ``y=None`` (a regressor) at random.
+        """
+        all_idx = np.arange(bags.n_bags)
+        readers = [type(cb).__name__ for cb in callbacks if cb.needs_validation]
+        if not readers:
+            return all_idx, None
+        vf = float(cfg["validation_fraction"])
+        if vf == 0.0:
+            raise ValueError(
+                f"{cfg['name']}: {readers[0]} monitors the validation loss, but "
+                "validation_fraction=0 holds out no bags; give a fraction in (0, 1), "
+                "e.g. 0.1, or monitor 'train_loss'."
+            )
+        n_val = int(np.ceil(vf * bags.n_bags))
+        if y is None:  # real-valued targets: a random split
+            if n_val < 2 or bags.n_bags - n_val < 2:
+                raise ValueError(
+                    f"validation_fraction={vf} leaves too few bags for a validation split "
+                    f"({bags.n_bags} bags); lower it to 0 to train on all bags.")
+            ss = ShuffleSplit(n_splits=1, test_size=n_val,
+                              random_state=rs.randint(0, 2**31 - 1))
+            train_idx, val_idx = next(ss.split(np.zeros(bags.n_bags)))
+            return np.sort(train_idx), np.sort(val_idx)
+        counts = np.bincount(y, minlength=2)
+        if n_val < 2 or counts.min() < 2 or bags.n_bags - n_val < 2:
+            raise ValueError(
+                f"validation_fraction={vf} leaves too few bags for a stratified "
+                f"validation split ({bags.n_bags} bags, {counts.min()} in the smaller "
+                "class); lower it to 0 to train on all bags."
+            )
+        sss = StratifiedShuffleSplit(n_splits=1, test_size=n_val,
+                                     random_state=rs.randint(0, 2**31 - 1))
+        train_idx, val_idx = next(sss.split(np.zeros(bags.n_bags), y))
+        return np.sort(train_idx), np.sort(val_idx)
+
+    def _warm_network(self, cfg: dict, spec: dict, device, dtype):
+        """The fitted network to continue (``warm_start=True``), or None for a fresh one."""
+        if not cfg["warm_start"] or getattr(self, "network_", None) is None:
+            return None
+        old = self.network_spec_
+        changed = [k for k in ("n_features", "hidden_layer_sizes", "dropout", "dropout_at",
+                               "head_kwargs") if old.get(k) != spec[k]]
+        if isinstance(spec["head"], str) and old.get("head") != spec["head"]:
+            changed.append("head")
+        if self.dtype_ != cfg["dtype"]:
+            changed.append("dtype")
+        if changed:
+            raise ValueError(
+                f"{cfg['name']}: warm_start=True continues the fitted network, but its "
+                f"{sorted(changed)} differ from this fit's data or parameters. Fit with "
+                "warm_start=False to build a new network."
+            )
+        return self.network_.to(device=device, dtype=dtype)
+
+    def _inference_net(self):
+        cache = getattr(self, "_infer_cache", None)
+        if cache is None:
+            torch = _require_torch()
+            cache = copy.deepcopy(self.network_).to(torch.float64).eval()
+            self._infer_cache = cache
+        return cache
+
+    def _outputs(self, bags: Bags) -> dict:
+        torch = _require_torch()
+        from ._train import predict_outputs
+
+        with _torch_threads(self.get_params(deep=False).get("n_jobs")):
+            return predict_outputs(self._inference_net(), bags.instances, bags.offsets,
+                                   torch.device(self.device_), torch.float64)
+
+    @available_if(_has_attention)
+    def attention_weights(self, X: Any) -> list[np.ndarray]:
+        """Attention weights of the instances, one array per bag.
+
+        The weights of the attention pooling (DSMIL: of the bag stream), each in [0, 1]
+        and summing to 1 per bag. They say how much each instance contributes to the
+        bag's embedding, not whether it is a witness: see
+        ``decision_function_instances`` for witness scores.
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
+
+        Returns
+        -------
+        weights : list of ndarray of shape (n_instances_i,)
+            Each bag's attention weights, which sum to 1.
+        """
+        bags = self._validate_bags(X, reset=False)
+        return bags.split(self._outputs(bags)["instance"]["attention"])
+
+    # ------------------------------------------------------------------ pickle
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_infer_cache", None)
+        # the optimiser state of partial_fit is device tensors; a loaded model's next
+        # partial_fit starts a fresh optimiser (the epochs still count on)
+        state.pop("_resume", None)
+        net = state.pop("network_", None)
+        if net is not None:
+            state["_network_state"] = {k: v.detach().cpu().numpy().copy()
+                                       for k, v in net.state_dict().items()}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        net_state = state.pop("_network_state", None)
+        super().__setstate__(state)
+        self._infer_cache = None
+        if net_state is not None:
+            torch = _require_torch()
+            from ._train import build_network
+
+            if self.device_.startswith("cuda") and not torch.cuda.is_available():
+                self.device_ = "cpu"
+            dtype = torch.float32 if self.dtype_ == "float32" else torch.float64
+            with torch.random.fork_rng(devices=[]):
+                net = build_network(self.network_spec_)
+            net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
+                                 net_state.items()})
+            self.network_ = net.to(device=torch.device(self.device_), dtype=dtype).eval()
+
+
+class DeepMILClassifier(_DeepMILNetwork, InstancePredictionMixin, BaseMILClassifier):
     """A torch MIL network (instance encoder + pooling head) as a scikit-learn classifier.
 
     Takes the same list of bags as every skmil estimator and works with ``clone``,
@@ -446,118 +782,12 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
                  verbose=0):
         _store(self, locals())
 
-    # ------------------------------------------------------------------ config
-    def _config(self) -> dict:
-        cfg = dict(_DEFAULTS)
-        cfg.update(self._fixed)
-        cfg.update(self.get_params(deep=False))
-        cfg["name"] = type(self).__name__
-        return cfg
-
-    def _head_kind(self, cfg: dict | None = None) -> str | None:
-        """The named head's kind, or None for a user module."""
-        head = (cfg or self._config())["head"]
-        return head if isinstance(head, str) else None
-
-    def _bag_rule(self) -> str | None:
-        """The bag rule of the configured head (None: no witness scores)."""
-        cfg = self._config()
-        kind = self._head_kind(cfg)
-        if kind is None:
-            return getattr(cfg["head"], "bag_rule", None)
-        return _named_bag_rule(kind, cfg["pooling"])
-
-    def _has_attention(self) -> bool:
-        cfg = self._config()
-        kind = self._head_kind(cfg)
-        if kind is None:
-            return bool(getattr(cfg["head"], "has_attention", False))
-        return kind in _ATTENTION_HEADS
-
     def __mil_tags__(self) -> MILTags:
         tags = super().__mil_tags__()
         rule = self._bag_rule()
         extra = ("attention_weights",) if self._has_attention() else ()
         return dataclasses.replace(tags, instance_scores=rule is not None, bag_rule=rule,
                                    instance_outputs=tags.instance_outputs + extra)
-
-    def _checked_config(self) -> dict:
-        """The resolved configuration; the checks ``_parameter_constraints`` cannot express.
-
-        Runs at the start of ``_fit``, before any work: module types (torch is imported
-        only here), the widths inside ``hidden_layer_sizes``, ``betas``, the keys of
-        ``head_params`` and the rules that tie two parameters together.
-        """
-        cfg = self._config()
-        name = cfg["name"]
-        torch = _require_torch()
-
-        def bad(param, msg):
-            raise ValueError(f"{name}: {param}={cfg[param]!r} is invalid; {msg}")
-
-        head = cfg["head"]
-        if not isinstance(head, (str, torch.nn.Module)):
-            bad("head", "pass a head name or a torch.nn.Module.")
-        kind = self._head_kind(cfg)
-        if cfg["encoder"] is not None and not isinstance(cfg["encoder"], torch.nn.Module):
-            bad("encoder", "pass None (built-in MLP) or a torch.nn.Module.")
-        sizes = cfg["hidden_layer_sizes"]
-        if isinstance(sizes, (int, np.integer)):
-            sizes = (int(sizes),)
-        try:
-            sizes = tuple(int(h) for h in sizes)
-        except (TypeError, ValueError):
-            bad("hidden_layer_sizes", "pass a tuple of positive ints, e.g. (256, 128, 64).")
-        if any(h < 1 for h in sizes):
-            bad("hidden_layer_sizes", "every width must be >= 1.")
-        cfg["hidden_layer_sizes"] = sizes
-        if kind in ("embedding-ds", "embedding-rc") and cfg["encoder"] is None and not sizes:
-            bad("hidden_layer_sizes", f"the {kind} head pools every hidden layer; give at "
-                "least one.")
-        if kind == "embedding-rc" and cfg["encoder"] is None and len(set(sizes)) > 1:
-            bad("hidden_layer_sizes", "the embedding-rc head (MI-Net + RC) sums the pooled "
-                "outputs of every layer, so all layers need the same width, e.g. "
-                "(128, 128, 128).")
-        if cfg["early_stopping"] and float(cfg["validation_fraction"]) == 0.0:
-            bad("validation_fraction", "early_stopping=True picks the epoch on a held-out "
-                "split; give a fraction in (0, 1), e.g. 0.1, or set early_stopping=False.")
-        try:
-            betas = tuple(float(b) for b in np.asarray(cfg["betas"], dtype=float).ravel())
-        except (TypeError, ValueError):
-            betas = ()
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            bad("betas", "pass two numbers in [0, 1), e.g. (0.9, 0.999).")
-        cfg["betas"] = betas
-        hp = dict(cfg["head_params"] or {})
-        head_kwargs: dict[str, Any] = {}
-        allowed: tuple[str, ...] = ()
-        if kind in _POOLED_HEADS:
-            head_kwargs = {"pooling": cfg["pooling"], "lse_r": float(cfg["lse_r"])}
-            allowed = ("lse_r",)
-        elif kind in ("attention", "gated-attention"):
-            head_kwargs = {"attention_dim": int(cfg["attention_dim"]),
-                           "gated": kind == "gated-attention"}
-            allowed = ("attention_dim",)
-        elif kind in ("conjunctive", "additive"):
-            head_kwargs = {"attention_dim": int(cfg["attention_dim"])}
-            allowed = ("attention_dim",)
-        elif kind == "dsmil":
-            head_kwargs = {"query_dim": int(cfg["query_dim"]),
-                           "passing_v": bool(cfg["passing_v"]),
-                           "dropout_v": float(cfg["dropout_v"])}
-            allowed = ("query_dim", "passing_v", "dropout_v")
-        unknown = set(hp) - set(allowed)
-        if kind is not None and unknown:
-            bad("head_params", f"the {kind!r} head has no option(s) {sorted(unknown)}; "
-                f"valid: {sorted(allowed)}.")
-        if kind is not None:
-            validate_parameter_constraints({k: _CONSTRAINTS[k] for k in allowed}, hp,
-                                           caller_name=f"{name}(head_params=...)")
-        head_kwargs.update(hp)
-        cfg["head_kind"] = kind
-        cfg["head_module"] = None if kind is not None else head
-        cfg["head_kwargs"] = head_kwargs
-        return cfg
 
     # --------------------------------------------------------------- training
     def _bag_weights(self, y: np.ndarray) -> np.ndarray:
@@ -587,75 +817,8 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
                 '("instance", "attention", "gated-attention", "dsmil", or "embedding" '
                 '/ "embedding-rc" with pooling="mean") or fit without instance_labels.'
             )
-        weights = self._bag_weights(y)
-        torch = _require_torch()
-        from ._train import Resume, build_network, make_spec, resolve_device, train
-
-        self._infer_cache = None
-        rs = check_random_state(cfg["random_state"])
-        seed = int(rs.randint(0, 2**31 - 1))
-        device = resolve_device(cfg["device"])
-        dtype = torch.float32 if cfg["dtype"] == "float32" else torch.float64
-        user_callbacks = self._user_callbacks(cfg)
-        early = None
-        if cfg["early_stopping"]:
-            from .callbacks import EarlyStopping
-
-            early = EarlyStopping(monitor="val_loss", patience=int(cfg["n_iter_no_change"]),
-                                  min_delta=1e-12)
-        train_idx, val_idx = self._validation_split(cfg, bags, y, rs, [
-            *([early] if early is not None else []), *user_callbacks])
-        spec = make_spec(cfg, bags.n_features)
-        # seeds of the extra initialisations come after the split's, so n_init=1 draws
-        # exactly what it always drew
-        seeds = [seed] + [int(rs.randint(0, 2**31 - 1)) for _ in range(cfg["n_init"] - 1)]
-        warm = self._warm_network(cfg, spec, device, dtype)
-        if warm is not None:
-            seeds = seeds[:1]  # continue the fitted network: one run, no restarts
-        fork_devices = [device.index or 0] if device.type == "cuda" else []
-        best, losses = None, []
-        for init_seed in seeds:
-            # every run trains fresh copies of the user's callbacks (and of the built-in
-            # early stopping), so restarts and clones never share their state
-            run_callbacks = copy.deepcopy(user_callbacks)
-            run_early = copy.deepcopy(early)
-            resume = Resume()
-            with torch.random.fork_rng(devices=fork_devices), _torch_threads(cfg["n_jobs"]):
-                torch.manual_seed(init_seed)
-                if warm is not None:
-                    net, resume.epoch = warm, len(self.history_)
-                else:
-                    net = build_network(spec).to(device=device, dtype=dtype)
-                history, loss, stopped = train(
-                    net, bags.instances, bags.offsets, y, weights, train_idx, val_idx, cfg,
-                    init_seed, device, dtype, known=instance_labels,
-                    callbacks=[*([run_early] if run_early is not None else []),
-                               *run_callbacks],
-                    estimator=self, resume=resume)
-            losses.append(loss)
-            if best is None or loss < best[0]:
-                best = (loss, net, history, run_early, run_callbacks, resume)
-        _, net, history, run_early, run_callbacks, resume = best
-        self.init_losses_ = np.asarray(losses)
-        net.eval()
-        if warm is not None:
-            history = self.history_ + history
-        self.network_ = net
-        self.network_spec_ = spec
-        self.device_ = str(device)
-        self.dtype_ = cfg["dtype"]
-        self.history_ = history
-        self.callbacks_ = run_callbacks
-        self.n_epochs_ = len(history)
-        self.best_epoch_ = self.n_epochs_
-        if run_early is not None and run_early.best_epoch_ is not None:
-            self.best_epoch_ = run_early.best_epoch_
-        self._resume = resume
-        if run_early is not None and run_early.stopped_epoch_ is None:
-            warn_not_converged(
-                self, "max_epochs",
-                f"early stopping: the validation loss improved within the last "
-                f"{cfg['n_iter_no_change']} epochs")
+        _fit_network(self, cfg, bags, y, self._bag_weights(y), split_labels=y,
+                     instance_labels=instance_labels)
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> DeepMILClassifier:
         """Train one more epoch on the bags ``X`` (new bags or the same), keeping the network.
@@ -777,83 +940,6 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
         self.threshold_ = float(cfg["threshold"])
         return self
 
-    def _user_callbacks(self, cfg: dict) -> list:
-        """The ``callbacks`` parameter as a list of Callback objects (callables wrapped)."""
-        out = []
-        for i, cb in enumerate(cfg["callbacks"] or ()):
-            if isinstance(cb, Callback):
-                out.append(cb)
-            elif callable(cb):
-                out.append(_EpochFunction(cb))
-            else:
-                raise TypeError(
-                    f"{cfg['name']}: callbacks[{i}] is a {type(cb).__name__}; pass "
-                    "skmil.deep.callbacks.Callback objects or functions "
-                    "f(estimator, network, record) called after every epoch."
-                )
-        return out
-
-    def _validation_split(self, cfg: dict, bags: Bags, y: np.ndarray, rs, callbacks):
-        """Training and validation bag indices; no split unless a callback needs one."""
-        all_idx = np.arange(bags.n_bags)
-        readers = [type(cb).__name__ for cb in callbacks if cb.needs_validation]
-        if not readers:
-            return all_idx, None
-        vf = float(cfg["validation_fraction"])
-        if vf == 0.0:
-            raise ValueError(
-                f"{cfg['name']}: {readers[0]} monitors the validation loss, but "
-                "validation_fraction=0 holds out no bags; give a fraction in (0, 1), "
-                "e.g. 0.1, or monitor 'train_loss'."
-            )
-        counts = np.bincount(y, minlength=2)
-        n_val = int(np.ceil(vf * bags.n_bags))
-        if n_val < 2 or counts.min() < 2 or bags.n_bags - n_val < 2:
-            raise ValueError(
-                f"validation_fraction={vf} leaves too few bags for a stratified "
-                f"validation split ({bags.n_bags} bags, {counts.min()} in the smaller "
-                "class); lower it to 0 to train on all bags."
-            )
-        sss = StratifiedShuffleSplit(n_splits=1, test_size=n_val,
-                                     random_state=rs.randint(0, 2**31 - 1))
-        train_idx, val_idx = next(sss.split(np.zeros(bags.n_bags), y))
-        return np.sort(train_idx), np.sort(val_idx)
-
-    def _warm_network(self, cfg: dict, spec: dict, device, dtype):
-        """The fitted network to continue (``warm_start=True``), or None for a fresh one."""
-        if not cfg["warm_start"] or getattr(self, "network_", None) is None:
-            return None
-        old = self.network_spec_
-        changed = [k for k in ("n_features", "hidden_layer_sizes", "dropout", "dropout_at",
-                               "head_kwargs") if old.get(k) != spec[k]]
-        if isinstance(spec["head"], str) and old.get("head") != spec["head"]:
-            changed.append("head")
-        if self.dtype_ != cfg["dtype"]:
-            changed.append("dtype")
-        if changed:
-            raise ValueError(
-                f"{cfg['name']}: warm_start=True continues the fitted network, but its "
-                f"{sorted(changed)} differ from this fit's data or parameters. Fit with "
-                "warm_start=False to build a new network."
-            )
-        return self.network_.to(device=device, dtype=dtype)
-
-    def _inference_net(self):
-        cache = getattr(self, "_infer_cache", None)
-        if cache is None:
-            torch = _require_torch()
-            cache = copy.deepcopy(self.network_).to(torch.float64).eval()
-            self._infer_cache = cache
-        return cache
-
-    def _outputs(self, bags: Bags) -> dict:
-        torch = _require_torch()
-        from ._train import predict_outputs
-
-        with _torch_threads(self.get_params(deep=False).get("n_jobs")):
-            return predict_outputs(self._inference_net(), bags.instances, bags.offsets,
-                                   torch.device(self.device_), torch.float64)
-
     # -------------------------------------------------------------- prediction
     def _decision_function(self, bags: Bags) -> np.ndarray:
         return self._outputs(bags)["bag_logit"]
@@ -940,59 +1026,6 @@ class DeepMILClassifier(InstancePredictionMixin, BaseMILClassifier):
             Predicted instance labels (values of ``classes_``), one array per bag.
         """
         return super().predict_instances(X)
-
-    @available_if(_has_attention)
-    def attention_weights(self, X: Any) -> list[np.ndarray]:
-        """Attention weights of the instances, one array per bag.
-
-        The weights of the attention pooling (DSMIL: of the bag stream), each in [0, 1]
-        and summing to 1 per bag. They say how much each instance contributes to the
-        bag's embedding, not whether it is a witness: see
-        ``decision_function_instances`` for witness scores.
-
-        Parameters
-        ----------
-        X : sequence of array-like of shape (n_instances_i, n_features)
-            The bags.
-
-        Returns
-        -------
-        weights : list of ndarray of shape (n_instances_i,)
-            Each bag's attention weights, which sum to 1.
-        """
-        bags = self._validate_bags(X, reset=False)
-        return bags.split(self._outputs(bags)["instance"]["attention"])
-
-    # ------------------------------------------------------------------ pickle
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state.pop("_infer_cache", None)
-        # the optimiser state of partial_fit is device tensors; a loaded model's next
-        # partial_fit starts a fresh optimiser (the epochs still count on)
-        state.pop("_resume", None)
-        net = state.pop("network_", None)
-        if net is not None:
-            state["_network_state"] = {k: v.detach().cpu().numpy().copy()
-                                       for k, v in net.state_dict().items()}
-        return state
-
-    def __setstate__(self, state):
-        state = dict(state)
-        net_state = state.pop("_network_state", None)
-        super().__setstate__(state)
-        self._infer_cache = None
-        if net_state is not None:
-            torch = _require_torch()
-            from ._train import build_network
-
-            if self.device_.startswith("cuda") and not torch.cuda.is_available():
-                self.device_ = "cpu"
-            dtype = torch.float32 if self.dtype_ == "float32" else torch.float64
-            with torch.random.fork_rng(devices=[]):
-                net = build_network(self.network_spec_)
-            net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in
-                                 net_state.items()})
-            self.network_ = net.to(device=torch.device(self.device_), dtype=dtype).eval()
 
 
 # --------------------------------------------------------------------------- named

@@ -102,6 +102,9 @@ REGRESSORS: dict[str, str] = {
     "CitationKNNRegressor": (
         "Citation-kNN regression: the mean target of a bag's references and citers."
     ),
+    "DeepMILRegressor": (
+        "A torch MIL network (instance encoder + pooling head) as a scikit-learn regressor."
+    ),
     "MIGraphSVR": "mi-Graph regression: an epsilon-SVR on mi-Graph's clique-weighted set kernel.",
     "MIKernelSVR": (
         "MI-Kernel regression: an epsilon-SVR on bags with the (normalised) set kernel."

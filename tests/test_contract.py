@@ -44,6 +44,8 @@ FAST_PARAMS: dict[str, dict] = {
     "MINetRC": {"hidden_layer_sizes": (16, 16), "optimizer": "adam", "lr": 3e-2,
                 "max_epochs": 6, "batch_size": 10, "validation_fraction": 0.0, "dropout": 0.0},
     "DSMIL": {"lr": 3e-2, "max_epochs": 15, "batch_size": 10, "validation_fraction": 0.0},
+    "DeepMILRegressor": {"hidden_layer_sizes": (16,), "lr": 3e-2, "max_epochs": 30,
+                         "batch_size": 10, "dropout": 0.0},
 }
 
 

@@ -283,3 +283,43 @@ def test_bag_of_words_regressor_instance_targets_are_exact(data):
             encoding="presence"), BagOfWordsRegressor(estimator=SVR())):
         assert not hasattr(other, "predict_instances")
         assert not get_mil_tags(other).instance_scores
+
+
+def test_deep_regressor_learns_max_rule_bags_with_instance_targets():
+    pytest.importorskip("torch")
+    from skmil.deep import DeepMILRegressor
+
+    bags, y, inst = make_mil_regression(n_bags=300, n_features=4, bag_size=5, rule="max",
+                                        noise=0.05, random_state=0)
+    reg = DeepMILRegressor(head="instance", pooling="max", hidden_layer_sizes=(16,),
+                           dropout=0.0, lr=1e-2, max_epochs=40, random_state=0)
+    reg.fit(bags[:200], y[:200])
+    assert r2_score(y[200:], reg.predict(bags[200:])) > 0.7
+    pred = reg.predict_instances(bags[200:])
+    np.testing.assert_allclose([p.max() for p in pred], reg.predict(bags[200:]), rtol=1e-6)
+    assert np.corrcoef(np.concatenate(pred), np.concatenate(inst[200:]))[0, 1] > 0.8
+    assert get_mil_tags(reg).bag_rule == "max"
+    # an attention head weighs its instances: no instance targets
+    attention = DeepMILRegressor(hidden_layer_sizes=(8,), max_epochs=2)
+    assert not hasattr(attention, "predict_instances")
+    assert get_mil_tags(attention).instance_outputs == ("attention_weights",)
+
+
+def test_deep_regressor_standardises_its_targets_and_takes_a_loss(data):
+    pytest.importorskip("torch")
+    import torch
+
+    from skmil.deep import DeepMILRegressor
+
+    bags, y, _ = data
+    kw = dict(hidden_layer_sizes=(8,), dropout=0.0, max_epochs=5, random_state=0)
+    a = DeepMILRegressor(**kw).fit(bags, y)
+    b = DeepMILRegressor(**kw).fit(bags, 5.0 * y - 2.0)
+    np.testing.assert_allclose(b.predict(bags), 5.0 * a.predict(bags) - 2.0, rtol=1e-4,
+                               atol=1e-4)
+    assert a.target_scale_ == pytest.approx(y.std())
+    custom = DeepMILRegressor(loss=lambda z, t: (z - t) ** 2, **kw).fit(bags, y)
+    np.testing.assert_allclose(custom.predict(bags), a.predict(bags), rtol=1e-6, atol=1e-6)
+    huber = DeepMILRegressor(loss=lambda z, t: torch.nn.functional.huber_loss(
+        z, t, reduction="none", delta=0.1), **kw).fit(bags, y)
+    assert not np.allclose(huber.predict(bags), a.predict(bags))

@@ -1,6 +1,7 @@
 """Deep multiple-instance learning with PyTorch (optional: ``pip install skmil[deep]``).
 
-The estimators are ordinary scikit-learn classifiers taking lists of bags. Importing
+The estimators are ordinary scikit-learn classifiers (and one regressor) taking lists
+of bags. Importing
 this package never imports torch; without torch the names exist but constructing one
 raises an :class:`ImportError` naming the extra to install, and the estimator registry
 (:func:`skmil.utils.all_estimators`) leaves them out (they declare
@@ -13,6 +14,7 @@ from ._estimators import (
     AttentionMIL,
     ConjunctiveMIL,
     DeepMILClassifier,
+    DeepMILRegressor,
     GatedAttentionMIL,
     InstanceMINet,
     MINet,
@@ -24,6 +26,7 @@ from ._estimators import (
 
 __all__ = [
     "DeepMILClassifier",
+    "DeepMILRegressor",
     "InstanceMINet",
     "MINet",
     "MINetDS",

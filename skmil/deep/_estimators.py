@@ -22,7 +22,13 @@ from .._parallel import n_threads
 from .._threshold import THRESHOLD_CONSTRAINT
 from .._warnings import warn_not_converged
 from ..bags import Bags, check_bag_labels
-from ..base import BaseMILClassifier, InstancePredictionMixin, MILTags
+from ..base import (
+    BaseMILClassifier,
+    BaseMILRegressor,
+    InstancePredictionMixin,
+    InstanceRegressionMixin,
+    MILTags,
+)
 from ..utils._param_validation import (
     HasMethods,
     Integral,
@@ -1028,6 +1034,123 @@ class DeepMILClassifier(_DeepMILNetwork, InstancePredictionMixin, BaseMILClassif
         return super().predict_instances(X)
 
 
+def _squared_error(logits, targets):
+    """Per-bag squared error, the regressor's training loss."""
+    return (logits - targets) ** 2
+
+
+class DeepMILRegressor(_DeepMILNetwork, InstanceRegressionMixin, BaseMILRegressor):
+    """A torch MIL network (instance encoder + pooling head) as a scikit-learn regressor.
+
+    The networks of :class:`DeepMILClassifier` (the same encoders, heads, optimisers,
+    callbacks, ``warm_start``, pickling) trained for a real-valued bag target: the
+    head's bag output is the prediction, fitted by the squared error to the training
+    targets standardised by their mean and standard deviation (so the defaults hold
+    at any target scale) and mapped back. Every head is available through ``head``.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The trained network (in eval mode), on the standardised target scale.
+    history_ : list of dict
+        One record per epoch: ``epoch``, ``train_loss`` (mean squared error on the
+        standardised targets) and ``val_loss`` when there is a validation split.
+    n_epochs_ : int
+        Epochs trained.
+    best_epoch_ : int
+        The epoch whose weights are kept (the last, unless early stopping restored an
+        earlier one).
+    init_losses_ : ndarray of shape (n_init,)
+        Final training loss of each initialisation.
+    target_mean_, target_scale_ : float
+        Mean and standard deviation of the training targets: ``predict`` is
+        ``target_mean_ + target_scale_ * output``.
+    n_features_in_ : int
+
+    Notes
+    -----
+    ``predict_instances`` exists when the head's bag output is the maximum or the mean
+    of its instance outputs (``head="instance"`` with ``pooling="max"`` or ``"mean"``,
+    ``head="embedding"`` with ``pooling="mean"``): it returns those instance outputs on
+    the targets' scale, and the bag rule (``"max"`` or ``"mean"``) maps them to the
+    bag's prediction. Attention heads weigh their instances (a convex combination), so
+    they have no instance targets; ``attention_weights`` gives the weights.
+
+    Examples
+    --------
+    >>> from skmil.datasets import make_mil_regression
+    >>> from skmil.deep import DeepMILRegressor
+    >>> bags, y, _ = make_mil_regression(n_bags=40, n_features=5, rule="max",
+    ...                                  random_state=0)
+    >>> reg = DeepMILRegressor(head="instance", pooling="max", hidden_layer_sizes=(16,),
+    ...                        max_epochs=20, random_state=0).fit(bags, y)
+    >>> reg.predict(bags[:2]).shape
+    (2,)
+    """
+
+    _fixed: dict[str, Any] = {}
+    _required_dependencies = ("torch",)
+    _parameter_constraints: dict = {k: v for k, v in _CONSTRAINTS.items()
+                                    if k not in ("class_weight", "threshold")}
+
+    def __init__(self, *, encoder=None, hidden_layer_sizes=(256, 128, 64), dropout=0.5,
+                 dropout_at="hidden", head="attention", pooling="max", head_params=None,
+                 optimizer="adam", lr=1.4e-3, weight_decay=5e-3, momentum=0.9, nesterov=True,
+                 betas=(0.9, 0.999), lr_schedule="constant", lr_decay=1e-4, max_epochs=100,
+                 batch_size=8, validation_fraction=0.1, early_stopping=False,
+                 n_iter_no_change=10, n_init=1, dtype="float32", device="auto", loss=None,
+                 optimizer_params=None, callbacks=None, warm_start=False,
+                 random_state=None, n_jobs=None, verbose=0):
+        _store(self, locals())
+
+    def _has_instance_targets(self) -> bool:
+        return self._bag_rule() in ("max", "mean")
+
+    def __mil_tags__(self) -> MILTags:
+        tags = super().__mil_tags__()
+        extra = ("attention_weights",) if self._has_attention() else ()
+        if not self._has_instance_targets():
+            return MILTags(pairwise=tags.pairwise, instance_outputs=extra)
+        return dataclasses.replace(tags, instance_outputs=tags.instance_outputs + extra)
+
+    def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        cfg = self._checked_config()
+        if cfg["loss"] is None:
+            cfg["loss"] = _squared_error
+        self.target_mean_ = float(y.mean())
+        scale = float(y.std())
+        self.target_scale_ = scale if scale > 0 else 1.0  # constant targets
+        targets = (y - self.target_mean_) / self.target_scale_
+        _fit_network(self, cfg, bags, targets, np.ones(bags.n_bags), split_labels=None)
+
+    def _predict(self, bags: Bags) -> np.ndarray:
+        return self.target_mean_ + self.target_scale_ * self._outputs(bags)["bag_logit"]
+
+    def _predict_instances(self, bags: Bags) -> np.ndarray:
+        witness = self._outputs(bags)["instance"]["witness_logit"]
+        return self.target_mean_ + self.target_scale_ * witness
+
+    @available_if(_has_instance_targets)
+    def predict_instances(self, X: Any) -> list[np.ndarray]:
+        """Predicted instance targets, one array per bag (see Notes).
+
+        Parameters
+        ----------
+        X : sequence of array-like of shape (n_instances_i, n_features)
+            The bags.
+
+        Returns
+        -------
+        targets : list of ndarray of shape (n_instances_i,)
+            On the scale of ``predict``; the head's bag rule maps them to the bag's.
+        """
+        return super().predict_instances(X)
+
+
 # --------------------------------------------------------------------------- named
 _MINN_DOC = """
     Training defaults follow Wang et al. (2018) / the MINNs code: SGD with Nesterov
@@ -1511,14 +1634,33 @@ def _format_default(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-def _shared_parameters(cls: type) -> str:
+#: The regressor's own descriptions of the parameters whose meaning differs from the
+#: classifier's; the others are :class:`DeepMILClassifier`'s.
+_REGRESSOR_PARAMETERS = """Parameters
+    ----------
+    validation_fraction : float in [0, 1), default=0.1
+        Fraction of the training bags (drawn at random) held out when
+        ``early_stopping=True`` (to pick the epoch); otherwise every bag is trained on.
+    n_init : int, default=1
+        Number of networks trained from different initialisations; the one with the
+        lowest training loss (squared error on the standardised targets, dropout off) is
+        kept.
+    loss : callable or None, default=None
+        Training loss: ``loss(outputs, targets)`` maps a batch's ``(B,)`` bag outputs
+        and standardised targets (torch tensors) to ``(B,)`` per-bag losses, which are
+        averaged. None is the squared error.
+"""
+
+
+def _shared_parameters(cls: type, overrides: dict[str, list[str]] | None = None) -> str:
     """The Parameters entries ``cls`` shares with :class:`DeepMILClassifier`.
 
     The named heads take most of :class:`DeepMILClassifier`'s parameters with their
     papers' defaults. Their docstrings take those entries from
     :class:`DeepMILClassifier`'s, so each parameter is described in one place; the
     default on each ``name : type, default=...`` line is the head's own, read from its
-    signature, in the signature's order.
+    signature, in the signature's order. ``overrides`` (name -> entry lines) replace
+    the classifier's entries where the meaning differs (the regressor's).
     """
     base = _parameter_entries(DeepMILClassifier.__doc__)
     base_defaults = inspect.signature(DeepMILClassifier.__init__).parameters
@@ -1526,6 +1668,9 @@ def _shared_parameters(cls: type) -> str:
     out = []
     for name, param in inspect.signature(cls.__init__).parameters.items():
         if name == "self" or name in own:
+            continue
+        if overrides and name in overrides:
+            out.extend(overrides[name])
             continue
         entry = list(base[name])
         if param.default != base_defaults[name].default:
@@ -1557,3 +1702,6 @@ if DeepMILClassifier.__doc__ is not None:  # ``python -OO`` strips docstrings
     for _cls in (InstanceMINet, MINet, MINetDS, MINetRC, AttentionMIL, GatedAttentionMIL,
                  DSMIL, PowerPoolingMIL, ConjunctiveMIL, AdditiveMIL):
         _cls.__doc__ = _cls.__doc__.replace("{parameters}", _shared_parameters(_cls))
+    DeepMILRegressor.__doc__ = DeepMILRegressor.__doc__.replace(
+        "{parameters}", _shared_parameters(
+            DeepMILRegressor, _parameter_entries("\n    " + _REGRESSOR_PARAMETERS)))

@@ -105,6 +105,7 @@ REGRESSORS: dict[str, str] = {
     "DeepMILRegressor": (
         "A torch MIL network (instance encoder + pooling head) as a scikit-learn regressor."
     ),
+    "EMDDRegressor": "EM-DD regression: the most-likely-cause model fitted to real-valued targets.",
     "MIGraphSVR": "mi-Graph regression: an epsilon-SVR on mi-Graph's clique-weighted set kernel.",
     "MIKernelSVR": (
         "MI-Kernel regression: an epsilon-SVR on bags with the (normalised) set kernel."

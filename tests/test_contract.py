@@ -28,6 +28,7 @@ FAST_PARAMS: dict[str, dict] = {
     "MISVM": {"C": 1.0},
     "DiverseDensity": {"n_init": 5, "max_fun": 100},
     "EMDD": {"n_pos_bags_init": 1, "max_fun": 50, "max_iter": 10, "tol": 1e-6},
+    "EMDDRegressor": {"n_starts": 1, "max_fun": 50, "max_iter": 10, "tol": 1e-6},
     "DeepMILClassifier": {"hidden_layer_sizes": (16,), "lr": 3e-2, "max_epochs": 6,
                           "batch_size": 10, "validation_fraction": 0.0, "dropout": 0.0},
     "AttentionMIL": {"hidden_layer_sizes": (16,), "lr": 3e-2, "max_epochs": 6,

@@ -323,3 +323,46 @@ def test_deep_regressor_standardises_its_targets_and_takes_a_loss(data):
     huber = DeepMILRegressor(loss=lambda z, t: torch.nn.functional.huber_loss(
         z, t, reduction="none", delta=0.1), **kw).fit(bags, y)
     assert not np.allclose(huber.predict(bags), a.predict(bags))
+
+
+def test_emdd_regressor_gradient_and_written_out_em():
+    from scipy.optimize import check_grad, minimize
+
+    from skmil.dd import EMDDRegressor
+    from skmil.dd.emdd_regressor import _selected_loss
+
+    rng = np.random.RandomState(0)
+    X, lab, h = rng.normal(size=(20, 3)), rng.uniform(size=20), rng.normal(size=6)
+    assert check_grad(lambda hh: _selected_loss(X, lab, hh, 3)[0],
+                      lambda hh: _selected_loss(X, lab, hh, 3)[1], h) < 1e-5
+
+    bags, y, _ = make_mil_regression(n_bags=30, n_features=3, bag_size=4, rule="max",
+                                     random_state=1)
+    reg = EMDDRegressor(n_starts=1, standardize=False, max_iter=5).fit(bags, y)
+    # the same EM written out: start at the instances of the highest-target bag
+    labels = (y - y.min()) / (y.max() - y.min())
+
+    def value(h, x):
+        return np.exp(-np.sum(h[3:] ** 2 * (x - h[:3]) ** 2, axis=-1))
+
+    def bag_error(h):
+        return sum((max(value(h, b)) - lab) ** 2 for b, lab in zip(bags, labels))
+
+    best = None
+    for x0 in bags[int(np.argmax(y))]:
+        h = np.concatenate([x0, np.ones(3)])
+        err = bag_error(h)
+        for _ in range(5):
+            sel = np.array([b[np.argmax(value(h, b))] for b in bags])
+            res = minimize(lambda hh: _selected_loss(sel, labels, hh, 3), h, jac=True,
+                           method="L-BFGS-B", options={"maxfun": 200, "maxiter": 200})
+            new = bag_error(res.x)
+            if not new < err:
+                break
+            h, err = res.x, new
+        if best is None or err < best[0]:
+            best = (err, h)
+    h = best[1]
+    expected = [y.min() + (y.max() - y.min()) * max(value(h, b)) for b in bags]
+    np.testing.assert_allclose(reg.predict(bags), expected, rtol=1e-5, atol=1e-6)
+    assert reg.start_bags_.tolist() == [int(np.argmax(y))]

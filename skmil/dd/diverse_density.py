@@ -64,6 +64,20 @@ _COMMON_CONSTRAINTS: dict = {
 }
 
 
+def _standardize_fit(est: Any, bags: Bags) -> np.ndarray:
+    """Set ``est.mean_``/``est.scale_`` from the training instances (identity without
+    ``est.standardize``) and return the standardised instances."""
+    X = bags.instances
+    if est.standardize:
+        est.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        est.scale_ = np.where(std > 0, std, 1.0)
+    else:
+        est.mean_ = np.zeros(X.shape[1])
+        est.scale_ = np.ones(X.shape[1])
+    return (X - est.mean_) / est.scale_
+
+
 class _BaseDD(InstancePredictionMixin, BaseMILClassifier):
     """Shared model h = (t, s): instance probability exp(-sum_k s_k^2 (x_k - t_k)^2).
 
@@ -83,15 +97,7 @@ class _BaseDD(InstancePredictionMixin, BaseMILClassifier):
                        instance_outputs=("predict_proba_instances",), pairwise=tags.pairwise)
 
     def _standardize_fit(self, bags: Bags) -> np.ndarray:
-        X = bags.instances
-        if self.standardize:
-            self.mean_ = X.mean(axis=0)
-            std = X.std(axis=0)
-            self.scale_ = np.where(std > 0, std, 1.0)
-        else:
-            self.mean_ = np.zeros(X.shape[1])
-            self.scale_ = np.ones(X.shape[1])
-        return (X - self.mean_) / self.scale_
+        return _standardize_fit(self, bags)
 
     def _distances(self, bags: Bags) -> np.ndarray:
         X = (bags.instances - self.mean_) / self.scale_

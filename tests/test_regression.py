@@ -354,8 +354,9 @@ def test_emdd_regressor_gradient_and_written_out_em():
         err = bag_error(h)
         for _ in range(5):
             sel = np.array([b[np.argmax(value(h, b))] for b in bags])
-            res = minimize(lambda hh: _selected_loss(sel, labels, hh, 3), h, jac=True,
-                           method="L-BFGS-B", options={"maxfun": 200, "maxiter": 200})
+            res = minimize(lambda hh, sel=sel: _selected_loss(sel, labels, hh, 3), h,
+                           jac=True, method="L-BFGS-B",
+                           options={"maxfun": 200, "maxiter": 200})
             new = bag_error(res.x)
             if not new < err:
                 break

@@ -322,12 +322,37 @@ class DiverseDensity(_BaseDD):
             warn_not_converged(self, "max_fun", "L-BFGS-B of the chosen start")
 
 
-def _emdd_start(X, offsets, y, h0, max_fun, max_iter, tol=0.0):
-    """EM from ``h0``: ``(h, nldd, capped)``, ``capped`` when all ``max_iter`` rounds improved.
+def _most_likely_cause_em(X, offsets, h0, objective, selected_objective, max_fun,
+                          max_iter, tol):
+    """EM on the most-likely-cause model from ``h0``: ``(h, objective, capped)``.
 
-    A round counts as an improvement when it lowers the NLDD by more than
-    ``tol * max(1, |NLDD|)``; otherwise EM stops (keeping the better hypothesis).
+    Each round picks every bag's most likely instance under ``h`` (E-step) and
+    minimises ``selected_objective(X_selected)`` (a ``theta -> (f, grad)`` function) by
+    L-BFGS-B from ``h`` (M-step). A round counts as an improvement when it lowers
+    ``objective(h)`` (the bags' whole objective) by more than
+    ``tol * max(1, |objective|)``; otherwise EM stops, keeping the better hypothesis.
+    ``capped`` is True when all ``max_iter`` rounds improved.
     """
+    d = X.shape[1]
+    h = h0
+    value = objective(h)
+    for _ in range(max_iter):
+        sel, _ = segment_argmin_dist(X, offsets, np.ascontiguousarray(h[:d]),
+                                     np.ascontiguousarray(h[d:]))
+        h_new, _, _ = _minimize(selected_objective(np.ascontiguousarray(X[sel])), h,
+                                max_fun)
+        value_new = objective(h_new)
+        if not value_new < value:
+            return h, value, False  # converged: the step did not improve, keep the previous
+        small = value - value_new <= tol * max(1.0, abs(value))
+        h, value = h_new, value_new
+        if small:
+            return h, value, False
+    return h, value, True
+
+
+def _emdd_start(X, offsets, y, h0, max_fun, max_iter, tol=0.0):
+    """EM-DD from ``h0`` on the NLDD: ``(h, nldd, capped)`` (:func:`_most_likely_cause_em`)."""
     d = X.shape[1]
     grad = np.empty(2 * d)
     is_pos = y == 1
@@ -337,26 +362,15 @@ def _emdd_start(X, offsets, y, h0, max_fun, max_iter, tol=0.0):
                                       np.ascontiguousarray(h[d:]))
         return float(dmin[is_pos].sum() - _log1mexp(dmin[~is_pos]).sum())
 
-    h = h0
-    nll = full_nldd(h)
-    for _ in range(max_iter):
-        sel, _ = segment_argmin_dist(X, offsets, np.ascontiguousarray(h[:d]),
-                                     np.ascontiguousarray(h[d:]))
-        Xsel = np.ascontiguousarray(X[sel])
-
-        def fun(hh, Xsel=Xsel):
+    def selected_nldd(Xsel):
+        def fun(hh):
             f = nldd_mlc_selected(Xsel, y, hh[:d], hh[d:], grad)
             return f, grad.copy()
 
-        h_new, _, _ = _minimize(fun, h, max_fun)
-        nll_new = full_nldd(h_new)
-        if not nll_new < nll:
-            return h, nll, False  # converged: the step did not improve, keep the previous
-        small = nll - nll_new <= tol * max(1.0, abs(nll))
-        h, nll = h_new, nll_new
-        if small:
-            return h, nll, False
-    return h, nll, True
+        return fun
+
+    return _most_likely_cause_em(X, offsets, h0, full_nldd, selected_nldd, max_fun,
+                                 max_iter, tol)
 
 
 class EMDD(_BaseDD):

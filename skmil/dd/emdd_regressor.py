@@ -14,7 +14,7 @@ from .._warnings import warn_not_converged
 from ..bags import Bags
 from ..base import BaseMILRegressor, InstanceRegressionMixin
 from ..utils._param_validation import Interval
-from .diverse_density import _minimize, _standardize_fit
+from .diverse_density import _most_likely_cause_em, _standardize_fit
 
 __all__ = ["EMDDRegressor"]
 
@@ -40,24 +40,13 @@ def _bag_error(X, offsets, labels, h, d) -> float:
 
 
 def _emdd_regression_start(X, offsets, labels, h0, max_fun, max_iter, tol):
-    """EM from ``h0``: ``(h, error, capped)``; ``capped`` when every round improved."""
+    """EM from ``h0`` on the bags' squared error: ``(h, error, capped)``
+    (:func:`~skmil.dd.diverse_density._most_likely_cause_em`)."""
     d = X.shape[1]
-    h = h0
-    err = _bag_error(X, offsets, labels, h, d)
-    for _ in range(max_iter):
-        sel, _ = segment_argmin_dist(X, offsets, np.ascontiguousarray(h[:d]),
-                                     np.ascontiguousarray(h[d:]))
-        Xsel = np.ascontiguousarray(X[sel])
-        h_new, _, _ = _minimize(lambda hh, Xsel=Xsel: _selected_loss(Xsel, labels, hh, d),
-                                h, max_fun)
-        err_new = _bag_error(X, offsets, labels, h_new, d)
-        if not err_new < err:
-            return h, err, False
-        small = err - err_new <= tol * max(1.0, err)
-        h, err = h_new, err_new
-        if small:
-            return h, err, False
-    return h, err, True
+    return _most_likely_cause_em(
+        X, offsets, h0, lambda h: _bag_error(X, offsets, labels, h, d),
+        lambda Xsel: (lambda hh: _selected_loss(Xsel, labels, hh, d)), max_fun, max_iter,
+        tol)
 
 
 class EMDDRegressor(InstanceRegressionMixin, BaseMILRegressor):

@@ -3,7 +3,6 @@ classifier or a regressor."""
 
 from __future__ import annotations
 
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,8 @@ from .._kernels.segments import bag_statistics, segment_mean, segment_median
 from .._kernels.set_kernel import instance_kernel
 from ..bags import Bags
 from ..base import BaseMILTransformer
-from ..utils._param_validation import Interval, Subset
+from ..svm._common import EPSILON_CONSTRAINT
+from ..utils._param_validation import Subset
 from ._codebook import EmbeddingClassifier, EmbeddingRegressor
 
 __all__ = ["BagStatistics", "SimpleMI", "SimpleMIRegressor"]
@@ -330,7 +330,7 @@ class SimpleMIRegressor(EmbeddingRegressor):
     _encoder = BagStatistics
     _model_constraints: dict = {
         **EmbeddingRegressor._model_constraints,
-        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "epsilon": EPSILON_CONSTRAINT,
         "standardize": ["boolean"],
         "random_state": ["random_state"],
     }

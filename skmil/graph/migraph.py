@@ -14,7 +14,7 @@ from .._kernels.set_kernel import resolve_gamma
 from .._parallel import numba_threads
 from ..bags import Bags
 from ..svm._bag_kernel import BagKernelSVM, BagKernelSVR
-from ..svm._common import CLASS_WEIGHT_CONSTRAINT
+from ..svm._common import CLASS_WEIGHT_CONSTRAINT, EPSILON_CONSTRAINT
 from ..utils._param_validation import Interval, StrOptions
 
 __all__ = ["MIGraph", "MIGraphExplicit", "MIGraphSVR"]
@@ -387,7 +387,7 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
 
     _parameter_constraints: dict = {
         **{k: v for k, v in MIGraph._parameter_constraints.items() if k != "class_weight"},
-        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "epsilon": EPSILON_CONSTRAINT,
     }
 
     def __init__(

@@ -13,6 +13,8 @@ from ..utils._param_validation import Interval, Real, StrOptions
 GAMMA_CONSTRAINT = [Interval(Real, 0, None, closed="neither"), StrOptions({"scale", "auto"})]
 #: ``class_weight``: per-class multipliers of ``C`` keyed by bag label, or "balanced".
 CLASS_WEIGHT_CONSTRAINT = [dict, StrOptions({"balanced"}), None]
+#: ``epsilon`` of the SVR-based regressors: the tube's half-width, >= 0.
+EPSILON_CONSTRAINT = [Interval(Real, 0, None, closed="left")]
 
 _ROW_CHUNK = 4096
 #: Kernel-block budget of :class:`KernelExpansion` (elements, ~16 MB): a fixed 4,096-row

@@ -14,7 +14,7 @@ from .._warnings import warn_not_converged
 from ..bags import Bags
 from ..base import BaseMILRegressor, InstanceRegressionMixin
 from ..utils._param_validation import Interval, StrOptions
-from ._common import GAMMA_CONSTRAINT
+from ._common import EPSILON_CONSTRAINT, GAMMA_CONSTRAINT
 
 __all__ = ["MISVR"]
 
@@ -102,7 +102,7 @@ class MISVR(InstanceRegressionMixin, BaseMILRegressor):
     _parameter_constraints: dict = {
         "kernel": [StrOptions({"rbf", "linear", "poly"})],
         "C": [Interval(Real, 0, None, closed="neither")],
-        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "epsilon": EPSILON_CONSTRAINT,
         "gamma": GAMMA_CONSTRAINT,
         "degree": [Interval(Integral, 1, None, closed="left")],
         "coef0": [Interval(Real, None, None, closed="neither")],

@@ -17,7 +17,7 @@ from ..utils._param_validation import (
     validate_parameter_constraints,
 )
 from ._bag_kernel import BagKernelSVM, BagKernelSVR
-from ._common import CLASS_WEIGHT_CONSTRAINT
+from ._common import CLASS_WEIGHT_CONSTRAINT, EPSILON_CONSTRAINT
 
 __all__ = ["MIKernelSVM", "MIKernelSVR", "set_kernel"]
 
@@ -436,14 +436,11 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
     True
     """
 
+    # the classifier's, less class_weight, plus epsilon
     _parameter_constraints: dict = {
-        **_SET_KERNEL_CONSTRAINTS,
-        "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
-        "epsilon": [Interval(Real, 0, None, closed="left")],
-        "gamma": [Interval(Real, 0, None, closed="neither"),
-                  StrOptions({"scale", "auto", "cv"})],
-        "tol": [Interval(Real, 0, None, closed="neither")],
-        "random_state": ["random_state"],
+        **{k: v for k, v in MIKernelSVM._parameter_constraints.items()
+           if k != "class_weight"},
+        "epsilon": EPSILON_CONSTRAINT,
     }
 
     def __init__(

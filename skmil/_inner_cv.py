@@ -114,6 +114,14 @@ def canonical_order(bags: Bags, y: np.ndarray, pairwise: bool = False) -> np.nda
     return np.lexsort((labels, keys)).astype(np.int64)
 
 
+def _splitter(cls, k: int, random_state: Any):
+    """``cls(n_splits=k)`` over the canonical order, shuffled when ``random_state`` is set."""
+    if random_state is None:
+        return cls(n_splits=k)
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return cls(n_splits=k, shuffle=True, random_state=seed)
+
+
 def inner_cv_splits(
     bags: Bags, y: np.ndarray, random_state: Any = None, n_splits: int = INNER_CV_SPLITS
 ) -> list[tuple[np.ndarray, np.ndarray]] | None:
@@ -143,14 +151,9 @@ def inner_cv_splits(
     if classes.size < 2 or k < 2:
         return None
     order = canonical_order(bags, y)
-    y_order = y[order]
-    if random_state is None:
-        cv = StratifiedKFold(n_splits=k)
-    else:
-        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        cv = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    cv = _splitter(StratifiedKFold, k, random_state)
     return [(order[np.sort(tr)], order[np.sort(te)])
-            for tr, te in cv.split(np.zeros(len(y)), y_order)]
+            for tr, te in cv.split(np.zeros(len(y)), y[order])]
 
 
 def inner_regression_splits(
@@ -179,11 +182,7 @@ def inner_regression_splits(
     if k < 2:
         return None
     order = canonical_order(bags, np.asarray(y))
-    if random_state is None:
-        cv = KFold(n_splits=k)
-    else:
-        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        cv = KFold(n_splits=k, shuffle=True, random_state=seed)
+    cv = _splitter(KFold, k, random_state)
     return [(np.sort(order[tr]), np.sort(order[te])) for tr, te in cv.split(order)]
 
 

@@ -1087,6 +1087,20 @@ def assumptions_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _names_of_kind(estimators: Sequence[str], base: type, refusal: str) -> list[str]:
+    """The class names of ``estimators`` (names or aliases); ``ValueError`` ("NAME
+    ``refusal``") for one that does not derive from ``base``."""
+    from .utils import get_estimator
+
+    names = []
+    for n in estimators:
+        cls = get_estimator(n)
+        if not issubclass(cls, base):
+            raise ValueError(f"{cls.__name__} {refusal}")
+        names.append(cls.__name__)
+    return names
+
+
 def _run_resumable(path: str, fields: list[str], run_params: dict, setting: dict,
                    axis: tuple[str, Sequence] | None, n_repeats: int, task, *, desc: str,
                    progress: bool, n_jobs: int | None) -> list[dict]:
@@ -1203,15 +1217,10 @@ def run_multiclass_benchmark(
         One row per estimator and repetition, as in the CSV.
     """
     from .base import BaseMILClassifier
-    from .utils import get_estimator
 
-    names = []
-    for n in estimators or multiclass_estimators():
-        cls = get_estimator(n)
-        if not issubclass(cls, BaseMILClassifier):
-            raise ValueError(f"{cls.__name__} is not a MIL classifier; the multi-class "
-                             "benchmark runs classifiers.")
-        names.append(cls.__name__)
+    names = _names_of_kind(estimators or multiclass_estimators(), BaseMILClassifier,
+                           "is not a MIL classifier; the multi-class benchmark runs "
+                           "classifiers.")
     run_params = {n: _run_params(n, params) for n in names}
     os.makedirs(out_dir, exist_ok=True)
     fields = ["estimator", "how", "n_train", "n_test", "bag_size", "repeat", "accuracy",
@@ -1351,17 +1360,13 @@ def run_regression_benchmark(
         One row per estimator, rule and repetition, as in the CSV.
     """
     from .base import BaseMILRegressor
-    from .utils import all_estimators, get_estimator
+    from .utils import all_estimators
 
     if estimators is None:
         estimators = [n for n, _ in all_estimators("regressor")]
-    names = []
-    for n in estimators:
-        cls = get_estimator(n)
-        if not issubclass(cls, BaseMILRegressor):
-            raise ValueError(f"{cls.__name__} is not a MIL regressor; the regression "
-                             "benchmark runs regressors (skmil estimators --type regressor).")
-        names.append(cls.__name__)
+    names = _names_of_kind(estimators, BaseMILRegressor,
+                           "is not a MIL regressor; the regression benchmark runs "
+                           "regressors (skmil estimators --type regressor).")
     run_params = {n: _run_params(n, params) for n in names}
     os.makedirs(out_dir, exist_ok=True)
     fields = ["estimator", "rule", "n_train", "n_test", "noise", "repeat", "r2",

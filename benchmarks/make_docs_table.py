@@ -180,39 +180,28 @@ def main(csv_path: str, digits_path: str | None = None, before_path: str | None 
     print(f"{len(rows)} folds from {csv_path} -> docs/_benchmark_table.rst, docs/images/")
     if digits_path:
         digit_rows = _rows_of_record(digits_path)
-        with open(os.path.join(DOCS, "_digits_table.rst"), "w") as fh:
-            fh.write(markdown_to_rst(digits_table(digit_rows)) + "\n")
-        with open(os.path.join(DOCS, "_mnist_bags_table.rst"), "w") as fh:
-            fh.write(markdown_to_rst(mnist_bags_comparison_table(digit_rows)) + "\n")
+        _write_rst("_digits_table.rst", digits_table(digit_rows))
+        _write_rst("_mnist_bags_table.rst", mnist_bags_comparison_table(digit_rows))
         print(f"{digits_path} -> docs/_digits_table.rst, docs/_mnist_bags_table.rst")
-    if assumptions_path:
-        with open(os.path.join(DOCS, "_assumptions_table.rst"), "w") as fh:
-            fh.write(markdown_to_rst(assumptions_table(_rows_of_record(assumptions_path)))
-                     + "\n")
-        print(f"{assumptions_path} -> docs/_assumptions_table.rst")
-    if partial_path:
-        with open(os.path.join(DOCS, "_partial_labels_table.rst"), "w") as fh:
-            fh.write(markdown_to_rst(partial_labels_table(_rows_of_record(partial_path)))
-                     + "\n")
-        print(f"{partial_path} -> docs/_partial_labels_table.rst")
+    for path, table, name in ((assumptions_path, assumptions_table, "_assumptions_table.rst"),
+                              (partial_path, partial_labels_table, "_partial_labels_table.rst"),
+                              (regression_path, regression_table, "_regression_table.rst"),
+                              (multiclass_path, multiclass_table, "_multiclass_table.rst")):
+        if path:
+            _write_rst(name, table(_rows_of_record(path)))
+            print(f"{path} -> docs/{name}")
     if fraction_path:
         fraction_rows = _rows_of_record(fraction_path)
-        with open(os.path.join(DOCS, "_positive_fraction_table.rst"), "w") as fh:
-            fh.write(markdown_to_rst(positive_fraction_table(fraction_rows)) + "\n")
+        _write_rst("_positive_fraction_table.rst", positive_fraction_table(fraction_rows))
         digit_rows = _rows_of_record(digits_path) if digits_path else []
-        with open(os.path.join(DOCS, "_defaults_report.rst"), "w") as fh:
-            fh.write(markdown_to_rst(defaults_report(rows, digit_rows, fraction_rows)) + "\n")
+        _write_rst("_defaults_report.rst", defaults_report(rows, digit_rows, fraction_rows))
         print(f"{fraction_path} -> docs/_positive_fraction_table.rst, docs/_defaults_report.rst")
-    if regression_path:
-        with open(os.path.join(DOCS, "_regression_table.rst"), "w") as fh:
-            fh.write(markdown_to_rst(regression_table(_rows_of_record(regression_path)))
-                     + "\n")
-        print(f"{regression_path} -> docs/_regression_table.rst")
-    if multiclass_path:
-        with open(os.path.join(DOCS, "_multiclass_table.rst"), "w") as fh:
-            fh.write(markdown_to_rst(multiclass_table(_rows_of_record(multiclass_path)))
-                     + "\n")
-        print(f"{multiclass_path} -> docs/_multiclass_table.rst")
+
+
+def _write_rst(name: str, markdown: str) -> None:
+    """Write a Markdown table as reStructuredText to ``docs/<name>``."""
+    with open(os.path.join(DOCS, name), "w") as fh:
+        fh.write(markdown_to_rst(markdown) + "\n")
 
 
 def _option(args: list[str], flag: str) -> str | None:

@@ -620,6 +620,16 @@ def _check_targets(y: Any, n_bags: int, name: str) -> np.ndarray:
     return y_arr
 
 
+def _target_location_scale(y: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of targets ``y``, the scale 1.0 for constant targets.
+
+    The regressors that fit standardised targets, ``(y - mean) / scale``, take both from
+    here, so that ``epsilon`` and the other target-scale defaults mean the same in each.
+    """
+    mean, scale = float(np.mean(y)), float(np.std(y))
+    return mean, (scale if scale > 0 else 1.0)
+
+
 class BaseMILRegressor(MILEstimatorMixin, RegressorMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of every skmil bag regressor.
 

@@ -28,6 +28,7 @@ from ..base import (
     InstancePredictionMixin,
     InstanceRegressionMixin,
     MILTags,
+    _target_location_scale,
 )
 from ..utils._param_validation import (
     HasMethods,
@@ -1121,9 +1122,7 @@ class DeepMILRegressor(_DeepMILNetwork, InstanceRegressionMixin, BaseMILRegresso
         cfg = self._checked_config()
         if cfg["loss"] is None:
             cfg["loss"] = _squared_error
-        self.target_mean_ = float(y.mean())
-        scale = float(y.std())
-        self.target_scale_ = scale if scale > 0 else 1.0  # constant targets
+        self.target_mean_, self.target_scale_ = _target_location_scale(y)
         targets = (y - self.target_mean_) / self.target_scale_
         _fit_network(self, cfg, bags, targets, np.ones(bags.n_bags), split_labels=None)
 

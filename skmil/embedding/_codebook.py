@@ -24,7 +24,12 @@ from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits, inner_r
 from .._parallel import openmp_threads
 from .._proba import decision_scores, proba_available
 from ..bags import Bags
-from ..base import BaseMILClassifier, BaseMILRegressor, BaseMILTransformer
+from ..base import (
+    BaseMILClassifier,
+    BaseMILRegressor,
+    BaseMILTransformer,
+    _target_location_scale,
+)
 from ..utils._param_validation import HasMethods, Interval, Options, StrOptions
 
 #: Above this many training instances ``codebook="auto"`` uses MiniBatchKMeans: full
@@ -422,8 +427,7 @@ class EmbeddingRegressor(_EmbeddingModel, BaseMILRegressor):
                     A, B = scaler.transform(A), scaler.transform(B)
                 A = np.column_stack([A, np.ones(A.shape[0])])
                 B = np.column_stack([B, np.ones(B.shape[0])])
-                mean, std = y[tr].mean(), y[tr].std()
-                std = std if std > 0 else 1.0  # StandardScaler's rule for a constant
+                mean, std = _target_location_scale(y[tr])
                 U, sv, Vt = np.linalg.svd(A, full_matrices=False)
                 proj = U.T @ ((y[tr] - mean) / std)
                 for i, C in enumerate(C_GRID):

@@ -31,7 +31,7 @@ from sklearn.svm import SVC, SVR
 
 from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits, inner_regression_splits
 from ..bags import Bags
-from ..base import BaseMILClassifier, BaseMILRegressor
+from ..base import BaseMILClassifier, BaseMILRegressor, _target_location_scale
 from ._common import encoded_class_weight, libsvm_binary_fit, signed_class_weight
 
 __all__ = ["BagKernelSVM", "BagKernelSVR", "C_FALLBACK"]
@@ -243,8 +243,7 @@ class BagKernelSVR(BaseMILRegressor):
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         tol = float(getattr(self, "tol", 1e-3))
         eps = float(self.epsilon)
-        mean, std = float(y.mean()), float(y.std())
-        std = std if std > 0 else 1.0  # constant targets: nothing to scale
+        mean, std = _target_location_scale(y)
         ys = (y - mean) / std
 
         def fold_score(Ktr, Kte, tr, te, C):

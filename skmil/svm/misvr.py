@@ -12,7 +12,7 @@ from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import resolve_gamma
 from .._warnings import warn_not_converged
 from ..bags import Bags
-from ..base import BaseMILRegressor, InstanceRegressionMixin
+from ..base import BaseMILRegressor, InstanceRegressionMixin, _target_location_scale
 from ..utils._param_validation import Interval, StrOptions
 from ._common import EPSILON_CONSTRAINT, GAMMA_CONSTRAINT
 
@@ -141,9 +141,7 @@ class MISVR(InstanceRegressionMixin, BaseMILRegressor):
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         X = bags.instances
         self.gamma_ = resolve_gamma(self.gamma, X) if self.kernel != "linear" else 1.0
-        self._y_mean = float(y.mean())
-        std = float(y.std())
-        self._y_scale = std if std > 0 else 1.0  # constant targets: nothing to scale
+        self._y_mean, self._y_scale = _target_location_scale(y)
         ys = (y - self._y_mean) / self._y_scale
         model = self._svr().fit(X, np.repeat(ys, bags.sizes))
         pred = model.predict(X)

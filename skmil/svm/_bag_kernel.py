@@ -23,7 +23,7 @@ all a C-SVM on a precomputed kernel between bags. They differ only in that kerne
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -84,11 +84,10 @@ def _select_kernel_and_C(est: Any, bags: Bags, make_splits, fold_score):
     return grams[g]
 
 
-class BagKernelSVM(BaseMILClassifier):
-    """A C-SVM on a precomputed kernel between bags (private base class).
+class _BagKernelHooks(metaclass=ABCMeta):
+    """The hooks through which a bag kernel serves the C-SVM and the epsilon-SVR bases.
 
-    Subclasses declare ``C``, ``class_weight`` and ``random_state`` (and optionally
-    ``tol``) and implement:
+    A kernel subclass implements:
 
     * ``_kernel_candidates(bags)``: the kernel settings to try, as a list of dicts of
       fitted attributes (e.g. ``[{"gamma_": 0.1}, {"gamma_": 0.3}]``), and the index of
@@ -122,6 +121,19 @@ class BagKernelSVM(BaseMILClassifier):
         ``rows`` are the support bags' positions among the training bags as ``_fit``
         saw them (``support_bags_`` is ``bags.take(rows)``).
         """
+        return None
+
+    def _kernel_expansion(self, bags: Bags) -> np.ndarray:
+        """``sum_i dual_coef_[i] K(B, support_bags_[i]) + intercept_`` for every bag."""
+        return self._cross_gram(bags) @ self.dual_coef_ + self.intercept_
+
+
+class BagKernelSVM(_BagKernelHooks, BaseMILClassifier):
+    """A C-SVM on a precomputed kernel between bags (private base class).
+
+    Subclasses declare ``C``, ``class_weight`` and ``random_state`` (and optionally
+    ``tol``) and implement the kernel hooks of :class:`_BagKernelHooks`.
+    """
 
     _multi_class = True
 
@@ -183,7 +195,7 @@ class BagKernelSVM(BaseMILClassifier):
             full = np.zeros((bags.n_bags, self._n_train))
             full[:, self._support_rows] = self._cross_gram(bags)
             return self._svc.decision_function(full)
-        return self._cross_gram(bags) @ self.dual_coef_ + self.intercept_
+        return self._kernel_expansion(bags)
 
 
 def _keep_support(est: Any, bags: Bags, sup: np.ndarray, dual: np.ndarray, b: float,
@@ -211,7 +223,7 @@ def _svr_fit(K: np.ndarray, y: np.ndarray, C: float, epsilon: float, tol: float)
     return model.support_, model.dual_coef_[0], float(model.intercept_[0])
 
 
-class BagKernelSVR(BaseMILRegressor):
+class BagKernelSVR(_BagKernelHooks, BaseMILRegressor):
     """An epsilon-SVR on a precomputed kernel between bags (private base class).
 
     The regression counterpart of :class:`BagKernelSVM`, with the same subclass hooks
@@ -228,17 +240,6 @@ class BagKernelSVR(BaseMILRegressor):
     (:func:`skmil._inner_cv.inner_regression_splits`, negative mean squared error) on
     slices of each Gram matrix, as the classifier does.
     """
-
-    _kernel_candidates = BagKernelSVM._kernel_candidates
-    _prepare_support = BagKernelSVM._prepare_support
-
-    @abstractmethod
-    def _train_gram(self, bags: Bags) -> tuple[np.ndarray, np.ndarray | None]:
-        """Training Gram matrix under the current kernel setting, and per-bag data."""
-
-    @abstractmethod
-    def _cross_gram(self, bags: Bags) -> np.ndarray:
-        """Kernel between ``bags`` and ``support_bags_``."""
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         tol = float(getattr(self, "tol", 1e-3))
@@ -257,4 +258,4 @@ class BagKernelSVR(BaseMILRegressor):
         _keep_support(self, bags, sup, np.asarray(dual) * std, mean + std * b, aux)
 
     def _predict(self, bags: Bags) -> np.ndarray:
-        return self._cross_gram(bags) @ self.dual_coef_ + self.intercept_
+        return self._kernel_expansion(bags)

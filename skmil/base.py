@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -698,7 +699,10 @@ class InstanceRegressionMixin:
     A subclass implements ``_predict_instances(bags)`` returning one predicted target per
     instance (flat, in the order of ``bags.instances``, on the scale of ``predict``) and
     declares in ``_bag_rule`` how the bag's prediction follows from its instances'
-    (``"max"`` or ``"mean"``; see :class:`MILTags`).
+    (``"max"`` or ``"mean"``; see :class:`MILTags`). A subclass whose instance targets
+    exist only in some configurations says which in ``_has_instance_targets``; in the
+    others ``predict_instances`` is absent (``hasattr`` is False) and
+    ``MILTags.instance_scores`` is False.
     """
 
     @abstractmethod
@@ -709,11 +713,18 @@ class InstanceRegressionMixin:
         """The bag rule of the fitted configuration (see :class:`MILTags`)."""
         return "max"
 
+    def _has_instance_targets(self) -> bool:
+        """Whether this configuration has instance targets (default: always)."""
+        return True
+
     def __mil_tags__(self) -> MILTags:
         base = super().__mil_tags__()
+        if not self._has_instance_targets():
+            return MILTags(instance_outputs=base.instance_outputs, pairwise=base.pairwise)
         return MILTags(instance_scores=True, bag_rule=self._bag_rule(),
                        instance_outputs=base.instance_outputs, pairwise=base.pairwise)
 
+    @available_if(lambda self: self._has_instance_targets())
     def predict_instances(self, X: Any) -> list[np.ndarray]:
         """Predicted instance targets, one 1-D array per bag.
 

@@ -1114,8 +1114,6 @@ class DeepMILRegressor(_DeepMILNetwork, InstanceRegressionMixin, BaseMILRegresso
     def __mil_tags__(self) -> MILTags:
         tags = super().__mil_tags__()
         extra = ("attention_weights",) if self._has_attention() else ()
-        if not self._has_instance_targets():
-            return MILTags(pairwise=tags.pairwise, instance_outputs=extra)
         return dataclasses.replace(tags, instance_outputs=tags.instance_outputs + extra)
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
@@ -1132,22 +1130,6 @@ class DeepMILRegressor(_DeepMILNetwork, InstanceRegressionMixin, BaseMILRegresso
     def _predict_instances(self, bags: Bags) -> np.ndarray:
         witness = self._outputs(bags)["instance"]["witness_logit"]
         return self.target_mean_ + self.target_scale_ * witness
-
-    @available_if(_has_instance_targets)
-    def predict_instances(self, X: Any) -> list[np.ndarray]:
-        """Predicted instance targets, one array per bag (see Notes).
-
-        Parameters
-        ----------
-        X : sequence of array-like of shape (n_instances_i, n_features)
-            The bags.
-
-        Returns
-        -------
-        targets : list of ndarray of shape (n_instances_i,)
-            On the scale of ``predict``; the head's bag rule maps them to the bag's.
-        """
-        return super().predict_instances(X)
 
 
 # --------------------------------------------------------------------------- named

@@ -543,34 +543,12 @@ class BagOfWordsRegressor(InstanceRegressionMixin, EmbeddingRegressor):
         self.C = C
         self.estimator = estimator
 
-    def _instances_exact(self) -> bool:
+    def _has_instance_targets(self) -> bool:
         affine = self.estimator is None or isinstance(self.estimator, LinearModel)
         return self.encoding in ("hard", "soft") and self.normalize == "l1" and affine
 
     def _bag_rule(self) -> str:
         return "mean"
-
-    def __mil_tags__(self) -> MILTags:
-        tags = super().__mil_tags__()
-        if self._instances_exact():
-            return tags
-        return MILTags(pairwise=tags.pairwise)
-
-    @available_if(_instances_exact)
-    def predict_instances(self, X: Any) -> list[np.ndarray]:
-        """Exact instance targets, one array per bag (see Notes); their mean is the bag's.
-
-        Parameters
-        ----------
-        X : sequence of array-like of shape (n_instances_i, n_features)
-            The bags.
-
-        Returns
-        -------
-        targets : list of ndarray of shape (n_instances_i,)
-            Predicted instance targets, one array per bag.
-        """
-        return super().predict_instances(X)
 
     def _predict_instances(self, bags: Bags) -> np.ndarray:
         votes = self.encoder_._instance_votes(bags.instances)

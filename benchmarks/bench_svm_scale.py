@@ -1,5 +1,21 @@
-"""Scale checks: mi-SVM on 100,000 instances, and the MI-Kernel Gram of 5,000 bags.
+"""Scale checks: the linear SVM family at 1e6 instances, mi-SVM on 100,000 instances
+with liblinear or RBF, and the MI-Kernel Gram of 5,000 bags.
 
+0. ``--only linear``: SIL, mi-SVM and MI-SVM with ``kernel="linear"`` (their default
+   solver there, the squared-hinge primal Newton of ``skmil.svm._primal``) on
+   ``make_mil_classification`` bags, 100,000 bags of 10 instances x 64 features
+   (1,000,000 instances, a 488 MB float64 instance array), each in a fresh process that
+   loads the bags as views of one array: fit and predict time, and the fit's peak extra
+   memory (growth of the process's peak resident set during ``fit``, after the numba
+   kernels are compiled) as a multiple of the instance array. Two settings each: a fixed
+   ``C=1`` with threshold 0, and the defaults (``C="cv"`` where the estimator has it and
+   ``threshold``'s default, which cost 25 or 5 extra fits on four fifths of the bags).
+   Baselines in the same run: one ``LinearSVC(dual=False)`` (liblinear's primal Newton
+   for the same loss) on all instances with their bag labels, which is what one inner
+   SVM would cost without warm starts; and, on 600 instances, mi-SVM with
+   ``solver="libsvm"`` (libsvm's linear kernel, the hinge loss) against the primal
+   solver at ``C`` = 1, 10 and 100 (libsvm's time grows steeply with ``C`` on these
+   nearly separable bags).
 1. mi-SVM on a synthetic problem of 10,000 bags x 10 instances, d = 50 (100,000
    instances), against the baseline of ONE linear SVM fit on all instances with bag
    labels (what each of mi-SVM's inner fits costs at most): the ratio is mi-SVM's fit
@@ -17,7 +33,8 @@
 
 Single thread (BLAS pinned to 1). Reproduce::
 
-    python benchmarks/bench_svm_scale.py            # both
+    python benchmarks/bench_svm_scale.py --only linear
+    python benchmarks/bench_svm_scale.py            # gram and misvm
     python benchmarks/bench_svm_scale.py --only gram
     python benchmarks/bench_svm_scale.py --only misvm --kernel rbf --n-bags 2000
     python benchmarks/bench_svm_scale.py --tiny     # smoke test, seconds
@@ -31,14 +48,21 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import resource  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 from _timing import add_tiny_flag, best_of, print_reproduce, ratio  # noqa: E402
 
 from skmil.datasets import make_mil_classification  # noqa: E402
-from skmil.svm import InstanceMISVM, set_kernel  # noqa: E402
+from skmil.svm import MISVM, SIL, InstanceMISVM, set_kernel  # noqa: E402
+
+_LINEAR = {"SIL": SIL, "InstanceMISVM": InstanceMISVM, "MISVM": MISVM}
 
 
 def _rss_mb():
@@ -98,10 +122,92 @@ def bench_misvm(n_bags=10_000, bag_size=10, d=50, max_iter=3, kernel="linear"):
           f"that fit = {ratio(dt, t_one)}", flush=True)
 
 
+def _linear_child(path: str, name: str, setting: str) -> None:
+    """One fit in this process; prints one JSON line (run by ``bench_linear``)."""
+    data = np.load(path)
+    X, y, size = data["X"], data["y"], int(data["size"])
+    bags = np.split(X, np.arange(size, X.shape[0], size))  # views of one array
+    if name == "LinearSVC":
+        from sklearn.svm import LinearSVC
+
+        y_inst = np.repeat(y, size)
+        LinearSVC(dual=False).fit(X[:100], y_inst[:100])
+        rss0 = _rss_mb()
+        t0 = time.perf_counter()
+        LinearSVC(dual=False, C=1.0).fit(X, y_inst)
+        out = {"fit": time.perf_counter() - t0}
+    else:
+        kw = {"kernel": "linear"}
+        if setting == "fixed":
+            kw.update(C=1.0, threshold=0.0)
+        elif setting.startswith("libsvm") or setting.startswith("primal"):
+            solver, C = setting.split("-")
+            kw.update(C=float(C), threshold=0.0, solver=solver)
+        cls = _LINEAR[name]
+        cls(**kw).fit(bags[:40], y[:40])  # compile the numba kernels first
+        rss0 = _rss_mb()
+        t0 = time.perf_counter()
+        clf = cls(**kw).fit(bags, y)
+        out = {"fit": time.perf_counter() - t0}
+        t0 = time.perf_counter()
+        pred = clf.predict(bags)
+        out.update(predict=time.perf_counter() - t0, acc=float(np.mean(pred == y)),
+                   n_iter=getattr(clf, "n_iter_", None), C=getattr(clf, "C_", None))
+    out["extra_mb"] = _rss_mb() - rss0
+    out["x_mb"] = X.nbytes / 2**20
+    print(json.dumps(out), flush=True)
+
+
+def _run_child(path, name, setting):
+    proc = subprocess.run([sys.executable, __file__, "--child", path, name, setting],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-2000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _save(path, n_bags, bag_size, d):
+    bags, y, _ = make_mil_classification(n_bags=n_bags, n_features=d, bag_size=bag_size,
+                                         bag_size_distribution="fixed", random_state=0)
+    np.savez(path, X=np.vstack(bags), y=y, size=bag_size)
+
+
+def bench_linear(n_bags=100_000, bag_size=10, d=64, small_bags=60, small_C=(1, 10, 100)):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/bags.npz"
+        _save(path, n_bags, bag_size, d)
+        base = _run_child(path, "LinearSVC", "-")
+        N = n_bags * bag_size
+        print(f"{N} instances x {d} (instance array {base['x_mb']:.0f} MB); one "
+              f"LinearSVC(dual=False) on all of them: {base['fit']:.1f} s, extra peak "
+              f"{base['extra_mb'] / base['x_mb']:.1f}x", flush=True)
+        print(f"{'estimator':<14} {'setting':<9} {'fit s':>7} {'fit/LinearSVC':>13} "
+              f"{'predict s':>9} {'extra':>6} {'fits':>5} {'C_':>5} {'train acc':>9}")
+        for name in _LINEAR:
+            for setting in ("fixed", "defaults"):
+                r = _run_child(path, name, setting)
+                print(f"{name:<14} {setting:<9} {r['fit']:7.1f} "
+                      f"{r['fit'] / base['fit']:12.1f}x {r['predict']:9.2f} "
+                      f"{r['extra_mb'] / r['x_mb']:5.1f}x {r['n_iter'] or '-':>5} "
+                      f"{r['C'] or '-':>5} {r['acc']:9.3f}", flush=True)
+        _save(path, small_bags, bag_size, d)
+        print(f"\nmi-SVM on {small_bags * bag_size} instances: libsvm's linear kernel "
+              "(hinge loss) vs the primal solver (squared hinge)")
+        for C in small_C:
+            lib = _run_child(path, "InstanceMISVM", f"libsvm-{C}")
+            pri = _run_child(path, "InstanceMISVM", f"primal-{C}")
+            print(f"  C={C}: libsvm {lib['fit']:.2f} s ({lib['n_iter']} fits), primal "
+                  f"{pri['fit']:.2f} s ({pri['n_iter']} fits): libsvm/primal = "
+                  f"{ratio(lib['fit'], pri['fit'])}", flush=True)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        _linear_child(*sys.argv[2:5])
+        sys.exit(0)
     warnings.filterwarnings("ignore", message="Liblinear failed to converge")
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", choices=["gram", "misvm"])
+    ap.add_argument("--only", choices=["gram", "misvm", "linear"])
     ap.add_argument("--max-iter", type=int, default=10)
     ap.add_argument("--kernel", default="linear", choices=["linear", "rbf"])
     ap.add_argument("--n-bags", type=int, default=10_000)
@@ -109,9 +215,13 @@ if __name__ == "__main__":
     args = ap.parse_args()
     print_reproduce()
     gram = {}
+    linear = {}
     if args.tiny:
         gram = {"n_bags": 100, "gemm_n": 300}
         args.n_bags, args.max_iter = 100, 2
+        linear = {"n_bags": 200, "small_bags": 30, "small_C": (1,)}
+    if args.only == "linear":
+        bench_linear(**linear)
     if args.only in (None, "gram"):
         bench_gram(**gram)
     if args.only in (None, "misvm"):

@@ -77,7 +77,8 @@ def fold_bags(bags: Bags, train: np.ndarray, test: np.ndarray,
     return bags.take(train), bags.take(test)
 
 
-def canonical_order(bags: Bags, y: np.ndarray, pairwise: bool = False) -> np.ndarray:
+def canonical_order(bags: Bags, y: np.ndarray, pairwise: bool = False,
+                    keys: np.ndarray | None = None) -> np.ndarray:
     """A permutation of the bags that does not depend on the order they were given in.
 
     Bags are sorted by a 64-bit hash of their size and instance bytes, then by label
@@ -95,11 +96,28 @@ def canonical_order(bags: Bags, y: np.ndarray, pairwise: bool = False) -> np.nda
         The bags hold rows of a square instance kernel over themselves; each bag is then
         keyed by its own block of the kernel, which does not change when other bags are
         reordered (its full rows do).
+    keys : ndarray of uint64 of shape (n_bags,), optional
+        The bags' :func:`bag_hash_keys`, when the caller has them already.
 
     Returns
     -------
     order : ndarray of int64 of shape (n_bags,)
     """
+    if keys is None:
+        keys = bag_hash_keys(bags, pairwise)
+    labels = np.unique(np.asarray(y), return_inverse=True)[1].ravel()
+    return np.lexsort((labels, keys)).astype(np.int64)
+
+
+def bag_hash_keys(bags: Bags, pairwise: bool = False) -> np.ndarray:
+    """The 64-bit hash of every bag's size and instance bytes (:func:`canonical_order`).
+
+    Keys carried by ``bags`` (a private copy made while fitting, see
+    :meth:`Bags.take`) are returned without hashing again.
+    """
+    carried = getattr(bags, "_hash_keys", None)
+    if not pairwise and carried is not None:
+        return carried
     X = np.ascontiguousarray(bags.instances)
     offsets = bags.offsets
     keys = np.empty(bags.n_bags, dtype=np.uint64)
@@ -110,8 +128,7 @@ def canonical_order(bags: Bags, y: np.ndarray, pairwise: bool = False) -> np.nda
         h = hashlib.blake2b(rows.tobytes(), digest_size=8,
                             person=int(offsets[i + 1] - offsets[i]).to_bytes(8, "little"))
         keys[i] = int.from_bytes(h.digest(), "little")
-    labels = np.unique(np.asarray(y), return_inverse=True)[1].ravel()
-    return np.lexsort((labels, keys)).astype(np.int64)
+    return keys
 
 
 def _splitter(cls, k: int, random_state: Any):
@@ -279,5 +296,6 @@ def search_refit(
             decisions[g, te] = dec
             # predict is decision_function > 0 by the estimator contract: no second pass
             scores[g, k] = np.mean((dec > 0) == (y[te] == est.classes_[1]))
+        del train, test  # before the next fold's copies: one fold in memory at a time
     return cv_results(candidates, scores), decisions
 

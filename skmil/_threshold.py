@@ -65,7 +65,14 @@ def best_threshold(
         splits = [(np.zeros(0, dtype=np.int64), np.arange(decisions.shape[0]))]
     acc = np.zeros(cands.shape[0])
     for _, te in splits:
-        acc += ((decisions[te][None, :] > cands[:, None]) == y_pos[te][None, :]).mean(axis=1)
+        # correct = positives scoring above the candidate + negatives at or below it,
+        # counted by binary search in the sorted scores: O(n log n), where comparing
+        # every candidate with every bag would be quadratic in the bags
+        pos = np.sort(decisions[te][y_pos[te]])
+        neg = np.sort(decisions[te][~y_pos[te]])
+        correct = (pos.shape[0] - np.searchsorted(pos, cands, side="right")
+                   + np.searchsorted(neg, cands, side="right"))
+        acc += correct / max(te.shape[0], 1)
     acc /= len(splits)
     best = np.flatnonzero(acc >= acc.max() - 1e-12)
     return float(cands[best[np.argmin(np.abs(cands[best]))]])

@@ -65,11 +65,18 @@ class Bags(Sequence):
     array([0, 2, 3])
     """
 
-    __slots__ = ("instances", "offsets")
+    __slots__ = ("instances", "offsets", "_hash_keys", "_validated")
 
     def __init__(self, instances: np.ndarray, offsets: np.ndarray) -> None:
         self.instances = instances
         self.offsets = offsets
+        # the bags' content hashes (skmil._inner_cv.bag_hash_keys), set only on the
+        # private copies skmil makes while fitting and carried by take(), so the inner
+        # fits of an inner CV do not hash the same instances again
+        self._hash_keys = None
+        # True on those copies when the instances passed every input check (finite,
+        # float64-safe scale): an inner fit does not check them again
+        self._validated = False
 
     @property
     def n_bags(self) -> int:
@@ -167,7 +174,12 @@ class Bags(Sequence):
         """
         idx = self._bag_positions(indices)
         rows = instance_indices(self.offsets, idx)
-        return Bags(np.ascontiguousarray(self.instances[rows]), self._offsets_of(idx))
+        out = Bags(np.ascontiguousarray(self.instances[rows]), self._offsets_of(idx))
+        keys = getattr(self, "_hash_keys", None)  # unset in a pickle of an older Bags
+        if keys is not None:
+            out._hash_keys = keys[idx]
+        out._validated = getattr(self, "_validated", False)
+        return out
 
     def take_pairwise(self, rows, cols) -> Bags:
         """Bags ``rows`` of a precomputed instance kernel, keeping the columns of bags ``cols``.
@@ -437,7 +449,8 @@ def check_bags(
     """
     if isinstance(X, Bags):
         bags = X
-        _check_finite(bags, allow_nan)
+        if not getattr(bags, "_validated", False):
+            _check_finite(bags, allow_nan)
     else:
         bags = _to_bags(X, accept_sparse, allow_nan)
     if n_features is not None and bags.n_features != n_features:

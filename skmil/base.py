@@ -170,7 +170,9 @@ def _check_scale(bags: Bags, name: str) -> None:
             "scores. Standardise the features first, e.g. make_pipeline("
             f"skmil.preprocessing.InstanceTransformer(), {name}())."
         )
-    top = float(np.nanmax(np.abs(X))) if X.size else 0.0
+    # fmax/fmin skip NaN (allowed where the estimator accepts missing values) and need no
+    # |X| temporary, which would double the memory of a large training set
+    top = float(max(np.fmax.reduce(X, axis=None), -np.fmin.reduce(X, axis=None)))
     if 0.0 < top < _MIN_ABS_SCALE:
         raise ValueError(
             f"Every value of the bags is below {top:.3g} in magnitude: their squares "
@@ -310,7 +312,7 @@ class MILEstimatorMixin:
                 n_features=self.n_features_in_,
                 estimator_name=type(self).__name__,
             )
-        if self._check_input_scale:
+        if self._check_input_scale and not getattr(bags, "_validated", False):
             _check_scale(bags, type(self).__name__)
         return bags
 
@@ -353,11 +355,13 @@ class MILEstimatorMixin:
         ``_train_order[i]``, which is how fitted attributes that index training bags
         (``support_``, ...) are mapped back to the user's numbering.
         """
-        from ._inner_cv import canonical_order
+        from ._inner_cv import bag_hash_keys, canonical_order
 
         pairwise = bool(getattr(self, "_pairwise_bags", False)) and (
             bags.n_features == bags.n_instances)
-        order = canonical_order(bags, np.zeros(bags.n_bags) if y is None else y, pairwise)
+        keys = bag_hash_keys(bags, pairwise)
+        order = canonical_order(bags, np.zeros(bags.n_bags) if y is None else y, pairwise,
+                                keys=keys)
         self._train_order = order
         if np.array_equal(order, np.arange(bags.n_bags)):
             return bags, y
@@ -365,6 +369,10 @@ class MILEstimatorMixin:
             bags = bags.take_pairwise(order, order)
         else:
             bags = bags.take(order)
+            # a private copy: its folds (Bags.take) inherit the keys instead of rehashing,
+            # and skip the input checks when they all ran on it
+            bags._hash_keys = keys[order]
+            bags._validated = not self._allow_nan and self._check_input_scale
         return bags, (None if y is None else y[order])
 
     def _validate_params(self) -> None:
@@ -459,13 +467,15 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
             known = _check_instance_labels(self, instance_labels, bags, y_enc)
         bags_given = bags
         bags, y_enc = self._canonical_training_set(bags, y_enc)
+        if known is not None:
+            # the known labels follow their bags into the canonical order
+            known = _take_instance_values(known, bags_given, self._train_order)
+        del bags_given  # the reordered copy is the training set: one copy in memory, not two
         if "threshold_" in vars(self):
             del self.threshold_
         if known is None:
             self._fit(bags, y_enc)
         else:
-            # the known labels follow their bags into the canonical order
-            known = _take_instance_values(known, bags_given, self._train_order)
             self._fit(bags, y_enc, instance_labels=known)
         if "threshold" in self.get_params(deep=False) and "threshold_" not in vars(self):
             if self.classes_.shape[0] > 2:

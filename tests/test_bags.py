@@ -422,3 +422,27 @@ def test_take_pairwise_slices_rows_and_columns_by_bag():
         Bags(X, offsets).take_pairwise([0], [0])
     with pytest.raises(IndexError):
         K.take_pairwise([4], [0])
+
+
+def test_private_training_copies_carry_their_hashes_and_checks():
+    from skmil._inner_cv import bag_hash_keys, canonical_order
+    from skmil.svm import SIL
+
+    rng = np.random.default_rng(0)
+    bags = [rng.normal(size=(3, 2)) for _ in range(12)]
+    y = np.array([0, 1] * 6)
+    clf = SIL(kernel="linear", threshold=0.0)
+    given = check_bags(bags)
+    assert given._hash_keys is None and not given._validated  # a user's bags: nothing kept
+    copy, _ = clf._canonical_training_set(given, y)
+    assert copy is not given and copy._validated
+    fold = copy.take(np.arange(0, 12, 2))
+    fresh = Bags(fold.instances.copy(), fold.offsets.copy())
+    np.testing.assert_array_equal(bag_hash_keys(fold), bag_hash_keys(fresh))
+    np.testing.assert_array_equal(canonical_order(fold, y[:6]), canonical_order(fresh, y[:6]))
+    assert fold._validated and not fresh._validated
+    # the checks a copy skips still run on bags that did not come from a checked copy
+    bad = Bags(fold.instances.copy(), fold.offsets.copy())
+    bad.instances[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        SIL(kernel="linear").fit(bad, y[:6])

@@ -58,7 +58,8 @@ def test_cross_val_score_splits_the_kernel(problem):
     got = cross_val_score(est, K, y, cv=cv)
     np.testing.assert_allclose(got, _manual_scores(est, K, y, cv))
     # the same model as the linear kernel on the bags themselves
-    ref = cross_val_score(SIL(kernel="linear", C=1.0, threshold=0.0), bags, y, cv=cv)
+    ref = cross_val_score(SIL(kernel="linear", C=1.0, threshold=0.0, solver="libsvm"), bags,
+                          y, cv=cv)
     np.testing.assert_allclose(got, ref)
 
 
@@ -72,7 +73,8 @@ def test_grid_search_splits_the_kernel(problem):
         assert search.cv_results_["mean_test_score"][i] == pytest.approx(manual.mean())
     # the refit model predicts test bags of kernel rows against the training instances
     # (libsvm solves the linear and the precomputed problem to its tolerance, 1e-3)
-    lin = GridSearchCV(SIL(kernel="linear", threshold=0.0), grid, cv=cv).fit(bags, y)
+    lin = GridSearchCV(SIL(kernel="linear", threshold=0.0, solver="libsvm"), grid,
+                       cv=cv).fit(bags, y)
     assert search.best_params_ == lin.best_params_
     np.testing.assert_allclose(search.decision_function(K.take_pairwise(np.arange(5),
                                                                         np.arange(len(y)))),

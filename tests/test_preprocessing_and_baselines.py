@@ -91,7 +91,8 @@ def test_sil_scores_are_the_svcs_decision_values(problem, kernel):
 
     bags, y, _ = problem
     X = np.vstack(bags)
-    clf = SIL(kernel=kernel, gamma="scale", degree=2, coef0=0.5, threshold=0.3).fit(bags, y)
+    clf = SIL(kernel=kernel, gamma="scale", degree=2, coef0=0.5, threshold=0.3,
+              solver="libsvm").fit(bags, y)
     # the built-in SVC, fitted as sklearn would with gamma="scale" on the training bags
     # in the canonical order the estimator fits them in (libsvm's solution moves within
     # its tolerance with the order of the examples) ...

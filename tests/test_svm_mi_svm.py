@@ -295,7 +295,7 @@ def _singleton_negatives(bags, y):
 @pytest.mark.parametrize("kernel", ["linear", "rbf"])
 def test_bag_slack_equals_instance_slack_for_singleton_negative_bags(small, kernel):
     bags, y = _singleton_negatives(*small[:2])
-    kw = dict(kernel=kernel, C=1.0, tol=1e-7)
+    kw = dict(kernel=kernel, C=1.0, tol=1e-7, solver="libsvm")  # both: the hinge loss
     inst = MISVM(**kw).fit(bags, y)
     bag = MISVM(negative_slack="bag", **kw).fit(bags, y)
     np.testing.assert_array_equal(bag.witness_indices_, inst.witness_indices_)
@@ -524,7 +524,8 @@ def test_precomputed_kernel_equals_named_kernel(cls, kernel, data):
     # the training bags, computed from their contents (kernel rows here)
     # and libsvm solved tightly: the two fit their examples in different orders
     kw = dict(C=10.0, threshold=0.1, tol=1e-10)
-    named = cls(kernel=kernel, gamma=0.2, **kw).fit(B.take(tr), y[tr])
+    # the hinge loss on both sides (a named linear kernel defaults to the primal solver)
+    named = cls(kernel=kernel, gamma=0.2, solver="libsvm", **kw).fit(B.take(tr), y[tr])
     pre = cls(kernel="precomputed", **kw).fit(K.take_pairwise(tr, tr), y[tr])
     assert pre.n_iter_ == named.n_iter_ and pre.precomputed_
     np.testing.assert_allclose(pre.decision_function(K.take_pairwise(te, tr)),
@@ -548,7 +549,7 @@ def test_MISVM_precomputed_combinations_equal_linear(kw, data):
     B, K = _kernel_bags(data, "linear")
     y = data[1]
     tr, te = np.arange(45), np.arange(45, 60)
-    named = _fit(MISVM(kernel="linear", C=1.0, **kw), B.take(tr), y[tr])
+    named = _fit(MISVM(kernel="linear", C=1.0, solver="libsvm", **kw), B.take(tr), y[tr])
     pre = _fit(MISVM(kernel="precomputed", C=1.0, **kw), K.take_pairwise(tr, tr), y[tr])
     np.testing.assert_allclose(pre.decision_function(K.take_pairwise(te, tr)),
                                named.decision_function(B.take(te)), atol=1e-9)

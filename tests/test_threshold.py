@@ -24,6 +24,22 @@ def test_best_threshold_matches_brute_force():
         assert np.mean((scores > t) == (y == 1)) == pytest.approx(acc.max())
 
 
+def test_best_threshold_over_folds_matches_every_candidate_against_every_bag():
+    rng = np.random.RandomState(7)
+    for _ in range(20):
+        n = 37
+        scores = np.round(rng.randn(n), 1)  # ties across and within the classes
+        y_pos = rng.randint(0, 2, n) == 1
+        perm = rng.permutation(n)
+        splits = [(None, np.sort(perm[a:b])) for a, b in ((0, 5), (5, 17), (17, 37))]
+        cands = candidate_thresholds(scores)
+        acc = np.mean([((scores[te][None, :] > cands[:, None]) == y_pos[te]).mean(axis=1)
+                       for _, te in splits], axis=0)
+        best = np.flatnonzero(acc >= acc.max() - 1e-12)
+        expected = cands[best[np.argmin(np.abs(cands[best]))]]
+        assert best_threshold(scores, y_pos, splits) == expected
+
+
 def test_best_threshold_keeps_zero_when_zero_is_as_good():
     scores = np.array([-2.0, -1.0, 1.0, 2.0])
     assert best_threshold(scores, np.array([0, 0, 1, 1]) == 1) == 0.0

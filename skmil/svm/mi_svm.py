@@ -10,7 +10,9 @@ When the training set is small enough (``N <= max_precomputed``), the instance k
 is computed once (BLAS) and every iteration slices it (``kernel="precomputed"``);
 above that, libsvm computes kernel rows itself through its LRU cache (``cache_size``)
 and no ``N x N`` matrix exists anywhere. With a user's ``kernel="precomputed"`` the
-bags are rows of the instance kernel and that matrix is sliced directly.
+bags are rows of the instance kernel and that matrix is sliced directly. With the linear
+kernel the inner SVMs are squared-hinge SVMs solved in the primal by
+:class:`~skmil.svm._primal.SquaredHingeSVM`, each warm-started from the previous one.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from ._common import (
     user_positive_bag_order,
 )
 from ._group_smo import GroupLayout, group_smo_solve
+from ._primal import SquaredHingeSVM
 
 __all__ = ["MISVM", "InstanceMISVM"]
 
@@ -102,6 +105,8 @@ class _PointSet:
         self.spec = spec
         self.K = K
         self.set_extra(np.empty((0, X.shape[1])))
+        #: the warm-started primal solver of the linear inner SVMs (rows: X, then E)
+        self.primal = None
 
     def set_extra(self, E, combination=None, feature_space=False):
         """Set the extra points: the combinations ``combination = (idx, w, off)``.
@@ -112,6 +117,7 @@ class _PointSet:
         """
         self.E = E
         self.combination = combination
+        self.primal = None  # its rows include the extra points
         # new extra points invalidate train_gram's matrix (same indices, other points)
         self._train_idx = None
         self._train_K = None
@@ -128,8 +134,10 @@ class _PointSet:
             self.K_ex = instance_kernel(E, self.X, *self.spec)  # (m, N)
             self.K_ee = instance_kernel(E, E, *self.spec)
         else:
-            self.K_ex = np.empty((m, self.N))
-            self.K_ee = np.empty((m, m))
+            # no kernel values are ever read: the extra points are rows in input space
+            # (an (m, N) placeholder would be hundreds of GB at a million instances)
+            self.K_ex = np.empty((m, 0))
+            self.K_ee = np.empty((m, 0))
 
     def _combination_rows(self, idx, w, off, chunk_rows: int = 2048):
         """``sum_j w_j k(x_idx[j], .)`` against every instance, one row per combination.
@@ -241,7 +249,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         "max_precomputed": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "cache_size": [Interval(Real, 0, None, closed="neither")],
         "tol": [Interval(Real, 0, None, closed="neither")],
-        "solver": [StrOptions({"libsvm", "liblinear"})],
+        "solver": [StrOptions({"auto", "libsvm", "liblinear", "primal"})],
         "intercept_scaling": [Interval(Real, 0, None, closed="neither")],
         "threshold": THRESHOLD_CONSTRAINT,
         "random_state": ["random_state"],
@@ -264,7 +272,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         max_precomputed: Any = "auto",
         cache_size: float = 500.0,
         tol: float = 1e-3,
-        solver: str = "libsvm",
+        solver: str = "auto",
         intercept_scaling: float = 10.0,
         threshold: Any = "auto",
         random_state: Any = None,
@@ -291,18 +299,27 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
     def _check_params(self, bags: Bags, y: np.ndarray,
                       instance_labels: np.ndarray | None = None) -> None:
         # cross-parameter rules the declared constraints cannot express, before any work
-        if self.solver == "liblinear" and self.kernel != "linear":
-            raise ValueError("solver='liblinear' needs kernel='linear'.")
+        if self.solver in ("liblinear", "primal") and self.kernel != "linear":
+            raise ValueError(f"solver={self.solver!r} needs kernel='linear'.")
         self._max_precomputed = (self._auto_max_precomputed if self.max_precomputed == "auto"
                                  else self.max_precomputed)
         if self.kernel == "precomputed":
             check_square_kernel_bags(bags)
             self._gamma = 0.0  # unused: the kernel values are given
+        elif self.kernel == "linear":
+            self._gamma = 0.0  # unused; "scale" would cost a pass and a copy of X
         else:
             self._gamma = resolve_gamma(self.gamma, bags.instances)
         self._spec = (self.kernel, self._gamma, self.degree, float(self.coef0))
         self._cw = signed_class_weight(self.class_weight, self.classes_)
-        self._liblinear = self.solver == "liblinear"
+        self._solver = self._resolve_solver()
+        self._liblinear = self._solver == "liblinear"
+        self._primal = self._solver == "primal"
+
+    def _resolve_solver(self) -> str:
+        if self.solver != "auto":
+            return self.solver
+        return "primal" if self.kernel == "linear" else "libsvm"
 
     def _n_points(self, bags: Bags) -> int:
         return bags.n_instances
@@ -316,7 +333,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         if self.kernel == "precomputed":
             self.precomputed_ = True
             return _PointSet(X, self._spec, X)  # the instances are the kernel's rows
-        self.precomputed_ = (not self._liblinear
+        self.precomputed_ = (self._solver == "libsvm"
                              and self._n_points(bags) <= self._precompute_limit())
         K = instance_kernel(X, X, *self._spec) if self.precomputed_ else None
         return _PointSet(X, self._spec, K)
@@ -326,8 +343,19 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
 
     def _fit_inner(self, pts: _PointSet, idx: np.ndarray, y_pm: np.ndarray):
         """One inner SVM on points ``idx``: ``((dual_coef, intercept), sv_idx)`` for
-        libsvm, ``((w, intercept, primal_objective), None)`` for liblinear."""
+        libsvm, ``((w, intercept, primal_objective), None)`` for liblinear and
+        ``((w, intercept, primal_objective, scores), None)`` for the primal solver, whose
+        ``scores`` are those of every point (the instances, then the extra points)."""
         kernel, gamma, degree, coef0 = self._spec
+        if self._primal:
+            if pts.primal is None:
+                pts.primal = SquaredHingeSVM(pts.X, self.C_, extra=pts.E, tol=self.tol)
+            n_rows = pts.N + pts.E.shape[0]
+            y_rows, c_rows = np.zeros(n_rows), np.zeros(n_rows)  # c = 0: not trained on
+            y_rows[idx] = y_pm
+            c_rows[idx] = sample_weights_for(y_pm, self._cw)
+            svm = pts.primal.fit(y_rows, c_rows)
+            return (svm.coef_, svm.intercept_, svm.objective_, svm.scores_), None
         if self._liblinear:
             X = pts.rows(idx)
             svm = LinearSVC(loss="hinge", dual=True, C=self.C_, class_weight=self._cw,
@@ -349,6 +377,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
 
     def _scores(self, pts: _PointSet, svc, sv_idx, rows_idx) -> np.ndarray:
         """Decision values of training points ``rows_idx`` under the current model."""
+        if self._primal:
+            return svc[3][rows_idx]
         if self._liblinear:
             return pts.rows(rows_idx) @ svc[0] + svc[1]
         dc, b = svc
@@ -357,7 +387,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         return KernelExpansion(pts.rows(sv_idx), dc, b, *self._spec)(pts.rows(rows_idx))
 
     def _objective(self, pts: _PointSet, svc, sv_idx) -> float:
-        if self._liblinear:
+        if self._liblinear or self._primal:
             return svc[2]
         return dual_objective(svc[0], self._gram(pts, sv_idx))
 
@@ -369,7 +399,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         return instance_kernel(R, R, *self._spec)
 
     def _expansion(self, pts: _PointSet, svc, sv_idx) -> KernelExpansion:
-        if self._liblinear:
+        if self._liblinear or self._primal:
             return KernelExpansion(svc[0][None, :], np.ones(1), svc[1], *self._spec)
         if self.kernel == "precomputed":
             # f is linear in a kernel row: f(x) = row(x) @ c + b, with c scattered over
@@ -537,13 +567,22 @@ _PARAMS_TEMPLATE = """
     cache_size : float, default=500
         Size of libsvm's kernel cache in MB (used when the kernel is not precomputed).
     tol : float, default=1e-3
-        Stopping tolerance of libsvm or liblinear.
-    solver : {"libsvm", "liblinear"}, default="libsvm"
-        ``"liblinear"`` (``kernel="linear"`` only) solves each inner SVM with liblinear's
-        dual coordinate descent (``LinearSVC(loss="hinge")``): linear time per epoch, for
-        hundreds of thousands of instances. liblinear also regularises the intercept
-        (through a constant feature ``intercept_scaling``), a slightly different problem
-        from libsvm's.
+        Stopping tolerance of the solver (for ``"primal"``: the gradient's norm relative
+        to its norm at ``w = 0``).
+    solver : {"auto", "libsvm", "primal", "liblinear"}, default="auto"
+        Solver of each inner SVM. ``"libsvm"``: libsvm's kernel dual of the hinge-loss
+        SVM (the paper's), any kernel. ``"primal"`` (``kernel="linear"`` only): the
+        squared-hinge SVM ``1/2 ||w||^2 + C sum_i c_i max(0, 1 - y_i f(x_i))^2``
+        (``c_i`` the class weights, the intercept unpenalised) solved in the primal by
+        Newton's method, each inner SVM starting from the previous one's solution: a few
+        passes over the instances per inner SVM and no kernel matrix, for millions of
+        instances (see :doc:`/svm`, "Linear SVMs at scale"). ``"liblinear"``
+        (``kernel="linear"`` only): liblinear's dual coordinate descent for the hinge
+        loss (``LinearSVC(loss="hinge")``), which also penalises the intercept (through a
+        constant feature ``intercept_scaling``) and can run to its epoch cap on large
+        separable problems. ``"auto"``: ``"primal"`` for the linear kernel, else
+        ``"libsvm"``{auto_extra}. libsvm treats the linear kernel as any kernel, so its
+        time grows about quadratically with the instances and steeply with ``C``.
     intercept_scaling : float, default=10.0
         Value of liblinear's constant feature (larger = less regularised intercept).
 """
@@ -581,8 +620,10 @@ default="balanced_instances"
         labels of every inner training set; None weighs every instance 1 (the paper's
         SVM).
 """
-_PARAMS_DOC = _PARAMS_TEMPLATE.replace("{class_weight_doc}", _CW_MISVM)
-_PARAMS_DOC_INSTANCE = _PARAMS_TEMPLATE.replace("{class_weight_doc}", _CW_INSTANCE)
+_PARAMS_DOC = _PARAMS_TEMPLATE.replace("{class_weight_doc}", _CW_MISVM).replace(
+    "{auto_extra}", ' (and ``"libsvm"`` with ``negative_slack="bag"``)')
+_PARAMS_DOC_INSTANCE = _PARAMS_TEMPLATE.replace("{class_weight_doc}", _CW_INSTANCE).replace(
+    "{auto_extra}", "")
 
 
 class InstanceMISVM(_BaseMISVM):
@@ -773,8 +814,8 @@ class MISVM(_BaseMISVM):
         previous inner SVM) and the intercept comes from the KKT conditions of the free
         support vectors. One such solve costs about as much as libsvm's on the same
         kernel (``benchmarks/bench_misvm_bag_slack.py``). With ``class_weight``, the
-        weight of the negative class multiplies each bag's ``C``. Not available with
-        ``solver="liblinear"``.
+        weight of the negative class multiplies each bag's ``C``. Needs the kernel dual:
+        ``solver="libsvm"`` (``"auto"`` picks it).
     max_qp_size : int, default=8000
         Largest inner training set (negative instances plus one point per positive bag)
         accepted with ``negative_slack="bag"``, whose solver holds that set's dense
@@ -874,7 +915,7 @@ class MISVM(_BaseMISVM):
         max_precomputed: Any = "auto",
         cache_size: float = 500.0,
         tol: float = 1e-3,
-        solver: str = "libsvm",
+        solver: str = "auto",
         intercept_scaling: float = 10.0,
         negative_slack: str = "instance",
         max_qp_size: int = 8000,
@@ -895,11 +936,11 @@ class MISVM(_BaseMISVM):
     def _check_params(self, bags: Bags, y: np.ndarray,
                       instance_labels: np.ndarray | None = None) -> None:
         super()._check_params(bags, y, instance_labels)
-        if self.negative_slack == "bag" and self._liblinear:
+        if self.negative_slack == "bag" and self._solver != "libsvm":
             raise ValueError(
                 "negative_slack='bag' solves each inner SVM's kernel dual; it cannot be "
-                "combined with solver='liblinear'. Use solver='libsvm' or "
-                "negative_slack='instance'."
+                f"combined with solver={self.solver!r}. Use solver='libsvm' (or 'auto') "
+                "or negative_slack='instance'."
             )
         self._bag_slack = self.negative_slack == "bag"
         if self._bag_slack:
@@ -918,6 +959,12 @@ class MISVM(_BaseMISVM):
                     f"{self.max_qp_size}. Use negative_slack='instance' (libsvm, any "
                     f"size), or raise max_qp_size if the memory is there."
                 )
+
+    def _resolve_solver(self) -> str:
+        # the shared negative slacks exist only in skmil's kernel-dual SMO
+        if self.solver == "auto" and self.negative_slack == "bag":
+            return "libsvm"
+        return super()._resolve_solver()
 
     def _precompute_limit(self) -> int:
         # the shared-slack solver holds the inner problem's dense kernel anyway, so the

@@ -21,8 +21,10 @@ from ._common import (
     KernelExpansion,
     encoded_class_weight,
     instance_balanced_weights,
+    sample_weights_for,
     user_instance_index,
 )
+from ._primal import SquaredHingeSVM
 
 __all__ = ["SIL"]
 
@@ -77,6 +79,16 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         Polynomial kernel degree.
     coef0 : float, default=0.0
         Independent term of the poly/sigmoid kernels.
+    solver : {"auto", "libsvm", "primal"}, default="auto"
+        Solver of the built-in SVM (only with ``estimator=None``). ``"libsvm"``:
+        ``sklearn.svm.SVC``, the hinge loss, any kernel. ``"primal"`` (``kernel="linear"``
+        only): the squared-hinge linear SVM
+        ``1/2 ||w||^2 + C sum_i c_i max(0, 1 - y_i f(x_i))^2`` (``c_i`` the class weights)
+        solved in the primal by Newton's method, in time linear in the instances, with an
+        unpenalised intercept (see :doc:`/svm`, "Linear SVMs at scale"). ``"auto"``:
+        ``"primal"`` for the linear kernel, ``"libsvm"`` otherwise: libsvm is a kernel
+        solver whose time grows about quadratically with the instances even when the
+        kernel is linear.
     class_weight : dict, "balanced_instances", "balanced" or None, \
 default="balanced_instances"
         Weights of the built-in SVC's classes (only with ``estimator=None``); a dict is
@@ -110,7 +122,9 @@ default="balanced_instances"
     ----------
     estimator_ : classifier
         The fitted instance classifier (trained on labels 0/1). The built-in SVC is
-        given ``gamma`` as the number that ``"scale"``/``"auto"`` stand for.
+        given ``gamma`` as the number that ``"scale"``/``"auto"`` stand for; the primal
+        solver's model has ``coef_``, ``intercept_``, ``n_iter_`` (Newton steps) and
+        ``decision_function``.
     threshold_ : float
         The threshold used; ``decision_function`` and ``decision_function_instances``
         return the raw scores minus it.
@@ -161,6 +175,7 @@ default="balanced_instances"
         "gamma": GAMMA_CONSTRAINT,
         "degree": [Interval(Integral, 0, None, closed="left")],
         "coef0": [Interval(Real, None, None, closed="neither")],
+        "solver": [StrOptions({"auto", "libsvm", "primal"})],
         "class_weight": [dict, StrOptions({"balanced", "balanced_instances"}), None],
         "threshold": THRESHOLD_CONSTRAINT,
         "random_state": ["random_state"],
@@ -176,6 +191,7 @@ default="balanced_instances"
         gamma: Any = "scale",
         degree: int = 3,
         coef0: float = 0.0,
+        solver: str = "auto",
         class_weight: Any = "balanced_instances",
         threshold: Any = "auto",
         random_state: Any = None,
@@ -187,6 +203,7 @@ default="balanced_instances"
         self.gamma = gamma
         self.degree = degree
         self.coef0 = coef0
+        self.solver = solver
         self.class_weight = class_weight
         self.threshold = threshold
         self.random_state = random_state
@@ -228,7 +245,19 @@ default="balanced_instances"
         else:
             cw = encoded_class_weight(self.class_weight, self.classes_)
         self._expansion = None
-        if self.estimator is None and self.kernel in _EXPANDABLE:
+        if self.solver == "primal" and self.kernel != "linear":
+            raise ValueError(
+                f"solver='primal' solves the linear SVM; got kernel={self.kernel!r}. Use "
+                "solver='libsvm' (or 'auto') for other kernels.")
+        if self.estimator is None and self.kernel == "linear" and self.solver != "libsvm":
+            y_pm = 2.0 * y_inst - 1.0
+            cw_pm = ({2 * k - 1: v for k, v in cw.items()} if isinstance(cw, dict) else cw)
+            svm = SquaredHingeSVM(bags.instances, self.C).fit(
+                y_pm, sample_weights_for(y_pm, cw_pm))
+            self.estimator_ = svm.release_data()
+            self._expansion = KernelExpansion(svm.coef_[None, :], np.ones(1),
+                                              svm.intercept_, "linear", 0.0, 3, 0.0)
+        elif self.estimator is None and self.kernel in _EXPANDABLE:
             # gamma as a number (sklearn's "scale"/"auto" formulas), so that the built-in
             # SVC's decision values can be evaluated by skmil's blocked BLAS kernel: libsvm
             # evaluates one instance x support vector pair at a time, ~10x slower

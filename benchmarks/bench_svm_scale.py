@@ -1,8 +1,9 @@
 """Scale checks: the linear SVM family at 1e6 instances, mi-SVM on 100,000 instances
 with liblinear or RBF, and the MI-Kernel Gram of 5,000 bags.
 
-0. ``--only linear``: SIL, mi-SVM and MI-SVM with ``kernel="linear"`` (their default
-   solver there, the squared-hinge primal Newton of ``skmil.svm._primal``) on
+0. ``--only linear``: SIL, mi-SVM, MI-SVM, sMIL, sbMIL and stMIL with
+   ``kernel="linear"`` (their default solver there, the squared-hinge primal Newton of
+   ``skmil.svm._primal``) on
    ``make_mil_classification`` bags, 100,000 bags of 10 instances x 64 features
    (1,000,000 instances, a 488 MB float64 instance array), each in a fresh process that
    loads the bags as views of one array: fit and predict time, and the fit's peak extra
@@ -10,6 +11,8 @@ with liblinear or RBF, and the MI-Kernel Gram of 5,000 bags.
    kernels are compiled) as a multiple of the instance array. Two settings each: a fixed
    ``C=1`` with threshold 0, and the defaults (``C="cv"`` where the estimator has it and
    ``threshold``'s default, which cost 25 or 5 extra fits on four fifths of the bags).
+   ``n_iter`` is the estimator's ``n_iter_``: inner SVMs of the alternations, Newton
+   steps of sMIL and sbMIL, CCCP steps of stMIL.
    Baselines in the same run: one ``LinearSVC(dual=False)`` (liblinear's primal Newton
    for the same loss) on all instances with their bag labels, which is what one inner
    SVM would cost without warm starts; and, on 600 instances, mi-SVM with
@@ -60,9 +63,19 @@ import numpy as np  # noqa: E402
 from _timing import add_tiny_flag, best_of, print_reproduce, ratio  # noqa: E402
 
 from skmil.datasets import make_mil_classification  # noqa: E402
-from skmil.svm import MISVM, SIL, InstanceMISVM, set_kernel  # noqa: E402
+from skmil.svm import (  # noqa: E402
+    MISVM,
+    SIL,
+    InstanceMISVM,
+    SparseBalancedMIL,
+    SparseMIL,
+    SparseTransductiveMIL,
+    set_kernel,
+)
 
-_LINEAR = {"SIL": SIL, "InstanceMISVM": InstanceMISVM, "MISVM": MISVM}
+_LINEAR = {"SIL": SIL, "InstanceMISVM": InstanceMISVM, "MISVM": MISVM,
+           "SparseMIL": SparseMIL, "SparseBalancedMIL": SparseBalancedMIL,
+           "SparseTransductiveMIL": SparseTransductiveMIL}
 
 
 def _rss_mb():
@@ -181,14 +194,14 @@ def bench_linear(n_bags=100_000, bag_size=10, d=64, small_bags=60, small_C=(1, 1
         print(f"{N} instances x {d} (instance array {base['x_mb']:.0f} MB); one "
               f"LinearSVC(dual=False) on all of them: {base['fit']:.1f} s, extra peak "
               f"{base['extra_mb'] / base['x_mb']:.1f}x", flush=True)
-        print(f"{'estimator':<14} {'setting':<9} {'fit s':>7} {'fit/LinearSVC':>13} "
-              f"{'predict s':>9} {'extra':>6} {'fits':>5} {'C_':>5} {'train acc':>9}")
+        print(f"{'estimator':<21} {'setting':<9} {'fit s':>7} {'fit/LinearSVC':>13} "
+              f"{'predict s':>9} {'extra':>6} {'n_iter':>6} {'C_':>5} {'train acc':>9}")
         for name in _LINEAR:
             for setting in ("fixed", "defaults"):
                 r = _run_child(path, name, setting)
-                print(f"{name:<14} {setting:<9} {r['fit']:7.1f} "
+                print(f"{name:<21} {setting:<9} {r['fit']:7.1f} "
                       f"{r['fit'] / base['fit']:12.1f}x {r['predict']:9.2f} "
-                      f"{r['extra_mb'] / r['x_mb']:5.1f}x {r['n_iter'] or '-':>5} "
+                      f"{r['extra_mb'] / r['x_mb']:5.1f}x {r['n_iter'] or '-':>6} "
                       f"{r['C'] or '-':>5} {r['acc']:9.3f}", flush=True)
         _save(path, small_bags, bag_size, d)
         print(f"\nmi-SVM on {small_bags * bag_size} instances: libsvm's linear kernel "

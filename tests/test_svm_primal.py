@@ -173,3 +173,95 @@ def test_restarts_rank_runs_by_the_squared_hinge_objective(bags_y):
 def test_primal_refuses_what_it_cannot_solve(est, bags_y):
     with pytest.raises(ValueError, match="solver"):
         est.fit(*bags_y)
+
+
+def _reference_margins(X, y, c, rho, C):
+    """``min 1/2 ||w||^2 + C sum c_i max(0, rho_i - y_i f(x_i))^2`` by L-BFGS."""
+    d = X.shape[1]
+
+    def f(v):
+        w, b = v[:d], v[d]
+        m = np.maximum(0.0, rho - y * (X @ w + b))
+        r = c * m * y
+        return (0.5 * w @ w + C * (c * m * m).sum(),
+                np.r_[w - 2 * C * X.T @ r, -2 * C * r.sum()])
+
+    res = minimize(f, np.zeros(d + 1), jac=True, method="L-BFGS-B",
+                   options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 20000})
+    return res.x[:d], res.x[d]
+
+
+def _smil_rows(bags, y):
+    neg = np.vstack([b for b, t in zip(bags, y) if t == 0])
+    pos = [b for b, t in zip(bags, y) if t == 1]
+    X = np.vstack([neg, [b.mean(axis=0) for b in pos]])
+    yy = np.r_[-np.ones(len(neg)), np.ones(len(pos))]
+    rho = np.r_[np.ones(len(neg)), [(2.0 - len(b)) / len(b) for b in pos]]
+    n = len(yy)  # class_weight="balanced" over the examples
+    c = np.r_[np.full(len(neg), n / (2 * len(neg))), np.full(len(pos), n / (2 * len(pos)))]
+    return X, yy, rho, c
+
+
+def test_smil_primal_solves_the_squared_slack_smil(bags_y):
+    from skmil.svm import SparseMIL
+
+    bags, y = bags_y
+    clf = SparseMIL(kernel="linear", C=0.5, tol=1e-10, threshold=0.0).fit(bags, y)
+    assert clf._solver == "primal"
+    X, yy, rho, c = _smil_rows(bags, y)
+    w, b = _reference_margins(X, yy, c, rho, 0.5)
+    np.testing.assert_allclose(clf.model_.coef, w, atol=1e-5)
+    assert clf.intercept_ == pytest.approx(b, abs=1e-5)
+    # dual_coef_ (negatives, then positive bags, as given) expands to w
+    np.testing.assert_allclose(clf.dual_coef_ @ X, clf.model_.coef, atol=1e-8)
+
+
+def test_sbmil_primal_final_svm_is_the_squared_hinge_svm_on_its_labels(bags_y):
+    from skmil.svm import SparseBalancedMIL
+
+    bags, y = bags_y
+    clf = SparseBalancedMIL(kernel="linear", eta=0.3, C=2.0, tol=1e-10,
+                            threshold=0.0).fit(bags, y)
+    X = np.vstack(bags)
+    lab = clf.instance_labels_.astype(float)
+    w, _, _ = _reference(X, lab, np.ones(X.shape[0]), 2.0)
+    np.testing.assert_allclose(clf.model_.coef, w, atol=1e-5)
+    np.testing.assert_allclose(clf.dual_coef_ @ X, clf.model_.coef, atol=1e-8)
+    # step (1) is the primal sMIL
+    Xs, yy, rho, c = _smil_rows(bags, y)
+    ws, _ = _reference_margins(Xs, yy, c, rho, 2.0)
+    np.testing.assert_allclose(clf.smil_model_.coef, ws, atol=1e-5)
+
+
+def test_stmil_primal_ends_at_a_fixed_point_of_its_cccp(bags_y):
+    from skmil.svm import SparseTransductiveMIL
+
+    bags, y = bags_y
+    clf = SparseTransductiveMIL(kernel="linear", C=1.0, tol=1e-10, threshold=0.0,
+                                max_iter=50).fit(bags, y)
+    # the final model solves sMIL plus the positive bags' instances labelled by its own
+    # signs (the CCCP step whose signs no longer change)
+    Xs, yy, rho, c = _smil_rows(bags, y)
+    inst = np.vstack([b for b, t in zip(bags, y) if t == 1])
+    w_pos = c[-1]
+    signs = np.where(inst @ clf.model_.coef + clf.intercept_ >= 0, 1.0, -1.0)
+    X = np.vstack([Xs, inst])
+    w, b = _reference_margins(
+        X, np.r_[yy, signs], np.r_[c, np.full(len(inst), w_pos * (y == 1).sum() / len(inst))],
+        np.r_[rho, np.ones(len(inst))], 1.0)
+    np.testing.assert_allclose(clf.model_.coef, w, atol=1e-5)
+    assert clf.intercept_ == pytest.approx(b, abs=1e-5)
+    np.testing.assert_allclose(clf.dual_coef_ @ X, clf.model_.coef, atol=1e-8)
+
+
+def test_sparse_family_solver_choice(bags_y):
+    from skmil.svm import SparseMIL
+
+    bags, y = bags_y
+    assert SparseMIL(kernel="rbf", threshold=0.0).fit(bags, y)._solver == "smo"
+    with pytest.raises(ValueError, match="solver"):
+        SparseMIL(kernel="rbf", solver="primal").fit(bags, y)
+    # the primal path has no dense QP, so max_qp_size does not limit it
+    SparseMIL(kernel="linear", max_qp_size=5, threshold=0.0).fit(bags, y)
+    with pytest.raises(ValueError, match="max_qp_size"):
+        SparseMIL(kernel="linear", solver="smo", max_qp_size=5).fit(bags, y)

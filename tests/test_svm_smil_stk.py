@@ -81,7 +81,7 @@ def test_smo_general_linear_term_matches_generic_qp():
 
 def test_smil_solves_the_papers_problem():
     bags, y, _ = make_mil_classification(n_bags=20, n_features=3, bag_size=4, random_state=2)
-    clf = SparseMIL(kernel="linear", C=1.0, tol=1e-8, threshold=0.0).fit(bags, y)
+    clf = SparseMIL(kernel="linear", C=1.0, tol=1e-8, threshold=0.0, solver="smo").fit(bags, y)
     # KKT check on the primal: recover w, then every constraint's margin
     w = clf.model_.coef
     b = clf.intercept_

@@ -31,13 +31,13 @@ _BLOCK = 4096
 
 
 @njit
-def _margins(y, o, weight, a, r):
-    """Per row: ``a = c`` inside the margin (else 0), ``r = a (1 - y o) y``; returns
-    ``sum(r)`` and the loss ``sum(a (1 - y o)^2)``. One pass instead of five."""
+def _margins(y, o, weight, rho, a, r):
+    """Per row: ``a = c`` inside the margin (else 0), ``r = a (rho - y o) y``; returns
+    ``sum(r)`` and the loss ``sum(a (rho - y o)^2)``. One pass instead of five."""
     r_sum = 0.0
     loss = 0.0
     for i in range(y.shape[0]):
-        m = 1.0 - y[i] * o[i]
+        m = rho[i] - y[i] * o[i]
         if m > 0.0 and weight[i] > 0.0:
             a[i] = weight[i]
             r[i] = weight[i] * m * y[i]
@@ -50,13 +50,13 @@ def _margins(y, o, weight, a, r):
 
 
 @njit
-def _line_slope(y, o, z, weight, t):
+def _line_slope(y, o, z, weight, rho, t):
     """``sum_i c_i [m_i > 0] m_i y_i z_i`` and ``sum_i c_i [m_i > 0] z_i^2`` at step ``t``,
-    ``m_i = 1 - y_i (o_i + t z_i)``: the data parts of the line's slope and curvature."""
+    ``m_i = rho_i - y_i (o_i + t z_i)``: the data parts of the line's slope and curvature."""
     s1 = 0.0
     s2 = 0.0
     for i in range(y.shape[0]):
-        m = 1.0 - y[i] * (o[i] + t * z[i])
+        m = rho[i] - y[i] * (o[i] + t * z[i])
         if m > 0.0 and weight[i] > 0.0:
             s1 += weight[i] * m * y[i] * z[i]
             s2 += weight[i] * z[i] * z[i]
@@ -91,13 +91,20 @@ def _add_weighted_gram(G: np.ndarray, X: np.ndarray, rows: np.ndarray,
 
 
 class SquaredHingeSVM:
-    """``min 1/2 ||w||^2 + C sum_i c_i max(0, 1 - y_i (w'x_i + b))^2`` over rows of ``X``.
+    """``min 1/2 ||w||^2 + C sum_i c_i max(0, rho_i - y_i (w'x_i + b))^2`` over rows of ``X``.
+
+    The margin ``rho_i`` is 1 unless ``fit`` is given others (sMIL's positive bags have
+    ``(2 - |X|) / |X|``).
 
     The rows are the instance matrix ``X`` (held by reference, never copied) followed by
     the optional ``extra`` rows (MI-SVM's starting bag means). The intercept ``b`` is not
     penalised, as in libsvm. A row with weight ``c_i = 0`` is not in the training set but
     is still scored, so the heuristics read every instance's score from ``scores_``
     without another pass.
+
+    After ``fit``, ``coef_``, ``intercept_``, ``scores_`` (every row's ``w'x + b``),
+    ``dual_coef_`` (``y_i alpha_i`` per row, ``alpha_i = 2 C c_i xi_i``, so that
+    ``coef_ = sum_i dual_coef_[i] x_i``), ``objective_`` and ``n_iter_`` (Newton steps).
 
     Parameters
     ----------
@@ -172,11 +179,16 @@ class SquaredHingeSVM:
             self._accumulate(changed, a[changed] - self._a[changed])
         self._a = a
 
-    def fit(self, y: np.ndarray, weight: np.ndarray) -> SquaredHingeSVM:
-        """Solve for labels ``y`` (+-1 per row) and weights ``weight`` (>= 0 per row),
-        starting from the current solution."""
+    def fit(self, y: np.ndarray, weight: np.ndarray,
+            margin: np.ndarray | None = None) -> SquaredHingeSVM:
+        """Solve for labels ``y`` (+-1 per row), weights ``weight`` (>= 0 per row) and
+        margins ``margin`` (1 for every row if None), starting from the current solution.
+        """
         C, d = self.C, self.X.shape[1]
-        cy = weight * y
+        rho = (np.ones(y.shape[0]) if margin is None
+               else np.ascontiguousarray(margin, dtype=np.float64))
+        # the gradient at w = 0, b = 0 is -2C [X 1]' (c y max(rho, 0))
+        cy = weight * y * np.maximum(rho, 0.0)
         changed = np.flatnonzero(cy != self._cy)
         n = self.X.shape[0]
         if changed.size * 2 > cy.shape[0]:
@@ -200,7 +212,7 @@ class SquaredHingeSVM:
         t = 0.0
         while True:
             a = np.empty_like(o)
-            r_sum, loss = _margins(y, o, weight, a, r)
+            r_sum, loss = _margins(y, o, weight, rho, a, r)
             if t == 1.0 and np.array_equal(a, self._a):
                 # a full Newton step that kept the active rows (and their weights) is
                 # exact: the objective is quadratic on them, so this is the minimum
@@ -214,7 +226,7 @@ class SquaredHingeSVM:
             step = -np.linalg.solve(eye + 2.0 * C * self._G, g)
             dw, db = step[:d], step[d]
             z = self._matvec(dw, db)
-            t = _exact_line_search(w, dw, o, z, y, weight, C, float(g @ step))
+            t = _exact_line_search(w, dw, o, z, y, weight, rho, C, float(g @ step))
             w = w + t * dw
             b = b + t * db
             o = o + t * z
@@ -222,6 +234,9 @@ class SquaredHingeSVM:
         self.coef_, self.intercept_, self.scores_ = w, float(b), o
         self.n_iter_ = n_iter
         self.objective_ = float(0.5 * w @ w + C * loss)
+        # the dual variables of the squared hinge are alpha_i = 2 C c_i xi_i, and
+        # w = sum_i y_i alpha_i x_i: libsvm's dual_coef_ convention
+        self.dual_coef_ = 2.0 * C * r
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
@@ -231,11 +246,13 @@ class SquaredHingeSVM:
     def release_data(self) -> SquaredHingeSVM:
         """Drop the references to the training rows and the per-row state (a fitted
         model kept on an estimator must not carry its training data into a pickle)."""
-        self.X = self.E = self.scores_ = self._a = self._G = self._cy = self._Xcy = None
+        self.X = self.E = self.scores_ = self.dual_coef_ = None
+        self._a = self._G = self._cy = self._Xcy = None
         return self
 
 
-def _exact_line_search(w, dw, o, z, y, weight, C, slope0, max_steps: int = 30) -> float:
+def _exact_line_search(w, dw, o, z, y, weight, rho, C, slope0,
+                       max_steps: int = 30) -> float:
     """The minimiser ``t`` of the objective along ``(dw, db)`` (scores ``o + t z``).
 
     The objective is a convex piecewise quadratic in ``t``; Newton's method on its
@@ -246,7 +263,7 @@ def _exact_line_search(w, dw, o, z, y, weight, C, slope0, max_steps: int = 30) -
     lo, hi = 0.0, np.inf  # the slope is < 0 at lo (a descent direction) and > 0 at hi
     t = 1.0
     for _ in range(max_steps):
-        s1, s2 = _line_slope(y, o, z, weight, t)
+        s1, s2 = _line_slope(y, o, z, weight, rho, t)
         slope = wd + t * dd - 2.0 * C * s1
         if abs(slope) <= 1e-8 * abs(slope0):
             return t

@@ -19,10 +19,12 @@ from ._common import (
     GAMMA_CONSTRAINT,
     KernelExpansion,
     encoded_class_weight,
+    sample_weights_for,
     signed_class_weight,
     user_instance_index,
     user_instance_order,
 )
+from ._primal import SquaredHingeSVM
 from ._smo import smo_solve
 
 __all__ = ["SparseBalancedMIL", "SparseMIL", "SparseTransductiveMIL"]
@@ -66,6 +68,22 @@ def _example_weights(class_weight: Any, classes: np.ndarray, n_neg: int,
         return n / (2.0 * n_neg), n / (2.0 * n_pos)
     w = encoded_class_weight(class_weight, classes)
     return float(w.get(0, 1.0)), float(w.get(1, 1.0))
+
+
+def _example_means(X: np.ndarray, rows: np.ndarray, off: np.ndarray,
+                   block: int = 65536) -> np.ndarray:
+    """Mean of ``X[rows[off[k]:off[k + 1]]]`` for every example ``k``, gathering at most
+    about ``block`` rows at a time (the positive bags can be half of a large ``X``)."""
+    m = off.shape[0] - 1
+    out = np.empty((m, X.shape[1]))
+    a = 0
+    while a < m:
+        b = int(np.searchsorted(off, off[a] + block, side="right")) - 1
+        b = min(max(b, a + 1), m)
+        lo, hi = off[a], off[b]
+        out[a:b] = np.add.reduceat(X[rows[lo:hi]], off[a:b] - lo, axis=0)
+        a = b
+    return out / np.diff(off)[:, None]
 
 
 def _map_examples(bags: Bags, order: np.ndarray, neg_idx: np.ndarray,
@@ -114,6 +132,7 @@ _SMIL_CONSTRAINTS: dict = {
     "class_weight": CLASS_WEIGHT_CONSTRAINT,
     "pooling": [StrOptions(set(_POOL))],
     "tol": [Interval(Real, 0, None, closed="neither")],
+    "solver": [StrOptions({"auto", "smo", "primal"})],
     "max_qp_size": [Interval(Integral, 1, None, closed="left")],
     "threshold": THRESHOLD_CONSTRAINT,
     "random_state": ["random_state"],
@@ -166,10 +185,20 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
         (bag rule ``"max"``); ``"mean"`` equals ``f(phi(X))``, misvm's bag prediction
         (bag rule ``"mean"``).
     tol : float, default=1e-3
-        SMO stopping tolerance (maximal KKT violation), as libsvm's.
+        Stopping tolerance: the SMO's maximal KKT violation, as libsvm's; the primal
+        solver's gradient norm relative to its norm at ``w = 0``.
+    solver : {"auto", "smo", "primal"}, default="auto"
+        ``"smo"``: skmil's SMO on the dual above (the hinge loss, the paper's problem),
+        any kernel, on a dense kernel matrix of the examples. ``"primal"``
+        (``kernel="linear"`` only): the same constraints with squared slacks,
+        ``min 1/2 ||w||^2 + C sum_e c_e max(0, rho_e - y_e f(x_e))^2`` (``rho_e`` 1 for
+        a negative instance, ``(2 - |X|)/|X|`` for a positive bag's mean), solved in the
+        primal by Newton's method (see :doc:`/svm`, "Linear SVMs at scale"): time linear
+        in the instances, no kernel matrix, no ``max_qp_size`` limit. ``"auto"``:
+        ``"primal"`` for the linear kernel, ``"smo"`` otherwise.
     max_qp_size : int, default=15000
-        Largest number of examples of the QP (``L_neg + B_pos``) accepted: its dense
-        kernel matrix takes ``8 n^2`` bytes; above it ``fit`` raises.
+        Largest number of examples of the QP (``L_neg + B_pos``) accepted by the SMO:
+        its dense kernel matrix takes ``8 n^2`` bytes; above it ``fit`` raises.
     threshold : "auto" or float, default="auto"
         Offset on the raw bag score (``threshold_``, subtracted from bag and instance
         scores). ``"auto"`` fits the model on the training part of each of the 5 folds
@@ -189,17 +218,18 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
         (a positive bag contributes each of its instances with coefficient ``c_X/|X|``).
     dual_coef_ : ndarray of shape (L_neg + B_pos,)
         ``y_i alpha_i`` of the examples: the negative instances, then the positive bags,
-        each in the order they were given. With ``fit(bags, y, instance_labels=L)``
-        (one array per bag: 1 witness, 0 negative, NaN unknown) known negatives of any
-        bag are negative instances, each known witness a positive one-instance bag
-        (its bag's unknown instances dropped), and any other positive bag the bag of
-        its instances not known negative; sbMIL's step 3 keeps the known labels and
-        stMIL transduces only the unknown instances.
+        each in the order they were given (with the primal solver ``alpha_i =
+        2 C c_i xi_i``, the dual variables of the squared slacks). With
+        ``fit(bags, y, instance_labels=L)`` (one array per bag: 1 witness, 0 negative,
+        NaN unknown) known negatives of any bag are negative instances, each known
+        witness a positive one-instance bag (its bag's unknown instances dropped), and
+        any other positive bag the bag of its instances not known negative; sbMIL's
+        step 3 keeps the known labels and stMIL transduces only the unknown instances.
     intercept_ : float
     threshold_ : float
         The bag-score threshold used.
     n_iter_ : int
-        SMO iterations.
+        SMO iterations (Newton steps with the primal solver).
     classes_ : ndarray of shape (2,)
     n_features_in_ : int
 
@@ -226,6 +256,7 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
         class_weight: Any = "balanced",
         pooling: str = "max",
         tol: float = 1e-3,
+        solver: str = "auto",
         max_qp_size: int = 15000,
         threshold: Any = "auto",
         random_state: Any = None,
@@ -238,6 +269,7 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
         self.class_weight = class_weight
         self.pooling = pooling
         self.tol = tol
+        self.solver = solver
         self.max_qp_size = max_qp_size
         self.threshold = threshold
         self.random_state = random_state
@@ -248,12 +280,42 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
     def _smil_class_weight(self) -> Any:
         return self.class_weight
 
-    def _fit_smil(self, bags: Bags, y: np.ndarray, known: np.ndarray | None = None) -> None:
-        self.gamma_ = resolve_gamma(self.gamma, bags.instances)
+    def _resolve_solver(self) -> str:
+        if self.solver == "primal" and self.kernel != "linear":
+            raise ValueError(
+                f"solver='primal' solves the linear SVM; got kernel={self.kernel!r}. Use "
+                "solver='smo' (or 'auto') for other kernels.")
+        if self.solver == "auto":
+            return "primal" if self.kernel == "linear" else "smo"
+        return self.solver
+
+    def _fit_smil(self, bags: Bags, y: np.ndarray,
+                  known: np.ndarray | None = None) -> SquaredHingeSVM | None:
+        """Fit sMIL; returns the primal solver (warm, for stMIL's CCCP) or None."""
+        self._solver = self._resolve_solver()
+        # the linear kernel has no gamma; "scale" would cost a pass over the instances
+        self.gamma_ = (0.0 if self.kernel == "linear"
+                       else resolve_gamma(self.gamma, bags.instances))
         self._spec = (self.kernel, self.gamma_, self.degree, float(self.coef0))
         neg_idx, pos_rows, pos_off = _smil_examples(bags, y, known)
         L_n, B_p = neg_idx.shape[0], pos_off.shape[0] - 1
         n = L_n + B_p
+        w_neg, w_pos = _example_weights(self._smil_class_weight(), self.classes_, L_n, B_p)
+        if self._solver == "primal":
+            N = bags.n_instances
+            sizes = np.diff(pos_off).astype(np.float64)
+            y_rows, c_rows, rho = np.zeros(N + B_p), np.zeros(N + B_p), np.ones(N + B_p)
+            y_rows[neg_idx], c_rows[neg_idx] = -1.0, w_neg
+            y_rows[N:], c_rows[N:], rho[N:] = 1.0, w_pos, (2.0 - sizes) / sizes
+            svm = SquaredHingeSVM(bags.instances, self.C, tol=self.tol,
+                                  extra=_example_means(bags.instances, pos_rows, pos_off))
+            svm.fit(y_rows, c_rows, rho)
+            self._set_primal_model(svm)
+            coef = np.concatenate([svm.dual_coef_[neg_idx], svm.dual_coef_[N:]])
+            self.dual_coef_ = coef[_map_examples(bags, self._train_order, neg_idx,
+                                                 pos_rows[pos_off[:-1]])]
+            self.n_iter_ = svm.n_iter_
+            return svm
         if n > self.max_qp_size:
             raise ValueError(
                 f"{type(self).__name__} needs a dense kernel over {n} examples (negative "
@@ -267,7 +329,6 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
         y_pm = np.concatenate([-np.ones(L_n), np.ones(B_p)])
         sizes = np.diff(pos_off).astype(np.float64)
         p = np.concatenate([-np.ones(L_n), -(2.0 - sizes) / sizes])
-        w_neg, w_pos = _example_weights(self._smil_class_weight(), self.classes_, L_n, B_p)
         C = np.concatenate([np.full(L_n, self.C * w_neg), np.full(B_p, self.C * w_pos)])
         alpha, rho, self.n_iter_ = smo_solve(K, p, y_pm, C, tol=self.tol)
         coef = alpha * y_pm
@@ -278,6 +339,12 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
         self.dual_coef_ = coef[_map_examples(bags, self._train_order, neg_idx,
                                              pos_rows[pos_off[:-1]])]
         self.intercept_ = -rho
+        return None
+
+    def _set_primal_model(self, svm: SquaredHingeSVM) -> None:
+        self.model_ = KernelExpansion(svm.coef_[None, :], np.ones(1), svm.intercept_,
+                                      *self._spec)
+        self.intercept_ = svm.intercept_
 
     def _fit(self, bags: Bags, y: np.ndarray,
              instance_labels: np.ndarray | None = None) -> None:
@@ -329,7 +396,10 @@ class SparseBalancedMIL(SparseMIL):
     pooling : {"max", "mean"}, default="max"
         Bag score from the final instance scores, as in :class:`SparseMIL`.
     tol : float, default=1e-3
-        Stopping tolerance of both solvers.
+        Stopping tolerance of both stages' solvers.
+    solver : {"auto", "smo", "primal"}, default="auto"
+        Solver of step (1), as in :class:`SparseMIL`; with ``"primal"`` the instance SVM
+        of step (4) is the squared-hinge SVM solved the same way, otherwise libsvm's.
     max_qp_size : int, default=15000
         Largest QP of step (1), as in :class:`SparseMIL`.
     threshold : "auto" or float, default="auto"
@@ -374,13 +444,14 @@ class SparseBalancedMIL(SparseMIL):
         class_weight: Any = None,
         pooling: str = "max",
         tol: float = 1e-3,
+        solver: str = "auto",
         max_qp_size: int = 15000,
         threshold: Any = "auto",
         random_state: Any = None,
     ) -> None:
         super().__init__(kernel=kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
                          class_weight=class_weight, pooling=pooling, tol=tol,
-                         max_qp_size=max_qp_size, threshold=threshold,
+                         solver=solver, max_qp_size=max_qp_size, threshold=threshold,
                          random_state=random_state)
         self.eta = eta
 
@@ -414,6 +485,13 @@ class SparseBalancedMIL(SparseMIL):
         labels[pos_idx] = lab
         self.instance_labels_ = labels[user_instance_order(bags, self._train_order)]
         cw = signed_class_weight(self.class_weight, self.classes_)
+        if self._solver == "primal":
+            y_pm = labels.astype(np.float64)
+            svm = SquaredHingeSVM(bags.instances, self.C, tol=self.tol).fit(
+                y_pm, sample_weights_for(y_pm, cw))
+            self._set_primal_model(svm)
+            self.dual_coef_ = svm.dual_coef_[user_instance_order(bags, self._train_order)]
+            return
         kernel, gamma, degree, coef0 = self._spec
         svc = SVC(kernel=kernel, C=self.C, gamma=gamma, degree=degree,
                   coef0=coef0, class_weight=cw, tol=self.tol)
@@ -460,10 +538,13 @@ class SparseTransductiveMIL(SparseMIL):
     max_iter : int, default=10
         Maximum CCCP steps.
     tol : float, default=1e-3
-        SMO stopping tolerance, as in :class:`SparseMIL`.
+        Stopping tolerance, as in :class:`SparseMIL`.
+    solver : {"auto", "smo", "primal"}, default="auto"
+        As in :class:`SparseMIL`; with ``"primal"`` every CCCP step is the squared-slack
+        problem, solved from the previous step's solution.
     max_qp_size : int, default=15000
-        Largest number of examples of the QP (``L_neg + B_pos + L_pos``) accepted
-        (dense kernel, ``8 n^2`` bytes); above it ``fit`` raises.
+        Largest number of examples of the QP (``L_neg + B_pos + L_pos``) accepted by the
+        SMO (dense kernel, ``8 n^2`` bytes); above it ``fit`` raises.
     threshold : "auto" or float, default="auto"
         As in :class:`SparseMIL` (one more CCCP run per inner fold). Where training
         bags share their instances (bags resampled from one pool) the inner folds'
@@ -509,19 +590,20 @@ class SparseTransductiveMIL(SparseMIL):
         pooling: str = "max",
         max_iter: int = 10,
         tol: float = 1e-3,
+        solver: str = "auto",
         max_qp_size: int = 15000,
         threshold: Any = "auto",
         random_state: Any = None,
     ) -> None:
         super().__init__(kernel=kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
                          class_weight=class_weight, pooling=pooling, tol=tol,
-                         max_qp_size=max_qp_size, threshold=threshold,
+                         solver=solver, max_qp_size=max_qp_size, threshold=threshold,
                          random_state=random_state)
         self.max_iter = max_iter
 
     def _fit(self, bags: Bags, y: np.ndarray,
              instance_labels: np.ndarray | None = None) -> None:
-        self._fit_smil(bags, y, instance_labels)
+        svm = self._fit_smil(bags, y, instance_labels)
         neg_idx, pos_rows, pos_off = _smil_examples(bags, y, instance_labels)
         # the transductive examples: the positive bags' instances of unknown label
         in_pos = np.repeat(y == 1, bags.sizes)
@@ -531,6 +613,11 @@ class SparseTransductiveMIL(SparseMIL):
         L_n, B_p, L_p = neg_idx.shape[0], pos_off.shape[0] - 1, pos_idx.shape[0]
         if L_p == 0:  # every positive-bag instance is known: nothing to transduce
             self.n_iter_ = 0
+            return
+        w_neg, w_pos = _example_weights(self.class_weight, self.classes_, L_n, B_p)
+        if svm is not None:
+            self._cccp_primal(svm, bags, neg_idx, pos_rows, pos_off, pos_idx,
+                              (w_neg, w_pos, w_pos * B_p / L_p))
             return
         n = L_n + B_p + L_p
         if n > self.max_qp_size:
@@ -550,7 +637,6 @@ class SparseTransductiveMIL(SparseMIL):
                             coef0=coef0, normalization="averaging")
         bsz = np.diff(pos_off).astype(np.float64)
         p = np.concatenate([-np.ones(L_n), -(2.0 - bsz) / bsz, -np.ones(L_p)])
-        w_neg, w_pos = _example_weights(self.class_weight, self.classes_, L_n, B_p)
         C = np.concatenate([np.full(L_n, self.C * w_neg),
                             np.full(B_p, self.C * w_pos),
                             np.full(L_p, self.C * w_pos * B_p / L_p)])
@@ -580,3 +666,39 @@ class SparseTransductiveMIL(SparseMIL):
         ])
         self.dual_coef_ = coef[perm]
         self.intercept_ = -rho
+
+    def _cccp_primal(self, svm: SquaredHingeSVM, bags: Bags, neg_idx: np.ndarray,
+                     pos_rows: np.ndarray, pos_off: np.ndarray, pos_idx: np.ndarray,
+                     weights: tuple[float, float, float]) -> None:
+        """CCCP with squared slacks: each step adds the positive bags' instances with the
+        signs of the previous solution to sMIL's rows and solves from that solution."""
+        N, L_n, B_p = bags.n_instances, neg_idx.shape[0], pos_off.shape[0] - 1
+        w_neg, w_pos, w_trans = weights
+        sizes = np.diff(pos_off).astype(np.float64)
+        y_rows, c_rows, rho = np.zeros(N + B_p), np.zeros(N + B_p), np.ones(N + B_p)
+        y_rows[neg_idx], c_rows[neg_idx] = -1.0, w_neg
+        y_rows[N:], c_rows[N:], rho[N:] = 1.0, w_pos, (2.0 - sizes) / sizes
+        c_rows[pos_idx] = w_trans
+        signs = np.where(svm.scores_[pos_idx] >= 0, 1.0, -1.0)
+        self.n_iter_ = 0
+        converged = False
+        for _ in range(self.max_iter):
+            y_rows[pos_idx] = signs
+            svm.fit(y_rows, c_rows, rho)
+            self.n_iter_ += 1
+            new = np.where(svm.scores_[pos_idx] >= 0, 1.0, -1.0)
+            if np.array_equal(new, signs):
+                converged = True
+                break
+            signs = new
+        if not converged:
+            warn_not_converged(self, "max_iter", "signs of positive-bag instances change")
+        self._set_primal_model(svm)
+        coef = np.concatenate([svm.dual_coef_[neg_idx], svm.dual_coef_[N:],
+                               svm.dual_coef_[pos_idx]])
+        perm = np.concatenate([
+            _map_examples(bags, self._train_order, neg_idx, pos_rows[pos_off[:-1]]),
+            L_n + B_p + np.argsort(user_instance_index(bags, self._train_order, pos_idx),
+                                   kind="stable"),
+        ])
+        self.dual_coef_ = coef[perm]

@@ -265,3 +265,63 @@ def test_sparse_family_solver_choice(bags_y):
     SparseMIL(kernel="linear", max_qp_size=5, threshold=0.0).fit(bags, y)
     with pytest.raises(ValueError, match="max_qp_size"):
         SparseMIL(kernel="linear", solver="smo", max_qp_size=5).fit(bags, y)
+
+
+def _rbf(A, B, gamma):
+    d = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2 * A @ B.T
+    return np.exp(-gamma * np.maximum(d, 0.0))
+
+
+def test_nystroem_with_every_instance_as_landmark_is_the_exact_kernel_svm(bags_y):
+    # with n_components >= N the Nystroem map reproduces the kernel on the training
+    # instances and on new ones, so the linear SVM on the map is the kernel SVM: its
+    # scores are the representer expansion sum_i y_i alpha_i k(x_i, x) + b
+    bags, y = bags_y
+    tr, te = bags[:40], bags[40:]
+    gamma = 0.1
+    clf = SIL(kernel="rbf", gamma=gamma, C=0.7, class_weight=None, threshold=0.0,
+              kernel_approximation="nystroem", n_components=10_000).fit(tr, y[:40])
+    X = np.vstack(tr)
+    assert clf.kernel_map_.n_components == X.shape[0]
+    Z = clf.kernel_map_.transform(X)
+    np.testing.assert_allclose(Z @ Z.T, _rbf(X, X, gamma), atol=1e-6)
+    yi = np.repeat(np.where(y[:40] == 1, 1.0, -1.0), [len(b) for b in tr])
+    f = np.concatenate(clf.decision_function_instances(tr))
+    beta = 2 * 0.7 * np.maximum(0.0, 1.0 - yi * f) * yi
+    b = clf.estimator_.intercept_
+    # SIL's solver stops at a relative gradient of 1e-3, which bounds the mismatch
+    np.testing.assert_allclose(f, _rbf(X, X, gamma) @ beta + b, atol=5e-3)
+    Xt = np.vstack(te)
+    np.testing.assert_allclose(np.concatenate(clf.decision_function_instances(te)),
+                               _rbf(Xt, X, gamma) @ beta + b, atol=5e-3)
+
+
+def test_random_fourier_features_approach_the_kernel():
+    from skmil.svm._approximation import fit_kernel_map, map_rows
+
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    m = fit_kernel_map("rff", X, kernel="rbf", gamma=0.2, degree=3, coef0=0.0,
+                       n_components=40_000, random_state=0)
+    Z = map_rows(m, X)
+    assert np.abs(Z @ Z.T - _rbf(X, X, 0.2)).max() < 0.03
+
+
+@pytest.mark.parametrize("cls", [SIL, InstanceMISVM, MISVM])
+def test_kernel_approximation_fits_deterministically_and_refuses_what_it_cannot_map(
+        cls, bags_y):
+    bags, y = bags_y
+    kw = {"C": 1.0, "threshold": 0.0}
+    a = cls(kernel_approximation="nystroem", n_components=30, **kw).fit(bags, y)
+    b = cls(kernel_approximation="nystroem", n_components=30, **kw).fit(bags[::-1], y[::-1])
+    np.testing.assert_allclose(a.decision_function(bags), b.decision_function(bags),
+                               atol=1e-9)
+    assert a.kernel_map_.n_components == 30
+    if cls is not SIL:  # the SVM's weight vector lives in the map's output space
+        assert a.support_vectors_.shape == (1, 30)
+    rff = cls(kernel_approximation="rff", n_components=30, **kw).fit(bags, y)
+    assert np.isfinite(rff.decision_function(bags)).all()
+    for bad in ({"kernel": "linear"}, {"kernel": "poly", "kernel_approximation": "rff"},
+                {"solver": "libsvm"}):
+        params = {"kernel_approximation": "nystroem", **kw, **bad}
+        with pytest.raises(ValueError, match="kernel_approximation"):
+            cls(**params).fit(bags, y)

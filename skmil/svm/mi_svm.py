@@ -34,6 +34,14 @@ from .._warnings import warn_not_converged
 from ..bags import Bags, check_square_kernel_bags, instance_indices
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ..utils._param_validation import Integral, Interval, Real, StrOptions
+from ._approximation import (
+    KERNEL_APPROXIMATION_CONSTRAINT,
+    N_COMPONENTS_CONSTRAINT,
+    check_kernel_approximation,
+    fit_kernel_map,
+    map_bags,
+    mapped_scores,
+)
 from ._common import (
     CLASS_WEIGHT_CONSTRAINT,
     GAMMA_CONSTRAINT,
@@ -243,6 +251,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         "gamma": GAMMA_CONSTRAINT,
         "degree": [Interval(Integral, 0, None, closed="left")],
         "coef0": [Interval(Real, None, None, closed="neither")],
+        "kernel_approximation": KERNEL_APPROXIMATION_CONSTRAINT,
+        "n_components": N_COMPONENTS_CONSTRAINT,
         "class_weight": CLASS_WEIGHT_CONSTRAINT,
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
@@ -266,6 +276,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         gamma: Any = "scale",
         degree: int = 3,
         coef0: float = 0.0,
+        kernel_approximation: str | None = None,
+        n_components: int = 256,
         class_weight: Any = "balanced_instances",
         max_iter: int = 50,
         n_init: int = 1,
@@ -283,6 +295,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
         self.gamma = gamma
         self.degree = degree
         self.coef0 = coef0
+        self.kernel_approximation = kernel_approximation
+        self.n_components = n_components
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.n_init = n_init
@@ -299,7 +313,10 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
     def _check_params(self, bags: Bags, y: np.ndarray,
                       instance_labels: np.ndarray | None = None) -> None:
         # cross-parameter rules the declared constraints cannot express, before any work
-        if self.solver in ("liblinear", "primal") and self.kernel != "linear":
+        check_kernel_approximation(self)
+        # the kernel the SVMs see: linear on the mapped instances under an approximation
+        self._kernel = "linear" if self.kernel_approximation else self.kernel
+        if self.solver in ("liblinear", "primal") and self._kernel != "linear":
             raise ValueError(f"solver={self.solver!r} needs kernel='linear'.")
         self._max_precomputed = (self._auto_max_precomputed if self.max_precomputed == "auto"
                                  else self.max_precomputed)
@@ -310,7 +327,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             self._gamma = 0.0  # unused; "scale" would cost a pass and a copy of X
         else:
             self._gamma = resolve_gamma(self.gamma, bags.instances)
-        self._spec = (self.kernel, self._gamma, self.degree, float(self.coef0))
+        self._spec = (self._kernel, self._gamma, self.degree, float(self.coef0))
         self._cw = signed_class_weight(self.class_weight, self.classes_)
         self._solver = self._resolve_solver()
         self._liblinear = self._solver == "liblinear"
@@ -319,7 +336,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
     def _resolve_solver(self) -> str:
         if self.solver != "auto":
             return self.solver
-        return "primal" if self.kernel == "linear" else "libsvm"
+        return "primal" if self._kernel == "linear" else "libsvm"
 
     def _n_points(self, bags: Bags) -> int:
         return bags.n_instances
@@ -433,6 +450,15 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
              instance_labels: np.ndarray | None = None) -> None:
         self._check_params(bags, y, instance_labels)
         self._select_C_and_threshold(bags, y, instance_labels)
+        self.kernel_map_ = None
+        if self.kernel_approximation:
+            # the inner CV's clones map their own training folds; the final model maps
+            # all training instances
+            self.kernel_map_ = fit_kernel_map(
+                self.kernel_approximation, bags.instances, kernel=self.kernel,
+                gamma=self._gamma, degree=self.degree, coef0=float(self.coef0),
+                n_components=self.n_components, random_state=self.random_state)
+            bags = map_bags(self.kernel_map_, bags)
         rng = check_random_state(self.random_state)
         # liblinear's coordinate descent visits the examples in a random order
         self._liblinear_seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -513,6 +539,8 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
 
     # -- predict -------------------------------------------------------------------
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
+        if getattr(self, "kernel_map_", None) is not None:
+            return mapped_scores(self.kernel_map_, self.model_, bags.instances)
         return self.model_(bags.instances)
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
@@ -548,6 +576,23 @@ _PARAMS_TEMPLATE = """
         Degree of the polynomial kernel.
     coef0 : float, default=0.0
         Independent term of the poly/sigmoid kernels.
+    kernel_approximation : {"nystroem", "rff"} or None, default=None
+        Fit the SVMs on an explicit feature map of the instances whose inner products
+        approximate the instance kernel (``kernel`` with ``gamma``, ``degree`` and
+        ``coef0``) instead of on the kernel: ``"nystroem"``
+        (:class:`sklearn.kernel_approximation.Nystroem`, the kernel's projection on
+        ``n_components`` landmark instances drawn from the training instances; RBF,
+        poly or sigmoid kernel) or ``"rff"``
+        (:class:`sklearn.kernel_approximation.RBFSampler`, random Fourier features of
+        the RBF kernel). The SVMs are then linear in the mapped instances and solved by
+        the primal solver (``solver`` ``"auto"`` or ``"primal"``), in time linear in the
+        instances where a kernel SVM's grows about quadratically. MI-SVM's starting
+        means are means of the mapped instances, the map's estimate of the means in the
+        kernel's feature space. The map is fitted on the training instances of each
+        fit (inner CV folds included), drawn with ``random_state`` (seed 0 when None).
+    n_components : int, default=256
+        Dimension of the map of ``kernel_approximation`` (Nyström landmarks: at most the
+        number of training instances).
 {class_weight_doc}    max_iter : int, default=50
         Maximum number of inner SVM fits per run.
     n_init : int, default=1
@@ -678,6 +723,9 @@ class InstanceMISVM(_BaseMISVM):
         The kept run.
     precomputed_ : bool
         Whether the instance kernel was precomputed.
+    kernel_map_ : Nystroem, RBFSampler or None
+        The fitted feature map of ``kernel_approximation`` (None without one); the
+        support vectors and ``dual_coef_`` then live in its output space.
     support_vectors_, dual_coef_, intercept_ :
         The final instance SVM ``f(x) = sum_i dual_coef_[i] k(sv_i, x) + intercept_``.
         With ``kernel="precomputed"``, ``support_vectors_`` has no rows and
@@ -850,6 +898,9 @@ class MISVM(_BaseMISVM):
         The kept run.
     precomputed_ : bool
         Whether the instance kernel was precomputed.
+    kernel_map_ : Nystroem, RBFSampler or None
+        The fitted feature map of ``kernel_approximation`` (None without one); the
+        support vectors and ``dual_coef_`` then live in its output space.
     feature_start_ : bool
         Whether the starting means (and random combinations) were taken in the
         kernel's feature space: True for every nonlinear kernel unless the first inner
@@ -909,6 +960,8 @@ class MISVM(_BaseMISVM):
         gamma: Any = "scale",
         degree: int = 3,
         coef0: float = 0.0,
+        kernel_approximation: str | None = None,
+        n_components: int = 256,
         class_weight: Any = None,
         max_iter: int = 50,
         n_init: int = 1,
@@ -925,6 +978,7 @@ class MISVM(_BaseMISVM):
     ) -> None:
         super().__init__(
             kernel=kernel, C=C, gamma=gamma, degree=degree, coef0=coef0,
+            kernel_approximation=kernel_approximation, n_components=n_components,
             class_weight=class_weight, max_iter=max_iter, n_init=n_init,
             max_precomputed=max_precomputed, cache_size=cache_size, tol=tol,
             solver=solver, intercept_scaling=intercept_scaling, threshold=threshold,
@@ -1027,7 +1081,7 @@ class MISVM(_BaseMISVM):
         # needs the explicit kernel matrix of the negatives and the means; above
         # max_qp_size points (and no precomputed instance kernel) the input-space means
         # stand in.
-        self.feature_start_ = self.kernel != "linear" and (
+        self.feature_start_ = self._kernel != "linear" and (
             self.precomputed_ or neg_idx.shape[0] + n_pos <= self.max_qp_size)
         pts.set_extra(E, (pos_idx, w, pos_off), feature_space=self.feature_start_)
         y_train = np.concatenate([-np.ones(neg_idx.shape[0]), np.ones(n_pos)]).astype(int)

@@ -16,6 +16,14 @@ from .._threshold import THRESHOLD_CONSTRAINT
 from ..bags import Bags, check_square_kernel_bags
 from ..base import BaseMILClassifier, InstancePredictionMixin
 from ..utils._param_validation import HasMethods, Integral, Interval, Real, StrOptions
+from ._approximation import (
+    KERNEL_APPROXIMATION_CONSTRAINT,
+    N_COMPONENTS_CONSTRAINT,
+    check_kernel_approximation,
+    fit_kernel_map,
+    map_rows,
+    mapped_scores,
+)
 from ._common import (
     GAMMA_CONSTRAINT,
     KernelExpansion,
@@ -89,6 +97,18 @@ class SIL(InstancePredictionMixin, BaseMILClassifier):
         ``"primal"`` for the linear kernel, ``"libsvm"`` otherwise: libsvm is a kernel
         solver whose time grows about quadratically with the instances even when the
         kernel is linear.
+    kernel_approximation : {"nystroem", "rff"} or None, default=None
+        Fit the built-in SVM on an explicit feature map whose inner products approximate
+        the instance kernel (``kernel`` with ``gamma``, ``degree`` and ``coef0``):
+        ``"nystroem"`` (:class:`sklearn.kernel_approximation.Nystroem`, ``n_components``
+        landmark instances drawn from the training instances; RBF, poly or sigmoid
+        kernel) or ``"rff"`` (:class:`sklearn.kernel_approximation.RBFSampler`, random
+        Fourier features of the RBF kernel). The SVM is then linear in the mapped
+        instances and solved by the primal solver (``solver`` ``"auto"`` or
+        ``"primal"``), in time linear in the instances. The map is drawn with
+        ``random_state`` (seed 0 when None).
+    n_components : int, default=256
+        Dimension of the map of ``kernel_approximation``.
     class_weight : dict, "balanced_instances", "balanced" or None, \
 default="balanced_instances"
         Weights of the built-in SVC's classes (only with ``estimator=None``); a dict is
@@ -124,7 +144,9 @@ default="balanced_instances"
         The fitted instance classifier (trained on labels 0/1). The built-in SVC is
         given ``gamma`` as the number that ``"scale"``/``"auto"`` stand for; the primal
         solver's model has ``coef_``, ``intercept_``, ``n_iter_`` (Newton steps) and
-        ``decision_function``.
+        ``decision_function`` (of mapped instances under ``kernel_approximation``).
+    kernel_map_ : Nystroem, RBFSampler or None
+        The fitted feature map of ``kernel_approximation`` (None without one).
     threshold_ : float
         The threshold used; ``decision_function`` and ``decision_function_instances``
         return the raw scores minus it.
@@ -176,6 +198,8 @@ default="balanced_instances"
         "degree": [Interval(Integral, 0, None, closed="left")],
         "coef0": [Interval(Real, None, None, closed="neither")],
         "solver": [StrOptions({"auto", "libsvm", "primal"})],
+        "kernel_approximation": KERNEL_APPROXIMATION_CONSTRAINT,
+        "n_components": N_COMPONENTS_CONSTRAINT,
         "class_weight": [dict, StrOptions({"balanced", "balanced_instances"}), None],
         "threshold": THRESHOLD_CONSTRAINT,
         "random_state": ["random_state"],
@@ -192,6 +216,8 @@ default="balanced_instances"
         degree: int = 3,
         coef0: float = 0.0,
         solver: str = "auto",
+        kernel_approximation: str | None = None,
+        n_components: int = 256,
         class_weight: Any = "balanced_instances",
         threshold: Any = "auto",
         random_state: Any = None,
@@ -204,6 +230,8 @@ default="balanced_instances"
         self.degree = degree
         self.coef0 = coef0
         self.solver = solver
+        self.kernel_approximation = kernel_approximation
+        self.n_components = n_components
         self.class_weight = class_weight
         self.threshold = threshold
         self.random_state = random_state
@@ -245,15 +273,31 @@ default="balanced_instances"
         else:
             cw = encoded_class_weight(self.class_weight, self.classes_)
         self._expansion = None
-        if self.solver == "primal" and self.kernel != "linear":
+        self.kernel_map_ = None
+        if self.kernel_approximation is not None and self.estimator is not None:
+            raise ValueError(
+                "kernel_approximation maps the instances for the built-in SVM; with an "
+                "estimator, put the map in a pipeline: make_pipeline(InstanceTransformer("
+                "Nystroem()), SIL(estimator=...)).")
+        check_kernel_approximation(self)
+        if self.solver == "primal" and self.kernel != "linear" and (
+                self.kernel_approximation is None):
             raise ValueError(
                 f"solver='primal' solves the linear SVM; got kernel={self.kernel!r}. Use "
-                "solver='libsvm' (or 'auto') for other kernels.")
-        if self.estimator is None and self.kernel == "linear" and self.solver != "libsvm":
+                "solver='libsvm' (or 'auto') for other kernels, or a kernel_approximation.")
+        X = bags.instances
+        if self.kernel_approximation is not None:
+            self.kernel_map_ = fit_kernel_map(
+                self.kernel_approximation, X, kernel=self.kernel,
+                gamma=resolve_gamma(self.gamma, X), degree=self.degree,
+                coef0=float(self.coef0), n_components=self.n_components,
+                random_state=self.random_state)
+            X = map_rows(self.kernel_map_, X)
+        if self.estimator is None and (self.kernel_map_ is not None or (
+                self.kernel == "linear" and self.solver != "libsvm")):
             y_pm = 2.0 * y_inst - 1.0
             cw_pm = ({2 * k - 1: v for k, v in cw.items()} if isinstance(cw, dict) else cw)
-            svm = SquaredHingeSVM(bags.instances, self.C).fit(
-                y_pm, sample_weights_for(y_pm, cw_pm))
+            svm = SquaredHingeSVM(X, self.C).fit(y_pm, sample_weights_for(y_pm, cw_pm))
             self.estimator_ = svm.release_data()
             self._expansion = KernelExpansion(svm.coef_[None, :], np.ones(1),
                                               svm.intercept_, "linear", 0.0, 3, 0.0)
@@ -280,6 +324,8 @@ default="balanced_instances"
         return bags.instances if cols is None else bags.instances[:, cols]
 
     def _decision_function_instances(self, bags: Bags) -> np.ndarray:
+        if getattr(self, "kernel_map_", None) is not None:
+            return mapped_scores(self.kernel_map_, self._expansion, bags.instances)
         if getattr(self, "_expansion", None) is not None:
             return self._expansion(bags.instances)
         return decision_scores(self.estimator_, self._instances(bags))

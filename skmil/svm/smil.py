@@ -86,6 +86,32 @@ def _example_means(X: np.ndarray, rows: np.ndarray, off: np.ndarray,
     return out / np.diff(off)[:, None]
 
 
+def _primal_rows(n_instances: int, neg_idx: np.ndarray, pos_off: np.ndarray,
+                 w_neg: float, w_pos: float):
+    """sMIL's rows for the primal solver: labels, weights and margins of the instances
+    (the negative ones are -1 with weight ``w_neg``, the others out) followed by one row
+    per positive example (+1, weight ``w_pos``, margin ``(2 - |X|)/|X|``)."""
+    n = n_instances + pos_off.shape[0] - 1
+    sizes = np.diff(pos_off).astype(np.float64)
+    y_rows, c_rows, rho = np.zeros(n), np.zeros(n), np.ones(n)
+    y_rows[neg_idx], c_rows[neg_idx] = -1.0, w_neg
+    y_rows[n_instances:], c_rows[n_instances:] = 1.0, w_pos
+    rho[n_instances:] = (2.0 - sizes) / sizes
+    return y_rows, c_rows, rho
+
+
+def _transductive_order(bags: Bags, order: np.ndarray, neg_idx: np.ndarray,
+                        pos_rows: np.ndarray, pos_off: np.ndarray,
+                        pos_idx: np.ndarray) -> np.ndarray:
+    """stMIL's :func:`_map_examples`: negative instances, positive examples, then the
+    transductive instances ``pos_idx``, each put in the user's order."""
+    n_first = neg_idx.shape[0] + pos_off.shape[0] - 1
+    return np.concatenate([
+        _map_examples(bags, order, neg_idx, pos_rows[pos_off[:-1]]),
+        n_first + np.argsort(user_instance_index(bags, order, pos_idx), kind="stable"),
+    ])
+
+
 def _map_examples(bags: Bags, order: np.ndarray, neg_idx: np.ndarray,
                   pos_first: np.ndarray) -> np.ndarray:
     """Permutation of per-example values (negative instances, then positive examples
@@ -303,10 +329,7 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
         w_neg, w_pos = _example_weights(self._smil_class_weight(), self.classes_, L_n, B_p)
         if self._solver == "primal":
             N = bags.n_instances
-            sizes = np.diff(pos_off).astype(np.float64)
-            y_rows, c_rows, rho = np.zeros(N + B_p), np.zeros(N + B_p), np.ones(N + B_p)
-            y_rows[neg_idx], c_rows[neg_idx] = -1.0, w_neg
-            y_rows[N:], c_rows[N:], rho[N:] = 1.0, w_pos, (2.0 - sizes) / sizes
+            y_rows, c_rows, rho = _primal_rows(N, neg_idx, pos_off, w_neg, w_pos)
             svm = SquaredHingeSVM(bags.instances, self.C, tol=self.tol,
                                   extra=_example_means(bags.instances, pos_rows, pos_off))
             svm.fit(y_rows, c_rows, rho)
@@ -640,65 +663,53 @@ class SparseTransductiveMIL(SparseMIL):
         C = np.concatenate([np.full(L_n, self.C * w_neg),
                             np.full(B_p, self.C * w_pos),
                             np.full(L_p, self.C * w_pos * B_p / L_p)])
-        signs = np.where(self.model_(Xt) >= 0, 1.0, -1.0)
         rep = np.repeat(np.arange(off.shape[0] - 1), sizes)
-        self.n_iter_ = 0
-        converged = False
-        for _ in range(self.max_iter):
+        last = {}
+
+        def step(signs):
             y_pm = np.concatenate([-np.ones(L_n), np.ones(B_p), signs])
             alpha, rho, _ = smo_solve(K, p, y_pm, C, tol=self.tol)
-            self.n_iter_ += 1
-            coef = alpha * y_pm
-            inst_coef = coef[rep] / sizes[rep]
+            last["coef"], last["rho"] = alpha * y_pm, rho
+            inst_coef = last["coef"][rep] / sizes[rep]
             keep = inst_coef != 0
             self.model_ = KernelExpansion(X[keep], inst_coef[keep], -rho, *self._spec)
-            new = np.where(self.model_(Xt) >= 0, 1.0, -1.0)
+            return np.where(self.model_(Xt) >= 0, 1.0, -1.0)
+
+        self._cccp(np.where(self.model_(Xt) >= 0, 1.0, -1.0), step)
+        self.dual_coef_ = last["coef"][_transductive_order(bags, self._train_order, neg_idx,
+                                                           pos_rows, pos_off, pos_idx)]
+        self.intercept_ = -last["rho"]
+
+    def _cccp(self, signs: np.ndarray, step) -> None:
+        """CCCP's loop: ``step(signs)`` fits one step and returns the new signs of the
+        positive bags' instances; stop when they repeat or after ``max_iter`` steps."""
+        self.n_iter_ = 0
+        for _ in range(self.max_iter):
+            new = step(signs)
+            self.n_iter_ += 1
             if np.array_equal(new, signs):
-                converged = True
-                break
+                return
             signs = new
-        if not converged:
-            warn_not_converged(self, "max_iter", "signs of positive-bag instances change")
-        perm = np.concatenate([
-            _map_examples(bags, self._train_order, neg_idx, pos_rows[pos_off[:-1]]),
-            L_n + B_p + np.argsort(user_instance_index(bags, self._train_order, pos_idx),
-                                   kind="stable"),
-        ])
-        self.dual_coef_ = coef[perm]
-        self.intercept_ = -rho
+        warn_not_converged(self, "max_iter", "signs of positive-bag instances change")
 
     def _cccp_primal(self, svm: SquaredHingeSVM, bags: Bags, neg_idx: np.ndarray,
                      pos_rows: np.ndarray, pos_off: np.ndarray, pos_idx: np.ndarray,
                      weights: tuple[float, float, float]) -> None:
         """CCCP with squared slacks: each step adds the positive bags' instances with the
         signs of the previous solution to sMIL's rows and solves from that solution."""
-        N, L_n, B_p = bags.n_instances, neg_idx.shape[0], pos_off.shape[0] - 1
+        N = bags.n_instances
         w_neg, w_pos, w_trans = weights
-        sizes = np.diff(pos_off).astype(np.float64)
-        y_rows, c_rows, rho = np.zeros(N + B_p), np.zeros(N + B_p), np.ones(N + B_p)
-        y_rows[neg_idx], c_rows[neg_idx] = -1.0, w_neg
-        y_rows[N:], c_rows[N:], rho[N:] = 1.0, w_pos, (2.0 - sizes) / sizes
+        y_rows, c_rows, rho = _primal_rows(N, neg_idx, pos_off, w_neg, w_pos)
         c_rows[pos_idx] = w_trans
-        signs = np.where(svm.scores_[pos_idx] >= 0, 1.0, -1.0)
-        self.n_iter_ = 0
-        converged = False
-        for _ in range(self.max_iter):
+
+        def step(signs):
             y_rows[pos_idx] = signs
             svm.fit(y_rows, c_rows, rho)
-            self.n_iter_ += 1
-            new = np.where(svm.scores_[pos_idx] >= 0, 1.0, -1.0)
-            if np.array_equal(new, signs):
-                converged = True
-                break
-            signs = new
-        if not converged:
-            warn_not_converged(self, "max_iter", "signs of positive-bag instances change")
+            return np.where(svm.scores_[pos_idx] >= 0, 1.0, -1.0)
+
+        self._cccp(np.where(svm.scores_[pos_idx] >= 0, 1.0, -1.0), step)
         self._set_primal_model(svm)
         coef = np.concatenate([svm.dual_coef_[neg_idx], svm.dual_coef_[N:],
                                svm.dual_coef_[pos_idx]])
-        perm = np.concatenate([
-            _map_examples(bags, self._train_order, neg_idx, pos_rows[pos_off[:-1]]),
-            L_n + B_p + np.argsort(user_instance_index(bags, self._train_order, pos_idx),
-                                   kind="stable"),
-        ])
-        self.dual_coef_ = coef[perm]
+        self.dual_coef_ = coef[_transductive_order(bags, self._train_order, neg_idx,
+                                                   pos_rows, pos_off, pos_idx)]

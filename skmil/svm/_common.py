@@ -70,6 +70,29 @@ class KernelExpansion:
         return out
 
 
+def example_means(X: np.ndarray, rows: np.ndarray, off: np.ndarray,
+                  weights: np.ndarray | None = None, block: int = 65536) -> np.ndarray:
+    """Weighted mean of ``X[rows[off[k]:off[k + 1]]]`` for every example ``k``.
+
+    ``weights`` (one per entry of ``rows``, default 1) are normalised within each example.
+    At most about ``block`` rows are gathered at a time: the positive bags can be half of
+    a large ``X``, and a gather of all their rows would copy it.
+    """
+    m = off.shape[0] - 1
+    w = np.ones(rows.shape[0]) if weights is None else weights
+    out = np.empty((m, X.shape[1]))
+    a = 0
+    while a < m:
+        b = int(np.searchsorted(off, off[a] + block, side="right")) - 1
+        b = min(max(b, a + 1), m)
+        lo, hi = off[a], off[b]
+        R = X[rows[lo:hi]]
+        R *= w[lo:hi, None]
+        out[a:b] = np.add.reduceat(R, off[a:b] - lo, axis=0)
+        a = b
+    return out / np.add.reduceat(w, off[:-1])[:, None]
+
+
 def dual_objective(dual_coef: np.ndarray, K_sv: np.ndarray) -> float:
     """SVM dual objective ``sum(alpha) - 1/2 (y*alpha)' K (y*alpha)`` at the optimum.
 

@@ -47,6 +47,7 @@ from ._common import (
     GAMMA_CONSTRAINT,
     KernelExpansion,
     dual_objective,
+    example_means,
     instance_balanced_weights,
     libsvm_binary_fit,
     sample_weights_for,
@@ -1050,11 +1051,10 @@ class MISVM(_BaseMISVM):
         )
         X = bags.instances
         n_pos = pos_off.shape[0] - 1
-        Xp = X[pos_idx]
         if rng is None:
-            weights = np.ones(Xp.shape[0])
+            weights = np.ones(pos_idx.shape[0])
         else:
-            weights = rng.exponential(size=Xp.shape[0])  # Dirichlet(1) after normalising
+            weights = rng.exponential(size=pos_idx.shape[0])  # Dirichlet(1) once normalised
         known = ctx["known"]
         if known is not None:
             # a positive bag's candidates: its known witnesses if it has any, else its
@@ -1065,8 +1065,8 @@ class MISVM(_BaseMISVM):
             candidate = np.where(has_known, kp == 1, kp != 0)
             weights = np.where(candidate, weights, 0.0)
         sums = np.add.reduceat(weights, pos_off[:-1])
-        E = np.add.reduceat(Xp * weights[:, None], pos_off[:-1], axis=0) / sums[:, None]
-        # with a precomputed kernel Xp holds kernel rows, so E is already the kernel rows
+        E = example_means(X, pos_idx, pos_off, weights)
+        # with a precomputed kernel X holds kernel rows, so E is already the kernel rows
         # of the feature-space combinations
         w = weights / np.repeat(sums, np.diff(pos_off))
         neg_idx = np.flatnonzero(np.repeat(y == 0, bags.sizes))

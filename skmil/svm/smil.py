@@ -19,6 +19,7 @@ from ._common import (
     GAMMA_CONSTRAINT,
     KernelExpansion,
     encoded_class_weight,
+    example_means,
     sample_weights_for,
     signed_class_weight,
     user_instance_index,
@@ -68,22 +69,6 @@ def _example_weights(class_weight: Any, classes: np.ndarray, n_neg: int,
         return n / (2.0 * n_neg), n / (2.0 * n_pos)
     w = encoded_class_weight(class_weight, classes)
     return float(w.get(0, 1.0)), float(w.get(1, 1.0))
-
-
-def _example_means(X: np.ndarray, rows: np.ndarray, off: np.ndarray,
-                   block: int = 65536) -> np.ndarray:
-    """Mean of ``X[rows[off[k]:off[k + 1]]]`` for every example ``k``, gathering at most
-    about ``block`` rows at a time (the positive bags can be half of a large ``X``)."""
-    m = off.shape[0] - 1
-    out = np.empty((m, X.shape[1]))
-    a = 0
-    while a < m:
-        b = int(np.searchsorted(off, off[a] + block, side="right")) - 1
-        b = min(max(b, a + 1), m)
-        lo, hi = off[a], off[b]
-        out[a:b] = np.add.reduceat(X[rows[lo:hi]], off[a:b] - lo, axis=0)
-        a = b
-    return out / np.diff(off)[:, None]
 
 
 def _primal_rows(n_instances: int, neg_idx: np.ndarray, pos_off: np.ndarray,
@@ -331,7 +316,7 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
             N = bags.n_instances
             y_rows, c_rows, rho = _primal_rows(N, neg_idx, pos_off, w_neg, w_pos)
             svm = SquaredHingeSVM(bags.instances, self.C, tol=self.tol,
-                                  extra=_example_means(bags.instances, pos_rows, pos_off))
+                                  extra=example_means(bags.instances, pos_rows, pos_off))
             svm.fit(y_rows, c_rows, rho)
             self._set_primal_model(svm)
             coef = np.concatenate([svm.dual_coef_[neg_idx], svm.dual_coef_[N:]])

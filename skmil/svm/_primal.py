@@ -137,6 +137,10 @@ class SquaredHingeSVM:
         # rule, updated by the rows whose label or weight changed
         self._cy = np.zeros(self.scores_.shape[0])
         self._Xcy = np.zeros(d)
+        # the residual r of the last gradient and [X; E]' r: the first gradient of a warm
+        # fit differs from it only in the rows whose label or weight changed
+        self._r = None
+        self._Xr = None
         self.n_iter_ = 0
         self.objective_ = 0.0
 
@@ -156,6 +160,25 @@ class SquaredHingeSVM:
         out = self.X.T @ r[:n]
         if self.E.shape[0]:
             out += self.E.T @ r[n:]
+        return out
+
+    def _rmatvec_from(self, v: np.ndarray, prev_v: np.ndarray | None,
+                      prev_out: np.ndarray | None) -> np.ndarray:
+        """``[X; E]' v``, from ``prev_out = [X; E]' prev_v`` by the rows where ``v``
+        differs when few do (a gather of those rows instead of a pass over all)."""
+        if prev_out is None:
+            return self._rmatvec(v)
+        changed = np.flatnonzero(v != prev_v)
+        if changed.shape[0] * 2 > v.shape[0]:
+            return self._rmatvec(v)
+        out = prev_out.copy()
+        delta = v[changed] - prev_v[changed]
+        n = self.X.shape[0]
+        k = int(np.searchsorted(changed, n))
+        if k:
+            out += self.X[changed[:k]].T @ delta[:k]
+        if k < changed.shape[0]:
+            out += self.E[changed[k:] - n].T @ delta[k:]
         return out
 
     def _accumulate(self, idx: np.ndarray, v: np.ndarray) -> None:
@@ -189,16 +212,7 @@ class SquaredHingeSVM:
                else np.ascontiguousarray(margin, dtype=np.float64))
         # the gradient at w = 0, b = 0 is -2C [X 1]' (c y max(rho, 0))
         cy = weight * y * np.maximum(rho, 0.0)
-        changed = np.flatnonzero(cy != self._cy)
-        n = self.X.shape[0]
-        if changed.size * 2 > cy.shape[0]:
-            self._Xcy = self._rmatvec(cy)
-        elif changed.size:
-            delta = cy[changed] - self._cy[changed]
-            inst, ext = changed < n, changed >= n
-            self._Xcy += self.X[changed[inst]].T @ delta[inst]
-            if ext.any():
-                self._Xcy += self.E[changed[ext] - n].T @ delta[ext]
+        self._Xcy = self._rmatvec_from(cy, self._cy, self._Xcy)
         self._cy = cy
         g0 = 2.0 * C * np.hypot(np.linalg.norm(self._Xcy), cy.sum())
         w, b = self.coef_, self.intercept_
@@ -208,17 +222,22 @@ class SquaredHingeSVM:
         n_iter = 0
         y = np.ascontiguousarray(y, dtype=np.float64)
         weight = np.ascontiguousarray(weight, dtype=np.float64)
-        r = np.empty_like(o)
         t = 0.0
+        Xr = None
         while True:
-            a = np.empty_like(o)
+            a, r = np.empty_like(o), np.empty_like(o)
             r_sum, loss = _margins(y, o, weight, rho, a, r)
             if t == 1.0 and np.array_equal(a, self._a):
                 # a full Newton step that kept the active rows (and their weights) is
                 # exact: the objective is quadratic on them, so this is the minimum
+                Xr = None
                 break
+            # at the start the scores are the last fit's, so r moved only where the
+            # labels or weights did; after a step every row's score moved
+            Xr = (self._rmatvec_from(r, self._r, self._Xr) if n_iter == 0
+                  else self._rmatvec(r))
             g = np.empty(d + 1)
-            g[:d] = w - 2.0 * C * self._rmatvec(r)
+            g[:d] = w - 2.0 * C * Xr
             g[d] = -2.0 * C * r_sum
             if np.linalg.norm(g) <= self.tol * g0 or n_iter >= self.max_iter:
                 break
@@ -232,6 +251,7 @@ class SquaredHingeSVM:
             o = o + t * z
             n_iter += 1
         self.coef_, self.intercept_, self.scores_ = w, float(b), o
+        self._r, self._Xr = (None, None) if Xr is None else (r, Xr)
         self.n_iter_ = n_iter
         self.objective_ = float(0.5 * w @ w + C * loss)
         # the dual variables of the squared hinge are alpha_i = 2 C c_i xi_i, and
@@ -247,7 +267,7 @@ class SquaredHingeSVM:
         """Drop the references to the training rows and the per-row state (a fitted
         model kept on an estimator must not carry its training data into a pickle)."""
         self.X = self.E = self.scores_ = self.dual_coef_ = None
-        self._a = self._G = self._cy = self._Xcy = None
+        self._a = self._G = self._cy = self._Xcy = self._r = self._Xr = None
         return self
 
 

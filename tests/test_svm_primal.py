@@ -325,3 +325,20 @@ def test_kernel_approximation_fits_deterministically_and_refuses_what_it_cannot_
         params = {"kernel_approximation": "nystroem", **kw, **bad}
         with pytest.raises(ValueError, match="kernel_approximation"):
             cls(**params).fit(bags, y)
+
+
+def test_example_means_sum_a_block_of_rows_at_a_time():
+    from skmil.svm._common import example_means
+
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(50, 3))
+    rows = np.sort(rng.choice(50, 30, replace=False))
+    off = np.array([0, 4, 5, 13, 20, 30])
+    w = rng.uniform(0.1, 2.0, size=30)
+    expected = np.array([np.average(X[rows[a:b]], axis=0, weights=w[a:b])
+                         for a, b in zip(off[:-1], off[1:])])
+    # a block smaller than an example still takes the whole example
+    for block in (1, 3, 7, 1000):
+        np.testing.assert_allclose(example_means(X, rows, off, w, block=block), expected)
+    np.testing.assert_allclose(example_means(X, rows, off),
+                               [X[rows[a:b]].mean(axis=0) for a, b in zip(off[:-1], off[1:])])

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels.bagpairs import row_blocks
 from .._kernels.set_kernel import instance_kernel
 from ..utils._param_validation import Interval, Real, StrOptions
 
@@ -78,18 +79,13 @@ def example_means(X: np.ndarray, rows: np.ndarray, off: np.ndarray,
     At most about ``block`` rows are gathered at a time: the positive bags can be half of
     a large ``X``, and a gather of all their rows would copy it.
     """
-    m = off.shape[0] - 1
     w = np.ones(rows.shape[0]) if weights is None else weights
-    out = np.empty((m, X.shape[1]))
-    a = 0
-    while a < m:
-        b = int(np.searchsorted(off, off[a] + block, side="right")) - 1
-        b = min(max(b, a + 1), m)
+    out = np.empty((off.shape[0] - 1, X.shape[1]))
+    for a, b in row_blocks(off, block):
         lo, hi = off[a], off[b]
         R = X[rows[lo:hi]]
         R *= w[lo:hi, None]
         out[a:b] = np.add.reduceat(R, off[a:b] - lo, axis=0)
-        a = b
     return out / np.add.reduceat(w, off[:-1])[:, None]
 
 

@@ -26,6 +26,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
 from .._inner_cv import C_GRID, best_index, inner_cv_splits, search_refit
+from .._kernels.bagpairs import row_blocks
 from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import instance_kernel, resolve_gamma
 from .._numba import njit
@@ -155,19 +156,13 @@ class _PointSet:
         blocks of a few combinations at a time (at most about ``chunk_rows`` member
         rows), so no block larger than ``chunk_rows x N`` exists.
         """
-        m = off.shape[0] - 1
-        out = np.empty((m, self.N))
-        a = 0
-        while a < m:
-            b = a + 1
-            while b < m and off[b + 1] - off[a] <= chunk_rows:
-                b += 1
+        out = np.empty((off.shape[0] - 1, self.N))
+        for a, b in row_blocks(off, chunk_rows):
             lo, hi = off[a], off[b]
             members = idx[lo:hi]
             R = (self.K[members] if self.K is not None
                  else instance_kernel(self.X[members], self.X, *self.spec))
             out[a:b] = np.add.reduceat(R * w[lo:hi, None], off[a:b] - lo, axis=0)
-            a = b
         return out
 
     def needs_gram(self, idx) -> bool:

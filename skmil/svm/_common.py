@@ -46,6 +46,15 @@ class KernelExpansion:
         )
 
     @classmethod
+    def linear(cls, coef, intercept) -> KernelExpansion:
+        """The linear model ``f(x) = x @ coef + intercept`` (one "support vector", ``coef``).
+
+        A linear SVM's weight vector, or the coefficients of a kernel row over the
+        training instances (a user's precomputed kernel).
+        """
+        return cls(np.asarray(coef)[None, :], np.ones(1), intercept, "linear", 0.0, 3, 0.0)
+
+    @classmethod
     def from_svc(cls, svc, kernel, gamma, degree, coef0) -> KernelExpansion:
         """The expansion of a fitted binary ``sklearn.svm.SVC`` (its ``decision_function``).
 

@@ -413,7 +413,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
 
     def _expansion(self, pts: _PointSet, svc, sv_idx) -> KernelExpansion:
         if self._liblinear or self._primal:
-            return KernelExpansion(svc[0][None, :], np.ones(1), svc[1], *self._spec)
+            return KernelExpansion.linear(svc[0], svc[1])
         if self.kernel == "precomputed":
             # f is linear in a kernel row: f(x) = row(x) @ c + b, with c scattered over
             # the training instances (an extra point spreads its coefficient over its
@@ -428,7 +428,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
                 pos = instance_indices(off, a)  # positions of the members in idx / w
                 weights = w[pos] * np.repeat(dc[~inst], off[a + 1] - off[a])
                 np.add.at(c, idx[pos], weights)
-            return KernelExpansion(c[None, :], np.ones(1), b, "linear", 0.0, 3, 0.0)
+            return KernelExpansion.linear(c, b)
         dc, b = svc
         extra = sv_idx >= pts.N
         if pts.feature_space and extra.any():
@@ -493,8 +493,7 @@ class _BaseMISVM(InstancePredictionMixin, BaseMILClassifier):
             c = np.empty_like(self.model_.coef)
             c[user_instance_index(bags, self._train_order, np.arange(bags.n_instances))] = (
                 self.model_.coef)
-            self.model_ = KernelExpansion(c[None, :], np.ones(1), self.model_.intercept,
-                                          "linear", 0.0, 3, 0.0)
+            self.model_ = KernelExpansion.linear(c, self.model_.intercept)
             # like SVC's: support_ indexes the training instances, no vectors are stored
             self.support_ = np.flatnonzero(c)
             self.support_vectors_ = np.empty((0, bags.n_features))

@@ -299,8 +299,7 @@ default="balanced_instances"
             cw_pm = ({2 * k - 1: v for k, v in cw.items()} if isinstance(cw, dict) else cw)
             svm = SquaredHingeSVM(X, self.C).fit(y_pm, sample_weights_for(y_pm, cw_pm))
             self.estimator_ = svm.release_data()
-            self._expansion = KernelExpansion(svm.coef_[None, :], np.ones(1),
-                                              svm.intercept_, "linear", 0.0, 3, 0.0)
+            self._expansion = KernelExpansion.linear(svm.coef_, svm.intercept_)
         elif self.estimator is None and self.kernel in _EXPANDABLE:
             # gamma as a number (sklearn's "scale"/"auto" formulas), so that the built-in
             # SVC's decision values can be evaluated by skmil's blocked BLAS kernel: libsvm

@@ -350,8 +350,7 @@ class SparseMIL(InstancePredictionMixin, BaseMILClassifier):
         return None
 
     def _set_primal_model(self, svm: SquaredHingeSVM) -> None:
-        self.model_ = KernelExpansion(svm.coef_[None, :], np.ones(1), svm.intercept_,
-                                      *self._spec)
+        self.model_ = KernelExpansion.linear(svm.coef_, svm.intercept_)
         self.intercept_ = svm.intercept_
 
     def _fit(self, bags: Bags, y: np.ndarray,

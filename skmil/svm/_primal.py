@@ -173,22 +173,24 @@ class SquaredHingeSVM:
             return self._rmatvec(v)
         out = prev_out.copy()
         delta = v[changed] - prev_v[changed]
-        n = self.X.shape[0]
-        k = int(np.searchsorted(changed, n))
-        if k:
-            out += self.X[changed[:k]].T @ delta[:k]
-        if k < changed.shape[0]:
-            out += self.E[changed[k:] - n].T @ delta[k:]
+        for M, rows, part in self._parts(changed):
+            out += M[rows].T @ delta[part]
         return out
 
-    def _accumulate(self, idx: np.ndarray, v: np.ndarray) -> None:
-        """``G += [R 1]' diag(v) [R 1]`` for the rows ``idx`` (sorted) of ``[X; E]``."""
+    def _parts(self, idx: np.ndarray):
+        """``(matrix, its row indices, slice of idx)`` for the rows ``idx`` (sorted) of
+        ``[X; E]``: the instances' part, then the extra rows' part (each if non-empty)."""
         n = self.X.shape[0]
         k = int(np.searchsorted(idx, n))
         if k:
-            _add_weighted_gram(self._G, self.X, idx[:k], v[:k])
+            yield self.X, idx[:k], slice(0, k)
         if k < idx.shape[0]:
-            _add_weighted_gram(self._G, self.E, idx[k:] - n, v[k:])
+            yield self.E, idx[k:] - n, slice(k, None)
+
+    def _accumulate(self, idx: np.ndarray, v: np.ndarray) -> None:
+        """``G += [R 1]' diag(v) [R 1]`` for the rows ``idx`` (sorted) of ``[X; E]``."""
+        for M, rows, part in self._parts(idx):
+            _add_weighted_gram(self._G, M, rows, v[part])
 
     def _update_hessian(self, a: np.ndarray) -> None:
         """Bring the stored ``X_A' D X_A`` to the weights ``a`` (0 outside the margin)."""

@@ -1,4 +1,4 @@
-"""Timing helpers shared by the speed benchmarks (``benchmarks/bench_*.py``).
+"""Timing (and memory) helpers shared by the speed benchmarks (``benchmarks/bench_*.py``).
 
 Every speed script times skmil against a baseline inside the same run and reports the
 ratio, because absolute times move with the machine and its load while a ratio of two
@@ -11,6 +11,7 @@ directory is on ``sys.path`` and ``from _timing import ...`` works.
 from __future__ import annotations
 
 import argparse
+import resource
 import shlex
 import statistics
 import sys
@@ -91,3 +92,20 @@ def print_reproduce(argv: Sequence[str] | None = None) -> None:
     """Print the command line that reproduces this run."""
     argv = sys.argv if argv is None else argv
     print("reproduce: python " + " ".join(shlex.quote(a) for a in argv), flush=True)
+
+
+def status_bytes(field: str) -> int:
+    """A memory field of ``/proc/self/status`` in bytes: ``"VmRSS"`` (resident now) or
+    ``"VmHWM"`` (this process's peak).
+
+    Not ``ru_maxrss``: it survives fork+exec, so a child started by a benchmark would
+    report its parent's peak. Without ``/proc``, ``ru_maxrss`` is the fallback.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

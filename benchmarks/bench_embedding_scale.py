@@ -55,7 +55,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -65,7 +64,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from _timing import add_tiny_flag, best_of, print_reproduce, ratio
+from _timing import add_tiny_flag, best_of, print_reproduce, ratio, status_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,8 +117,7 @@ def _child(name: str, n_bags: int) -> None:
     t_pred = time.perf_counter() - t0
     _, extra = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    # VmHWM, not ru_maxrss: ru_maxrss survives fork+exec and would report the parent's
-    rss = _status_bytes("VmHWM")
+    rss = status_bytes("VmHWM")
     print(json.dumps({
         "method": name, "n_bags": n_bags, "n_instances": int(offsets[-1]),
         "fit_s": t_fit, "predict_s": t_pred, "train_accuracy": acc,
@@ -128,16 +126,8 @@ def _child(name: str, n_bags: int) -> None:
     }))
 
 
-def _status_bytes(field: str) -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def _current_rss() -> int:
-    return _status_bytes("VmRSS")
+    return status_bytes("VmRSS")
 
 
 def _make_data(n_bags: int) -> None:

@@ -14,7 +14,7 @@ rebuilt, so a warm fit costs a few matrix-vector products over the instances.
 Why not scikit-learn's ``LinearSVC(dual=False)`` (liblinear's trust-region Newton for
 the same loss): it cannot be warm-started through scikit-learn, penalises the intercept,
 and copies the data into its own sparse format. On 1,000,000 x 64 instances one of its
-fits took 10.9 s, while a whole mi-SVM alternation of six inner SVMs took 5.5 s here
+fits took 9.7 s, while a whole mi-SVM alternation of six inner SVMs took 6.0 s here
 (``python benchmarks/bench_svm_scale.py --only linear`` measures both in one run).
 """
 

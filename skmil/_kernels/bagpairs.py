@@ -31,6 +31,7 @@ __all__ = [
     "blocked_set_kernel",
     "mirror_upper",
     "blocked_set_kernel_diag",
+    "instance_blocks",
     "row_blocks",
     "sq_norms",
     "weighted_set_kernel",
@@ -75,6 +76,37 @@ def row_blocks(offsets: np.ndarray, block_size: int) -> list[tuple[int, int]]:
         blocks.append((b0, b1))
         b0 = b1
     return blocks
+
+
+def instance_blocks(offsets: np.ndarray, block_size: int) -> list[tuple]:
+    """Split the instances of bags ``0..B-1`` into consecutive ranges of at most ``block_size``.
+
+    Ranges end at bag boundaries, as in :func:`row_blocks`, except that a bag larger
+    than ``block_size`` is cut into pieces of ``block_size`` instances, one range each:
+    no range, and so no block computed from it, grows with the largest bag. Returns
+    ``(r0, r1, b0, b1, seg)`` per range: the instances ``r0:r1``, the bags ``b0..b1-1``
+    they belong to, and ``seg`` (``b1 - b0 + 1`` ints) such that the range's rows of bag
+    ``b0 + k`` are ``seg[k]:seg[k + 1]`` relative to ``r0``. Reductions over a range are
+    partial for a cut bag, so the callers combine them with an associative operation
+    (a sum, a minimum) across the ranges.
+    """
+    out = []
+    for b0, b1 in row_blocks(offsets, block_size):
+        r0, r1 = int(offsets[b0]), int(offsets[b1])
+        if r1 - r0 <= block_size:
+            out.append((r0, r1, b0, b1, offsets[b0:b1 + 1] - r0))
+            continue
+        # row_blocks gives an oversized range only for a single bag: cut it
+        for s in range(r0, r1, block_size):
+            e = min(s + block_size, r1)
+            out.append((s, e, b0, b1, np.array([0, e - s], dtype=offsets.dtype)))
+    return out
+
+
+def _shifted_blocks(offsets: np.ndarray, b0: int, block_size: int) -> list[tuple]:
+    """:func:`instance_blocks` of bags ``b0..B-1``, numbered as bags of ``offsets``."""
+    return [(r0, r1, b0 + c0, b0 + c1, seg)
+            for r0, r1, c0, c1, seg in instance_blocks(offsets[b0:], block_size)]
 
 
 def sqdist_block(X: np.ndarray, Y: np.ndarray, sx=None, sy=None) -> np.ndarray:
@@ -196,30 +228,27 @@ def blocked_set_kernel(
         offsets_y = offsets
     left, right, clip = _prepare(X, Y, kernel, gamma, p, weights, weights_y, symmetric)
     bx, by = offsets.shape[0] - 1, offsets_y.shape[0] - 1
-    K = np.empty((bx, by))
-    starts_y = offsets_y[:-1]
-    col_blocks = row_blocks(offsets_y, col_size)
+    # tiles are added in: a bag cut into pieces (instance_blocks) gets one partial sum
+    # per tile it meets; a whole bag meets each tile once, so 0 + its sum is exact
+    K = np.zeros((bx, by))
+    col_blocks = instance_blocks(offsets_y, col_size)
     # the symmetric case computes about half of each diagonal tile twice, so it takes
     # smaller row blocks, which shrink that duplicated half
-    rows = row_blocks(offsets, max(64, block_size // 4) if symmetric else block_size)
-    for b0, b1 in rows:
-        r0, r1 = offsets[b0], offsets[b1]
+    rows = instance_blocks(offsets, max(64, block_size // 4) if symmetric else block_size)
+    for r0, r1, b0, b1, seg in rows:
         L = left[r0:r1]
-        loc = offsets[b0:b1] - r0
         if symmetric:
             # upper triangle only (mirrored below): the tiles start at the block's first
             # bag, so no tile straddles the diagonal and little below it is computed
-            col_blocks = [(b0 + c0, b0 + c1) for c0, c1 in row_blocks(offsets_y[b0:], col_size)]
-        for cb0, cb1 in col_blocks:
-            c0, c1 = offsets_y[cb0], offsets_y[cb1]
+            col_blocks = _shifted_blocks(offsets_y, b0, col_size)
+        for c0, c1, cb0, cb1, cseg in col_blocks:
             if kernel == "rbf":
                 # exp and both segment sums in one numba pass over the GEMM output
-                rbf_tile_sums(L @ right[c0:c1].T, offsets[b0:b1 + 1] - r0,
-                              offsets_y[cb0:cb1 + 1] - c0, clip, K[b0:b1, cb0:cb1])
+                K[b0:b1, cb0:cb1] += rbf_tile_sums(L @ right[c0:c1].T, seg, cseg, clip)
                 continue
             E = _block_values(L, right[c0:c1], kernel, gamma, degree, coef0, p)
-            S = np.add.reduceat(E, loc, axis=0)
-            K[b0:b1, cb0:cb1] = np.add.reduceat(S, starts_y[cb0:cb1] - c0, axis=1)
+            S = np.add.reduceat(E, seg[:-1], axis=0)
+            K[b0:b1, cb0:cb1] += np.add.reduceat(S, cseg[:-1], axis=1)
     if symmetric:
         # the diagonal blocks filled some lower cells; the upper ones are exact
         mirror_upper(K)
@@ -238,21 +267,40 @@ def blocked_set_kernel_diag(
     weights: np.ndarray | None = None,
     block_size: int = 512,
 ) -> np.ndarray:
-    """Diagonal of :func:`blocked_set_kernel` (each bag with itself), bag-diagonal blocks only."""
+    """Diagonal of :func:`blocked_set_kernel` (each bag with itself), bag-diagonal blocks only.
+
+    A bag larger than ``block_size`` is summed over pairs of its pieces
+    (:func:`instance_blocks`), each off-diagonal pair once and counted twice, so memory
+    stays ``O(block_size**2)`` whatever the bag's size.
+    """
     left, right, clip = _prepare(X, None, kernel, gamma, p, weights, None, True)
-    out = np.empty(offsets.shape[0] - 1)
-    for b0, b1 in row_blocks(offsets, block_size):
-        r0, r1 = offsets[b0], offsets[b1]
+    out = np.zeros(offsets.shape[0] - 1)
+    for r0, r1, b0, b1, seg in instance_blocks(offsets, block_size):
+        if r1 - r0 < offsets[b1] - offsets[b0]:
+            # a piece of a cut bag: with itself, and twice with each later piece
+            stop = int(offsets[b1])
+            for c0 in range(r0, stop, block_size):
+                c1 = min(c0 + block_size, stop)
+                t = _tile_sums(left[r0:r1], right[c0:c1], kernel, gamma, degree, coef0, p,
+                               clip)
+                out[b0] += t if c0 == r0 else 2.0 * t
+            continue
         if kernel == "rbf":
-            loc = offsets[b0:b1 + 1] - r0
-            T = np.empty((b1 - b0, b1 - b0))
-            rbf_tile_sums(left[r0:r1] @ right[r0:r1].T, loc, loc, clip, T)
+            T = rbf_tile_sums(left[r0:r1] @ right[r0:r1].T, seg, seg, clip)
             out[b0:b1] = np.diagonal(T)
             continue
         E = _block_values(left[r0:r1], right[r0:r1], kernel, gamma, degree, coef0, p)
-        loc = offsets[b0:b1] - r0
+        loc = seg[:-1]
         out[b0:b1] = np.diagonal(np.add.reduceat(np.add.reduceat(E, loc, axis=0), loc, axis=1))
     return out
+
+
+def _tile_sums(L, R, kernel, gamma, degree, coef0, p, clip) -> float:
+    """The sum of ``k(l, r)**p`` over all rows of two operand blocks."""
+    if kernel == "rbf":
+        one = np.array([0, L.shape[0]])
+        return float(rbf_tile_sums(L @ R.T, one, np.array([0, R.shape[0]]), clip)[0, 0])
+    return float(_block_values(L, R, kernel, gamma, degree, coef0, p).sum())
 
 
 def weighted_set_kernel(
@@ -297,21 +345,29 @@ def min_sqdist_matrix(
     Y: np.ndarray | None = None,
     offsets_y: np.ndarray | None = None,
     block_size: int = 512,
+    col_size: int = 4096,
 ) -> np.ndarray:
-    """``D[i, j] = min_a min_b ||x_ia - y_jb||^2`` for all bag pairs (BLAS blocks + segment-min)."""
+    """``D[i, j] = min_a min_b ||x_ia - y_jb||^2`` for all bag pairs (BLAS blocks + segment-min).
+
+    Rows and columns go in ranges of at most ``block_size`` and ``col_size`` instances
+    (:func:`instance_blocks`, bags larger than that in pieces), so memory is
+    ``O(block_size * col_size + B_x * B_y)`` whatever the bags' sizes.
+    """
     sym = Y is None
     if sym:
         Y, offsets_y = X, offsets
     sx, sy = sq_norms(X), sq_norms(Y)
     bx, by = offsets.shape[0] - 1, offsets_y.shape[0] - 1
-    D = np.zeros((bx, by))
-    for b0, b1 in row_blocks(offsets, block_size):
-        r0, r1 = offsets[b0], offsets[b1]
-        cb0 = b0 if sym else 0
-        c0 = offsets_y[cb0]
-        E = sqdist_block(X[r0:r1], Y[c0:], sx[r0:r1], sy[c0:])
-        rows = np.minimum.reduceat(E, offsets[b0:b1] - r0, axis=0)
-        D[b0:b1, cb0:] = np.minimum.reduceat(rows, offsets_y[cb0:-1] - c0, axis=1)
+    D = np.full((bx, by), np.inf)
+    col_blocks = instance_blocks(offsets_y, col_size)
+    for r0, r1, b0, b1, seg in instance_blocks(offsets, block_size):
+        if sym:
+            col_blocks = _shifted_blocks(offsets_y, b0, col_size)
+        for c0, c1, cb0, cb1, cseg in col_blocks:
+            E = sqdist_block(X[r0:r1], Y[c0:c1], sx[r0:r1], sy[c0:c1])
+            rows = np.minimum.reduceat(E, seg[:-1], axis=0)
+            tile = D[b0:b1, cb0:cb1]
+            np.minimum(tile, np.minimum.reduceat(rows, cseg[:-1], axis=1), out=tile)
     if sym:
         mirror_upper(D)
         np.fill_diagonal(D, 0.0)

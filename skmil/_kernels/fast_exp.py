@@ -213,7 +213,7 @@ def _rbf_tile_sums_clipped(G, row_offsets, col_offsets):
 
 
 def rbf_tile_sums(G: np.ndarray, row_offsets: np.ndarray, col_offsets: np.ndarray,
-                  clip: bool, out: np.ndarray) -> np.ndarray:
+                  clip: bool) -> np.ndarray:
     """``out[a, b] = sum of exp(G)`` over row segment ``a`` and column segment ``b``.
 
     The RBF set-kernel tile in one pass over the GEMM output ``G`` (exponents, see
@@ -223,13 +223,12 @@ def rbf_tile_sums(G: np.ndarray, row_offsets: np.ndarray, col_offsets: np.ndarra
     through a 1-D helper, which LLVM vectorises fully where it only partly vectorises
     the nested loop.
 
-    The numba kernel fills a new C-contiguous block that is copied into ``out`` (a few
-    bag x bag cells per tile): one compiled signature whatever the layout of ``out``
-    (a tile of a larger Gram matrix is a strided view), instead of one per layout.
-    Returns ``out``.
+    Returns a new C-contiguous ``(n_row_segments, n_col_segments)`` block, which the
+    caller adds into its Gram matrix (a few bag x bag cells per tile): one compiled
+    signature whatever the layout of the destination (a tile of a larger Gram matrix is
+    a strided view), instead of one per layout.
     """
     kernel = _rbf_tile_sums_clipped if clip else _rbf_tile_sums
-    out[...] = kernel(np.ascontiguousarray(G, dtype=np.float64),
-                      np.ascontiguousarray(row_offsets, dtype=np.int64),
-                      np.ascontiguousarray(col_offsets, dtype=np.int64))
-    return out
+    return kernel(np.ascontiguousarray(G, dtype=np.float64),
+                  np.ascontiguousarray(row_offsets, dtype=np.int64),
+                  np.ascontiguousarray(col_offsets, dtype=np.int64))

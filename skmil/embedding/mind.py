@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._kernels.bagpairs import instance_blocks
 from .._kernels.encoders import bag_chunks, squared_distances
 from .._numba import njit
 from ..bags import Bags
@@ -136,17 +137,120 @@ def bag_dissimilarities(
     n_bags = offsets.shape[0] - 1
     out = np.empty((n_bags, p_offsets.shape[0] - 1))
     p_sq = np.einsum("ij,ij->i", P, P)
+    dist = _Distances(P, p_sq, squared)
+    # bag_chunks makes a bag larger than chunk_size a chunk of its own: such a bag's row
+    # or column of ``out`` is computed in pieces below, not as one block
+    p_chunks = [c for c in bag_chunks(p_offsets, chunk_size)
+                if p_offsets[c[1]] - p_offsets[c[0]] <= chunk_size]
     for b0, b1 in bag_chunks(offsets, chunk_size):
         s, e = offsets[b0], offsets[b1]
+        if e - s > chunk_size:
+            out[b0] = _big_row(X[s:e], P, p_offsets, dist, metric, chunk_size)
+            continue
         row_starts = offsets[b0:b1 + 1] - s
-        for p0, p1 in bag_chunks(p_offsets, chunk_size):
+        for p0, p1 in p_chunks:
             ps, pe = p_offsets[p0], p_offsets[p1]
-            D = squared_distances(X[s:e], P[ps:pe], p_sq[ps:pe])
-            if not squared:
-                np.sqrt(D, out=D)
+            D = dist(X[s:e], ps, pe)
             _block_dissimilarities(D, row_starts, p_offsets[p0:p1 + 1] - ps, code,
                                    out[b0:b1, p0:p1])
+    sizes, p_sizes = np.diff(offsets), np.diff(p_offsets)
+    # the bags of ordinary size (a large one's row is complete already)
+    rows = [c for c in bag_chunks(offsets, chunk_size)
+            if c[1] - c[0] > 1 or sizes[c[0]] <= chunk_size]
+    for j in np.flatnonzero(p_sizes > chunk_size):
+        _big_column(X, offsets, rows, int(p_offsets[j]), int(p_offsets[j + 1]), dist, metric,
+                    chunk_size, out[:, j])
     return out
+
+
+class _Distances:
+    """Instance distances to rows of the prototype instances ``P`` (squared or not)."""
+
+    def __init__(self, P: np.ndarray, p_sq: np.ndarray, squared: bool) -> None:
+        self.P, self.p_sq, self.squared = P, p_sq, squared
+
+    def __call__(self, A: np.ndarray, c0: int, c1: int) -> np.ndarray:
+        D = squared_distances(A, self.P[c0:c1], self.p_sq[c0:c1])
+        if not self.squared:
+            np.sqrt(D, out=D)
+        return D
+
+
+def _big_row(A, P, p_offsets, dist, metric, chunk_size) -> np.ndarray:
+    """Dissimilarities of one bag larger than ``chunk_size`` (rows ``A``) to every prototype.
+
+    ``A`` goes in pieces of rows; for each piece the nearest distance of every row to
+    every prototype bag (``RM``, pieces x prototypes) is the running minimum over
+    pieces of the prototypes' instances, and the metric's reduction over the bag's rows
+    (a sum, a minimum or a maximum) is accumulated across the pieces. Hausdorff's other
+    direction keeps the nearest row of ``A`` for every prototype instance.
+    """
+    m = p_offsets.shape[0] - 1
+    n = A.shape[0]
+    starts = p_offsets[:-1]
+    rows = max(64, min(chunk_size, chunk_size * chunk_size // max(m, 1)))
+    cols = instance_blocks(p_offsets, chunk_size)
+    acc = np.full(m, np.inf) if metric == "minmin" else np.zeros(m)
+    col_min = np.full(P.shape[0], np.inf) if metric == "hausdorff" else None
+    for r0 in range(0, n, rows):
+        piece = A[r0:r0 + rows]
+        RM = np.full((piece.shape[0], m), np.inf)
+        for c0, c1, cb0, cb1, cseg in cols:
+            D = dist(piece, c0, c1)
+            if metric == "meanmean":
+                acc[cb0:cb1] += np.add.reduceat(D.sum(axis=0), cseg[:-1])
+                continue
+            tile = RM[:, cb0:cb1]
+            np.minimum(tile, np.minimum.reduceat(D, cseg[:-1], axis=1), out=tile)
+            if col_min is not None:
+                np.minimum(col_min[c0:c1], D.min(axis=0), out=col_min[c0:c1])
+        if metric == "meanmin":
+            acc += RM.sum(axis=0)
+        elif metric == "minmin":
+            np.minimum(acc, RM.min(axis=0), out=acc)
+        elif metric == "hausdorff":
+            np.maximum(acc, RM.max(axis=0), out=acc)
+    if metric == "meanmin":
+        return acc / n
+    if metric == "meanmean":
+        return acc / (n * np.diff(p_offsets))
+    if metric == "hausdorff":
+        return np.maximum(acc, np.maximum.reduceat(col_min, starts))
+    return acc
+
+
+def _big_column(X, offsets, chunks, c_start, c_stop, dist, metric, chunk_size, out) -> None:
+    """Dissimilarities of the bags in ``chunks`` (whole-bag ranges) to one large prototype.
+
+    The prototype's instances ``c_start:c_stop`` go in pieces; each row keeps its
+    nearest distance over the pieces (a running minimum) and, for Hausdorff, each bag
+    its largest nearest-row distance over the prototype's instances (a running
+    maximum). Writes ``out[b]`` for the bags ``b`` of ``chunks``.
+    """
+    n_p = c_stop - c_start
+    for b0, b1 in chunks:
+        s, e = offsets[b0], offsets[b1]
+        seg = offsets[b0:b1] - s
+        near = np.full(e - s, np.inf)
+        acc = np.zeros(e - s) if metric == "meanmean" else None
+        far = np.zeros(b1 - b0) if metric == "hausdorff" else None
+        for c0 in range(c_start, c_stop, chunk_size):
+            D = dist(X[s:e], c0, min(c0 + chunk_size, c_stop))
+            if acc is not None:
+                acc += D.sum(axis=1)
+                continue
+            np.minimum(near, D.min(axis=1), out=near)
+            if far is not None:
+                np.maximum(far, np.minimum.reduceat(D, seg, axis=0).max(axis=1), out=far)
+        sizes = np.diff(offsets[b0:b1 + 1])
+        if metric == "meanmean":
+            out[b0:b1] = np.add.reduceat(acc, seg) / (sizes * n_p)
+        elif metric == "meanmin":
+            out[b0:b1] = np.add.reduceat(near, seg) / sizes
+        elif metric == "minmin":
+            out[b0:b1] = np.minimum.reduceat(near, seg)
+        else:
+            out[b0:b1] = np.maximum(np.maximum.reduceat(near, seg), far)
 
 
 class BagDissimilarity(BaseMILTransformer):

@@ -102,13 +102,14 @@ def _ground_cost_rows(X, sx, Y, sy, r0, r1, metric):
     return D
 
 
-def _chunk(G, r0, offsets, offsets_y, wx, wy, pairs, ux, uy):
+def _chunk(G, r0, q0, offsets, offsets_y, wx, wy, pairs, ux, uy):
+    # G holds the ground costs of rows r0.. against columns q0..
     solve = emd_solver()
     out = np.empty(len(pairs))
     for k, (i, j) in enumerate(pairs):
         a0, a1 = offsets[i] - r0, offsets[i + 1] - r0
         c0, c1 = offsets_y[j], offsets_y[j + 1]
-        M = np.ascontiguousarray(G[a0:a1, c0:c1])
+        M = np.ascontiguousarray(G[a0:a1, c0 - q0:c1 - q0])
         n = a1 - a0
         if n == c1 - c0 and ux[i] and uy[j]:
             r, c = linear_sum_assignment(M)
@@ -116,6 +117,12 @@ def _chunk(G, r0, offsets, offsets_y, wx, wy, pairs, ux, uy):
         else:
             out[k] = solve(wx[offsets[i]:offsets[i + 1]], wy[c0:c1], M)
     return out
+
+
+#: The most ground costs (float64 cells) one block of :func:`emd_pairs` holds: 64 MiB.
+MAX_BLOCK_CELLS = 1 << 23
+#: The largest ground-cost matrix of one bag pair :func:`emd_pairs` accepts: 1 GiB.
+MAX_PAIR_CELLS = 1 << 27
 
 
 def emd_pairs(
@@ -128,8 +135,11 @@ def emd_pairs(
     ``uniform`` (bool, or one bool per bag of ``X``) and ``uniform_y`` (same for ``Y``;
     default ``uniform``) mark bags whose weights are all equal: a pair of such bags
     of equal size is solved as an assignment problem.
-    Ground costs are computed for one block of row bags at a time (memory
-    O(block_size * N_y)), and that block's pairs are solved in parallel.
+    Ground costs are computed for one block of row bags (about ``block_size``
+    instances) against one tile of column bags at a time, the tile as wide as
+    :data:`MAX_BLOCK_CELLS` allows (whole bags, at least one), and that block's pairs
+    are solved in parallel. Memory is ``O(MAX_BLOCK_CELLS)`` plus, for a pair of bags
+    larger than that, their ``n_i x n_j`` cost matrix, which the exact EMD needs.
     """
     from joblib import effective_n_jobs
 
@@ -140,26 +150,41 @@ def emd_pairs(
     out = np.zeros(pairs.shape[0])
     if pairs.shape[0] == 0:
         return out
+    cells = np.diff(offsets)[pairs[:, 0]] * np.diff(offsets_y)[pairs[:, 1]]
+    worst = int(np.argmax(cells))
+    if cells[worst] > MAX_PAIR_CELLS:
+        n_i = int(offsets[pairs[worst, 0] + 1] - offsets[pairs[worst, 0]])
+        n_j = int(offsets_y[pairs[worst, 1] + 1] - offsets_y[pairs[worst, 1]])
+        raise ValueError(
+            f"the exact EMD between a bag of {n_i} and a bag of {n_j} instances needs their "
+            f"{n_i} x {n_j} ground-cost matrix ({cells[worst] * 8 / 2**30:.1f} GiB); reduce "
+            "the bags to signatures first (EMDSVM(signature='kmeans'))."
+        )
     sx, sy = sq_norms(X), sq_norms(Y)
     n_workers = effective_n_jobs(n_jobs)
-    order = np.argsort(pairs[:, 0], kind="stable")
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
     sorted_first = pairs[order, 0]
     parallel = Parallel(n_jobs=n_jobs, backend=backend) if n_workers > 1 else None
     for b0, b1 in row_blocks(offsets, block_size):
         lo, hi = np.searchsorted(sorted_first, [b0, b1])
         if lo == hi:
             continue
-        idx = order[lo:hi]
         r0, r1 = offsets[b0], offsets[b1]
-        G = _ground_cost_rows(X, sx, Y, sy, r0, r1, metric)
-        block_pairs = pairs[idx]
-        if parallel is None:
-            out[idx] = _chunk(G, r0, offsets, offsets_y, wx, wy, block_pairs, ux, uy)
-            continue
-        size = max(1, -(-block_pairs.shape[0] // (4 * n_workers)))
-        parts = parallel(
-            delayed(_chunk)(G, r0, offsets, offsets_y, wx, wy, block_pairs[k:k + size], ux, uy)
-            for k in range(0, block_pairs.shape[0], size)
-        )
-        out[idx] = np.concatenate(parts)
+        tiles = row_blocks(offsets_y, max(1, MAX_BLOCK_CELLS // int(r1 - r0)))
+        tile_of = np.searchsorted([t[0] for t in tiles], pairs[order[lo:hi], 1], side="right") - 1
+        for t in np.unique(tile_of):
+            idx = order[lo:hi][tile_of == t]
+            q0, q1 = offsets_y[tiles[t][0]], offsets_y[tiles[t][1]]
+            G = _ground_cost_rows(X, sx, Y[q0:q1], sy[q0:q1], r0, r1, metric)
+            block_pairs = pairs[idx]
+            if parallel is None:
+                out[idx] = _chunk(G, r0, q0, offsets, offsets_y, wx, wy, block_pairs, ux, uy)
+                continue
+            size = max(1, -(-block_pairs.shape[0] // (4 * n_workers)))
+            parts = parallel(
+                delayed(_chunk)(G, r0, q0, offsets, offsets_y, wx, wy,
+                                block_pairs[k:k + size], ux, uy)
+                for k in range(0, block_pairs.shape[0], size)
+            )
+            out[idx] = np.concatenate(parts)
     return out

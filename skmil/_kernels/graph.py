@@ -58,16 +58,24 @@ def bag_distance_matrix(X, start, stop, metric, gamma):
     return D
 
 
+#: Bags of more instances than this get their clique weights from
+#: :func:`_streamed_clique_weights` (memory O(n d)) instead of a dense n x n distance
+#: matrix (128 MiB at this size).
+DENSE_GRAPH_MAX = 4096
+
+
 @njit
 def _bag_graphs(X, offsets, metric, gamma, b0, b1, fill, W, counts, edge_offsets, stats,
                 src, dst):
     # Bags b0..b1-1. Always: the clique weights W (1 / degree, self-loop included) and
     # the edge counts; with ``fill``: also the edges from edge_offsets[i] and the node
     # statistics. One kernel for both passes and both estimators keeps the compilation
-    # a first fit pays to one function.
+    # a first fit pays to one function. Bags over DENSE_GRAPH_MAX are left to the caller.
     for i in range(b0, b1):
         s0, s1 = offsets[i], offsets[i + 1]
         n = s1 - s0
+        if n > DENSE_GRAPH_MAX:
+            continue
         D = bag_distance_matrix(X, s0, s1, metric, gamma)
         # D.sum() in its order (row-major, one accumulator), without compiling numba's
         # generic array reduction
@@ -115,6 +123,55 @@ def _bag_graphs_parallel(X, offsets, metric, gamma, fill, W, counts, edge_offset
                     stats, src, dst)
 
 
+@njit
+def _distance_row(XT, a, metric, gamma, out):
+    # out[u] = distance between instances a and u of the bag whose transposed block is
+    # XT, summed over the features in _dist's order (so the values equal
+    # bag_distance_matrix's bit for bit); the loop over u runs along XT's rows, so it
+    # vectorises
+    n = XT.shape[1]
+    out[:] = 0.0
+    for k in range(XT.shape[0]):
+        xk = XT[k, a]
+        for u in range(n):
+            diff = xk - XT[k, u]
+            out[u] += diff * diff
+    if metric == 1:
+        for u in range(n):
+            out[u] = math.sqrt(out[u])
+    elif metric == 2:
+        for u in range(n):
+            out[u] = 1.0 - math.exp(-gamma * out[u])
+
+
+@njit
+def _streamed_clique_weights(XT, metric, gamma, W):
+    # _bag_graphs' weights of one bag (XT: its instances, transposed) without its n x n
+    # matrix: one pass over the rows for the threshold (the mean distance, summed in the
+    # dense code's order), one to count each row's edges. Twice the distance
+    # computations, O(n) memory. Returns the number of edges.
+    n = XT.shape[1]
+    row = np.empty(n)
+    total = 0.0
+    for a in range(n):
+        _distance_row(XT, a, metric, gamma, row)
+        for u in range(n):
+            total += row[u]
+    delta = total / (n * n)
+    count = 0
+    for a in range(n):
+        _distance_row(XT, a, metric, gamma, row)
+        # an integer count vectorises; row[a] is 0, below any positive threshold
+        edges = 0
+        for u in range(n):
+            edges += row[u] < delta
+        if row[a] < delta:
+            edges -= 1
+        W[a] = 1.0 / (1.0 + edges)
+        count += edges
+    return count
+
+
 def _graphs(X, offsets, metric, gamma, fill=False, edge_offsets=None, stats=None, src=None,
             dst=None):
     """Run :func:`_bag_graphs` over all bags; returns ``(W, counts)``."""
@@ -137,6 +194,10 @@ def _graphs(X, offsets, metric, gamma, fill=False, edge_offsets=None, stats=None
     else:
         _bag_graphs(X, offsets, int(metric), float(gamma), 0, n_bags, fill, W, counts,
                     edge_offsets, stats, src, dst)
+    for i in np.flatnonzero(sizes > DENSE_GRAPH_MAX):
+        s0, s1 = int(offsets[i]), int(offsets[i + 1])
+        counts[i] = _streamed_clique_weights(np.ascontiguousarray(X[s0:s1].T), int(metric),
+                                             float(gamma), W[s0:s1])
     return W, counts
 
 
@@ -155,6 +216,14 @@ def graph_structure(X, offsets, metric, gamma):
     ``e`` in ``edge_offsets[i]:edge_offsets[i + 1]`` (both directions kept, in row-major
     order of the adjacency matrix).
     """
+    largest = int(np.diff(offsets).max(initial=0))
+    if largest > DENSE_GRAPH_MAX:
+        raise ValueError(
+            f"a bag has {largest} instances; a bag's explicit graph (MIGraphExplicit) is "
+            f"built for at most {DENSE_GRAPH_MAX}, since it holds up to n(n-1) edges and "
+            "its kernel needs n x n blocks. Use MIGraph, whose clique weights need memory "
+            "linear in the bag's size, or split the bag."
+        )
     counts = _graphs(X, offsets, metric, gamma)[1]
     edge_offsets = np.zeros(counts.shape[0] + 1, dtype=np.int64)
     np.cumsum(counts, out=edge_offsets[1:])

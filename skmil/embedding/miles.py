@@ -11,7 +11,8 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import check_is_fitted
 
-from .._kernels.encoders import DEFAULT_CHUNK, bag_chunks, squared_distances
+from .._kernels.bagpairs import instance_blocks
+from .._kernels.encoders import DEFAULT_CHUNK, squared_distances
 from .._kernels.fast_exp import exp_inplace
 from .._numba import njit
 from ..bags import Bags
@@ -36,22 +37,22 @@ def bag_concept_min_distances(
 ) -> np.ndarray:
     """``min_j ||x_ij - c_k||^2`` for every bag ``i`` and concept ``k``: ``(B, n_concepts)``.
 
-    Blocks of whole bags (rows) times blocks of concepts (columns) go through one GEMM
-    each, then a segmented minimum over the bag rows; the largest temporary is
-    ``chunk_size x concept_block`` doubles, however many instances there are.
+    Blocks of whole bags (rows; a larger bag in pieces, whose minima are combined)
+    times blocks of concepts (columns) go through one GEMM each, then a segmented
+    minimum over the bag rows; the largest temporary is ``chunk_size x concept_block``
+    doubles, however many instances there are and however large a bag is.
     """
     n_bags = offsets.shape[0] - 1
-    out = np.empty((n_bags, concepts.shape[0]))
+    out = np.full((n_bags, concepts.shape[0]), np.inf)
     c_sq = np.einsum("ij,ij->i", concepts, concepts)
     # keep the distance block within ~chunk_size * 256 doubles
     rows = max(1, min(chunk_size, (chunk_size * 256) // max(concept_block, 1)))
-    for b0, b1 in bag_chunks(offsets, rows):
-        s, e = offsets[b0], offsets[b1]
-        starts = offsets[b0:b1] - s
+    for s, e, b0, b1, seg in instance_blocks(offsets, rows):
         for c0 in range(0, concepts.shape[0], concept_block):
             c1 = min(c0 + concept_block, concepts.shape[0])
             D = squared_distances(X[s:e], concepts[c0:c1], c_sq[c0:c1])
-            out[b0:b1, c0:c1] = np.minimum.reduceat(D, starts, axis=0)
+            tile = out[b0:b1, c0:c1]
+            np.minimum(tile, np.minimum.reduceat(D, seg[:-1], axis=0), out=tile)
     return out
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.bagpairs import row_blocks
+from .._kernels.bagpairs import instance_blocks
 from .._kernels.set_kernel import instance_kernel
 from ..utils._param_validation import Interval, Real, StrOptions
 
@@ -89,12 +89,11 @@ def example_means(X: np.ndarray, rows: np.ndarray, off: np.ndarray,
     a large ``X``, and a gather of all their rows would copy it.
     """
     w = np.ones(rows.shape[0]) if weights is None else weights
-    out = np.empty((off.shape[0] - 1, X.shape[1]))
-    for a, b in row_blocks(off, block):
-        lo, hi = off[a], off[b]
+    out = np.zeros((off.shape[0] - 1, X.shape[1]))
+    for lo, hi, a, b, seg in instance_blocks(off, block):
         R = X[rows[lo:hi]]
         R *= w[lo:hi, None]
-        out[a:b] = np.add.reduceat(R, off[a:b] - lo, axis=0)
+        out[a:b] += np.add.reduceat(R, seg[:-1], axis=0)
     return out / np.add.reduceat(w, off[:-1])[:, None]
 
 

@@ -26,7 +26,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils import check_random_state
 
 from .._inner_cv import C_GRID, best_index, inner_cv_splits, search_refit
-from .._kernels.bagpairs import row_blocks
+from .._kernels.bagpairs import instance_blocks
 from .._kernels.segments import segment_argmax, segment_max
 from .._kernels.set_kernel import instance_kernel, resolve_gamma
 from .._numba import njit
@@ -149,20 +149,21 @@ class _PointSet:
             self.K_ex = np.empty((m, 0))
             self.K_ee = np.empty((m, 0))
 
-    def _combination_rows(self, idx, w, off, chunk_rows: int = 2048):
+    def _combination_rows(self, idx, w, off, block_cells: int = 1 << 22):
         """``sum_j w_j k(x_idx[j], .)`` against every instance, one row per combination.
 
         From the precomputed kernel's rows when there is one; otherwise from kernel
-        blocks of a few combinations at a time (at most about ``chunk_rows`` member
-        rows), so no block larger than ``chunk_rows x N`` exists.
+        blocks of a few combinations at a time (member rows x N, about ``block_cells``
+        values), so no block grows with N times a bag's size; a combination of more
+        members is summed a piece at a time.
         """
-        out = np.empty((off.shape[0] - 1, self.N))
-        for a, b in row_blocks(off, chunk_rows):
-            lo, hi = off[a], off[b]
+        out = np.zeros((off.shape[0] - 1, self.N))
+        chunk_rows = max(64, block_cells // max(self.N, 1))
+        for lo, hi, a, b, seg in instance_blocks(off, chunk_rows):
             members = idx[lo:hi]
             R = (self.K[members] if self.K is not None
                  else instance_kernel(self.X[members], self.X, *self.spec))
-            out[a:b] = np.add.reduceat(R * w[lo:hi, None], off[a:b] - lo, axis=0)
+            out[a:b] += np.add.reduceat(R * w[lo:hi, None], seg[:-1], axis=0)
         return out
 
     def needs_gram(self, idx) -> bool:

@@ -146,13 +146,81 @@ def forward_batch(net, X: torch.Tensor, offsets: np.ndarray, bag_idx: np.ndarray
         n = stop - start
         out = net.forward_bag(X[start:stop].to(dev, non_blocking=True))
         return out, (np.zeros(n, dtype=np.int64), np.arange(n, dtype=np.int64))
-    rows, bag_pos, inst_pos, n_max = collate(offsets, bag_idx)
     lengths = offsets[bag_idx + 1] - offsets[bag_idx]
+    groups = size_groups(lengths)
+    if groups is not None:
+        parts = [forward_batch(net, X, offsets, bag_idx[g], device)[0] for g in groups]
+        n_max = int(lengths.max())
+        inverse = torch.from_numpy(np.argsort(np.concatenate(groups))).to(dev)
+        bag_pos = np.repeat(np.arange(bag_idx.shape[0], dtype=np.int64), lengths)
+        inst_pos = np.arange(bag_pos.shape[0], dtype=np.int64) - np.repeat(
+            np.cumsum(lengths) - lengths, lengths)
+        return _merge_outputs(parts, inverse, n_max), (bag_pos, inst_pos)
+    rows, bag_pos, inst_pos, n_max = collate(offsets, bag_idx)
     seg = Segments(torch.from_numpy(lengths).to(dev), torch.from_numpy(bag_pos).to(dev),
                    torch.from_numpy(inst_pos).to(dev), n_max)
     x = X.index_select(0, torch.from_numpy(rows).to(X.device))
     out = net(x.to(dev, non_blocking=True), seg)
     return out, (bag_pos, inst_pos)
+
+
+#: A batch is split by bag size (:func:`size_groups`) when padding would hold more than
+#: this many cells and more than PADDING_FACTOR times its instances.
+PADDING_CELLS = 1 << 16
+PADDING_FACTOR = 4
+
+
+def size_groups(lengths: np.ndarray) -> list[np.ndarray] | None:
+    """Groups of a batch's bags of similar size, or None when one padded block is fine.
+
+    The heads work on a ``(bags, largest bag, features)`` padded block, so one bag of
+    100,000 rows in a batch of ordinary ones would make every bag 100,000 rows long.
+    When the padding would exceed :data:`PADDING_CELLS` and :data:`PADDING_FACTOR` times
+    the batch's instances, the bags (positions into ``lengths``) are grouped, largest
+    first, so that no bag of a group is less than half its largest: padding at most
+    doubles a group. The groups' outputs are merged (:func:`_merge_outputs`) into those
+    of the whole batch; the loss is the same function of the bags, since each bag's
+    outputs depend on its own rows only.
+    """
+    cells = lengths.shape[0] * int(lengths.max())
+    if cells <= PADDING_CELLS or cells <= PADDING_FACTOR * int(lengths.sum()):
+        return None
+    order = np.argsort(-lengths, kind="stable")
+    groups, start = [], 0
+    for k in range(1, order.shape[0] + 1):
+        if k == order.shape[0] or 2 * lengths[order[k]] < lengths[order[start]]:
+            groups.append(order[start:k])
+            start = k
+    return groups if len(groups) > 1 else None
+
+
+def _merge_outputs(parts: list, inverse: torch.Tensor, n_max: int):
+    """The outputs of a batch from those of its size groups (:func:`size_groups`).
+
+    Every per-bag tensor is concatenated over the groups and put back in the batch's
+    order by ``inverse``; instance tensors ``(bags, rows, ...)`` are zero-padded to
+    ``n_max`` rows first, as a single padded batch has them.
+    """
+    first = parts[0]
+    if isinstance(first, dict):
+        return {k: _merge_outputs([p[k] for p in parts], inverse, n_max) if k != "instance"
+                else {name: _merge_outputs([_pad_rows(p[k][name], n_max) for p in parts],
+                                           inverse, n_max) for name in first[k]}
+                for k in first}
+    if isinstance(first, list):
+        return [_merge_outputs([p[i] for p in parts], inverse, n_max)
+                for i in range(len(first))]
+    if isinstance(first, torch.Tensor) and first.dim() > 0:
+        return torch.cat(parts).index_select(0, inverse)
+    return first
+
+
+def _pad_rows(v: torch.Tensor, n_max: int) -> torch.Tensor:
+    if v.shape[1] == n_max:
+        return v
+    out = v.new_zeros((v.shape[0], n_max) + tuple(v.shape[2:]))
+    out[:, :v.shape[1]] = v
+    return out
 
 
 def batch_loss(out: dict, y: torch.Tensor, w: torch.Tensor, loss_fn=None) -> torch.Tensor:

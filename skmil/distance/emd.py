@@ -245,7 +245,9 @@ class EMDSVM(BagKernelSVM):
         How a bag becomes a distribution.
 
         - ``"uniform"``: the instances, each weighted ``1 / n_i`` (the MIL reading of
-          a bag; nothing is approximated).
+          a bag; nothing is approximated). The EMD of bags of ``n_i`` and ``n_j``
+          instances needs their ``n_i x n_j`` ground-cost matrix; a pair above 1 GiB
+          of it is refused with a message (``"kmeans"`` bounds the signatures' sizes).
         - ``"kmeans"``: the paper's image signature. The bag's instances are clustered
           by k-means into ``k = min(n_clusters, n_i)`` clusters; the signature is the
           cluster centres, each weighted by the fraction of the bag's instances in its

@@ -92,6 +92,11 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
     ``k(X_i, X_j) = sum_a sum_b W_ia W_jb exp(-gamma ||x_ia - x_jb||^2)``, normalised,
     and a C-SVM is trained on the precomputed kernel.
 
+    The graph of a bag of ``n`` instances costs ``O(n^2 d)`` time (its threshold is the
+    mean of all pairwise distances); above 4,096 instances it is computed in two passes
+    over rows of distances, in memory linear in ``n``, and the kernel in fixed blocks,
+    so a bag of any size fits in memory.
+
     Parameters
     ----------
     C : float or "cv", default="cv"
@@ -197,6 +202,11 @@ class MIGraphExplicit(BagKernelSVM):
     degree over the number of edges and the summed affinity (reciprocal distance) over
     the total affinity of the bag. The kernel is cosine-normalised and a C-SVM is
     trained on it.
+
+    A bag's graph holds up to ``n (n - 1)`` edges and its edge kernel works on
+    ``n x n`` blocks, so bags of more than 4,096 instances are refused with a message;
+    :class:`MIGraph`, whose clique weights need memory linear in a bag's size, takes
+    them.
 
     Parameters
     ----------

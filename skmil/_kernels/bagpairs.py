@@ -362,7 +362,9 @@ def min_sqdist_matrix(
     col_blocks = instance_blocks(offsets_y, col_size)
     for r0, r1, b0, b1, seg in instance_blocks(offsets, block_size):
         if sym:
-            col_blocks = _shifted_blocks(offsets_y, b0, col_size)
+            # a piece of a cut bag skips the bag's own columns: its diagonal cell is 0
+            cut = r1 - r0 < offsets[b1] - offsets[b0]
+            col_blocks = _shifted_blocks(offsets_y, b1 if cut else b0, col_size)
         for c0, c1, cb0, cb1, cseg in col_blocks:
             E = sqdist_block(X[r0:r1], Y[c0:c1], sx[r0:r1], sy[c0:c1])
             rows = np.minimum.reduceat(E, seg[:-1], axis=0)

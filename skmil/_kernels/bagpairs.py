@@ -235,12 +235,18 @@ def blocked_set_kernel(
     # the symmetric case computes about half of each diagonal tile twice, so it takes
     # smaller row blocks, which shrink that duplicated half
     rows = instance_blocks(offsets, max(64, block_size // 4) if symmetric else block_size)
+    cut_bags = []
     for r0, r1, b0, b1, seg in rows:
         L = left[r0:r1]
         if symmetric:
             # upper triangle only (mirrored below): the tiles start at the block's first
-            # bag, so no tile straddles the diagonal and little below it is computed
-            col_blocks = _shifted_blocks(offsets_y, b0, col_size)
+            # bag, so no tile straddles the diagonal and little below it is computed. A
+            # piece of a cut bag starts at the next bag; the bag's own cell is summed
+            # over the upper triangle of its pieces below
+            cut = r1 - r0 < offsets[b1] - offsets[b0]
+            if cut and r0 == offsets[b0]:
+                cut_bags.append(b0)
+            col_blocks = _shifted_blocks(offsets_y, b1 if cut else b0, col_size)
         for c0, c1, cb0, cb1, cseg in col_blocks:
             if kernel == "rbf":
                 # exp and both segment sums in one numba pass over the GEMM output
@@ -249,6 +255,10 @@ def blocked_set_kernel(
             E = _block_values(L, right[c0:c1], kernel, gamma, degree, coef0, p)
             S = np.add.reduceat(E, seg[:-1], axis=0)
             K[b0:b1, cb0:cb1] += np.add.reduceat(S, cseg[:-1], axis=1)
+    for b in cut_bags:
+        K[b, b] = _cut_bag_self_sum(left, right, int(offsets[b]), int(offsets[b + 1]),
+                                    block_size, col_size, kernel, gamma, degree, coef0, p,
+                                    clip)
     if symmetric:
         # the diagonal blocks filled some lower cells; the upper ones are exact
         mirror_upper(K)
@@ -266,24 +276,21 @@ def blocked_set_kernel_diag(
     p: float = 1.0,
     weights: np.ndarray | None = None,
     block_size: int = 512,
+    col_size: int = 2048,
 ) -> np.ndarray:
     """Diagonal of :func:`blocked_set_kernel` (each bag with itself), bag-diagonal blocks only.
 
-    A bag larger than ``block_size`` is summed over pairs of its pieces
-    (:func:`instance_blocks`), each off-diagonal pair once and counted twice, so memory
-    stays ``O(block_size**2)`` whatever the bag's size.
+    A bag larger than ``block_size`` is summed over the upper triangle of its pieces
+    (:func:`_cut_bag_self_sum`), so memory stays ``O(block_size * col_size)`` whatever
+    the bag's size.
     """
     left, right, clip = _prepare(X, None, kernel, gamma, p, weights, None, True)
     out = np.zeros(offsets.shape[0] - 1)
     for r0, r1, b0, b1, seg in instance_blocks(offsets, block_size):
         if r1 - r0 < offsets[b1] - offsets[b0]:
-            # a piece of a cut bag: with itself, and twice with each later piece
-            stop = int(offsets[b1])
-            for c0 in range(r0, stop, block_size):
-                c1 = min(c0 + block_size, stop)
-                t = _tile_sums(left[r0:r1], right[c0:c1], kernel, gamma, degree, coef0, p,
-                               clip)
-                out[b0] += t if c0 == r0 else 2.0 * t
+            if r0 == offsets[b0]:
+                out[b0] = _cut_bag_self_sum(left, right, r0, int(offsets[b1]), block_size,
+                                            col_size, kernel, gamma, degree, coef0, p, clip)
             continue
         if kernel == "rbf":
             T = rbf_tile_sums(left[r0:r1] @ right[r0:r1].T, seg, seg, clip)
@@ -293,6 +300,25 @@ def blocked_set_kernel_diag(
         loc = seg[:-1]
         out[b0:b1] = np.diagonal(np.add.reduceat(np.add.reduceat(E, loc, axis=0), loc, axis=1))
     return out
+
+
+def _cut_bag_self_sum(left, right, start, stop, piece, col_size, kernel, gamma, degree,
+                      coef0, p, clip) -> float:
+    """``sum_a sum_b k(x_a, x_b)**p`` over one bag's instances ``start:stop``, in pieces.
+
+    Each piece of ``piece`` rows meets itself once and the bag's later instances, in
+    column blocks of ``col_size``, counted twice (the kernel is symmetric): half the
+    products of the whole square, in blocks of ``piece x col_size``.
+    """
+    total = 0.0
+    for r0 in range(start, stop, piece):
+        r1 = min(r0 + piece, stop)
+        L = left[r0:r1]
+        total += _tile_sums(L, right[r0:r1], kernel, gamma, degree, coef0, p, clip)
+        for c0 in range(r1, stop, col_size):
+            c1 = min(c0 + col_size, stop)
+            total += 2.0 * _tile_sums(L, right[c0:c1], kernel, gamma, degree, coef0, p, clip)
+    return total
 
 
 def _tile_sums(L, R, kernel, gamma, degree, coef0, p, clip) -> float:

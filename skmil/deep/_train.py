@@ -180,7 +180,8 @@ def size_groups(lengths: np.ndarray) -> list[np.ndarray] | None:
     first, so that no bag of a group is less than half its largest: padding at most
     doubles a group. The groups' outputs are merged (:func:`_merge_outputs`) into those
     of the whole batch; the loss is the same function of the bags, since each bag's
-    outputs depend on its own rows only.
+    outputs depend on its own rows only (a user's encoder with batch statistics, such
+    as batch normalisation, sees each group as a batch of its own).
     """
     cells = lengths.shape[0] * int(lengths.max())
     if cells <= PADDING_CELLS or cells <= PADDING_FACTOR * int(lengths.sum()):

@@ -536,8 +536,16 @@ class BaseMILClassifier(MILEstimatorMixin, ClassifierMixin, BaseEstimator, metac
         return float(getattr(self, "threshold_", 0.0))
 
     def _check_training_scores(self, bags: Bags) -> None:
-        """Refuse non-finite training scores; warn when every training bag scores the same."""
-        scores = np.asarray(self._decision_function(bags), dtype=np.float64).ravel()
+        """Refuse non-finite training scores; warn when every training bag scores the same.
+
+        A ``_fit`` that has the training bags' raw scores at hand may leave them in
+        ``_training_scores`` (one per training bag, in ``bags``' order) to spare a second
+        pass over the training data.
+        """
+        scores = self.__dict__.pop("_training_scores", None)
+        if scores is None:
+            scores = self._decision_function(bags)
+        scores = np.asarray(scores, dtype=np.float64).ravel()
         name = type(self).__name__
         _check_finite_output(scores, None, name, "scores on its training bags")
         if scores.size > 1 and np.ptp(scores) <= 1e-12 * max(1.0, float(np.abs(scores).max())):

@@ -146,6 +146,37 @@ def test_citation_knn_matches_reference():
         np.testing.assert_array_equal(clf.predict(test), (ref > 0).astype(int))
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_citation_knn_training_scores_come_from_the_fit(monkeypatch, n_classes):
+    import skmil.distance.citation as citation
+    from skmil.base import BaseMILClassifier
+
+    # integer coordinates: every squared distance is exact whatever the blocking, so the
+    # fit's symmetric distances and a query's recomputed ones agree to the last bit
+    rng = np.random.default_rng(3)
+    bags = [rng.integers(0, 40, size=(int(rng.integers(1, 6)), 3)).astype(float)
+            for _ in range(40)]
+    y = np.arange(40) % n_classes
+    calls, seen = [], []
+    real_min, real_check = citation.min_sqdist_matrix, BaseMILClassifier._check_training_scores
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real_min(*args, **kwargs)
+
+    def recording(self, fit_bags):
+        seen.append(self.__dict__.get("_training_scores"))
+        return real_check(self, fit_bags)
+
+    monkeypatch.setattr(citation, "min_sqdist_matrix", counting)
+    monkeypatch.setattr(BaseMILClassifier, "_check_training_scores", recording)
+    est = CitationKNN().fit(bags, y)
+    assert len(calls) == 1  # the check reused the fit's distances
+    assert "_training_scores" not in vars(est)
+    # the scores the check saw (canonical order) are the model's on its training bags
+    np.testing.assert_array_equal(seen[0], est.decision_function(bags)[est._train_order])
+
+
 def test_citation_knn_bad_params():
     bags, y, _ = make_mil_classification(n_bags=10, random_state=0)
     with pytest.raises(ValueError, match="n_references"):

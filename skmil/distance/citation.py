@@ -54,11 +54,12 @@ class _CitationNeighbours:
     """References and citers of query bags among the training bags (minimal Hausdorff).
 
     Shared by :class:`CitationKNN` and :class:`CitationKNNRegressor`: ``_fit_neighbours``
-    stores the training bags, their targets and citer radii; ``_neighbours`` returns
-    each query bag's references and citers.
+    stores the training bags, their targets and citer radii and returns the training
+    bags' distances (canonical order, each bag at infinity from itself); ``_neighbours``
+    returns each query bag's references and citers.
     """
 
-    def _fit_neighbours(self, bags: Bags, y: np.ndarray) -> None:
+    def _fit_neighbours(self, bags: Bags, y: np.ndarray) -> np.ndarray:
         if self.n_references == 0 and self.n_citers == 0:
             raise ValueError(
                 f"{type(self).__name__}: n_references and n_citers cannot both be 0 (no "
@@ -78,21 +79,26 @@ class _CitationNeighbours:
         self.train_bags_ = bags.take(user)
         self.y_ = y[user]
         self.citer_radius_ = radius[user]
+        return D
 
     def _neighbours(self, bags: Bags) -> tuple[np.ndarray, np.ndarray]:
         """``(n_bags, R)`` training-bag indices of the references, and the
         ``(n_bags, n_train)`` boolean mask of the citers."""
         tb = self.train_bags_
         D = np.sqrt(min_sqdist_matrix(bags.instances, bags.offsets, tb.instances, tb.offsets))
-        r = min(self.n_references, tb.n_bags)
+        return self._rank(D[:, self._train_order])
+
+    def _rank(self, D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_neighbours` from the distances ``D`` to the training bags in the
+        canonical order (the columns of the fit's own distance matrix)."""
+        canon = self._train_order
+        r = min(self.n_references, D.shape[1])
         # references among equally distant bags go by the canonical order, so the
         # model does not depend on the order the training bags were given in
-        canon = self._train_order
-        refs = canon[np.argsort(D[:, canon], axis=1, kind="stable")[:, :r]]
+        refs = canon[np.argsort(D, axis=1, kind="stable")[:, :r]]
+        citers = np.zeros(D.shape, dtype=bool)
         if self.n_citers > 0:
-            citers = D <= self.citer_radius_[None, :]
-        else:
-            citers = np.zeros(D.shape, dtype=bool)
+            citers[:, canon] = D <= self.citer_radius_[canon][None, :]
         return refs, citers
 
 
@@ -156,10 +162,17 @@ class CitationKNN(_CitationNeighbours, BaseMILClassifier):
         self.n_citers = n_citers
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self._fit_neighbours(bags, y)
+        D = self._fit_neighbours(bags, y)
+        # the training bags' own scores, for the base's check of them, from the fit's
+        # distances (with each bag at 0 from itself, as a query sees it) instead of a
+        # second pass over every instance pair
+        np.fill_diagonal(D, 0.0)
+        self._training_scores = self._votes(*self._rank(D))
 
     def _decision_function(self, bags: Bags) -> np.ndarray:
-        refs, citers = self._neighbours(bags)
+        return self._votes(*self._neighbours(bags))
+
+    def _votes(self, refs: np.ndarray, citers: np.ndarray) -> np.ndarray:
         if self.classes_.shape[0] > 2:  # votes per class, (n_bags, K)
             onehot = np.eye(self.classes_.shape[0])[self.y_]
             return onehot[refs].sum(axis=1) + citers @ onehot

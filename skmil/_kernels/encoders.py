@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .._numba import njit
+from .bagpairs import row_blocks
 from .fast_exp import exp_inplace
 
 __all__ = [
@@ -64,15 +65,9 @@ def _use_fused(C: np.ndarray) -> bool:
 
 
 def bag_chunks(offsets: np.ndarray, chunk_size: int = DEFAULT_CHUNK) -> Iterator[tuple[int, int]]:
-    """Yield ``(b0, b1)`` bag ranges spanning about ``chunk_size`` instances each."""
-    n_bags = offsets.shape[0] - 1
-    b0 = 0
-    while b0 < n_bags:
-        # first bag end beyond the budget; always advance at least one bag
-        b1 = int(np.searchsorted(offsets, offsets[b0] + chunk_size, side="right")) - 1
-        b1 = min(max(b1, b0 + 1), n_bags)
-        yield b0, b1
-        b0 = b1
+    """Yield ``(b0, b1)`` bag ranges spanning about ``chunk_size`` instances each
+    (:func:`~skmil._kernels.bagpairs.row_blocks`; a larger bag is a range of its own)."""
+    yield from row_blocks(offsets, chunk_size)
 
 
 def squared_distances(X: np.ndarray, C: np.ndarray, c_sq: np.ndarray | None = None) -> np.ndarray:

@@ -186,9 +186,10 @@ def _graphs(X, offsets, metric, gamma, fill=False, edge_offsets=None, stats=None
     X = np.ascontiguousarray(X, dtype=np.float64)
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     sizes = np.diff(offsets)
+    dense = sizes[sizes <= DENSE_GRAPH_MAX]  # the bags _bag_graphs computes
     # threads only where they pay (skmil._numba): the parallel variant takes seconds to
     # compile, which a small fit would pay for nothing
-    if worth_threads(float(np.dot(sizes, sizes)) * X.shape[1]):
+    if worth_threads(float(np.dot(dense, dense)) * X.shape[1]):
         _bag_graphs_parallel(X, offsets, int(metric), float(gamma), fill, W, counts,
                              edge_offsets, stats, src, dst)
     else:

@@ -75,3 +75,22 @@ def test_registry_lists_each_class_once():
 @parametrize_with_checks(ESTIMATORS)
 def test_contract(estimator, check):
     check(estimator)
+
+
+def _approximate(cls):
+    return cls(kernel_approximation="nystroem", n_components=32, random_state=0)
+
+
+#: The bag kernels' ``kernel_approximation`` path fits another model (a linear one on
+#: bag features), so it goes through the whole contract too.
+APPROXIMATE = [_approximate(cls) for name, cls in all_estimators()
+               if name in ("MIKernelSVM", "MIKernelSVR", "MIGraph", "MIGraphSVR")]
+
+
+def test_every_bag_kernel_approximation_is_checked():
+    assert len(APPROXIMATE) == 4
+
+
+@parametrize_with_checks(APPROXIMATE)
+def test_contract_kernel_approximation(estimator, check):
+    check(estimator)

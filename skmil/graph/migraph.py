@@ -13,6 +13,12 @@ from .._kernels.graph import METRIC_CODES, clique_weights, edge_kernel_sums, gra
 from .._kernels.set_kernel import resolve_gamma
 from .._parallel import numba_threads
 from ..bags import Bags
+from ..svm._approximation import (
+    KERNEL_APPROXIMATION_CONSTRAINT,
+    N_COMPONENTS_CONSTRAINT,
+    bag_feature_sums,
+    fit_kernel_map,
+)
 from ..svm._bag_kernel import BagKernelSVM, BagKernelSVR
 from ..svm._common import CLASS_WEIGHT_CONSTRAINT, EPSILON_CONSTRAINT
 from ..utils._param_validation import Interval, StrOptions
@@ -81,6 +87,28 @@ class _MIGraphKernel:
         K /= np.outer(self._scale(bags, W), self._support_aux)
         return K
 
+    def _train_features(self, bags: Bags):
+        self.kernel_map_ = fit_kernel_map(
+            self.kernel_approximation, bags.instances, kernel="rbf", gamma=self.gamma_,
+            degree=3, coef0=0.0, n_components=self.n_components,
+            random_state=self.random_state)
+        return self._bag_features(bags), None
+
+    def _bag_features(self, bags: Bags) -> np.ndarray:
+        # the weighted set kernel is the inner product of the clique-weighted sums of z
+        W = self._weights(bags)
+        S = bag_feature_sums(self.kernel_map_, bags.instances, bags.offsets, W)
+        if self.normalize == "cosine":
+            scale = np.linalg.norm(S, axis=1)
+            if np.any(scale <= 0):
+                raise ValueError(
+                    "normalize='cosine' needs a bag whose weighted mapped instances do not "
+                    "sum to zero; under this kernel_approximation one does. Use "
+                    "kernel_approximation='nystroem', or another normalize.")
+        else:
+            scale = self._scale(bags, W)
+        return S / scale[:, None]
+
 
 class MIGraph(_MIGraphKernel, BagKernelSVM):
     """mi-Graph: an SVM on a clique-weighted set kernel over per-bag epsilon-graphs.
@@ -123,14 +151,33 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         code, Euclidean, or the Gaussian distance ``1 - exp(-gamma ||x - x'||^2)``
         stated in the paper. Because the threshold is a per-bag mean, the choice
         changes which edges exist.
+    kernel_approximation : {"nystroem", "rff"} or None, default=None
+        Replace the RBF instance kernel by an explicit feature map ``z`` with
+        ``z(x)'z(x') ~ exp(-gamma ||x - x'||^2)``: ``"nystroem"``
+        (:class:`sklearn.kernel_approximation.Nystroem`, ``n_components`` landmark
+        instances drawn from the training instances) or ``"rff"``
+        (:class:`sklearn.kernel_approximation.RBFSampler`, random Fourier features). The
+        bag kernel is then the inner product of the bags' clique-weighted sums of ``z``,
+        normalised as the exact kernel is, so a linear SVM on one ``n_components``
+        vector per bag replaces the SVM on the bag Gram matrix: the kernel costs
+        ``O(N m (d + m))`` time for ``m = n_components`` instead of ``O(N^2 d)``, and
+        ``O(n_bags m)`` memory instead of ``O(n_bags^2)`` (the graphs are built as
+        without it). The linear SVM is solved in the primal with the
+        squared hinge loss (intercept not penalised), one SVM per class against the rest
+        for K >= 3 classes. The map is fitted on the training instances (without
+        their labels) and drawn with ``random_state`` (seed 0 when None).
+    n_components : int, default=256
+        Dimension ``m`` of the map of ``kernel_approximation``. The linear solver's steps
+        cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
+        more than the exact kernel.
     class_weight : dict, "balanced" or None, default=None
         Multipliers of ``C`` per class (dict keyed by bag label), as in SVC.
     n_jobs : int, default=None
         Threads of the numba loops that build the bags' graphs (scikit-learn's meaning:
         None is 1, -1 all processors).
     random_state : int, RandomState instance or None, default=None
-        Shuffles the inner-CV folds of ``C="cv"``/``gamma="cv"``; None keeps the
-        canonical folds.
+        Shuffles the inner-CV folds of ``C="cv"``/``gamma="cv"`` and draws the map of
+        ``kernel_approximation``; None keeps the canonical folds.
 
     Attributes
     ----------
@@ -146,6 +193,13 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         The C used (chosen by inner CV when ``C="cv"``).
     gamma_ : float
         The gamma used.
+    coef_ : ndarray of shape (n_components,) or (n_classes, n_components)
+        Under ``kernel_approximation``: the linear model on the bags' normalised,
+        clique-weighted sums of the map (one row per class against the rest for K >= 3
+        classes); the ``support_``, ``support_bags_`` and ``dual_coef_`` of the exact
+        kernel are then absent.
+    kernel_map_ : Nystroem or RBFSampler
+        Under ``kernel_approximation``: the fitted instance map.
     cv_results_ : dict
         The inner CV (GridSearchCV's format); only after a search.
     classes_ : ndarray of shape (n_classes,)
@@ -170,6 +224,8 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
     _parameter_constraints: dict = {
         **_COMMON_CONSTRAINTS,
         "gamma": [_POSITIVE, StrOptions({"auto", "scale", "cv"})],
+        "kernel_approximation": KERNEL_APPROXIMATION_CONSTRAINT,
+        "n_components": N_COMPONENTS_CONSTRAINT,
         "normalize": [StrOptions({"cosine", "paper", "code"}), None],
     }
 
@@ -180,6 +236,8 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         gamma: Any = "auto",
         normalize: str | None = "cosine",
         edge_metric: str = "sqeuclidean",
+        kernel_approximation: str | None = None,
+        n_components: int = 256,
         class_weight: Any = None,
         n_jobs: int | None = None,
         random_state: Any = None,
@@ -188,6 +246,8 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         self.gamma = gamma
         self.normalize = normalize
         self.edge_metric = edge_metric
+        self.kernel_approximation = kernel_approximation
+        self.n_components = n_components
         self.class_weight = class_weight
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -361,11 +421,30 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         Normalisation of the bag kernel, as in :class:`MIGraph`.
     edge_metric : {"sqeuclidean", "euclidean", "gaussian"}, default="sqeuclidean"
         Distance that builds the epsilon-graph, as in :class:`MIGraph`.
+    kernel_approximation : {"nystroem", "rff"} or None, default=None
+        Replace the RBF instance kernel by an explicit feature map ``z`` with
+        ``z(x)'z(x') ~ exp(-gamma ||x - x'||^2)``: ``"nystroem"``
+        (:class:`sklearn.kernel_approximation.Nystroem`, ``n_components`` landmark
+        instances drawn from the training instances) or ``"rff"``
+        (:class:`sklearn.kernel_approximation.RBFSampler`, random Fourier features). The
+        bag kernel is then the inner product of the bags' clique-weighted sums of ``z``,
+        normalised as the exact kernel is, so a linear SVR on one ``n_components``
+        vector per bag replaces the SVR on the bag Gram matrix: the kernel costs
+        ``O(N m (d + m))`` time for ``m = n_components`` instead of ``O(N^2 d)``, and
+        ``O(n_bags m)`` memory instead of ``O(n_bags^2)`` (the graphs are built as
+        without it). The linear SVR is liblinear's primal solver of the
+        squared epsilon-insensitive loss (:class:`sklearn.svm.LinearSVR`). The map is
+        fitted on the training instances (without their labels) and drawn with
+        ``random_state`` (seed 0 when None).
+    n_components : int, default=256
+        Dimension ``m`` of the map of ``kernel_approximation``. The linear solver's steps
+        cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
+        more than the exact kernel.
     n_jobs : int, default=None
         Threads of the numba loops that build the bags' graphs (scikit-learn's meaning).
     random_state : int, RandomState instance or None, default=None
-        Shuffles the inner-CV folds of ``C="cv"``/``gamma="cv"``; None keeps the
-        canonical folds.
+        Shuffles the inner-CV folds of ``C="cv"``/``gamma="cv"`` and draws the map of
+        ``kernel_approximation``; None keeps the canonical folds.
 
     Attributes
     ----------
@@ -381,6 +460,13 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         The C used (chosen by inner CV when ``C="cv"``).
     gamma_ : float
         The gamma used.
+    coef_ : ndarray of shape (n_components,) or (n_classes, n_components)
+        Under ``kernel_approximation``: the linear model on the bags' normalised,
+        clique-weighted sums of the map (one row per class against the rest for K >= 3
+        classes); the ``support_``, ``support_bags_`` and ``dual_coef_`` of the exact
+        kernel are then absent.
+    kernel_map_ : Nystroem or RBFSampler
+        Under ``kernel_approximation``: the fitted instance map.
     cv_results_ : dict
         The inner CV (GridSearchCV's format, negative mean squared errors); only after
         a search.
@@ -408,6 +494,8 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         gamma: Any = "auto",
         normalize: str | None = "cosine",
         edge_metric: str = "sqeuclidean",
+        kernel_approximation: str | None = None,
+        n_components: int = 256,
         n_jobs: int | None = None,
         random_state: Any = None,
     ) -> None:
@@ -416,5 +504,7 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         self.gamma = gamma
         self.normalize = normalize
         self.edge_metric = edge_metric
+        self.kernel_approximation = kernel_approximation
+        self.n_components = n_components
         self.n_jobs = n_jobs
         self.random_state = random_state

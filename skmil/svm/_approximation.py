@@ -10,7 +10,10 @@ training instances; any of the named kernels) and
 :class:`sklearn.kernel_approximation.RBFSampler` (random Fourier features of the RBF
 kernel, Rahimi & Recht 2007). Mean embeddings follow: the mean of ``z`` over a bag
 approximates the bag's mean in the kernel's feature space, so MI-SVM's mean witnesses and
-sMIL's positive bags keep their meaning.
+sMIL's positive bags keep their meaning, and the set kernels of MI-Kernel and mi-Graph
+(sums of instance kernels over two bags, with or without weights) become inner products of
+the bags' (weighted) sums of ``z``: a linear kernel on one vector per bag
+(:func:`bag_feature_sums`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from ..bags import Bags
 from ..utils._param_validation import Integral, Interval, StrOptions
 
 __all__ = ["KERNEL_APPROXIMATION_CONSTRAINT", "N_COMPONENTS_CONSTRAINT",
-           "check_kernel_approximation", "fit_kernel_map", "map_bags", "map_rows",
-           "mapped_scores"]
+           "bag_feature_sums", "check_kernel_approximation", "fit_kernel_map", "map_bags",
+           "map_rows", "mapped_scores"]
 
 KERNEL_APPROXIMATION_CONSTRAINT = [StrOptions({"nystroem", "rff"}), None]
 N_COMPONENTS_CONSTRAINT = [Interval(Integral, 1, None, closed="left")]
@@ -37,7 +40,8 @@ _CHUNK = 16384
 
 def check_kernel_approximation(estimator: Any) -> None:
     """Refuse ``kernel_approximation`` with a kernel or solver it cannot serve."""
-    method, kernel = estimator.kernel_approximation, estimator.kernel
+    # mi-Graph's node kernel is the RBF kernel, without a ``kernel`` parameter
+    method, kernel = estimator.kernel_approximation, getattr(estimator, "kernel", "rbf")
     if method is None:
         return
     allowed = ("rbf",) if method == "rff" else ("rbf", "poly", "sigmoid")
@@ -45,10 +49,11 @@ def check_kernel_approximation(estimator: Any) -> None:
         raise ValueError(
             f"kernel_approximation={method!r} approximates the kernels {list(allowed)}; "
             f"got kernel={kernel!r}. Use kernel='rbf', or kernel_approximation=None.")
-    if estimator.solver not in ("auto", "primal"):
+    solver = getattr(estimator, "solver", "auto")
+    if solver not in ("auto", "primal"):
         raise ValueError(
             f"kernel_approximation={method!r} fits the linear SVM on the mapped instances "
-            f"with the primal solver; got solver={estimator.solver!r}. Use solver='auto'.")
+            f"with the primal solver; got solver={solver!r}. Use solver='auto'.")
 
 
 def fit_kernel_map(method: str, X: np.ndarray, *, kernel: str, gamma: float, degree: int,
@@ -86,4 +91,44 @@ def mapped_scores(mapper: Any, model: Any, X: np.ndarray) -> np.ndarray:
     out = np.empty(X.shape[0])
     for s in range(0, X.shape[0], _CHUNK):
         out[s : s + _CHUNK] = model(mapper.transform(X[s : s + _CHUNK]))
+    return out
+
+
+def bag_feature_sums(mapper: Any, X: np.ndarray, offsets: np.ndarray,
+                     weights: np.ndarray | None = None) -> np.ndarray:
+    """``sum_{x in B} w(x) z(x)`` for every bag ``B``: the bags' (weighted) sums of the map.
+
+    The instances are mapped ``_CHUNK`` rows at a time and reduced at once, so memory is
+    ``O(_CHUNK * n_components + n_bags * n_components)`` whatever the number of
+    instances; a chunk boundary may cut a bag, whose partial sums then add up.
+
+    Parameters
+    ----------
+    mapper : fitted transformer
+        The instance map ``z`` (``transform`` of rows).
+    X : ndarray of shape (n_instances, n_features)
+        The instances, bag after bag.
+    offsets : ndarray of shape (n_bags + 1,)
+        Bag ``i`` is ``X[offsets[i]:offsets[i + 1]]``.
+    weights : ndarray of shape (n_instances,) or None
+        Per-instance weights ``w(x)``; None: every weight is 1.
+
+    Returns
+    -------
+    sums : ndarray of shape (n_bags, n_components)
+    """
+    n_bags = offsets.shape[0] - 1
+    bag_of = np.repeat(np.arange(n_bags), np.diff(offsets))
+    out = None
+    for s in range(0, X.shape[0], _CHUNK):
+        Z = np.asarray(mapper.transform(X[s : s + _CHUNK]), dtype=np.float64)
+        if out is None:
+            out = np.zeros((n_bags, Z.shape[1]))
+        if weights is not None:
+            Z *= weights[s : s + _CHUNK, None]
+        ids = bag_of[s : s + Z.shape[0]]
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        out[ids[starts]] += np.add.reduceat(Z, starts, axis=0)
+    if out is None:  # no instances: the map's width from one mapped row
+        out = np.zeros((n_bags, mapper.transform(np.zeros((1, X.shape[1]))).shape[1]))
     return out

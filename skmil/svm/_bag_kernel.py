@@ -19,6 +19,14 @@ all a C-SVM on a precomputed kernel between bags. They differ only in that kerne
   ``dual_coef_`` and ``intercept_``: the decision function is
   ``f(B) = sum_i dual_coef_[i] K(B, support_bags_[i]) + intercept_``, so prediction
   computes the kernel against the support bags only.
+
+Under ``kernel_approximation`` (MI-Kernel, mi-Graph) the bag kernel is a linear kernel on
+one explicit vector per bag (the bag's normalised, possibly weighted, sum of an instance
+feature map, :func:`skmil.svm._approximation.bag_feature_sums`), so no Gram matrix is
+formed: the base fits a linear SVM (the squared-hinge primal of
+:mod:`skmil.svm._primal`; one-vs-rest for K >= 3 classes) or a linear SVR (liblinear's
+primal, :class:`sklearn.svm.LinearSVR`) on those vectors, and the inner CV slices their
+rows as it slices the Gram matrix. The model is then ``coef_`` and ``intercept_``.
 """
 
 from __future__ import annotations
@@ -27,18 +35,31 @@ from abc import ABCMeta, abstractmethod
 from typing import Any
 
 import numpy as np
-from sklearn.svm import SVC, SVR
+from sklearn.svm import SVC, SVR, LinearSVR
+from sklearn.utils.class_weight import compute_sample_weight
 
 from .._inner_cv import C_GRID, best_index, cv_results, inner_cv_splits, inner_regression_splits
 from ..bags import Bags
 from ..base import BaseMILClassifier, BaseMILRegressor, _target_location_scale
+from ._approximation import check_kernel_approximation
 from ._common import encoded_class_weight, libsvm_binary_fit, signed_class_weight
+from ._primal import SquaredHingeSVM
 
 __all__ = ["BagKernelSVM", "BagKernelSVR", "C_FALLBACK"]
 
 #: ``C`` used by ``C="cv"`` when a class has fewer than two training bags (no inner split
 #: exists).
 C_FALLBACK = 10.0
+
+
+def _gram_slices(K: np.ndarray, tr: np.ndarray, te: np.ndarray):
+    """The training and held-out blocks of a Gram matrix for one inner fold."""
+    return K[np.ix_(tr, tr)], K[np.ix_(te, tr)]
+
+
+def _row_slices(Phi: np.ndarray, tr: np.ndarray, te: np.ndarray):
+    """The training and held-out rows of the bag features for one inner fold."""
+    return Phi[tr], Phi[te]
 
 
 def _select_kernel_and_C(est: Any, bags: Bags, make_splits, fold_score):
@@ -48,9 +69,14 @@ def _select_kernel_and_C(est: Any, bags: Bags, make_splits, fold_score):
     ``est``, and returns the chosen training Gram matrix and its per-bag data.
     ``make_splits()`` gives the inner folds (None when none exist: then the fallback
     setting and ``C_FALLBACK``); ``fold_score(Ktr, Kte, train, test, C)`` scores one
-    candidate ``C`` on one fold (larger is better).
+    candidate ``C`` on one fold (larger is better). Under a ``kernel_approximation`` the
+    "Gram matrix" is the ``(n_bags, n_components)`` matrix of bag features
+    (``_train_features``), and a fold takes its rows instead of a block.
     """
     est.__dict__.pop("cv_results_", None)  # a refit must not keep a stale search
+    approximate = est._approximate
+    train = est._train_features if approximate else est._train_gram
+    cut = _row_slices if approximate else _gram_slices
     settings, fallback = est._kernel_candidates(bags)
     search_C = isinstance(est.C, str)
     Cs = C_GRID if search_C else (float(est.C),)
@@ -59,16 +85,16 @@ def _select_kernel_and_C(est: Any, bags: Bags, make_splits, fold_score):
         for name, value in settings[fallback].items():
             setattr(est, name, value)
         est.C_ = C_FALLBACK if search_C else Cs[0]
-        return est._train_gram(bags)
+        return train(bags)
     grams = []
     scores = np.zeros((len(settings) * len(Cs), len(splits)))
     for gi, setting in enumerate(settings):
         for name, value in setting.items():
             setattr(est, name, value)
-        K, aux = est._train_gram(bags)
-        grams.append((K, aux))
+        K, aux = train(bags)
+        grams.append((K, aux, getattr(est, "kernel_map_", None)))
         for k, (tr, te) in enumerate(splits):
-            Ktr, Kte = K[np.ix_(tr, tr)], K[np.ix_(te, tr)]
+            Ktr, Kte = cut(K, tr, te)
             for ci, C in enumerate(Cs):
                 scores[gi * len(Cs) + ci, k] = fold_score(Ktr, Kte, tr, te, C)
     candidates = []
@@ -81,7 +107,10 @@ def _select_kernel_and_C(est: Any, bags: Bags, make_splits, fold_score):
     for name, value in settings[g].items():
         setattr(est, name, value)
     est.C_ = Cs[c]
-    return grams[g]
+    K, aux, mapper = grams[g]
+    if approximate:
+        est.kernel_map_ = mapper
+    return K, aux
 
 
 class _BagKernelHooks(metaclass=ABCMeta):
@@ -101,8 +130,37 @@ class _BagKernelHooks(metaclass=ABCMeta):
     * ``_cross_gram(bags)``: the ``(n_bags, n_support_bags)`` kernel between ``bags`` and
       ``support_bags_``;
     * optionally ``_prepare_support(rows)``, called once the support bags are known, to cache
-      what ``_cross_gram`` needs of them.
+      what ``_cross_gram`` needs of them;
+    * for a kernel with a ``kernel_approximation`` parameter, ``_train_features(bags)``
+      (fit ``kernel_map_`` on the training instances under the current setting, and
+      return the ``(n_bags, n_components)`` bag features and per-bag data) and
+      ``_bag_features(bags)`` (the features of any bags under the fitted map).
     """
+
+    #: Fitted attributes of one model kind that a refit of the other kind must drop.
+    _MODEL_ATTRIBUTES = ("support_", "support_bags_", "dual_coef_", "coef_", "intercept_",
+                         "kernel_map_", "_support_aux")
+
+    @property
+    def _approximate(self) -> bool:
+        return getattr(self, "kernel_approximation", None) is not None
+
+    def _start_fit(self) -> None:
+        for name in self._MODEL_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        if self._approximate:
+            check_kernel_approximation(self)
+
+    def _train_features(self, bags: Bags) -> tuple[np.ndarray, np.ndarray | None]:
+        """Fit ``kernel_map_`` and return the training bags' features (approximation)."""
+        raise NotImplementedError(f"{type(self).__name__} has no kernel_approximation")
+
+    def _bag_features(self, bags: Bags) -> np.ndarray:
+        """The bags' features under the fitted ``kernel_map_`` (approximation)."""
+        raise NotImplementedError(f"{type(self).__name__} has no kernel_approximation")
+
+    def _linear_scores(self, bags: Bags) -> np.ndarray:
+        return self._bag_features(bags) @ self.coef_.T + self.intercept_
 
     def _kernel_candidates(self, bags: Bags) -> tuple[list[dict[str, Any]], int]:
         return [{}], 0
@@ -139,6 +197,10 @@ class BagKernelSVM(_BagKernelHooks, BaseMILClassifier):
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         self._svc = None
+        self._start_fit()
+        if self._approximate:
+            self._fit_linear(bags, y)
+            return
         if self.classes_.shape[0] > 2:
             self._fit_multiclass(bags, y)
             return
@@ -189,7 +251,47 @@ class BagKernelSVM(_BagKernelHooks, BaseMILClassifier):
         self._n_train = K.shape[0]
         self._support_rows = sup[order]
 
+    def _fit_linear(self, bags: Bags, y: np.ndarray) -> None:
+        """Under ``kernel_approximation``: a linear SVM on the bag features.
+
+        The squared-hinge primal (:class:`~skmil.svm._primal.SquaredHingeSVM`, intercept
+        not penalised) for two classes; one such SVM per class against the rest for
+        K >= 3, all on the same features. ``class_weight`` weighs each bag by its class.
+        """
+        n_classes = self.classes_.shape[0]
+        cw = encoded_class_weight(self.class_weight, self.classes_)
+        tol = float(getattr(self, "tol", 1e-3))
+
+        def solve(Phi, yy, C):
+            weight = (np.ones(yy.shape[0]) if cw is None
+                      else compute_sample_weight(cw, yy))
+            classes = (1,) if n_classes == 2 else range(n_classes)
+            W = np.empty((len(classes), Phi.shape[1]))
+            b = np.empty(len(classes))
+            for k, cls in enumerate(classes):
+                svm = SquaredHingeSVM(Phi, C, tol=tol).fit(np.where(yy == cls, 1.0, -1.0),
+                                                           weight)
+                W[k], b[k] = svm.coef_, svm.intercept_
+            return W, b
+
+        def predict(scores):
+            return (scores[:, 0] > 0).astype(y.dtype) if n_classes == 2 else scores.argmax(1)
+
+        def fold_score(Ptr, Pte, tr, te, C):
+            W, b = solve(Ptr, y[tr], C)
+            return np.mean(predict(Pte @ W.T + b) == y[te])
+
+        Phi, _ = _select_kernel_and_C(
+            self, bags, lambda: inner_cv_splits(bags, y, self.random_state), fold_score)
+        W, b = solve(Phi, y, self.C_)
+        if n_classes == 2:
+            self.coef_, self.intercept_ = W[0], float(b[0])
+        else:
+            self.coef_, self.intercept_ = W, b
+
     def _decision_function(self, bags: Bags) -> np.ndarray:
+        if self._approximate:
+            return self._linear_scores(bags)
         if getattr(self, "_svc", None) is not None:
             # libsvm reads only the support columns of a precomputed kernel row
             full = np.zeros((bags.n_bags, self._n_train))
@@ -242,10 +344,14 @@ class BagKernelSVR(_BagKernelHooks, BaseMILRegressor):
     """
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
+        self._start_fit()
         tol = float(getattr(self, "tol", 1e-3))
         eps = float(self.epsilon)
         mean, std = _target_location_scale(y)
         ys = (y - mean) / std
+        if self._approximate:
+            self._fit_linear(bags, y, ys, mean, std, eps, tol)
+            return
 
         def fold_score(Ktr, Kte, tr, te, C):
             sup, dual, b = _svr_fit(Ktr, ys[tr], C, eps, tol)
@@ -257,5 +363,28 @@ class BagKernelSVR(_BagKernelHooks, BaseMILRegressor):
         sup, dual, b = _svr_fit(K, ys, self.C_, eps, tol)
         _keep_support(self, bags, sup, np.asarray(dual) * std, mean + std * b, aux)
 
+    def _fit_linear(self, bags: Bags, y: np.ndarray, ys: np.ndarray, mean: float,
+                    std: float, eps: float, tol: float) -> None:
+        """Under ``kernel_approximation``: a linear SVR on the bag features.
+
+        liblinear's primal solver of the squared epsilon-insensitive loss
+        (:class:`sklearn.svm.LinearSVR`, ``dual=False``), on the standardised targets.
+        """
+        def solve(Phi, t, C):
+            return LinearSVR(C=C, epsilon=eps, loss="squared_epsilon_insensitive",
+                             dual=False, tol=tol).fit(Phi, t)
+
+        def fold_score(Ptr, Pte, tr, te, C):
+            return -np.mean((solve(Ptr, ys[tr], C).predict(Pte) - ys[te]) ** 2) * std ** 2
+
+        Phi, _ = _select_kernel_and_C(
+            self, bags, lambda: inner_regression_splits(bags, y, self.random_state),
+            fold_score)
+        model = solve(Phi, ys, self.C_)
+        self.coef_ = np.asarray(model.coef_, dtype=np.float64) * std
+        self.intercept_ = mean + std * float(np.ravel(model.intercept_)[0])
+
     def _predict(self, bags: Bags) -> np.ndarray:
+        if self._approximate:
+            return self._linear_scores(bags)
         return self._kernel_expansion(bags)

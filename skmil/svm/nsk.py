@@ -16,6 +16,13 @@ from ..utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from ._approximation import (
+    KERNEL_APPROXIMATION_CONSTRAINT,
+    N_COMPONENTS_CONSTRAINT,
+    bag_feature_sums,
+    fit_kernel_map,
+    mapped_scores,
+)
 from ._bag_kernel import BagKernelSVM, BagKernelSVR
 from ._common import CLASS_WEIGHT_CONSTRAINT, EPSILON_CONSTRAINT
 
@@ -162,6 +169,40 @@ class _SetKernelBags:
     def _cross_gram(self, bags: Bags) -> np.ndarray:
         return self._support_gram(bags.instances, bags.offsets, bags)
 
+    def _train_features(self, bags: Bags):
+        if self.kernel == "poly" and self.p != 1:
+            raise ValueError(
+                f"kernel_approximation maps the instance kernel itself; with kernel='poly' "
+                f"its power p={self.p!r} has no such map. Use p=1 (raise degree instead), "
+                "kernel='rbf', or kernel_approximation=None.")
+        # k**p of the RBF kernel is the RBF kernel with p * gamma
+        gamma = self.gamma_ * self.p if self.kernel == "rbf" else self.gamma_
+        self.kernel_map_ = fit_kernel_map(
+            self.kernel_approximation, bags.instances, kernel=self.kernel, gamma=gamma,
+            degree=self.degree, coef0=float(self.coef0), n_components=self.n_components,
+            random_state=self.random_state)
+        return self._bag_features(bags), None
+
+    def _feature_sums(self, bags: Bags):
+        """The bags' sums of the map ``S`` and each bag's normaliser ``n(B)``."""
+        S = bag_feature_sums(self.kernel_map_, bags.instances, bags.offsets)
+        if self.normalize == "featurespace":
+            scale = np.linalg.norm(S, axis=1)
+            if np.any(scale <= 0):
+                raise ValueError(
+                    "normalize='featurespace' needs a bag whose mapped instances do not "
+                    "sum to zero; under this kernel_approximation one does. Use "
+                    "kernel_approximation='nystroem', or normalize='averaging' or None.")
+        elif self.normalize == "averaging":
+            scale = bags.sizes.astype(np.float64)
+        else:
+            scale = np.ones(bags.n_bags)
+        return S, scale
+
+    def _bag_features(self, bags: Bags) -> np.ndarray:
+        S, scale = self._feature_sums(bags)
+        return S / scale[:, None]
+
     def _support_gram(self, X, offsets, bags: Bags) -> np.ndarray:
         """Kernel of the segments ``offsets`` of ``X`` against the support bags, each pair
         normalised as the bags ``bags`` (that hold those segments) are against them."""
@@ -181,6 +222,15 @@ class _SetKernelBags:
         return self._normalise(K, da, self._support_aux, sizes, sb.sizes)
 
     def _contributions(self, bags: Bags) -> np.ndarray:
+        if self._approximate:
+            if np.ndim(self.coef_) > 1:
+                raise ValueError(
+                    f"{type(self).__name__} was fitted on {len(self.classes_)} classes; "
+                    "its one-vs-rest bag scores have one decomposition per class. Fit one "
+                    "binary model per class for instance contributions.")
+            _, scale = self._feature_sums(bags)
+            z = mapped_scores(self.kernel_map_, lambda Z: Z @ self.coef_, bags.instances)
+            return z / np.repeat(scale, bags.sizes)
         if np.ndim(self.dual_coef_) > 1:
             raise ValueError(
                 f"{type(self).__name__} was fitted on {len(self.classes_)} classes; its "
@@ -252,21 +302,42 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         ``"featurespace"`` (cosine) stops large bags from dominating and keeps the kernel
         positive semi-definite; it is the default for that reason (misvm's default is
         None, no normalisation). ``"averaging"`` divides by both bag sizes.
+    kernel_approximation : {"nystroem", "rff"} or None, default=None
+        Replace the instance kernel ``k**p`` by an explicit feature map ``z`` with
+        ``z(x)'z(x') ~ k(x, x')**p``: ``"nystroem"``
+        (:class:`sklearn.kernel_approximation.Nystroem`, ``n_components`` landmark
+        instances drawn from the training instances; RBF or poly kernel) or ``"rff"``
+        (:class:`sklearn.kernel_approximation.RBFSampler`, random Fourier features of the
+        RBF kernel). The set kernel is then the inner product of the bags' sums of ``z``
+        (their kernel mean embeddings, normalised by ``normalize`` as the exact kernel
+        is), so a linear SVM on one ``n_components`` vector per bag replaces the
+        SVM on the bag Gram matrix: fitting costs ``O(N m (d + m))`` time for
+        ``m = n_components`` instead of ``O(N^2 d)``, and ``O(n_bags m)`` memory instead
+        of ``O(n_bags^2)``. The linear SVM is solved in the primal with the
+        squared hinge loss (intercept not penalised), one SVM per class against the rest
+        for K >= 3 classes. The map is fitted on the training instances
+        (without their labels) and drawn with ``random_state`` (seed 0 when None).
+    n_components : int, default=256
+        Dimension ``m`` of the map of ``kernel_approximation``. The linear solver's steps
+        cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
+        more than the exact kernel.
     class_weight : dict, "balanced" or None, default=None
         Multipliers of ``C`` per class (dict keyed by bag label), as in SVC.
     chunk_size : int, default=512
         Instances per row block of the Gram computation.
     tol : float, default=1e-3
-        Stopping tolerance of libsvm.
+        Stopping tolerance of libsvm (of the primal solver under
+        ``kernel_approximation``).
     random_state : int, RandomState instance or None, default=None
-        Shuffles the inner-CV folds of ``C="cv"``/``gamma="cv"``; None keeps the
-        canonical (unshuffled) folds.
+        Shuffles the inner-CV folds of ``C="cv"``/``gamma="cv"`` and draws the map of
+        ``kernel_approximation``; None keeps the canonical (unshuffled) folds.
 
     Attributes
     ----------
     support_ : ndarray of shape (n_support_bags,)
         Indices of the support bags among the training bags (as given to ``fit``),
-        increasing.
+        increasing. ``support_``, ``support_bags_`` and ``dual_coef_`` are the exact
+        kernel's; under ``kernel_approximation`` the model is ``coef_`` instead.
     support_bags_ : Bags
         The training bags with non-zero dual coefficients (all that prediction needs).
     dual_coef_ : ndarray of shape (n_support_bags,) or (n_classes - 1, n_support_bags)
@@ -278,6 +349,12 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         (scikit-learn's binding, ``kernel="precomputed"``).
     gamma_ : float
         Resolved instance-kernel coefficient.
+    coef_ : ndarray of shape (n_components,) or (n_classes, n_components)
+        Under ``kernel_approximation``: the linear model on the bag features, ``f(B) =
+        coef_ . phi(B) + intercept_`` with ``phi(B)`` the normalised sum of the map over
+        ``B`` (one row per class against the rest for K >= 3 classes).
+    kernel_map_ : Nystroem or RBFSampler
+        Under ``kernel_approximation``: the fitted instance map (absent otherwise).
     C_ : float
         The ``C`` used (chosen by inner CV when ``C="cv"``).
     cv_results_ : dict
@@ -290,6 +367,10 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
     -----
     Building the training Gram costs ``O(N^2 d)`` (one GEMM pass over the upper
     triangle); prediction costs ``O(N_test * N_support_instances * d)``.
+    Under ``kernel_approximation`` fitting costs ``O(N m (d + m))`` (mapping) plus linear
+    SVMs on ``n_bags x m`` features, prediction ``O(N_test m (d + m))``; the same
+    decomposition holds with ``c(x) = coef_ . z(x) / n(B)``, ``n(B)`` the bag's
+    normaliser (1, ``|B|`` or the norm of its summed map).
 
     The bag score is a sum of per-instance terms: ``f(B) = intercept_ + sum_{x in B}
     c(x)`` with ``c(x) = sum_i dual_coef_[i] sum_{s in S_i} k(x, s)**p / n(B, S_i)``,
@@ -322,6 +403,8 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
         "gamma": [Interval(Real, 0, None, closed="neither"),
                   StrOptions({"scale", "auto", "cv"})],
+        "kernel_approximation": KERNEL_APPROXIMATION_CONSTRAINT,
+        "n_components": N_COMPONENTS_CONSTRAINT,
         "class_weight": CLASS_WEIGHT_CONSTRAINT,
         "tol": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
@@ -337,6 +420,8 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         coef0: float = 0.0,
         p: float = 1.0,
         normalize: str | None = "featurespace",
+        kernel_approximation: str | None = None,
+        n_components: int = 256,
         class_weight: Any = None,
         chunk_size: int = 512,
         tol: float = 1e-3,
@@ -349,6 +434,8 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         self.coef0 = coef0
         self.p = p
         self.normalize = normalize
+        self.kernel_approximation = kernel_approximation
+        self.n_components = n_components
         self.class_weight = class_weight
         self.chunk_size = chunk_size
         self.tol = tol
@@ -388,19 +475,40 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         Power of the instance kernel.
     normalize : {"featurespace", "averaging"} or None, default="featurespace"
         Normalisation of the set kernel, as in :class:`MIKernelSVM`.
+    kernel_approximation : {"nystroem", "rff"} or None, default=None
+        Replace the instance kernel ``k**p`` by an explicit feature map ``z`` with
+        ``z(x)'z(x') ~ k(x, x')**p``: ``"nystroem"``
+        (:class:`sklearn.kernel_approximation.Nystroem`, ``n_components`` landmark
+        instances drawn from the training instances; RBF or poly kernel) or ``"rff"``
+        (:class:`sklearn.kernel_approximation.RBFSampler`, random Fourier features of the
+        RBF kernel). The set kernel is then the inner product of the bags' sums of ``z``
+        (their kernel mean embeddings, normalised by ``normalize`` as the exact kernel
+        is), so a linear SVR on one ``n_components`` vector per bag replaces the
+        SVR on the bag Gram matrix: fitting costs ``O(N m (d + m))`` time for
+        ``m = n_components`` instead of ``O(N^2 d)``, and ``O(n_bags m)`` memory instead
+        of ``O(n_bags^2)``. The linear SVR is liblinear's primal solver of the
+        squared epsilon-insensitive loss (:class:`sklearn.svm.LinearSVR`). The map is
+        fitted on the training instances (without their labels) and drawn with
+        ``random_state`` (seed 0 when None).
+    n_components : int, default=256
+        Dimension ``m`` of the map of ``kernel_approximation``. The linear solver's steps
+        cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
+        more than the exact kernel.
     chunk_size : int, default=512
         Instances per row block of the Gram computation.
     tol : float, default=1e-3
-        Stopping tolerance of libsvm.
+        Stopping tolerance of libsvm (of the primal solver under
+        ``kernel_approximation``).
     random_state : int, RandomState instance or None, default=None
-        Shuffles the inner-CV folds of ``C="cv"``/``gamma="cv"``; None keeps the
-        canonical (unshuffled) folds.
+        Shuffles the inner-CV folds of ``C="cv"``/``gamma="cv"`` and draws the map of
+        ``kernel_approximation``; None keeps the canonical (unshuffled) folds.
 
     Attributes
     ----------
     support_ : ndarray of shape (n_support_bags,)
         Indices of the support bags among the training bags (as given to ``fit``),
-        increasing.
+        increasing. ``support_``, ``support_bags_`` and ``dual_coef_`` are the exact
+        kernel's; under ``kernel_approximation`` the model is ``coef_`` instead.
     support_bags_ : Bags
         The training bags with non-zero dual coefficients.
     dual_coef_ : ndarray of shape (n_support_bags,)
@@ -409,6 +517,11 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         ``predict(B) = sum_i dual_coef_[i] K(B, support_bags_[i]) + intercept_``.
     gamma_ : float
         Resolved instance-kernel coefficient.
+    coef_ : ndarray of shape (n_components,)
+        Under ``kernel_approximation``: the linear model on the bag features,
+        ``predict(B) = coef_ . phi(B) + intercept_`` (``phi`` as in :class:`MIKernelSVM`).
+    kernel_map_ : Nystroem or RBFSampler
+        Under ``kernel_approximation``: the fitted instance map (absent otherwise).
     C_ : float
         The ``C`` used (chosen by inner CV when ``C="cv"``).
     cv_results_ : dict
@@ -454,6 +567,8 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         coef0: float = 0.0,
         p: float = 1.0,
         normalize: str | None = "featurespace",
+        kernel_approximation: str | None = None,
+        n_components: int = 256,
         chunk_size: int = 512,
         tol: float = 1e-3,
         random_state: Any = None,
@@ -466,6 +581,8 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         self.coef0 = coef0
         self.p = p
         self.normalize = normalize
+        self.kernel_approximation = kernel_approximation
+        self.n_components = n_components
         self.chunk_size = chunk_size
         self.tol = tol
         self.random_state = random_state

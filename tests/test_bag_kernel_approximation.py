@@ -204,3 +204,15 @@ def test_a_big_bag_is_mapped_in_chunks():
     sums = bag_feature_sums(mapper, b.instances, b.offsets)
     whole = np.stack([mapper.transform(x).sum(0) for x in bags])
     np.testing.assert_allclose(sums, whole, rtol=1e-10, atol=1e-9)
+
+
+@pytest.mark.parametrize("cls", [MIKernelSVM, MIGraph])
+def test_a_bag_far_from_every_landmark_scores_the_intercept(bags_y, cls):
+    # its mapped instances are zero (the kernel underflows), as is its exact kernel
+    # against every training bag: both paths give it the intercept
+    bags, y = bags_y
+    clf = cls(kernel_approximation="nystroem", n_components=40, C=1.0).fit(bags, y)
+    far = np.full((3, bags[0].shape[1]), 1e6)
+    np.testing.assert_array_equal(clf.decision_function([far]), [clf.intercept_])
+    exact = cls(C=1.0).fit(bags, y)
+    np.testing.assert_allclose(exact.decision_function([far]), [exact.intercept_])

@@ -99,12 +99,10 @@ class _MIGraphKernel:
         W = self._weights(bags)
         S = bag_feature_sums(self.kernel_map_, bags.instances, bags.offsets, W)
         if self.normalize == "cosine":
+            # a bag whose map sums to zero (every instance far from every Nystroem
+            # landmark) keeps the zero vector: its score is the intercept
             scale = np.linalg.norm(S, axis=1)
-            if np.any(scale <= 0):
-                raise ValueError(
-                    "normalize='cosine' needs a bag whose weighted mapped instances do not "
-                    "sum to zero; under this kernel_approximation one does. Use "
-                    "kernel_approximation='nystroem', or another normalize.")
+            scale[scale == 0] = 1.0
         else:
             scale = self._scale(bags, W)
         return S / scale[:, None]

@@ -187,12 +187,10 @@ class _SetKernelBags:
         """The bags' sums of the map ``S`` and each bag's normaliser ``n(B)``."""
         S = bag_feature_sums(self.kernel_map_, bags.instances, bags.offsets)
         if self.normalize == "featurespace":
+            # a bag whose map sums to zero (every instance far from every Nystroem
+            # landmark) keeps the zero vector: its score is the intercept
             scale = np.linalg.norm(S, axis=1)
-            if np.any(scale <= 0):
-                raise ValueError(
-                    "normalize='featurespace' needs a bag whose mapped instances do not "
-                    "sum to zero; under this kernel_approximation one does. Use "
-                    "kernel_approximation='nystroem', or normalize='averaging' or None.")
+            scale[scale == 0] = 1.0
         elif self.normalize == "averaging":
             scale = bags.sizes.astype(np.float64)
         else:

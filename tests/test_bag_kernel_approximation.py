@@ -58,15 +58,15 @@ def test_mi_graph_features_reproduce_the_clique_weighted_kernel(bags_y, normaliz
 
 
 @pytest.mark.parametrize("cls", [MIKernelSVM, MIGraph])
-def test_all_landmarks_give_the_kernel_svm_of_the_exact_gram(bags_y, cls):
+def test_all_landmarks_give_the_squared_hinge_svm_of_the_exact_gram(bags_y, cls):
     # the squared-hinge SVM's scores are the representer expansion
     # sum_i beta_i K(B, B_i) + b with beta_i = 2 C max(0, 1 - y_i f_i) y_i, on the
     # training bags and on new ones
     bags, y = bags_y
     tr, te, C = bags[:40], bags[40:], 0.7
     clf = cls(kernel_approximation="nystroem", n_components=ALL_LANDMARKS, C=C,
-              tol=1e-8).fit(tr, y[:40]) if cls is MIKernelSVM else cls(
-        kernel_approximation="nystroem", n_components=ALL_LANDMARKS, C=C).fit(tr, y[:40])
+              solver="primal").fit(tr, y[:40])
+    assert clf.solver_ == "primal"
     f = clf.decision_function(tr)
     yy = np.where(y[:40] == 1, 1.0, -1.0)
     beta = 2 * C * np.maximum(0.0, 1.0 - yy * f) * yy
@@ -88,6 +88,30 @@ def test_all_landmarks_give_the_kernel_svm_of_the_exact_gram(bags_y, cls):
         np.testing.assert_allclose(Ste @ Str.T, K, atol=1e-6 * K.max())
 
 
+@pytest.mark.parametrize("cls", [MIKernelSVM, MIGraph, MIKernelSVR, MIGraphSVR])
+def test_all_landmarks_with_libsvm_are_the_exact_model(cls):
+    # solver="libsvm" (the default up to LIBSVM_MAX_BAGS bags) runs the exact path's
+    # libsvm on the features' Gram matrix, which is then the exact Gram matrix
+    if cls in (MIKernelSVR, MIGraphSVR):
+        bags, y, _ = make_mil_regression(n_bags=60, n_features=5, rule="mean",
+                                         random_state=0)
+    else:
+        bags, y, _ = make_mil_classification(n_bags=60, n_features=5, random_state=3)
+    tr, te = bags[:40], bags[40:]
+    # normalised by sizes or weights: a new bag's kernel against the training bags is
+    # then exact too (a cosine would take its own norm from Nystrom's approximation)
+    kw = {"C": 1.0, "normalize": "averaging" if cls in (MIKernelSVM, MIKernelSVR)
+          else "paper"}
+    exact = cls(**kw).fit(tr, y[:40])
+    approx = cls(**kw, kernel_approximation="nystroem",
+                 n_components=ALL_LANDMARKS).fit(tr, y[:40])
+    assert approx.solver_ == "libsvm" and approx.coef_.ndim == 1
+    out = "decision_function" if hasattr(exact, "decision_function") else "predict"
+    for X in (tr, te):  # to libsvm's stopping tolerance (1e-3)
+        np.testing.assert_allclose(getattr(approx, out)(X), getattr(exact, out)(X),
+                                   atol=5e-3)
+
+
 def test_many_random_features_approach_the_set_kernel(bags_y):
     from skmil.svm._approximation import bag_feature_sums, fit_kernel_map
 
@@ -100,46 +124,51 @@ def test_many_random_features_approach_the_set_kernel(bags_y):
     assert np.abs(S @ S.T - set_kernel(bags, gamma=0.2)).max() < 0.02
 
 
-def test_the_approximate_svm_predicts_as_the_exact_one():
+def test_the_primal_approximate_svm_predicts_as_the_exact_one():
     # hinge (libsvm on the exact Gram) against squared hinge (primal on the features)
     bags, y, _ = make_mil_classification(n_bags=160, n_features=5, random_state=1)
     tr, te = bags[:100], bags[100:]
     exact = MIKernelSVM(C=10.0).fit(tr, y[:100])
-    approx = MIKernelSVM(C=10.0, kernel_approximation="nystroem",
+    approx = MIKernelSVM(C=10.0, kernel_approximation="nystroem", solver="primal",
                          n_components=ALL_LANDMARKS).fit(tr, y[:100])
     agree = np.mean(exact.predict(te) == approx.predict(te))
     assert agree >= 0.9, agree
 
 
+@pytest.mark.parametrize("solver", ["libsvm", "primal"])
 @pytest.mark.parametrize("cls", [MIKernelSVM, MIGraph])
-def test_approximation_is_deterministic_and_order_free(bags_y, cls):
+def test_approximation_is_deterministic_and_order_free(bags_y, cls, solver):
     bags, y = bags_y
-    a = cls(kernel_approximation="nystroem", n_components=40).fit(bags, y)
-    b = cls(kernel_approximation="nystroem", n_components=40).fit(bags[::-1], y[::-1])
+    a = cls(kernel_approximation="nystroem", n_components=40, solver=solver).fit(bags, y)
+    b = cls(kernel_approximation="nystroem", n_components=40,
+            solver=solver).fit(bags[::-1], y[::-1])
     np.testing.assert_allclose(a.decision_function(bags), b.decision_function(bags),
                                atol=1e-9)
     # random_state=None draws the map with seed 0
     c = cls(kernel_approximation="nystroem", n_components=40, C=a.C_).fit(bags, y)
     d = cls(kernel_approximation="nystroem", n_components=40, C=a.C_,
             random_state=0).fit(bags, y)
+    assert c.solver_ == "libsvm"
     np.testing.assert_allclose(c.decision_function(bags), d.decision_function(bags),
                                atol=1e-12)
     assert a.coef_.shape == (40,) and a.kernel_map_.n_components == 40
     for attr in ("support_", "support_bags_", "dual_coef_"):
         assert not hasattr(a, attr)
     # switching to the exact kernel and back leaves no model of the other kind behind
-    a.set_params(kernel_approximation=None).fit(bags, y)
+    a.set_params(kernel_approximation=None, solver="auto").fit(bags, y)
     assert hasattr(a, "support_bags_") and not hasattr(a, "coef_")
     assert not hasattr(a, "kernel_map_")
-    a.set_params(kernel_approximation="rff").fit(bags, y)
+    a.set_params(kernel_approximation="rff", solver=solver).fit(bags, y)
     assert not hasattr(a, "support_bags_") and a.coef_.shape == (40,)
+    assert a.solver_ == ("libsvm" if solver == "libsvm" else "primal")
 
 
+@pytest.mark.parametrize("solver", ["libsvm", "primal"])
 @pytest.mark.parametrize("normalize", ["featurespace", "averaging", None])
-def test_instance_contributions_sum_to_the_approximate_bag_score(bags_y, normalize):
+def test_instance_contributions_sum_to_the_approximate_bag_score(bags_y, normalize, solver):
     bags, y = bags_y
     clf = MIKernelSVM(kernel_approximation="nystroem", n_components=50,
-                      normalize=normalize).fit(bags, y)
+                      normalize=normalize, solver=solver).fit(bags, y)
     c = clf.instance_contributions(bags[:5])
     np.testing.assert_allclose([ci.sum() + clf.intercept_ for ci in c],
                                clf.decision_function(bags[:5]), atol=1e-10)
@@ -163,6 +192,7 @@ def test_approximation_one_vs_rest_for_three_classes(cls):
     clf = cls(kernel_approximation="nystroem", n_components=60, C=10.0,
               gamma=0.5).fit(bags, y)
     assert clf.coef_.shape == (3, 60) and clf.intercept_.shape == (3,)
+    assert clf.solver_ == "primal"
     assert clf.decision_function(bags).shape == (60, 3)
     assert np.mean(clf.predict(bags) == y) > 0.9
     if cls is MIKernelSVM:
@@ -176,17 +206,21 @@ def test_approximation_refuses_what_it_cannot_map(bags_y):
                    {"kernel": "poly", "p": 2.0}):
         with pytest.raises(ValueError, match="kernel_approximation"):
             MIKernelSVM(**{"kernel_approximation": "nystroem", **params}).fit(bags, y)
+    for cls in (MIKernelSVM, MIGraph):
+        with pytest.raises(ValueError, match="kernel_approximation"):
+            cls(solver="primal").fit(bags, y)
 
 
+@pytest.mark.parametrize("solver", ["libsvm", "primal"])
 @pytest.mark.parametrize("cls", [MIKernelSVR, MIGraphSVR])
-def test_approximate_regressors_fit_mean_targets(cls):
+def test_approximate_regressors_fit_mean_targets(cls, solver):
     bags, y, _ = make_mil_regression(n_bags=150, rule="mean", random_state=0)
-    reg = cls(kernel_approximation="nystroem", n_components=100).fit(bags[:100], y[:100])
-    assert reg.coef_.shape == (100,)
+    kw = {"kernel_approximation": "nystroem", "n_components": 100, "solver": solver}
+    reg = cls(**kw).fit(bags[:100], y[:100])
+    assert reg.coef_.shape == (100,) and reg.solver_ == solver
     assert reg.score(bags[100:], y[100:]) > 0.5
     # the model is in the targets' units: shifting and scaling y maps the predictions
-    moved = cls(kernel_approximation="nystroem", n_components=100,
-                C=reg.C_).fit(bags[:100], 3.0 * y[:100] + 10.0)
+    moved = cls(**kw, C=reg.C_).fit(bags[:100], 3.0 * y[:100] + 10.0)
     np.testing.assert_allclose(moved.predict(bags[100:]),
                                3.0 * reg.predict(bags[100:]) + 10.0, rtol=1e-4, atol=1e-4)
 

@@ -77,18 +77,21 @@ def test_contract(estimator, check):
     check(estimator)
 
 
-def _approximate(cls):
-    return cls(kernel_approximation="nystroem", n_components=32, random_state=0)
+def _approximate(cls, solver):
+    return cls(kernel_approximation="nystroem", n_components=32, solver=solver,
+               random_state=0)
 
 
 #: The bag kernels' ``kernel_approximation`` path fits another model (a linear one on
-#: bag features), so it goes through the whole contract too.
-APPROXIMATE = [_approximate(cls) for name, cls in all_estimators()
-               if name in ("MIKernelSVM", "MIKernelSVR", "MIGraph", "MIGraphSVR")]
+#: bag features, by libsvm on their Gram matrix or by a primal solver), so it goes
+#: through the whole contract too, with each solver.
+APPROXIMATE = [_approximate(cls, solver) for name, cls in all_estimators()
+               if name in ("MIKernelSVM", "MIKernelSVR", "MIGraph", "MIGraphSVR")
+               for solver in ("libsvm", "primal")]
 
 
 def test_every_bag_kernel_approximation_is_checked():
-    assert len(APPROXIMATE) == 4
+    assert len(APPROXIMATE) == 8
 
 
 @parametrize_with_checks(APPROXIMATE)

@@ -156,18 +156,25 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         instances drawn from the training instances) or ``"rff"``
         (:class:`sklearn.kernel_approximation.RBFSampler`, random Fourier features). The
         bag kernel is then the inner product of the bags' clique-weighted sums of ``z``,
-        normalised as the exact kernel is, so a linear SVM on one ``n_components``
-        vector per bag replaces the SVM on the bag Gram matrix: the kernel costs
-        ``O(N m (d + m))`` time for ``m = n_components`` instead of ``O(N^2 d)``, and
-        ``O(n_bags m)`` memory instead of ``O(n_bags^2)`` (the graphs are built as
-        without it). The linear SVM is solved in the primal with the
-        squared hinge loss (intercept not penalised), one SVM per class against the rest
-        for K >= 3 classes. The map is fitted on the training instances (without
-        their labels) and drawn with ``random_state`` (seed 0 when None).
+        normalised as the exact kernel is: a linear kernel on one ``n_components``
+        vector per bag, which costs ``O(N m (d + m))`` time for ``m = n_components``
+        instead of ``O(N^2 d)``; with ``solver="primal"`` no Gram matrix is formed
+        (``O(n_bags m)`` memory instead of ``O(n_bags^2)``). The graphs are built as
+        without it. The map is fitted on the training instances (without their labels)
+        and drawn with ``random_state`` (seed 0 when None).
     n_components : int, default=256
-        Dimension ``m`` of the map of ``kernel_approximation``. The linear solver's steps
+        Dimension ``m`` of the map of ``kernel_approximation``. The primal solver's steps
         cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
         more than the exact kernel.
+    solver : {"auto", "libsvm", "primal"}, default="auto"
+        How the SVM is fitted under ``kernel_approximation``: ``"libsvm"`` runs
+        libsvm on the Gram matrix of the bag features (the exact kernel's solver and
+        hinge loss, ``O(n_bags^2)`` memory), ``"primal"`` fits the linear SVM on the
+        features without a Gram matrix (the squared hinge loss,
+        intercept not penalised). ``"auto"``: ``"libsvm"`` up to 4,096
+        training bags, ``"primal"`` above; K >= 3 classes always take the primal, one SVM
+        per class against the rest. Without ``kernel_approximation`` the
+        exact kernel takes libsvm (``"auto"`` or ``"libsvm"``).
     class_weight : dict, "balanced" or None, default=None
         Multipliers of ``C`` per class (dict keyed by bag label), as in SVC.
     n_jobs : int, default=None
@@ -198,6 +205,8 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         kernel are then absent.
     kernel_map_ : Nystroem or RBFSampler
         Under ``kernel_approximation``: the fitted instance map.
+    solver_ : {"libsvm", "primal"}
+        The solver used (``"auto"`` resolved).
     cv_results_ : dict
         The inner CV (GridSearchCV's format); only after a search.
     classes_ : ndarray of shape (n_classes,)
@@ -224,6 +233,7 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         "gamma": [_POSITIVE, StrOptions({"auto", "scale", "cv"})],
         "kernel_approximation": KERNEL_APPROXIMATION_CONSTRAINT,
         "n_components": N_COMPONENTS_CONSTRAINT,
+        "solver": [StrOptions({"auto", "libsvm", "primal"})],
         "normalize": [StrOptions({"cosine", "paper", "code"}), None],
     }
 
@@ -236,6 +246,7 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         edge_metric: str = "sqeuclidean",
         kernel_approximation: str | None = None,
         n_components: int = 256,
+        solver: str = "auto",
         class_weight: Any = None,
         n_jobs: int | None = None,
         random_state: Any = None,
@@ -246,6 +257,7 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         self.edge_metric = edge_metric
         self.kernel_approximation = kernel_approximation
         self.n_components = n_components
+        self.solver = solver
         self.class_weight = class_weight
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -426,18 +438,24 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         instances drawn from the training instances) or ``"rff"``
         (:class:`sklearn.kernel_approximation.RBFSampler`, random Fourier features). The
         bag kernel is then the inner product of the bags' clique-weighted sums of ``z``,
-        normalised as the exact kernel is, so a linear SVR on one ``n_components``
-        vector per bag replaces the SVR on the bag Gram matrix: the kernel costs
-        ``O(N m (d + m))`` time for ``m = n_components`` instead of ``O(N^2 d)``, and
-        ``O(n_bags m)`` memory instead of ``O(n_bags^2)`` (the graphs are built as
-        without it). The linear SVR is liblinear's primal solver of the
-        squared epsilon-insensitive loss (:class:`sklearn.svm.LinearSVR`). The map is
-        fitted on the training instances (without their labels) and drawn with
-        ``random_state`` (seed 0 when None).
+        normalised as the exact kernel is: a linear kernel on one ``n_components``
+        vector per bag, which costs ``O(N m (d + m))`` time for ``m = n_components``
+        instead of ``O(N^2 d)``; with ``solver="primal"`` no Gram matrix is formed
+        (``O(n_bags m)`` memory instead of ``O(n_bags^2)``). The graphs are built as
+        without it. The map is fitted on the training instances (without their labels)
+        and drawn with ``random_state`` (seed 0 when None).
     n_components : int, default=256
-        Dimension ``m`` of the map of ``kernel_approximation``. The linear solver's steps
+        Dimension ``m`` of the map of ``kernel_approximation``. The primal solver's steps
         cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
         more than the exact kernel.
+    solver : {"auto", "libsvm", "primal"}, default="auto"
+        How the SVR is fitted under ``kernel_approximation``: ``"libsvm"`` runs
+        libsvm on the Gram matrix of the bag features (the exact kernel's solver and
+        epsilon-insensitive loss, ``O(n_bags^2)`` memory), ``"primal"`` fits the linear SVR on the
+        features without a Gram matrix (liblinear's
+        squared epsilon-insensitive loss). ``"auto"``: ``"libsvm"`` up to 4,096
+        training bags, ``"primal"`` above. Without ``kernel_approximation`` the
+        exact kernel takes libsvm (``"auto"`` or ``"libsvm"``).
     n_jobs : int, default=None
         Threads of the numba loops that build the bags' graphs (scikit-learn's meaning).
     random_state : int, RandomState instance or None, default=None
@@ -465,6 +483,8 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         kernel are then absent.
     kernel_map_ : Nystroem or RBFSampler
         Under ``kernel_approximation``: the fitted instance map.
+    solver_ : {"libsvm", "primal"}
+        The solver used (``"auto"`` resolved).
     cv_results_ : dict
         The inner CV (GridSearchCV's format, negative mean squared errors); only after
         a search.
@@ -494,6 +514,7 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         edge_metric: str = "sqeuclidean",
         kernel_approximation: str | None = None,
         n_components: int = 256,
+        solver: str = "auto",
         n_jobs: int | None = None,
         random_state: Any = None,
     ) -> None:
@@ -504,5 +525,6 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         self.edge_metric = edge_metric
         self.kernel_approximation = kernel_approximation
         self.n_components = n_components
+        self.solver = solver
         self.n_jobs = n_jobs
         self.random_state = random_state

@@ -38,8 +38,9 @@ N_COMPONENTS_CONSTRAINT = [Interval(Integral, 1, None, closed="left")]
 _CHUNK = 16384
 
 
-def check_kernel_approximation(estimator: Any) -> None:
-    """Refuse ``kernel_approximation`` with a kernel or solver it cannot serve."""
+def check_kernel_approximation(estimator: Any, solvers: tuple = ("auto", "primal")) -> None:
+    """Refuse ``kernel_approximation`` with a kernel or solver (not in ``solvers``) it
+    cannot serve."""
     # mi-Graph's node kernel is the RBF kernel, without a ``kernel`` parameter
     method, kernel = estimator.kernel_approximation, getattr(estimator, "kernel", "rbf")
     if method is None:
@@ -50,7 +51,7 @@ def check_kernel_approximation(estimator: Any) -> None:
             f"kernel_approximation={method!r} approximates the kernels {list(allowed)}; "
             f"got kernel={kernel!r}. Use kernel='rbf', or kernel_approximation=None.")
     solver = getattr(estimator, "solver", "auto")
-    if solver not in ("auto", "primal"):
+    if solver not in solvers:
         raise ValueError(
             f"kernel_approximation={method!r} fits the linear SVM on the mapped instances "
             f"with the primal solver; got solver={solver!r}. Use solver='auto'.")

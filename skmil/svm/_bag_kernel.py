@@ -22,11 +22,15 @@ all a C-SVM on a precomputed kernel between bags. They differ only in that kerne
 
 Under ``kernel_approximation`` (MI-Kernel, mi-Graph) the bag kernel is a linear kernel on
 one explicit vector per bag (the bag's normalised, possibly weighted, sum of an instance
-feature map, :func:`skmil.svm._approximation.bag_feature_sums`), so no Gram matrix is
-formed: the base fits a linear SVM (the squared-hinge primal of
-:mod:`skmil.svm._primal`; one-vs-rest for K >= 3 classes) or a linear SVR (liblinear's
-primal, :class:`sklearn.svm.LinearSVR`) on those vectors, and the inner CV slices their
-rows as it slices the Gram matrix. The model is then ``coef_`` and ``intercept_``.
+feature map, :func:`skmil.svm._approximation.bag_feature_sums`), and the model is
+``coef_`` and ``intercept_`` on those vectors. ``solver`` says how it is fitted:
+``"libsvm"`` runs the exact path's libsvm SVM (SVR) on the vectors' Gram matrix, the
+hinge (epsilon-insensitive) loss, and folds the support bags into ``coef_``;
+``"primal"`` forms no Gram matrix and fits a linear SVM (the squared-hinge primal of
+:mod:`skmil.svm._primal`) or a linear SVR (liblinear's primal,
+:class:`sklearn.svm.LinearSVR`) on the vectors, with the inner CV slicing their rows as
+it slices the Gram matrix; ``"auto"`` is ``"libsvm"`` up to ``LIBSVM_MAX_BAGS`` training
+bags. K >= 3 classes take the primal, one SVM per class against the rest.
 """
 
 from __future__ import annotations
@@ -45,11 +49,17 @@ from ._approximation import check_kernel_approximation
 from ._common import encoded_class_weight, libsvm_binary_fit, signed_class_weight
 from ._primal import SquaredHingeSVM
 
-__all__ = ["BagKernelSVM", "BagKernelSVR", "C_FALLBACK"]
+__all__ = ["BagKernelSVM", "BagKernelSVR", "C_FALLBACK", "LIBSVM_MAX_BAGS"]
 
 #: ``C`` used by ``C="cv"`` when a class has fewer than two training bags (no inner split
 #: exists).
 C_FALLBACK = 10.0
+
+#: Training bags up to which ``solver="auto"`` fits an approximate bag kernel with libsvm
+#: on the Gram matrix of the bag features (128 MiB at this size), as the exact kernel is
+#: fitted: the approximation then changes the kernel and nothing else. Above it the Gram
+#: matrix's memory and libsvm's roughly quadratic time grow past the primal solver's.
+LIBSVM_MAX_BAGS = 4096
 
 
 def _gram_slices(K: np.ndarray, tr: np.ndarray, te: np.ndarray):
@@ -71,12 +81,18 @@ def _select_kernel_and_C(est: Any, bags: Bags, make_splits, fold_score):
     setting and ``C_FALLBACK``); ``fold_score(Ktr, Kte, train, test, C)`` scores one
     candidate ``C`` on one fold (larger is better). Under a ``kernel_approximation`` the
     "Gram matrix" is the ``(n_bags, n_components)`` matrix of bag features
-    (``_train_features``), and a fold takes its rows instead of a block.
+    (``_train_features``) with ``solver="primal"``, and a fold takes its rows instead of
+    a block; with ``"libsvm"`` it is those features' Gram matrix, and the per-bag data
+    the features (``_train_feature_gram``).
     """
     est.__dict__.pop("cv_results_", None)  # a refit must not keep a stale search
     approximate = est._approximate
-    train = est._train_features if approximate else est._train_gram
-    cut = _row_slices if approximate else _gram_slices
+    rows = approximate and est.solver_ == "primal"
+    if not approximate:
+        train = est._train_gram
+    else:
+        train = est._train_features if rows else est._train_feature_gram
+    cut = _row_slices if rows else _gram_slices
     settings, fallback = est._kernel_candidates(bags)
     search_C = isinstance(est.C, str)
     Cs = C_GRID if search_C else (float(est.C),)
@@ -139,17 +155,34 @@ class _BagKernelHooks(metaclass=ABCMeta):
 
     #: Fitted attributes of one model kind that a refit of the other kind must drop.
     _MODEL_ATTRIBUTES = ("support_", "support_bags_", "dual_coef_", "coef_", "intercept_",
-                         "kernel_map_", "_support_aux")
+                         "kernel_map_", "_support_aux", "solver_")
 
     @property
     def _approximate(self) -> bool:
         return getattr(self, "kernel_approximation", None) is not None
 
-    def _start_fit(self) -> None:
+    def _start_fit(self, n_bags: int, multiclass: bool = False) -> None:
+        """Drop the other model kind's attributes; resolve ``solver_``."""
         for name in self._MODEL_ATTRIBUTES:
             self.__dict__.pop(name, None)
+        solver = getattr(self, "solver", "auto")
         if self._approximate:
-            check_kernel_approximation(self)
+            check_kernel_approximation(self, solvers=("auto", "libsvm", "primal"))
+            if solver == "auto":
+                solver = "libsvm" if n_bags <= LIBSVM_MAX_BAGS else "primal"
+            self.solver_ = "primal" if multiclass else solver
+        elif solver == "primal":
+            raise ValueError(
+                f"solver='primal' fits {type(self).__name__} on explicit bag features; "
+                "without a kernel_approximation there are none. Set kernel_approximation"
+                "='nystroem' (or 'rff'), or use solver='auto'.")
+        else:
+            self.solver_ = "libsvm"
+
+    def _train_feature_gram(self, bags: Bags) -> tuple[np.ndarray, np.ndarray]:
+        """The bag features' Gram matrix, and the features as per-bag data."""
+        Phi, _ = self._train_features(bags)
+        return Phi @ Phi.T, Phi
 
     def _train_features(self, bags: Bags) -> tuple[np.ndarray, np.ndarray | None]:
         """Fit ``kernel_map_`` and return the training bags' features (approximation)."""
@@ -197,8 +230,8 @@ class BagKernelSVM(_BagKernelHooks, BaseMILClassifier):
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
         self._svc = None
-        self._start_fit()
-        if self._approximate:
+        self._start_fit(bags.n_bags, multiclass=self.classes_.shape[0] > 2)
+        if self.solver_ == "primal":
             self._fit_linear(bags, y)
             return
         if self.classes_.shape[0] > 2:
@@ -218,6 +251,9 @@ class BagKernelSVM(_BagKernelHooks, BaseMILClassifier):
             self, bags, lambda: inner_cv_splits(bags, y, self.random_state), fold_score)
         sup, dual, b = libsvm_binary_fit(K, y_pm, kernel="precomputed", C=self.C_,
                                          class_weight=class_weight, tol=tol)
+        if self._approximate:  # the support bags' features, folded into one vector
+            self.coef_, self.intercept_ = dual @ aux[sup], float(b)
+            return
         _keep_support(self, bags, sup, dual, b, aux)
 
     def _fit_multiclass(self, bags: Bags, y: np.ndarray) -> None:
@@ -344,12 +380,12 @@ class BagKernelSVR(_BagKernelHooks, BaseMILRegressor):
     """
 
     def _fit(self, bags: Bags, y: np.ndarray) -> None:
-        self._start_fit()
+        self._start_fit(bags.n_bags)
         tol = float(getattr(self, "tol", 1e-3))
         eps = float(self.epsilon)
         mean, std = _target_location_scale(y)
         ys = (y - mean) / std
-        if self._approximate:
+        if self.solver_ == "primal":
             self._fit_linear(bags, y, ys, mean, std, eps, tol)
             return
 
@@ -361,6 +397,10 @@ class BagKernelSVR(_BagKernelHooks, BaseMILRegressor):
             self, bags, lambda: inner_regression_splits(bags, y, self.random_state),
             fold_score)
         sup, dual, b = _svr_fit(K, ys, self.C_, eps, tol)
+        if self._approximate:  # the support bags' features, folded into one vector
+            self.coef_ = (np.asarray(dual) * std) @ aux[sup]
+            self.intercept_ = mean + std * b
+            return
         _keep_support(self, bags, sup, np.asarray(dual) * std, mean + std * b, aux)
 
     def _fit_linear(self, bags: Bags, y: np.ndarray, ys: np.ndarray, mean: float,

@@ -308,17 +308,24 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         (:class:`sklearn.kernel_approximation.RBFSampler`, random Fourier features of the
         RBF kernel). The set kernel is then the inner product of the bags' sums of ``z``
         (their kernel mean embeddings, normalised by ``normalize`` as the exact kernel
-        is), so a linear SVM on one ``n_components`` vector per bag replaces the
-        SVM on the bag Gram matrix: fitting costs ``O(N m (d + m))`` time for
-        ``m = n_components`` instead of ``O(N^2 d)``, and ``O(n_bags m)`` memory instead
-        of ``O(n_bags^2)``. The linear SVM is solved in the primal with the
-        squared hinge loss (intercept not penalised), one SVM per class against the rest
-        for K >= 3 classes. The map is fitted on the training instances
+        is), a linear kernel on one ``n_components`` vector per bag: the kernel costs
+        ``O(N m (d + m))`` time for ``m = n_components`` instead of ``O(N^2 d)``, and
+        with ``solver="primal"`` no Gram matrix is formed (``O(n_bags m)`` memory
+        instead of ``O(n_bags^2)``). The map is fitted on the training instances
         (without their labels) and drawn with ``random_state`` (seed 0 when None).
     n_components : int, default=256
-        Dimension ``m`` of the map of ``kernel_approximation``. The linear solver's steps
+        Dimension ``m`` of the map of ``kernel_approximation``. The primal solver's steps
         cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
         more than the exact kernel.
+    solver : {"auto", "libsvm", "primal"}, default="auto"
+        How the SVM is fitted under ``kernel_approximation``: ``"libsvm"`` runs
+        libsvm on the Gram matrix of the bag features (the exact kernel's solver and
+        hinge loss, ``O(n_bags^2)`` memory), ``"primal"`` fits the linear SVM on the
+        features without a Gram matrix (the squared hinge loss,
+        intercept not penalised). ``"auto"``: ``"libsvm"`` up to 4,096
+        training bags, ``"primal"`` above; K >= 3 classes always take the primal, one SVM
+        per class against the rest. Without ``kernel_approximation`` the
+        exact kernel takes libsvm (``"auto"`` or ``"libsvm"``).
     class_weight : dict, "balanced" or None, default=None
         Multipliers of ``C`` per class (dict keyed by bag label), as in SVC.
     chunk_size : int, default=512
@@ -353,6 +360,8 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         ``B`` (one row per class against the rest for K >= 3 classes).
     kernel_map_ : Nystroem or RBFSampler
         Under ``kernel_approximation``: the fitted instance map (absent otherwise).
+    solver_ : {"libsvm", "primal"}
+        The solver used (``"auto"`` resolved).
     C_ : float
         The ``C`` used (chosen by inner CV when ``C="cv"``).
     cv_results_ : dict
@@ -403,6 +412,7 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
                   StrOptions({"scale", "auto", "cv"})],
         "kernel_approximation": KERNEL_APPROXIMATION_CONSTRAINT,
         "n_components": N_COMPONENTS_CONSTRAINT,
+        "solver": [StrOptions({"auto", "libsvm", "primal"})],
         "class_weight": CLASS_WEIGHT_CONSTRAINT,
         "tol": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
@@ -420,6 +430,7 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         normalize: str | None = "featurespace",
         kernel_approximation: str | None = None,
         n_components: int = 256,
+        solver: str = "auto",
         class_weight: Any = None,
         chunk_size: int = 512,
         tol: float = 1e-3,
@@ -434,6 +445,7 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         self.normalize = normalize
         self.kernel_approximation = kernel_approximation
         self.n_components = n_components
+        self.solver = solver
         self.class_weight = class_weight
         self.chunk_size = chunk_size
         self.tol = tol
@@ -481,17 +493,23 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         (:class:`sklearn.kernel_approximation.RBFSampler`, random Fourier features of the
         RBF kernel). The set kernel is then the inner product of the bags' sums of ``z``
         (their kernel mean embeddings, normalised by ``normalize`` as the exact kernel
-        is), so a linear SVR on one ``n_components`` vector per bag replaces the
-        SVR on the bag Gram matrix: fitting costs ``O(N m (d + m))`` time for
-        ``m = n_components`` instead of ``O(N^2 d)``, and ``O(n_bags m)`` memory instead
-        of ``O(n_bags^2)``. The linear SVR is liblinear's primal solver of the
-        squared epsilon-insensitive loss (:class:`sklearn.svm.LinearSVR`). The map is
-        fitted on the training instances (without their labels) and drawn with
-        ``random_state`` (seed 0 when None).
+        is), a linear kernel on one ``n_components`` vector per bag: the kernel costs
+        ``O(N m (d + m))`` time for ``m = n_components`` instead of ``O(N^2 d)``, and
+        with ``solver="primal"`` no Gram matrix is formed (``O(n_bags m)`` memory
+        instead of ``O(n_bags^2)``). The map is fitted on the training instances
+        (without their labels) and drawn with ``random_state`` (seed 0 when None).
     n_components : int, default=256
-        Dimension ``m`` of the map of ``kernel_approximation``. The linear solver's steps
+        Dimension ``m`` of the map of ``kernel_approximation``. The primal solver's steps
         cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
         more than the exact kernel.
+    solver : {"auto", "libsvm", "primal"}, default="auto"
+        How the SVR is fitted under ``kernel_approximation``: ``"libsvm"`` runs
+        libsvm on the Gram matrix of the bag features (the exact kernel's solver and
+        epsilon-insensitive loss, ``O(n_bags^2)`` memory), ``"primal"`` fits the linear SVR on the
+        features without a Gram matrix (liblinear's
+        squared epsilon-insensitive loss). ``"auto"``: ``"libsvm"`` up to 4,096
+        training bags, ``"primal"`` above. Without ``kernel_approximation`` the
+        exact kernel takes libsvm (``"auto"`` or ``"libsvm"``).
     chunk_size : int, default=512
         Instances per row block of the Gram computation.
     tol : float, default=1e-3
@@ -520,6 +538,8 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         ``predict(B) = coef_ . phi(B) + intercept_`` (``phi`` as in :class:`MIKernelSVM`).
     kernel_map_ : Nystroem or RBFSampler
         Under ``kernel_approximation``: the fitted instance map (absent otherwise).
+    solver_ : {"libsvm", "primal"}
+        The solver used (``"auto"`` resolved).
     C_ : float
         The ``C`` used (chosen by inner CV when ``C="cv"``).
     cv_results_ : dict
@@ -567,6 +587,7 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         normalize: str | None = "featurespace",
         kernel_approximation: str | None = None,
         n_components: int = 256,
+        solver: str = "auto",
         chunk_size: int = 512,
         tol: float = 1e-3,
         random_state: Any = None,
@@ -581,6 +602,7 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         self.normalize = normalize
         self.kernel_approximation = kernel_approximation
         self.n_components = n_components
+        self.solver = solver
         self.chunk_size = chunk_size
         self.tol = tol
         self.random_state = random_state

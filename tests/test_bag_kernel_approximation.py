@@ -98,21 +98,20 @@ def test_all_landmarks_with_libsvm_are_the_exact_model(cls):
     else:
         bags, y, _ = make_mil_classification(n_bags=60, n_features=5, random_state=3)
     tr, te = bags[:40], bags[40:]
-    # normalised by sizes or weights: a new bag's kernel against the training bags is
-    # then exact too (a cosine would take its own norm from Nystrom's approximation)
-    kw = {"C": 1.0, "normalize": "averaging" if cls in (MIKernelSVM, MIKernelSVR)
-          else "paper"}
-    exact = cls(**kw).fit(tr, y[:40])
-    approx = cls(**kw, kernel_approximation="nystroem",
+    exact = cls(C=1.0).fit(tr, y[:40])
+    approx = cls(C=1.0, kernel_approximation="nystroem",
                  n_components=ALL_LANDMARKS).fit(tr, y[:40])
     assert approx.solver_ == "libsvm" and approx.coef_.ndim == 1
     out = "decision_function" if hasattr(exact, "decision_function") else "predict"
-    for X in (tr, te):  # to libsvm's stopping tolerance (1e-3)
+    # new bags too: their kernel against the training bags (landmarks) is exact, and so
+    # are their normalisers; to libsvm's stopping tolerance (1e-3)
+    for X in (tr, te):
         np.testing.assert_allclose(getattr(approx, out)(X), getattr(exact, out)(X),
                                    atol=5e-3)
 
 
 def test_many_random_features_approach_the_set_kernel(bags_y):
+    # the features' normalisers are exact, their sums approximate
     from skmil.svm._approximation import bag_feature_sums, fit_kernel_map
 
     bags, _ = bags_y

@@ -95,16 +95,12 @@ class _MIGraphKernel:
         return self._bag_features(bags), None
 
     def _bag_features(self, bags: Bags) -> np.ndarray:
-        # the weighted set kernel is the inner product of the clique-weighted sums of z
+        # the weighted set kernel is the inner product of the clique-weighted sums of z;
+        # the normalisers are the exact kernel's (a cosine's is a sum within the bag,
+        # exact where Nystrom's map underestimates instances far from its landmarks)
         W = self._weights(bags)
         S = bag_feature_sums(self.kernel_map_, bags.instances, bags.offsets, W)
-        if self.normalize == "cosine":
-            # a bag whose map sums to zero (every instance far from every Nystroem
-            # landmark) keeps the zero vector: its score is the intercept
-            scale = np.linalg.norm(S, axis=1)
-            scale[scale == 0] = 1.0
-        else:
-            scale = self._scale(bags, W)
+        scale = self._scale(bags, W)
         return S / scale[:, None]
 
 

@@ -120,6 +120,17 @@ def set_kernel(
     return set_kernel_gram(a.instances, a.offsets, b.instances, b.offsets, **kw)
 
 
+def _check_self_kernel(diag: np.ndarray) -> np.ndarray:
+    """``diag`` (the bags' ``k_set(X, X)``) if every value is positive, else an error."""
+    if np.any(diag <= 0):
+        raise ValueError(
+            "normalize='featurespace' needs a positive self kernel k_set(X, X) for "
+            "every bag; this instance kernel gives a non-positive one. Use "
+            "kernel='rbf', or normalize='averaging' or None."
+        )
+    return diag
+
+
 class _SetKernelBags:
     """The normalised set kernel of MI-Kernel, shared by the classifier and the regressor.
 
@@ -156,12 +167,8 @@ class _SetKernelBags:
             K /= sa.astype(np.float64)[:, None]
             K /= sb.astype(np.float64)[None, :]
         elif self.normalize == "featurespace":
-            if np.any(da <= 0) or np.any(db <= 0):
-                raise ValueError(
-                    "normalize='featurespace' needs a positive self kernel k_set(X, X) for "
-                    "every bag; this instance kernel gives a non-positive one. Use "
-                    "kernel='rbf', or normalize='averaging' or None."
-                )
+            _check_self_kernel(da)
+            _check_self_kernel(db)
             K /= np.sqrt(da)[:, None]
             K /= np.sqrt(db)[None, :]
         return K
@@ -184,13 +191,17 @@ class _SetKernelBags:
         return self._bag_features(bags), None
 
     def _feature_sums(self, bags: Bags):
-        """The bags' sums of the map ``S`` and each bag's normaliser ``n(B)``."""
+        """The bags' sums of the map ``S`` and each bag's normaliser ``n(B)``.
+
+        ``"featurespace"`` divides by the exact ``sqrt(k_set(B, B))``: a sum within the
+        bag, linear in the instances for bags of bounded size, and exact where
+        Nystrom's map underestimates the kernel of instances far from its landmarks
+        (new bags' instances are not landmarks).
+        """
         S = bag_feature_sums(self.kernel_map_, bags.instances, bags.offsets)
         if self.normalize == "featurespace":
-            # a bag whose map sums to zero (every instance far from every Nystroem
-            # landmark) keeps the zero vector: its score is the intercept
-            scale = np.linalg.norm(S, axis=1)
-            scale[scale == 0] = 1.0
+            diag = set_kernel_diag(bags.instances, bags.offsets, **self._kw())
+            scale = np.sqrt(_check_self_kernel(diag))
         elif self.normalize == "averaging":
             scale = bags.sizes.astype(np.float64)
         else:

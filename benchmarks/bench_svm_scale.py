@@ -16,7 +16,11 @@ with liblinear or RBF, and the MI-Kernel Gram of 5,000 bags.
    steps of sMIL and sbMIL, CCCP steps of stMIL. The ``nystroem-*`` rows fit SIL, mi-SVM
    and MI-SVM with the RBF kernel through ``kernel_approximation="nystroem"`` (256
    components by default): the map of all instances is a ``(N, 256)`` array, four times
-   the instance array at 64 features, which the memory column includes.
+   the instance array at 64 features, which the memory column includes. The
+   ``MIKernelSVM`` and ``MIGraph`` ``nystroem-*`` rows fit the bag kernels as kernel mean
+   embeddings (one 256-vector per bag, the instances mapped a chunk at a time); their
+   exact Gram matrix over 100,000 bags would take 80 GB. ``--estimators`` runs only the
+   named rows.
    Baselines in the same run: one ``LinearSVC(dual=False)`` (liblinear's primal Newton
    for the same loss) on all instances with their bag labels, which is what one inner
    SVM would cost without warm starts; and, on 600 instances, mi-SVM with
@@ -41,6 +45,7 @@ with liblinear or RBF, and the MI-Kernel Gram of 5,000 bags.
 Single thread (BLAS pinned to 1). Reproduce::
 
     python benchmarks/bench_svm_scale.py --only linear
+    python benchmarks/bench_svm_scale.py --only linear --estimators MIKernelSVM MIGraph
     python benchmarks/bench_svm_scale.py            # gram and misvm
     python benchmarks/bench_svm_scale.py --only gram
     python benchmarks/bench_svm_scale.py --only misvm --kernel rbf --n-bags 2000
@@ -67,10 +72,12 @@ import numpy as np  # noqa: E402
 from _timing import add_tiny_flag, best_of, print_reproduce, ratio, status_bytes  # noqa: E402
 
 from skmil.datasets import make_mil_classification  # noqa: E402
+from skmil.graph import MIGraph  # noqa: E402
 from skmil.svm import (  # noqa: E402
     MISVM,
     SIL,
     InstanceMISVM,
+    MIKernelSVM,
     SparseBalancedMIL,
     SparseMIL,
     SparseTransductiveMIL,
@@ -80,6 +87,8 @@ from skmil.svm import (  # noqa: E402
 _LINEAR = {"SIL": SIL, "InstanceMISVM": InstanceMISVM, "MISVM": MISVM,
            "SparseMIL": SparseMIL, "SparseBalancedMIL": SparseBalancedMIL,
            "SparseTransductiveMIL": SparseTransductiveMIL}
+#: Bag kernels whose ``kernel_approximation`` rows run beside the linear family.
+_BAG_KERNELS = {"MIKernelSVM": MIKernelSVM, "MIGraph": MIGraph}
 
 
 def _rss_mb():
@@ -157,12 +166,15 @@ def _linear_child(path: str, name: str, setting: str) -> None:
         kw = {"kernel": "linear"}
         if setting.startswith("nystroem"):
             kw = {"kernel": "rbf", "kernel_approximation": "nystroem"}
-        if setting.endswith("fixed"):
+        if name in _BAG_KERNELS:  # no threshold; "auto" takes the primal at this size
+            kw = {"kernel_approximation": "nystroem", **({"C": 1.0} if setting.endswith(
+                "fixed") else {})}
+        elif setting.endswith("fixed"):
             kw.update(C=1.0, threshold=0.0)
         elif setting.startswith("libsvm") or setting.startswith("primal"):
             solver, C = setting.split("-")
             kw.update(C=float(C), threshold=0.0, solver=solver)
-        cls = _LINEAR[name]
+        cls = _LINEAR.get(name) or _BAG_KERNELS[name]
         cls(**kw).fit(bags[:40], y[:40])  # compile the numba kernels first
         rss0 = status_bytes("VmRSS")
         t0 = time.perf_counter()
@@ -171,7 +183,8 @@ def _linear_child(path: str, name: str, setting: str) -> None:
         t0 = time.perf_counter()
         pred = clf.predict(bags)
         out.update(predict=time.perf_counter() - t0, acc=float(np.mean(pred == y)),
-                   n_iter=getattr(clf, "n_iter_", None), C=getattr(clf, "C_", None))
+                   n_iter=getattr(clf, "n_iter_", None), C=getattr(clf, "C_", None),
+                   solver=getattr(clf, "solver_", None))
     # this process's peak over its resident size before the fit (VmHWM: ru_maxrss would
     # carry the parent's peak, from making the data, into this child)
     out["extra_mb"] = (status_bytes("VmHWM") - rss0) / 2**20
@@ -194,7 +207,7 @@ def _save(path, n_bags, bag_size, d):
 
 
 def bench_linear(n_bags=100_000, bag_size=10, d=64, small_bags=60, small_C=(1, 10, 100),
-                 approx=True):
+                 approx=True, estimators=None):
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/bags.npz"
         _save(path, n_bags, bag_size, d)
@@ -207,14 +220,19 @@ def bench_linear(n_bags=100_000, bag_size=10, d=64, small_bags=60, small_C=(1, 1
               f"{'predict s':>9} {'extra':>6} {'n_iter':>6} {'C_':>5} {'train acc':>9}")
         runs = [(name, setting) for name in _LINEAR for setting in ("fixed", "defaults")]
         if approx:
-            runs += [(name, f"nystroem-{setting}") for name in ("SIL", "InstanceMISVM", "MISVM")
+            runs += [(name, f"nystroem-{setting}")
+                     for name in ("SIL", "InstanceMISVM", "MISVM", *_BAG_KERNELS)
                      for setting in ("fixed", "defaults")]
+        if estimators:
+            runs = [(name, setting) for name, setting in runs if name in estimators]
         for name, setting in runs:
             r = _run_child(path, name, setting)
             print(f"{name:<21} {setting:<17} {r['fit']:7.1f} "
                   f"{r['fit'] / base['fit']:12.1f}x {r['predict']:9.2f} "
                   f"{r['extra_mb'] / r['x_mb']:5.1f}x {r['n_iter'] or '-':>6} "
                   f"{r['C'] or '-':>5} {r['acc']:9.3f}", flush=True)
+        if estimators and "InstanceMISVM" not in estimators:
+            return
         _save(path, small_bags, bag_size, d)
         print(f"\nmi-SVM on {small_bags * bag_size} instances: libsvm's linear kernel "
               "(hinge loss) vs the primal solver (squared hinge)")
@@ -236,15 +254,17 @@ if __name__ == "__main__":
     ap.add_argument("--max-iter", type=int, default=10)
     ap.add_argument("--kernel", default="linear", choices=["linear", "rbf"])
     ap.add_argument("--n-bags", type=int, default=10_000)
+    ap.add_argument("--estimators", nargs="+", choices=[*_LINEAR, *_BAG_KERNELS],
+                    help="with --only linear: only these estimators' rows")
     add_tiny_flag(ap)
     args = ap.parse_args()
     print_reproduce()
     gram = {}
-    linear = {}
+    linear = {"estimators": args.estimators}
     if args.tiny:
         gram = {"n_bags": 100, "gemm_n": 300}
         args.n_bags, args.max_iter = 100, 2
-        linear = {"n_bags": 200, "small_bags": 30, "small_C": (1,)}
+        linear.update(n_bags=200, small_bags=30, small_C=(1,))
     # the full linear run takes minutes, so only --only linear (or --tiny) runs it
     if args.only == "linear" or (args.only is None and args.tiny):
         bench_linear(**linear)

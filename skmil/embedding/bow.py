@@ -37,6 +37,7 @@ from ._codebook import (
     linear_svc,
     linear_svr,
 )
+from ._streaming import PartialFitMixin, first_gmm, kmeans_stream, update_kmeans
 
 __all__ = ["BagOfWords", "BagOfWordsClassifier", "BagOfWordsRegressor"]
 
@@ -44,7 +45,7 @@ _CODEBOOKS = ("auto", "kmeans", "minibatch", "gmm")
 _ENCODINGS = ("hard", "soft", "presence")
 
 
-class BagOfWords(BaseMILTransformer):
+class BagOfWords(PartialFitMixin, BaseMILTransformer):
     """Embed each bag as a histogram over a learned vocabulary of instance "words".
 
     A vocabulary of ``n_clusters`` words is learned on all training instances (k-means
@@ -62,6 +63,12 @@ class BagOfWords(BaseMILTransformer):
     l1 histogram by ``idf_k = log((1 + B) / (1 + df_k)) + 1`` (``df_k`` = training bags
     using word ``k``; for soft votes the expected count ``sum_i min(1, counts_ik)``)
     and L2-normalises, ``None`` keeps raw counts. ``"presence"`` is never rescaled.
+
+    :meth:`partial_fit` learns the vocabulary one batch of whole bags at a time
+    (:class:`~sklearn.cluster.MiniBatchKMeans`'s ``partial_fit``, or incremental EM for
+    ``codebook="gmm"``); a data-dependent ``gamma`` is resolved on the first batch, and
+    tf-idf's document frequencies add up over the batches, each counted with the
+    vocabulary of its batch (:mod:`skmil.dask` streams a data frame's partitions).
 
     Parameters
     ----------
@@ -151,6 +158,7 @@ class BagOfWords(BaseMILTransformer):
         return self.normalize or None  # False means none, like None
 
     def _fit(self, bags: Bags, y) -> None:
+        self._stream = None
         k = int(self.n_clusters)
         X = bags.instances
         self.weights_ = self.variances_ = None
@@ -170,6 +178,33 @@ class BagOfWords(BaseMILTransformer):
             counts = self._counts(bags)
             df = np.minimum(counts, 1.0).sum(axis=0)
             self.idf_ = np.log((1.0 + bags.n_bags) / (1.0 + df)) + 1.0
+
+    def _partial_fit(self, bags: Bags, first: bool) -> None:
+        X, k = bags.instances, int(self.n_clusters)
+        if first:
+            self.n_clusters_ = k
+            self.weights_ = self.variances_ = self.gamma_ = None
+            self._bags_seen, self._bags_using = 0, np.zeros(k)
+            if self.codebook == "gmm":
+                self._stream = first_gmm(X, k, self.random_state, 1e-6, self.max_samples,
+                                         n_jobs=self.n_jobs)
+            else:
+                self._stream = kmeans_stream(k, self.random_state)
+        if self.codebook == "gmm":
+            if not first:
+                self._stream.add(X)
+            s = self._stream
+            self.weights_, self.cluster_centers_, self.variances_ = (s.weights, s.means,
+                                                                    s.variances)
+        else:
+            self.cluster_centers_ = update_kmeans(self._stream, X, self.n_jobs)
+            if first and self.encoding == "soft":
+                self.gamma_ = self._resolve_gamma(X)
+        self.idf_ = None
+        if self._normalization() == "tfidf" and self.encoding != "presence":
+            self._bags_seen += bags.n_bags
+            self._bags_using += np.minimum(self._counts(bags), 1.0).sum(axis=0)
+            self.idf_ = np.log((1.0 + self._bags_seen) / (1.0 + self._bags_using)) + 1.0
 
     def _resolve_gamma(self, X: np.ndarray) -> float:
         if not isinstance(self.gamma, str):

@@ -29,11 +29,12 @@ from ._codebook import (
     linear_svr,
     resolve_size,
 )
+from ._streaming import DiagGMMStream, PartialFitMixin
 
 __all__ = ["FisherVectorEncoder", "MiFV", "MiFVRegressor"]
 
 
-class FisherVectorEncoder(BaseMILTransformer):
+class FisherVectorEncoder(PartialFitMixin, BaseMILTransformer):
     """Embed each bag as the Fisher vector of its instances under a diagonal GMM.
 
     A diagonal Gaussian mixture ``{w_k, mu_k, s_k^2}`` is fitted (EM) on the training
@@ -54,6 +55,11 @@ class FisherVectorEncoder(BaseMILTransformer):
     so the log-densities of an instance far outside the training range (a test value
     of a feature that is nearly constant in training) stay finite and its
     responsibilities go to the nearest component.
+
+    :meth:`partial_fit` learns the mixture one batch of whole bags at a time: EM on the
+    first batch (which also fits ``pca`` and chooses ``n_clusters="auto"``), then
+    incremental EM, each batch's sufficient statistics added to running totals
+    (:mod:`skmil.dask` streams a data frame's partitions through it).
 
     Parameters
     ----------
@@ -162,6 +168,7 @@ class FisherVectorEncoder(BaseMILTransformer):
         self.n_jobs = n_jobs
 
     def _fit(self, bags: Bags, y) -> None:
+        self._stream = None
         pca = self.pca
         if isinstance(pca, Integral) and pca > bags.n_features:
             raise ValueError(
@@ -184,6 +191,16 @@ class FisherVectorEncoder(BaseMILTransformer):
         self.n_clusters_ = k
         self.weights_, self.means_, self.variances_ = fit_diag_gmm(X, k, rng, reg, None,
                                                                       n_jobs=self.n_jobs)
+
+    def _partial_fit(self, bags: Bags, first: bool) -> None:
+        if first:  # EM (and PCA, n_clusters="auto") on the first batch, as fit
+            self._fit(bags, None)
+            self._stream = DiagGMMStream(self.weights_, self.means_, self.variances_,
+                                         float(self.reg_covar))
+        X = bags.instances if self.pca_ is None else self.pca_.transform(bags.instances)
+        self._stream.add(X)
+        s = self._stream
+        self.weights_, self.means_, self.variances_ = s.weights, s.means, s.variances
 
     def _raw(self, bags: Bags, normalize: bool = False) -> np.ndarray:
         opts = {"include_weights": bool(self.include_weights), "include_means": True,

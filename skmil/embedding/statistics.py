@@ -19,6 +19,7 @@ from ..base import BaseMILTransformer
 from ..svm._common import EPSILON_CONSTRAINT
 from ..utils._param_validation import Subset
 from ._codebook import EmbeddingClassifier, EmbeddingRegressor
+from ._streaming import PartialFitMixin
 
 __all__ = ["BagStatistics", "SimpleMI", "SimpleMIRegressor"]
 
@@ -54,7 +55,7 @@ def _check_positive(bags: Bags) -> None:
         )
 
 
-class BagStatistics(BaseMILTransformer):
+class BagStatistics(PartialFitMixin, BaseMILTransformer):
     """Embed each bag as per-feature statistics of its instances.
 
     The output has one block of ``n_features`` columns per statistic, in the order
@@ -62,7 +63,8 @@ class BagStatistics(BaseMILTransformer):
     ``statistics`` lists them in). With ``"mean"`` alone this is the SimpleMI embedding
     (Weka's "arithmetic average"); mean + min + max is the usual strong baseline. Mean,
     min, max and std come from one numba pass over the flat instance array (linear in
-    N), the median from a per-bag sort.
+    N), the median from a per-bag sort. Nothing is learned from the bags, so
+    :meth:`partial_fit` on any batch fits what ``fit`` does.
 
     Parameters
     ----------
@@ -99,7 +101,13 @@ class BagStatistics(BaseMILTransformer):
         self.statistics = statistics
 
     def _fit(self, bags: Bags, y) -> None:
+        self._stream = None
         self.statistics_ = _ordered_statistics(self.statistics)
+
+    def _partial_fit(self, bags: Bags, first: bool) -> None:
+        if first:
+            self._fit(bags, None)
+            self._stream = True
 
     def _transform(self, bags: Bags) -> np.ndarray:
         stats = self.statistics_

@@ -27,11 +27,12 @@ from ._codebook import (
     linear_svr,
     resolve_size,
 )
+from ._streaming import PartialFitMixin, kmeans_stream, update_kmeans
 
 __all__ = ["VLADEncoder", "MiVLAD", "MiVLADRegressor"]
 
 
-class VLADEncoder(BaseMILTransformer):
+class VLADEncoder(PartialFitMixin, BaseMILTransformer):
     """Embed each bag as a VLAD vector: residual sums to a k-means codebook.
 
     A k-means codebook ``c_1..c_K`` is learned on all training instances. Each instance
@@ -44,6 +45,11 @@ class VLADEncoder(BaseMILTransformer):
     instance array finds each instance's nearest centre and adds its residual to its
     bag's row; larger codebooks assign by one BLAS distance block per chunk of
     ~``chunk_size`` instances. Time and memory are linear in the number of instances.
+
+    :meth:`partial_fit` learns the codebook one batch of whole bags at a time
+    (:class:`~sklearn.cluster.MiniBatchKMeans`'s ``partial_fit``; ``n_clusters="auto"``
+    is chosen on the first batch), for data that is never in memory at once
+    (:mod:`skmil.dask`).
 
     Parameters
     ----------
@@ -116,11 +122,20 @@ class VLADEncoder(BaseMILTransformer):
         self.n_jobs = n_jobs
 
     def _fit(self, bags: Bags, y) -> None:
+        self._stream = None
         rng = check_random_state(self.random_state)
         k = resolve_size(self.n_clusters, bags.instances, rng, n_jobs=self.n_jobs)
         self.n_clusters_ = k
         self.cluster_centers_ = fit_kmeans(bags.instances, k, self.codebook, rng,
                                            n_jobs=self.n_jobs)
+
+    def _partial_fit(self, bags: Bags, first: bool) -> None:
+        if first:
+            rng = check_random_state(self.random_state)
+            self.n_clusters_ = resolve_size(self.n_clusters, bags.instances, rng,
+                                            n_jobs=self.n_jobs)
+            self._stream = kmeans_stream(self.n_clusters_, rng)
+        self.cluster_centers_ = update_kmeans(self._stream, bags.instances, self.n_jobs)
 
     def _raw(self, bags: Bags) -> np.ndarray:
         return vlad_encode(bags.instances, bags.offsets, self.cluster_centers_, self.chunk_size)

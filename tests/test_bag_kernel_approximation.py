@@ -249,3 +249,33 @@ def test_a_bag_far_from_every_landmark_scores_the_intercept(bags_y, cls):
     np.testing.assert_array_equal(clf.decision_function([far]), [clf.intercept_])
     exact = cls(C=1.0).fit(bags, y)
     np.testing.assert_allclose(exact.decision_function([far]), [exact.intercept_])
+
+
+@pytest.mark.parametrize("normalize", ["averaging", "featurespace", None])
+def test_kernel_mean_embedding_inner_products_are_the_set_kernel(bags_y, normalize):
+    from skmil.embedding import KernelMeanEmbedding
+
+    bags, _ = bags_y
+    emb = KernelMeanEmbedding(n_components=ALL_LANDMARKS, normalize=normalize).fit(bags)
+    Z = emb.transform(bags)
+    K = set_kernel(bags, gamma=emb.gamma_, normalize=normalize)
+    np.testing.assert_allclose(Z @ Z.T, K, atol=1e-6 * np.abs(K).max())
+    # the embedding is MI-Kernel's bag features under the same map
+    clf = MIKernelSVM(kernel_approximation="nystroem", n_components=ALL_LANDMARKS, C=1.0,
+                      normalize="averaging" if normalize is None else normalize)
+    if normalize is not None:
+        clf.fit(bags, bags_y[1])
+        np.testing.assert_allclose(clf._bag_features(check_bags(bags)), Z, atol=1e-10)
+
+
+def test_kernel_mean_embedding_streams_from_its_first_batch(bags_y):
+    from skmil.embedding import KernelMeanEmbedding
+
+    bags, _ = bags_y
+    streamed = KernelMeanEmbedding(n_components=20, random_state=1)
+    streamed.partial_fit(bags[:20]).partial_fit(bags[20:])
+    first = KernelMeanEmbedding(n_components=20, random_state=1).fit(bags[:20])
+    np.testing.assert_array_equal(streamed.transform(bags), first.transform(bags))
+    assert list(first.get_feature_names_out()[:2]) == ["kme0", "kme1"]
+    with pytest.raises(ValueError, match="rff"):
+        KernelMeanEmbedding(kernel_approximation="rff", kernel="poly").fit(bags)

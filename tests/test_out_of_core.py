@@ -196,3 +196,13 @@ def _peak_rss() -> int:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+@pytest.mark.parametrize("enc", [VLADEncoder(n_clusters=4, random_state=0),
+                                 FisherVectorEncoder(n_clusters=2, random_state=0)])
+def test_a_batch_teaches_the_same_in_any_order(data, enc):
+    bags, _ = data
+    a = type(enc)(**enc.get_params()).partial_fit(bags[:80]).partial_fit(bags[80:160])
+    b = type(enc)(**enc.get_params()).partial_fit(bags[:80][::-1])
+    b.partial_fit(bags[80:160][::-1])
+    np.testing.assert_allclose(a.transform(bags[:5]), b.transform(bags[:5]), atol=1e-10)

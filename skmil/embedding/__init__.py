@@ -3,6 +3,7 @@
 from .bow import BagOfWords, BagOfWordsClassifier, BagOfWordsRegressor
 from .cce import CCE
 from .fisher import FisherVectorEncoder, MiFV, MiFVRegressor
+from .kernel_mean import KernelMeanEmbedding
 from .mildm import MILDM, MILDMEmbedding
 from .miles import MILES, MILESEmbedding
 from .mind import BagDissimilarity, MInD
@@ -18,6 +19,7 @@ __all__ = [
     "BagStatistics",
     "CCE",
     "FisherVectorEncoder",
+    "KernelMeanEmbedding",
     "MILDM",
     "MILDMEmbedding",
     "MILES",

@@ -133,5 +133,7 @@ class PartialFitMixin:
         if first:
             self._validate_params()
         bags: Bags = self._validate_bags(X, reset=first)
-        self._partial_fit(bags, first)
+        # each batch in the canonical bag order, as fit sees its bags, so that what a
+        # batch teaches does not depend on the order of its bags
+        self._partial_fit(self._canonical_training_set(bags, None)[0], first)
         return self

@@ -497,22 +497,11 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
     normalize : {"featurespace", "averaging"} or None, default="featurespace"
         Normalisation of the set kernel, as in :class:`MIKernelSVM`.
     kernel_approximation : {"nystroem", "rff"} or None, default=None
-        Replace the instance kernel ``k**p`` by an explicit feature map ``z`` with
-        ``z(x)'z(x') ~ k(x, x')**p``: ``"nystroem"``
-        (:class:`sklearn.kernel_approximation.Nystroem`, ``n_components`` landmark
-        instances drawn from the training instances; RBF or poly kernel) or ``"rff"``
-        (:class:`sklearn.kernel_approximation.RBFSampler`, random Fourier features of the
-        RBF kernel). The set kernel is then the inner product of the bags' sums of ``z``
-        (their kernel mean embeddings, normalised by ``normalize`` as the exact kernel
-        is), a linear kernel on one ``n_components`` vector per bag: the kernel costs
-        ``O(N m (d + m))`` time for ``m = n_components`` instead of ``O(N^2 d)``, and
-        with ``solver="primal"`` no Gram matrix is formed (``O(n_bags m)`` memory
-        instead of ``O(n_bags^2)``). The map is fitted on the training instances
-        (without their labels) and drawn with ``random_state`` (seed 0 when None).
+        Replace the instance kernel by an explicit feature map, as in
+        :class:`MIKernelSVM`: the bag kernel becomes a linear kernel on one
+        ``n_components`` vector per bag, and ``solver`` fits a linear SVR on them.
     n_components : int, default=256
-        Dimension ``m`` of the map of ``kernel_approximation``. The primal solver's steps
-        cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
-        more than the exact kernel.
+        Dimension of the map of ``kernel_approximation``, as in :class:`MIKernelSVM`.
     solver : {"auto", "libsvm", "primal"}, default="auto"
         How the SVR is fitted under ``kernel_approximation``: ``"libsvm"`` runs
         libsvm on the Gram matrix of the bag features (the exact kernel's solver and

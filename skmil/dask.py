@@ -8,9 +8,10 @@ by bag id, so that every partition holds whole bags (:func:`read_bags`). An enco
 :class:`~skmil.embedding.BagStatistics`) learns its codebook from the partitions one at a
 time (:func:`partial_fit_frame`: this process holds one partition, never the data), and
 :func:`transform_frame` embeds every partition on the cluster's workers, one row per bag.
-The embeddings are ``n_bags x n_outputs``, far smaller than the instances: collect them
-and fit any scikit-learn classifier, or train incrementally on their partitions
-(``SGDClassifier.partial_fit``, dask-ml's ``Incremental``).
+The embeddings are ``n_bags x n_outputs``, usually far smaller than the instances: bring
+them to this process with :func:`gather_frame` and fit any scikit-learn classifier, or
+train incrementally on their partitions (``SGDClassifier.partial_fit``, dask-ml's
+``Incremental``).
 
 Needs ``pip install "dask[distributed]"`` (and ``pyarrow`` for parquet).
 
@@ -18,14 +19,14 @@ Examples
 --------
 >>> import numpy as np, pandas as pd
 >>> import dask.dataframe as dd
->>> from skmil.dask import partial_fit_frame, transform_frame
+>>> from skmil.dask import gather_frame, partial_fit_frame, transform_frame
 >>> from skmil.embedding import VLADEncoder
 >>> rng = np.random.default_rng(0)
 >>> df = pd.DataFrame({"bag": np.repeat(np.arange(40), 5), "y": np.repeat(np.arange(40) % 2, 5),
 ...                    "f0": rng.normal(size=200), "f1": rng.normal(size=200)})
 >>> frame = dd.from_pandas(df, npartitions=4).set_index("bag", sorted=True)
 >>> enc = partial_fit_frame(VLADEncoder(n_clusters=2, random_state=0), frame, label="y")
->>> emb = transform_frame(enc, frame, label="y").compute()
+>>> emb = gather_frame(transform_frame(enc, frame, label="y"))
 >>> emb.shape
 (40, 5)
 """
@@ -40,7 +41,7 @@ import numpy as np
 
 from .bags import from_arrays, from_frame
 
-__all__ = ["partial_fit_frame", "read_bags", "transform_frame"]
+__all__ = ["gather_frame", "partial_fit_frame", "read_bags", "transform_frame"]
 
 
 def _dd():
@@ -194,3 +195,26 @@ def transform_frame(encoder: Any, frame: Any, *, label: str | None = None,
         meta[label] = np.empty(0, dtype=frame[label].dtype)
     return frame.map_partitions(_embed_partition, encoder, label, list(features), columns,
                                 meta=meta)
+
+
+def gather_frame(frame: Any):
+    """The partitions of a dask data frame, computed and concatenated in this process.
+
+    ``frame.compute()`` concatenates the partitions on one worker before sending the
+    result, so that worker must hold all of it (twice, while concatenating); this
+    brings the partitions here one by one and concatenates them here instead.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+        E.g. the embeddings of :func:`transform_frame`.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Every partition's rows, in partition order.
+    """
+    import dask
+    import pandas as pd
+
+    return pd.concat(dask.compute(*frame.to_delayed()))

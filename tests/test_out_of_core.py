@@ -126,7 +126,7 @@ def _long_frame(bags, y):
 
 
 def test_frames_from_parquet_and_csv_embed_as_the_encoder_does(data, tmp_path):
-    from skmil.dask import partial_fit_frame, read_bags, transform_frame
+    from skmil.dask import gather_frame, partial_fit_frame, read_bags, transform_frame
 
     bags, y = data
     df = _long_frame(bags, y)
@@ -139,7 +139,7 @@ def test_frames_from_parquet_and_csv_embed_as_the_encoder_does(data, tmp_path):
         frame = read_bags(str(tmp_path / pattern), bag=bag_col, sorted=sorted_)
         enc = partial_fit_frame(VLADEncoder(n_clusters=3, random_state=0), frame,
                                 label=label_col)
-        emb = transform_frame(enc, frame, label=label_col).compute().sort_index()
+        emb = gather_frame(transform_frame(enc, frame, label=label_col)).sort_index()
         all_bags, all_y, ids = from_frame(df, bag=bag_col, label=label_col, return_ids=True)
         order = np.argsort(ids)
         np.testing.assert_allclose(emb.drop(columns=label_col).to_numpy(),
@@ -156,22 +156,23 @@ def test_frames_from_parquet_and_csv_embed_as_the_encoder_does(data, tmp_path):
 @pytest.mark.dask
 def test_embeddings_on_a_cluster_whose_workers_hold_less_than_the_data(tmp_path):
     distributed = pytest.importorskip("distributed")
-    from skmil.dask import partial_fit_frame, read_bags, transform_frame
+    from skmil.dask import gather_frame, partial_fit_frame, read_bags, transform_frame
 
-    # 600,000 bags of 10 x 12 features: 6,000,000 rows, 576 MB of features as float64
-    # (672 MB with the id and label columns), in 24 sorted parquet files; each worker's
-    # memory limit is 450 MiB, its process included
-    n_bags, size, d, n_files = 600_000, 10, 12, 24
+    # 1,000,000 bags of 10 x 12 features: 10,000,000 rows, 960 MB of features as float64
+    # (1.1 GB with the id and label columns), in 80 sorted parquet files; each worker's
+    # memory limit is 700 MiB (734 MB), its process included (about 520 MB at its peak
+    # with skmil imported and its kernels compiled)
+    n_bags, size, d, n_files = 1_000_000, 10, 12, 80
     rng = np.random.default_rng(0)
     per_file = n_bags // n_files
     for i in range(n_files):
         ids = np.repeat(np.arange(i * per_file, (i + 1) * per_file), size)
         y = (ids % 3 == 0).astype(np.int64)
         X = rng.normal(size=(ids.shape[0], d))
-        X[::size] += 2.0 * y[::size, None]  # a witness in every positive bag
+        X[::size] += 4.0 * y[::size, None]  # a witness in every positive bag
         cols = {"bag": ids, "y": y} | {f"f{j}": X[:, j] for j in range(d)}
         pd.DataFrame(cols).to_parquet(tmp_path / f"part{i:02d}.parquet")
-    limit = 450 * 2**20
+    limit = 700 * 2**20
     assert limit < n_bags * size * d * 8
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -179,17 +180,22 @@ def test_embeddings_on_a_cluster_whose_workers_hold_less_than_the_data(tmp_path)
     ) as cluster, distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
         frame = read_bags(str(tmp_path / "*.parquet"), bag="bag", sorted=True)
-        enc = partial_fit_frame(VLADEncoder(n_clusters=4, random_state=0), frame,
+        enc = partial_fit_frame(BagOfWords(n_clusters=4, random_state=0), frame,
                                 label="y")
-        emb = transform_frame(enc, frame, label="y").compute()
+        emb = gather_frame(transform_frame(enc, frame, label="y"))
         peaks = client.run(_peak_rss)
         # no worker was restarted for its memory, and none came near its limit
         assert client.run(os.getpid) == pids
-    assert emb.shape == (n_bags, 4 * d + 1)
+    assert emb.shape == (n_bags, 4 + 1)
     assert max(peaks.values()) < limit
+    # the workers' embeddings are the encoder's
+    first = pd.read_parquet(tmp_path / "part00.parquet")
+    bags, _, ids = from_frame(first, bag="bag", label="y", return_ids=True)
+    np.testing.assert_allclose(emb.loc[ids].drop(columns="y").to_numpy(),
+                               enc.transform(bags), atol=1e-12)
     Z, y = emb.drop(columns="y").to_numpy(), emb["y"].to_numpy()
     clf = LogisticRegression(max_iter=2000).fit(Z[::2], y[::2])
-    assert clf.score(Z[1::2], y[1::2]) > 0.8
+    assert clf.score(Z[1::2], y[1::2]) > 0.9
 
 
 def _peak_rss() -> int:

@@ -22,7 +22,7 @@ from dask.distributed import Client
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
-from skmil.dask import partial_fit_frame, read_bags, transform_frame
+from skmil.dask import gather_frame, partial_fit_frame, read_bags, transform_frame
 from skmil.embedding import VLADEncoder
 
 # %%
@@ -46,7 +46,7 @@ client = Client(processes=False, n_workers=2, threads_per_worker=1,
 frame = read_bags(str(folder / "*.parquet"), bag="bag", sorted=True)
 print(f"{frame.npartitions} partitions of whole bags")
 encoder = partial_fit_frame(VLADEncoder(n_clusters=4, random_state=0), frame, label="y")
-embeddings = transform_frame(encoder, frame, label="y").compute()
+embeddings = gather_frame(transform_frame(encoder, frame, label="y"))
 print(embeddings.shape, "(one row per bag: 4 centres x 8 features, and the label)")
 
 # %%

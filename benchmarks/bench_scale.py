@@ -280,33 +280,69 @@ def print_table(rows: list[dict], sizes: list[int]) -> None:
         print(f"{r['estimator']:24s} {line} {growth:>6s} {rel:>9s}  {notes}", flush=True)
 
 
+def _rst_cell(c: dict | None, key: str) -> str:
+    if c is None or c["status"] == "skipped":
+        return "-"
+    if c["status"] == "over cap":  # the projection is of the fit time
+        return (f"> cap ({c['projected']:,.0f})" if "projected" in c and key == "fit"
+                else "> cap")
+    if c["status"] != "ok":
+        return c["status"]
+    return _cell(c, key)
+
+
+def rst_table(rows: list[dict], sizes: list[int]) -> str:
+    """The rows as a reStructuredText list-table, with each estimator's ``COST``."""
+    span = " / ".join(_short(n) for n in sizes)
+    lines = [".. list-table::", "   :header-rows: 1", "",
+             "   * - estimator", f"     - fit s ({span})", f"     - predict s ({span})",
+             f"     - peak MiB ({span})", "     - growth", "     - fit cost (dominant step)"]
+    for r in rows:
+        cells = [r["cells"].get(str(n)) for n in sizes]
+        label = r["estimator"]
+        cost = COST.get(label) or COST.get(label.partition("+")[0]) or ("", 0, "")
+        growth = "-" if r["growth"] is None else f"{r['growth']:.2f}"
+        lines += [f"   * - ``{label}``",
+                  "     - " + " / ".join(_rst_cell(c, "fit") for c in cells),
+                  "     - " + " / ".join(_rst_cell(c, "predict") for c in cells),
+                  "     - " + " / ".join(_rst_cell(c, "peak_mib") for c in cells),
+                  f"     - {growth}",
+                  f"     - ``{cost[0]}``: {cost[2]}"]
+    return "\n".join(lines) + "\n"
+
+
 def _short(n: int) -> str:
     return f"1e{round(math.log10(n))}" if n >= 10 and 10 ** round(math.log10(n)) == n \
         else str(n)
 
 
-def plot(rows: list[dict], sizes: list[int], path: str) -> None:
-    """Log-log fit time against instances, one line per estimator."""
+def plot(rows: list[dict], sizes: list[int], path: str, cap: float) -> None:
+    """Log-log fit time against instances, one line per estimator, the cap dotted."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 6))
-    for r in rows:
+    fig, ax = plt.subplots(figsize=(11, 6.5))
+    styles = ("-", "--", ":", "-.", (0, (5, 1)))
+    for i, r in enumerate(rows):
         pts = [(n, r["cells"][str(n)]["fit"]) for n in sizes
                if r["cells"].get(str(n), {}).get("status") == "ok"]
         if pts:
             xs, ys = zip(*pts)
-            ax.plot(xs, ys, marker="o", lw=1, label=r["estimator"])
+            ax.plot(xs, ys, marker="o", ms=4, lw=1.2, ls=styles[(i // 10) % len(styles)],
+                    label=r["estimator"])
+    ax.axhline(cap, color="k", ls=":", lw=1)
+    ax.text(sizes[0], cap * 1.08, f"cap {cap:.0f} s", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(sizes)
     ax.set_xlabel("training instances (bags of 10 x 64 features)")
     ax.set_ylabel("fit seconds (one core)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=6, ncol=3, loc="upper left")
+    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     print(f"wrote {path}")
 
 
@@ -323,6 +359,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, help="write the rows as JSON lines here")
     ap.add_argument("--from-json", type=Path, help="print (and plot) saved rows; run nothing")
     ap.add_argument("--plot", help="write a log-log plot of fit time here")
+    ap.add_argument("--rst", help="with --from-json: write the rows as an RST table here")
+    ap.add_argument("--costs", action="store_true",
+                    help="with --from-json: also print each row's COST entry")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     add_tiny_flag(ap)
@@ -335,8 +374,18 @@ def main() -> None:
         rows = [json.loads(line) for line in args.from_json.read_text().splitlines()]
         sizes = sorted({int(n) for r in rows for n in r["cells"]})
         print_table(rows, sizes)
+        if args.costs:
+            print()
+            for r in rows:
+                label = r["estimator"]
+                cost = COST.get(label) or COST.get(label.partition("+")[0])
+                if cost:
+                    print(f"{label:24s} {cost[0]}: {cost[2]}")
+        if args.rst:
+            Path(args.rst).write_text(rst_table(rows, sizes))
+            print(f"wrote {args.rst}")
         if args.plot:
-            plot(rows, sizes, args.plot)
+            plot(rows, sizes, args.plot, args.cap)
         return
     names = args.estimators
     if args.tiny:
@@ -363,7 +412,7 @@ def main() -> None:
         args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
         print(f"wrote {args.out}")
     if args.plot:
-        plot(rows, sizes, args.plot)
+        plot(rows, sizes, args.plot, args.cap)
 
 
 if __name__ == "__main__":

@@ -279,3 +279,15 @@ def test_kernel_mean_embedding_streams_from_its_first_batch(bags_y):
     assert list(first.get_feature_names_out()[:2]) == ["kme0", "kme1"]
     with pytest.raises(ValueError, match="rff"):
         KernelMeanEmbedding(kernel_approximation="rff", kernel="poly").fit(bags)
+
+
+def test_an_exact_gram_too_large_for_memory_points_to_the_approximation(bags_y,
+                                                                        monkeypatch):
+    bags, y = bags_y
+
+    def no_memory(self, b):
+        raise MemoryError("Unable to allocate")
+
+    monkeypatch.setattr(MIKernelSVM, "_train_gram", no_memory)
+    with pytest.raises(MemoryError, match="60 training bags.*kernel_approximation"):
+        MIKernelSVM(C=1.0).fit(bags, y)

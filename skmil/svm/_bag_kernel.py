@@ -72,6 +72,23 @@ def _row_slices(Phi: np.ndarray, tr: np.ndarray, te: np.ndarray):
     return Phi[tr], Phi[te]
 
 
+def _explained_memory(est: Any, train):
+    """``train``, whose MemoryError names the Gram matrix's size and the way around it."""
+    def wrapped(bags: Bags):
+        try:
+            return train(bags)
+        except MemoryError as exc:
+            gib = 8.0 * bags.n_bags ** 2 / 2**30
+            way = ("kernel_approximation='nystroem' fits without it (its solver='auto' "
+                   f"forms no Gram matrix above {LIBSVM_MAX_BAGS:,} bags)"
+                   if "kernel_approximation" in est.get_params() else "fit on fewer bags")
+            raise MemoryError(
+                f"{type(est).__name__} could not hold the Gram matrix of its "
+                f"{bags.n_bags} training bags ({gib:.1f} GiB, and the same again for the "
+                f"solver's copy); {way}.") from exc
+    return wrapped
+
+
 def _select_kernel_and_C(est: Any, bags: Bags, make_splits, fold_score):
     """The kernel setting and ``C`` of a bag-kernel SVM, by inner CV on Gram slices.
 
@@ -89,7 +106,7 @@ def _select_kernel_and_C(est: Any, bags: Bags, make_splits, fold_score):
     approximate = est._approximate
     rows = approximate and est.solver_ == "primal"
     if not approximate:
-        train = est._train_gram
+        train = _explained_memory(est, est._train_gram)
     else:
         train = est._train_features if rows else est._train_feature_gram
     cut = _row_slices if rows else _gram_slices

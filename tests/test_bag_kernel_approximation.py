@@ -291,3 +291,20 @@ def test_an_exact_gram_too_large_for_memory_points_to_the_approximation(bags_y,
     monkeypatch.setattr(MIKernelSVM, "_train_gram", no_memory)
     with pytest.raises(MemoryError, match="60 training bags.*kernel_approximation"):
         MIKernelSVM(C=1.0).fit(bags, y)
+
+
+@pytest.mark.parametrize("cls", [MIKernelSVM, MIGraph, MIKernelSVR, MIGraphSVR])
+def test_auto_keeps_the_exact_kernel_up_to_its_bag_count(bags_y, cls, monkeypatch):
+    import skmil.svm._bag_kernel as base
+
+    bags, y = bags_y
+    if cls in (MIKernelSVR, MIGraphSVR):
+        y = np.asarray(y, dtype=float) + np.linspace(0, 1, len(y))
+    exact = cls(C=1.0).fit(bags, y)
+    assert exact.kernel_approximation_ is None and hasattr(exact, "support_bags_")
+    monkeypatch.setattr(base, "AUTO_EXACT_MAX_BAGS", 59)
+    mapped = cls(C=1.0, n_components=30).fit(bags, y)
+    assert mapped.kernel_approximation_ == "nystroem" and mapped.coef_.shape == (30,)
+    assert not hasattr(mapped, "support_bags_")
+    if cls is MIKernelSVM:  # a kernel the map cannot serve keeps the exact kernel
+        assert cls(C=1.0, kernel="linear").fit(bags, y).kernel_approximation_ is None

@@ -14,7 +14,6 @@ from .._kernels.set_kernel import resolve_gamma
 from .._parallel import numba_threads
 from ..bags import Bags
 from ..svm._approximation import (
-    KERNEL_APPROXIMATION_CONSTRAINT,
     N_COMPONENTS_CONSTRAINT,
     bag_feature_sums,
     fit_kernel_map,
@@ -89,7 +88,7 @@ class _MIGraphKernel:
 
     def _train_features(self, bags: Bags):
         self.kernel_map_ = fit_kernel_map(
-            self.kernel_approximation, bags.instances, kernel="rbf", gamma=self.gamma_,
+            self.kernel_approximation_, bags.instances, kernel="rbf", gamma=self.gamma_,
             degree=3, coef0=0.0, n_components=self.n_components,
             random_state=self.random_state)
         return self._bag_features(bags), None
@@ -145,7 +144,7 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         code, Euclidean, or the Gaussian distance ``1 - exp(-gamma ||x - x'||^2)``
         stated in the paper. Because the threshold is a per-bag mean, the choice
         changes which edges exist.
-    kernel_approximation : {"nystroem", "rff"} or None, default=None
+    kernel_approximation : {"auto", "nystroem", "rff"} or None, default="auto"
         Replace the RBF instance kernel by an explicit feature map ``z`` with
         ``z(x)'z(x') ~ exp(-gamma ||x - x'||^2)``: ``"nystroem"``
         (:class:`sklearn.kernel_approximation.Nystroem`, ``n_components`` landmark
@@ -158,6 +157,8 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         (``O(n_bags m)`` memory instead of ``O(n_bags^2)``). The graphs are built as
         without it. The map is fitted on the training instances (without their labels)
         and drawn with ``random_state`` (seed 0 when None).
+        ``"auto"`` keeps the exact kernel up to 10,000 training bags and takes
+        ``"nystroem"`` above, where the exact Gram matrix passes 800 MB.
     n_components : int, default=256
         Dimension ``m`` of the map of ``kernel_approximation``. The primal solver's steps
         cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
@@ -203,6 +204,8 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         Under ``kernel_approximation``: the fitted instance map.
     solver_ : {"libsvm", "primal"}
         The solver used (``"auto"`` resolved).
+    kernel_approximation_ : {"nystroem", "rff"} or None
+        The map used (``"auto"`` resolved; None: the exact kernel).
     cv_results_ : dict
         The inner CV (GridSearchCV's format); only after a search.
     classes_ : ndarray of shape (n_classes,)
@@ -227,7 +230,7 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
     _parameter_constraints: dict = {
         **_COMMON_CONSTRAINTS,
         "gamma": [_POSITIVE, StrOptions({"auto", "scale", "cv"})],
-        "kernel_approximation": KERNEL_APPROXIMATION_CONSTRAINT,
+        "kernel_approximation": [StrOptions({"auto", "nystroem", "rff"}), None],
         "n_components": N_COMPONENTS_CONSTRAINT,
         "solver": [StrOptions({"auto", "libsvm", "primal"})],
         "normalize": [StrOptions({"cosine", "paper", "code"}), None],
@@ -240,7 +243,7 @@ class MIGraph(_MIGraphKernel, BagKernelSVM):
         gamma: Any = "auto",
         normalize: str | None = "cosine",
         edge_metric: str = "sqeuclidean",
-        kernel_approximation: str | None = None,
+        kernel_approximation: str | None = "auto",
         n_components: int = 256,
         solver: str = "auto",
         class_weight: Any = None,
@@ -427,7 +430,7 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         Normalisation of the bag kernel, as in :class:`MIGraph`.
     edge_metric : {"sqeuclidean", "euclidean", "gaussian"}, default="sqeuclidean"
         Distance that builds the epsilon-graph, as in :class:`MIGraph`.
-    kernel_approximation : {"nystroem", "rff"} or None, default=None
+    kernel_approximation : {"auto", "nystroem", "rff"} or None, default="auto"
         Replace the instance kernel by an explicit feature map, as in
         :class:`MIGraph`: the bag kernel becomes a linear kernel on one
         ``n_components`` vector per bag, and ``solver`` fits a linear SVR on them.
@@ -470,6 +473,8 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         Under ``kernel_approximation``: the fitted instance map.
     solver_ : {"libsvm", "primal"}
         The solver used (``"auto"`` resolved).
+    kernel_approximation_ : {"nystroem", "rff"} or None
+        The map used (``"auto"`` resolved; None: the exact kernel).
     cv_results_ : dict
         The inner CV (GridSearchCV's format, negative mean squared errors); only after
         a search.
@@ -497,7 +502,7 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         gamma: Any = "auto",
         normalize: str | None = "cosine",
         edge_metric: str = "sqeuclidean",
-        kernel_approximation: str | None = None,
+        kernel_approximation: str | None = "auto",
         n_components: int = 256,
         solver: str = "auto",
         n_jobs: int | None = None,

@@ -38,11 +38,13 @@ N_COMPONENTS_CONSTRAINT = [Interval(Integral, 1, None, closed="left")]
 _CHUNK = 16384
 
 
-def check_kernel_approximation(estimator: Any, solvers: tuple = ("auto", "primal")) -> None:
-    """Refuse ``kernel_approximation`` with a kernel or solver (not in ``solvers``) it
-    cannot serve."""
+def check_kernel_approximation(estimator: Any, solvers: tuple = ("auto", "primal"),
+                               method: str | None = None) -> None:
+    """Refuse ``kernel_approximation`` (or the resolved ``method``) with a kernel or
+    solver (not in ``solvers``) it cannot serve."""
     # mi-Graph's node kernel is the RBF kernel, without a ``kernel`` parameter
-    method, kernel = estimator.kernel_approximation, getattr(estimator, "kernel", "rbf")
+    method = estimator.kernel_approximation if method is None else method
+    kernel = getattr(estimator, "kernel", "rbf")
     if method is None:
         return
     allowed = ("rbf",) if method == "rff" else ("rbf", "poly", "sigmoid")

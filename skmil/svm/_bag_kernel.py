@@ -49,11 +49,18 @@ from ._approximation import check_kernel_approximation
 from ._common import encoded_class_weight, libsvm_binary_fit, signed_class_weight
 from ._primal import SquaredHingeSVM
 
-__all__ = ["BagKernelSVM", "BagKernelSVR", "C_FALLBACK", "LIBSVM_MAX_BAGS"]
+__all__ = ["AUTO_EXACT_MAX_BAGS", "BagKernelSVM", "BagKernelSVR", "C_FALLBACK",
+           "LIBSVM_MAX_BAGS"]
 
 #: ``C`` used by ``C="cv"`` when a class has fewer than two training bags (no inner split
 #: exists).
 C_FALLBACK = 10.0
+
+#: Training bags up to which ``kernel_approximation="auto"`` keeps the exact kernel: its
+#: Gram matrix is 800 MB here, and MI-Kernel fits 10,000 bags of 10 x 64 in about 40 s
+#: (``benchmarks/bench_scale.py``); above, the Gram matrix grows as the square of the
+#: bags and the Nystroem map (``"auto"`` takes it there) as the instances.
+AUTO_EXACT_MAX_BAGS = 10_000
 
 #: Training bags up to which ``solver="auto"`` fits an approximate bag kernel with libsvm
 #: on the Gram matrix of the bag features (128 MiB at this size), as the exact kernel is
@@ -172,19 +179,32 @@ class _BagKernelHooks(metaclass=ABCMeta):
 
     #: Fitted attributes of one model kind that a refit of the other kind must drop.
     _MODEL_ATTRIBUTES = ("support_", "support_bags_", "dual_coef_", "coef_", "intercept_",
-                         "kernel_map_", "_support_aux", "solver_")
+                         "kernel_map_", "_support_aux", "solver_", "kernel_approximation_")
 
     @property
     def _approximate(self) -> bool:
-        return getattr(self, "kernel_approximation", None) is not None
+        return getattr(self, "kernel_approximation_", None) is not None
+
+    def _resolve_approximation(self, n_bags: int) -> str | None:
+        """``kernel_approximation`` with ``"auto"`` resolved for ``n_bags`` training bags."""
+        method = getattr(self, "kernel_approximation", None)
+        if method != "auto":
+            return method
+        mappable = getattr(self, "kernel", "rbf") == "rbf" or (
+            getattr(self, "kernel", None) == "poly" and getattr(self, "p", 1) == 1)
+        return "nystroem" if n_bags > AUTO_EXACT_MAX_BAGS and mappable else None
 
     def _start_fit(self, n_bags: int, multiclass: bool = False) -> None:
-        """Drop the other model kind's attributes; resolve ``solver_``."""
+        """Drop the other model kind's attributes; resolve ``kernel_approximation_`` and
+        ``solver_``."""
         for name in self._MODEL_ATTRIBUTES:
             self.__dict__.pop(name, None)
         solver = getattr(self, "solver", "auto")
+        if hasattr(self, "kernel_approximation"):
+            self.kernel_approximation_ = self._resolve_approximation(n_bags)
         if self._approximate:
-            check_kernel_approximation(self, solvers=("auto", "libsvm", "primal"))
+            check_kernel_approximation(self, solvers=("auto", "libsvm", "primal"),
+                                       method=self.kernel_approximation_)
             if solver == "auto":
                 solver = "libsvm" if n_bags <= LIBSVM_MAX_BAGS else "primal"
             self.solver_ = "primal" if multiclass else solver

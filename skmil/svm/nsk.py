@@ -17,7 +17,6 @@ from ..utils._param_validation import (
     validate_parameter_constraints,
 )
 from ._approximation import (
-    KERNEL_APPROXIMATION_CONSTRAINT,
     N_COMPONENTS_CONSTRAINT,
     bag_feature_sums,
     fit_kernel_map,
@@ -185,7 +184,7 @@ class _SetKernelBags:
         # k**p of the RBF kernel is the RBF kernel with p * gamma
         gamma = self.gamma_ * self.p if self.kernel == "rbf" else self.gamma_
         self.kernel_map_ = fit_kernel_map(
-            self.kernel_approximation, bags.instances, kernel=self.kernel, gamma=gamma,
+            self.kernel_approximation_, bags.instances, kernel=self.kernel, gamma=gamma,
             degree=self.degree, coef0=float(self.coef0), n_components=self.n_components,
             random_state=self.random_state)
         return self._bag_features(bags), None
@@ -311,7 +310,7 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         ``"featurespace"`` (cosine) stops large bags from dominating and keeps the kernel
         positive semi-definite; it is the default for that reason (misvm's default is
         None, no normalisation). ``"averaging"`` divides by both bag sizes.
-    kernel_approximation : {"nystroem", "rff"} or None, default=None
+    kernel_approximation : {"auto", "nystroem", "rff"} or None, default="auto"
         Replace the instance kernel ``k**p`` by an explicit feature map ``z`` with
         ``z(x)'z(x') ~ k(x, x')**p``: ``"nystroem"``
         (:class:`sklearn.kernel_approximation.Nystroem`, ``n_components`` landmark
@@ -324,6 +323,9 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         with ``solver="primal"`` no Gram matrix is formed (``O(n_bags m)`` memory
         instead of ``O(n_bags^2)``). The map is fitted on the training instances
         (without their labels) and drawn with ``random_state`` (seed 0 when None).
+        ``"auto"`` keeps the exact kernel up to 10,000 training bags and takes
+        ``"nystroem"`` above, where the exact Gram matrix passes 800 MB (with an RBF
+        kernel, or a polynomial one with ``p=1``; otherwise the exact kernel).
     n_components : int, default=256
         Dimension ``m`` of the map of ``kernel_approximation``. The primal solver's steps
         cost ``O(n_bags m^2 + m^3)``, so a map much wider than the number of bags costs
@@ -373,6 +375,8 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         Under ``kernel_approximation``: the fitted instance map (absent otherwise).
     solver_ : {"libsvm", "primal"}
         The solver used (``"auto"`` resolved).
+    kernel_approximation_ : {"nystroem", "rff"} or None
+        The map used (``"auto"`` resolved; None: the exact kernel).
     C_ : float
         The ``C`` used (chosen by inner CV when ``C="cv"``).
     cv_results_ : dict
@@ -421,7 +425,7 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         "C": [Interval(Real, 0, None, closed="neither"), StrOptions({"cv"})],
         "gamma": [Interval(Real, 0, None, closed="neither"),
                   StrOptions({"scale", "auto", "cv"})],
-        "kernel_approximation": KERNEL_APPROXIMATION_CONSTRAINT,
+        "kernel_approximation": [StrOptions({"auto", "nystroem", "rff"}), None],
         "n_components": N_COMPONENTS_CONSTRAINT,
         "solver": [StrOptions({"auto", "libsvm", "primal"})],
         "class_weight": CLASS_WEIGHT_CONSTRAINT,
@@ -439,7 +443,7 @@ class MIKernelSVM(_SetKernelBags, InstancePredictionMixin, BagKernelSVM):
         coef0: float = 0.0,
         p: float = 1.0,
         normalize: str | None = "featurespace",
-        kernel_approximation: str | None = None,
+        kernel_approximation: str | None = "auto",
         n_components: int = 256,
         solver: str = "auto",
         class_weight: Any = None,
@@ -496,7 +500,7 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         Power of the instance kernel.
     normalize : {"featurespace", "averaging"} or None, default="featurespace"
         Normalisation of the set kernel, as in :class:`MIKernelSVM`.
-    kernel_approximation : {"nystroem", "rff"} or None, default=None
+    kernel_approximation : {"auto", "nystroem", "rff"} or None, default="auto"
         Replace the instance kernel by an explicit feature map, as in
         :class:`MIKernelSVM`: the bag kernel becomes a linear kernel on one
         ``n_components`` vector per bag, and ``solver`` fits a linear SVR on them.
@@ -540,6 +544,8 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         Under ``kernel_approximation``: the fitted instance map (absent otherwise).
     solver_ : {"libsvm", "primal"}
         The solver used (``"auto"`` resolved).
+    kernel_approximation_ : {"nystroem", "rff"} or None
+        The map used (``"auto"`` resolved; None: the exact kernel).
     C_ : float
         The ``C`` used (chosen by inner CV when ``C="cv"``).
     cv_results_ : dict
@@ -585,7 +591,7 @@ class MIKernelSVR(_SetKernelBags, InstanceRegressionMixin, BagKernelSVR):
         coef0: float = 0.0,
         p: float = 1.0,
         normalize: str | None = "featurespace",
-        kernel_approximation: str | None = None,
+        kernel_approximation: str | None = "auto",
         n_components: int = 256,
         solver: str = "auto",
         chunk_size: int = 512,

@@ -131,6 +131,8 @@ TRANSFORMERS: dict[str, str] = {
         "Embed each bag as the Fisher vector of its instances under a diagonal GMM."
     ),
     "InstanceTransformer": "Apply an sklearn transformer to every instance of every bag.",
+    "KernelMeanEmbedding": "Embed each bag as the mean of an explicit feature map of its "
+                           "instances.",
     "MILDMEmbedding": (
         "Map bags onto a discriminative pool of training instances (the MILDM mapping)."
     ),

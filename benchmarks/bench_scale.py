@@ -24,6 +24,7 @@ core. Reproduce::
     python benchmarks/bench_scale.py --jobs 2 --cap 120 --out scale.jsonl
     python benchmarks/bench_scale.py --from-json scale.jsonl --plot scale.png
     python benchmarks/bench_scale.py --estimators SIL MIKernelSVM+nystroem
+    python benchmarks/bench_scale.py --jobs 2 --no-projection --estimators MIKernelSVM MIGraph
     python benchmarks/bench_scale.py --tiny     # smoke test, seconds
 """
 
@@ -220,8 +221,10 @@ def exponent(n1: int, t1: float, n2: int, t2: float) -> float:
     return math.log(t2 / t1) / math.log(n2 / n1)
 
 
-def run_estimator(label: str, paths: dict[int, str], cap: float, mem_gb: float) -> dict:
-    """Every size of one estimator, smallest first, skipping those projected over cap."""
+def run_estimator(label: str, paths: dict[int, str], cap: float, mem_gb: float,
+                  project: bool = True) -> dict:
+    """Every size of one estimator, smallest first, skipping those projected over cap
+    (unless ``project`` is False: a default that changes algorithm with the size)."""
     name = label.partition("+")[0]
     cells: dict[int, dict] = {}
     measured: list[tuple[int, float]] = []
@@ -230,7 +233,7 @@ def run_estimator(label: str, paths: dict[int, str], cap: float, mem_gb: float) 
         if failed is not None:  # a smaller size did not finish: this one would not
             cells[n] = {"status": failed, "note": "a smaller size did not finish"}
             continue
-        if measured:
+        if measured and project:
             if len(measured) >= 2:
                 g = exponent(*measured[-2], *measured[-1])
             else:
@@ -354,6 +357,9 @@ def main() -> None:
                     help="address-space limit of each process")
     ap.add_argument("--estimators", nargs="*",
                     help="default: every classifier and the +nystroem variants")
+    ap.add_argument("--no-projection", action="store_true",
+                    help="run every size, even one projected over the cap (for defaults "
+                         "that change algorithm with the size)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="estimators run at once, each in single-thread processes")
     ap.add_argument("--out", type=Path, help="write the rows as JSON lines here")
@@ -406,7 +412,8 @@ def main() -> None:
             _save(paths[n], n)
         with ThreadPoolExecutor(args.jobs) as pool:
             rows = list(pool.map(
-                lambda label: run_estimator(label, paths, args.cap, args.mem_gb), names))
+                lambda label: run_estimator(label, paths, args.cap, args.mem_gb,
+                                            not args.no_projection), names))
     print_table(rows, sizes)
     if args.out:
         args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))

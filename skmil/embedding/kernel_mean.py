@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.set_kernel import resolve_gamma, set_kernel_diag
+from .._kernels.set_kernel import resolve_gamma
 from ..bags import Bags
 from ..base import BaseMILTransformer
-from ..svm._approximation import bag_feature_sums, fit_kernel_map
+from ..svm._approximation import bag_feature_sums, fit_kernel_map, set_kernel_normalisers
 from ..utils._param_validation import Interval, StrOptions
 from ._streaming import PartialFitMixin
 
@@ -133,19 +133,9 @@ class KernelMeanEmbedding(PartialFitMixin, BaseMILTransformer):
 
     def _transform(self, bags: Bags) -> np.ndarray:
         S = bag_feature_sums(self.kernel_map_, bags.instances, bags.offsets)
-        if self.normalize == "averaging":
-            S /= bags.sizes.astype(np.float64)[:, None]
-        elif self.normalize == "featurespace":
-            diag = set_kernel_diag(bags.instances, bags.offsets, kernel=self.kernel,
-                                   gamma=self.gamma_, degree=self.degree,
-                                   coef0=float(self.coef0), p=1.0,
-                                   block_size=self.chunk_size)
-            if np.any(diag <= 0):
-                raise ValueError(
-                    "normalize='featurespace' needs a positive self kernel k_set(X, X) "
-                    "for every bag; this polynomial kernel gives a non-positive one. Use "
-                    "kernel='rbf', or normalize='averaging' or None.")
-            S /= np.sqrt(diag)[:, None]
+        S /= set_kernel_normalisers(
+            bags, self.normalize, kernel=self.kernel, gamma=self.gamma_, degree=self.degree,
+            coef0=float(self.coef0), p=1.0, block_size=self.chunk_size)[:, None]
         return S
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

@@ -464,11 +464,10 @@ class MIGraphSVR(_MIGraphKernel, BagKernelSVR):
         The C used (chosen by inner CV when ``C="cv"``).
     gamma_ : float
         The gamma used.
-    coef_ : ndarray of shape (n_components,) or (n_classes, n_components)
+    coef_ : ndarray of shape (n_components,)
         Under ``kernel_approximation``: the linear model on the bags' normalised,
-        clique-weighted sums of the map (one row per class against the rest for K >= 3
-        classes); the ``support_``, ``support_bags_`` and ``dual_coef_`` of the exact
-        kernel are then absent.
+        clique-weighted sums of the map, in the targets' units; the ``support_``,
+        ``support_bags_`` and ``dual_coef_`` of the exact kernel are then absent.
     kernel_map_ : Nystroem or RBFSampler
         Under ``kernel_approximation``: the fitted instance map.
     solver_ : {"libsvm", "primal"}

@@ -24,12 +24,14 @@ import numpy as np
 from sklearn.kernel_approximation import Nystroem, RBFSampler
 from sklearn.utils import check_random_state
 
+from .._kernels.set_kernel import set_kernel_diag
 from ..bags import Bags
 from ..utils._param_validation import Integral, Interval, StrOptions
 
 __all__ = ["KERNEL_APPROXIMATION_CONSTRAINT", "N_COMPONENTS_CONSTRAINT",
-           "bag_feature_sums", "check_kernel_approximation", "fit_kernel_map", "map_bags",
-           "map_rows", "mapped_scores"]
+           "bag_feature_sums", "check_kernel_approximation", "check_self_kernel",
+           "fit_kernel_map", "map_bags", "map_rows", "mapped_scores",
+           "set_kernel_normalisers"]
 
 KERNEL_APPROXIMATION_CONSTRAINT = [StrOptions({"nystroem", "rff"}), None]
 N_COMPONENTS_CONSTRAINT = [Interval(Integral, 1, None, closed="left")]
@@ -135,3 +137,31 @@ def bag_feature_sums(mapper: Any, X: np.ndarray, offsets: np.ndarray,
     if out is None:  # no instances: the map's width from one mapped row
         out = np.zeros((n_bags, mapper.transform(np.zeros((1, X.shape[1]))).shape[1]))
     return out
+
+
+def check_self_kernel(diag: np.ndarray) -> np.ndarray:
+    """``diag`` (the bags' ``k_set(X, X)``) if every value is positive, else an error."""
+    if np.any(diag <= 0):
+        raise ValueError(
+            "normalize='featurespace' needs a positive self kernel k_set(X, X) for "
+            "every bag; this instance kernel gives a non-positive one. Use "
+            "kernel='rbf', or normalize='averaging' or None."
+        )
+    return diag
+
+
+def set_kernel_normalisers(bags: Bags, normalize: str | None, **kernel: Any) -> np.ndarray:
+    """Each bag's normaliser ``n(B)`` of the set kernel, for its summed map ``S / n(B)``.
+
+    ``"averaging"``: the bag's size; None: 1; ``"featurespace"``: the exact
+    ``sqrt(k_set(B, B))`` (``kernel`` holds :func:`set_kernel_diag`'s keywords), a sum
+    within the bag, linear in the instances for bags of bounded size, and exact where
+    Nystrom's map underestimates the kernel of instances far from its landmarks (new
+    bags' instances are not landmarks).
+    """
+    if normalize == "featurespace":
+        return np.sqrt(check_self_kernel(set_kernel_diag(bags.instances, bags.offsets,
+                                                         **kernel)))
+    if normalize == "averaging":
+        return bags.sizes.astype(np.float64)
+    return np.ones(bags.n_bags)

@@ -19,8 +19,10 @@ from ..utils._param_validation import (
 from ._approximation import (
     N_COMPONENTS_CONSTRAINT,
     bag_feature_sums,
+    check_self_kernel,
     fit_kernel_map,
     mapped_scores,
+    set_kernel_normalisers,
 )
 from ._bag_kernel import BagKernelSVM, BagKernelSVR
 from ._common import CLASS_WEIGHT_CONSTRAINT, EPSILON_CONSTRAINT
@@ -119,17 +121,6 @@ def set_kernel(
     return set_kernel_gram(a.instances, a.offsets, b.instances, b.offsets, **kw)
 
 
-def _check_self_kernel(diag: np.ndarray) -> np.ndarray:
-    """``diag`` (the bags' ``k_set(X, X)``) if every value is positive, else an error."""
-    if np.any(diag <= 0):
-        raise ValueError(
-            "normalize='featurespace' needs a positive self kernel k_set(X, X) for "
-            "every bag; this instance kernel gives a non-positive one. Use "
-            "kernel='rbf', or normalize='averaging' or None."
-        )
-    return diag
-
-
 class _SetKernelBags:
     """The normalised set kernel of MI-Kernel, shared by the classifier and the regressor.
 
@@ -166,8 +157,8 @@ class _SetKernelBags:
             K /= sa.astype(np.float64)[:, None]
             K /= sb.astype(np.float64)[None, :]
         elif self.normalize == "featurespace":
-            _check_self_kernel(da)
-            _check_self_kernel(db)
+            check_self_kernel(da)
+            check_self_kernel(db)
             K /= np.sqrt(da)[:, None]
             K /= np.sqrt(db)[None, :]
         return K
@@ -189,27 +180,12 @@ class _SetKernelBags:
             random_state=self.random_state)
         return self._bag_features(bags), None
 
-    def _feature_sums(self, bags: Bags):
-        """The bags' sums of the map ``S`` and each bag's normaliser ``n(B)``.
-
-        ``"featurespace"`` divides by the exact ``sqrt(k_set(B, B))``: a sum within the
-        bag, linear in the instances for bags of bounded size, and exact where
-        Nystrom's map underestimates the kernel of instances far from its landmarks
-        (new bags' instances are not landmarks).
-        """
-        S = bag_feature_sums(self.kernel_map_, bags.instances, bags.offsets)
-        if self.normalize == "featurespace":
-            diag = set_kernel_diag(bags.instances, bags.offsets, **self._kw())
-            scale = np.sqrt(_check_self_kernel(diag))
-        elif self.normalize == "averaging":
-            scale = bags.sizes.astype(np.float64)
-        else:
-            scale = np.ones(bags.n_bags)
-        return S, scale
+    def _normalisers(self, bags: Bags) -> np.ndarray:
+        return set_kernel_normalisers(bags, self.normalize, **self._kw())
 
     def _bag_features(self, bags: Bags) -> np.ndarray:
-        S, scale = self._feature_sums(bags)
-        return S / scale[:, None]
+        S = bag_feature_sums(self.kernel_map_, bags.instances, bags.offsets)
+        return S / self._normalisers(bags)[:, None]
 
     def _support_gram(self, X, offsets, bags: Bags) -> np.ndarray:
         """Kernel of the segments ``offsets`` of ``X`` against the support bags, each pair
@@ -236,7 +212,7 @@ class _SetKernelBags:
                     f"{type(self).__name__} was fitted on {len(self.classes_)} classes; "
                     "its one-vs-rest bag scores have one decomposition per class. Fit one "
                     "binary model per class for instance contributions.")
-            _, scale = self._feature_sums(bags)
+            scale = self._normalisers(bags)
             z = mapped_scores(self.kernel_map_, lambda Z: Z @ self.coef_, bags.instances)
             return z / np.repeat(scale, bags.sizes)
         if np.ndim(self.dual_coef_) > 1:

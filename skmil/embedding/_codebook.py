@@ -57,6 +57,12 @@ def _check_enough(X: np.ndarray, k: int, name: str) -> None:
         )
 
 
+def minibatch_kmeans(n_clusters: int, random_state: Any) -> MiniBatchKMeans:
+    """The unfitted mini-batch k-means of the codebooks (``fit`` and ``partial_fit``)."""
+    rs = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return MiniBatchKMeans(n_clusters=n_clusters, random_state=rs, n_init=3, batch_size=4096)
+
+
 def fit_kmeans(
     X: np.ndarray, n_clusters: int, codebook: str, random_state: Any, name: str = "n_clusters",
     n_jobs: int | None = None,
@@ -66,13 +72,13 @@ def fit_kmeans(
     scikit-learn's k-means runs with ``n_jobs`` threads (skmil's meaning: 1 for None).
     """
     _check_enough(X, n_clusters, name)
-    rs = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     use_minibatch = codebook == "minibatch" or (
         codebook == "auto" and X.shape[0] > AUTO_MINIBATCH_THRESHOLD
     )
     if use_minibatch:
-        km = MiniBatchKMeans(n_clusters=n_clusters, random_state=rs, n_init=3, batch_size=4096)
+        km = minibatch_kmeans(n_clusters, random_state)
     else:
+        rs = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         km = KMeans(n_clusters=n_clusters, random_state=rs, n_init=3)
     with openmp_threads(n_jobs):
         km.fit(X)

@@ -23,24 +23,16 @@ from typing import Any
 
 import numpy as np
 from sklearn.cluster import MiniBatchKMeans
-from sklearn.utils import check_random_state
 
 from .._kernels.encoders import gmm_posteriors
 from .._parallel import openmp_threads
 from ..bags import Bags
 from ._codebook import _check_enough, fit_diag_gmm
 
-__all__ = ["DiagGMMStream", "PartialFitMixin", "first_gmm", "kmeans_stream", "update_kmeans"]
+__all__ = ["DiagGMMStream", "PartialFitMixin", "first_gmm", "update_kmeans"]
 
 #: Rows of a batch whose responsibilities are computed at a time.
 _ROWS = 16384
-
-
-def kmeans_stream(n_clusters: int, random_state: Any) -> MiniBatchKMeans:
-    """An unfitted k-means codebook for ``partial_fit`` (k-means++ on the first batch)."""
-    rs = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    return MiniBatchKMeans(n_clusters=n_clusters, random_state=rs, n_init=3,
-                           batch_size=4096)
 
 
 def update_kmeans(km: MiniBatchKMeans, X: np.ndarray, n_jobs: int | None,

@@ -36,8 +36,9 @@ from ._codebook import (
     fit_kmeans,
     linear_svc,
     linear_svr,
+    minibatch_kmeans,
 )
-from ._streaming import PartialFitMixin, first_gmm, kmeans_stream, update_kmeans
+from ._streaming import PartialFitMixin, first_gmm, update_kmeans
 
 __all__ = ["BagOfWords", "BagOfWordsClassifier", "BagOfWordsRegressor"]
 
@@ -189,7 +190,7 @@ class BagOfWords(PartialFitMixin, BaseMILTransformer):
                 self._stream = first_gmm(X, k, self.random_state, 1e-6, self.max_samples,
                                          n_jobs=self.n_jobs)
             else:
-                self._stream = kmeans_stream(k, self.random_state)
+                self._stream = minibatch_kmeans(k, self.random_state)
         if self.codebook == "gmm":
             if not first:
                 self._stream.add(X)

@@ -25,9 +25,10 @@ from ._codebook import (
     l2_normalize,
     linear_svc,
     linear_svr,
+    minibatch_kmeans,
     resolve_size,
 )
-from ._streaming import PartialFitMixin, kmeans_stream, update_kmeans
+from ._streaming import PartialFitMixin, update_kmeans
 
 __all__ = ["VLADEncoder", "MiVLAD", "MiVLADRegressor"]
 
@@ -134,7 +135,7 @@ class VLADEncoder(PartialFitMixin, BaseMILTransformer):
             rng = check_random_state(self.random_state)
             self.n_clusters_ = resolve_size(self.n_clusters, bags.instances, rng,
                                             n_jobs=self.n_jobs)
-            self._stream = kmeans_stream(self.n_clusters_, rng)
+            self._stream = minibatch_kmeans(self.n_clusters_, rng)
         self.cluster_centers_ = update_kmeans(self._stream, bags.instances, self.n_jobs)
 
     def _raw(self, bags: Bags) -> np.ndarray:

@@ -139,14 +139,16 @@ def partial_fit_frame(encoder: Any, frame: Any, *, label: str | None = None,
 
 
 def _embed_partition(part: Any, encoder: Any, label: str | None,
-                     features: Sequence[str] | None, columns: list[str]):
+                     features: Sequence[str] | None, meta: Any):
+    """One partition's embeddings, shaped as ``meta`` (its columns and index)."""
     import pandas as pd
 
     if len(part) == 0:
-        return pd.DataFrame({c: np.empty(0) for c in columns})
+        return meta
     bags, y, ids = _bags_of(part, label, features)
-    out = pd.DataFrame(encoder.transform(bags), columns=columns[: len(columns) - (
-        label is not None)], index=pd.Index(ids, name=part.index.name))
+    names = [c for c in meta.columns if c != label]
+    out = pd.DataFrame(encoder.transform(bags), columns=names,
+                       index=pd.Index(ids, name=part.index.name))
     if label is not None:
         out[label] = y
     return out
@@ -187,13 +189,12 @@ def transform_frame(encoder: Any, frame: Any, *, label: str | None = None,
         probe = from_arrays(np.zeros((1, len(features))), np.zeros(1, dtype=np.int64),
                             feature_names=list(features))
         names = [f"e{j}" for j in range(encoder.transform(probe).shape[1])]
-    columns = names + ([label] if label is not None else [])
     meta = pd.DataFrame({c: np.empty(0) for c in names},
                         index=pd.Index([], name=frame.index.name,
                                        dtype=frame.index.dtype))
     if label is not None:
         meta[label] = np.empty(0, dtype=frame[label].dtype)
-    return frame.map_partitions(_embed_partition, encoder, label, list(features), columns,
+    return frame.map_partitions(_embed_partition, encoder, label, list(features), meta,
                                 meta=meta)
 
 

@@ -11,9 +11,11 @@ directory is on ``sys.path`` and ``from _timing import ...`` works.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -109,3 +111,22 @@ def status_bytes(field: str) -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_json_child(cmd: Sequence[str], timeout: float, *, timeout_note: str = "",
+                   **failed: Any) -> dict:
+    """Run a benchmark's child process and return the JSON object of its last output line.
+
+    A child that runs past ``timeout`` seconds gives ``{"status": "over cap", "note":
+    timeout_note}``, one that fails ``{"status": "error", "note": <its last stderr
+    line>}``; both carry the ``failed`` fields too (the caller's placeholders for the
+    figures a finished child reports).
+    """
+    try:
+        proc = subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": "over cap", "note": timeout_note, **failed}
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines() or ["no output"]
+        return {"status": "error", "note": lines[-1][:90], **failed}
+    return json.loads(proc.stdout.strip().splitlines()[-1])

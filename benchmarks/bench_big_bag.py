@@ -37,13 +37,18 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from _timing import add_tiny_flag, print_reproduce, ratio, status_bytes  # noqa: E402
+from _timing import (  # noqa: E402
+    add_tiny_flag,
+    print_reproduce,
+    ratio,
+    run_json_child,
+    status_bytes,
+)
 
 N_SMALL = 40
 N_FEATURES = 8
@@ -101,14 +106,10 @@ def run_child(name: str, n_big: int, without: bool, cap: float) -> dict:
     cmd = [sys.executable, __file__, "--child", name, "--n-big", str(n_big)]
     if without:
         cmd.append("--without")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=cap)
-    except subprocess.TimeoutExpired:
-        return {"status": "over cap", "note": "", "seconds": cap, "extra": float("nan")}
-    if proc.returncode != 0:
-        return {"status": "error", "note": proc.stderr.strip().splitlines()[-1][:90],
-                "seconds": float("nan"), "extra": float("nan")}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_json_child(cmd, cap, seconds=float("nan"), extra=float("nan"))
+    if out["status"] == "over cap":
+        out["seconds"] = cap
+    return out
 
 
 def main() -> None:

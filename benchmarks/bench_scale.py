@@ -38,14 +38,19 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from _timing import add_tiny_flag, print_reproduce, ratio, status_bytes  # noqa: E402
+from _timing import (  # noqa: E402
+    add_tiny_flag,
+    print_reproduce,
+    ratio,
+    run_json_child,
+    status_bytes,
+)
 
 N_FEATURES = 64
 BAG_SIZE = 10
@@ -206,14 +211,7 @@ def child(label: str, path: str, mem_gb: float) -> None:
 def run_child(label: str, path: str, cap: float, mem_gb: float) -> dict:
     cmd = [sys.executable, __file__, "--child", label, "--data", path,
            "--mem-gb", str(mem_gb)]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=cap)
-    except subprocess.TimeoutExpired:
-        return {"status": "over cap", "note": f"ran past {cap:.0f} s"}
-    if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines() or ["no output"]
-        return {"status": "error", "note": lines[-1][:90]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_json_child(cmd, cap, timeout_note=f"ran past {cap:.0f} s")
 
 
 def exponent(n1: int, t1: float, n2: int, t2: float) -> float:
